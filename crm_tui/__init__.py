@@ -1,0 +1,3 @@
+"""crm: a terminal CRM for small teams."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,118 @@
+"""Typed settings and the folders crm keeps its files in.
+
+Settings come, strongest first, from the command line, the environment (``CRM_*``),
+the TOML file (``config.toml`` in the platformdirs config folder, or the file named
+by ``CRM_CONFIG``), and the defaults below.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+APP_NAME = "crm"
+DATABASE_FILE = "crm.sqlite3"
+
+
+def data_dir() -> Path:
+    """The folder for the default database and backups (XDG_DATA_HOME on Linux)."""
+    return platformdirs.user_data_path(APP_NAME, appauthor=False)
+
+
+def config_file() -> Path:
+    """The settings file: ``CRM_CONFIG`` if set, else config.toml in the config folder."""
+    named = os.environ.get("CRM_CONFIG")
+    if named:
+        return Path(named).expanduser()
+    return platformdirs.user_config_path(APP_NAME, appauthor=False) / "config.toml"
+
+
+def log_dir() -> Path:
+    """The folder for log files."""
+    return platformdirs.user_log_path(APP_NAME, appauthor=False)
+
+
+def _country_from_locale() -> str | None:
+    """The country part of the POSIX locale (``de_DE.UTF-8`` gives ``DE``), if any."""
+    for name in ("LC_ALL", "LC_TELEPHONE", "LANG"):
+        value = os.environ.get(name, "")
+        language, _, rest = value.partition("_")
+        country = rest[:2]
+        if language and len(country) == 2 and country.isalpha():
+            return country.upper()
+    return None
+
+
+class Settings(BaseSettings):
+    """Everything a user may set; each field's env variable is ``CRM_`` + its name."""
+
+    model_config = SettingsConfigDict(env_prefix="CRM_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the database, e.g. postgresql+psycopg://host/crm.",
+    )
+    db: Path | None = Field(
+        default=None, description="Path of a SQLite database file (instead of a URL)."
+    )
+    user: str | None = Field(
+        default=None, description="Username of the acting user; defaults to the OS login."
+    )
+    default_country: str | None = Field(
+        default_factory=_country_from_locale,
+        description="ISO country code used to read phone numbers written without +.",
+    )
+    page_size: int = Field(default=50, ge=1, le=10_000, description="Rows per page in lists.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
+        return (init_settings, env_settings, toml)
+
+    def database_target(self) -> tuple[str, bool]:
+        """The database URL to open, and whether it is the default location.
+
+        An explicit ``db`` path wins over ``database_url``; with neither, the default
+        file in the data folder is used (and its folder made, which an explicit path
+        never is: a typo in a path must not silently create a new database elsewhere).
+        """
+        if self.db is not None:
+            text = str(self.db)
+            if "://" in text:
+                return text, False
+            return sqlite_url(Path(text).expanduser()), False
+        if self.database_url:
+            return self.database_url, False
+        return sqlite_url(data_dir() / DATABASE_FILE), True
+
+    def acting_username(self) -> str:
+        """The user crm acts as: the ``user`` setting, else the OS login name."""
+        return (self.user or getpass.getuser()).strip()
+
+
+def sqlite_url(path: Path) -> str:
+    """A SQLAlchemy URL for a SQLite file at ``path``."""
+    return f"sqlite:///{path.absolute()}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from all sources, with ``overrides`` (command-line values) on top."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    return Settings(**given)

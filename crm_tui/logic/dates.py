@@ -1,0 +1,43 @@
+"""Dates as users write them: 2026-12-01, today, tomorrow, +3d, +2w, monday."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+
+from crm_tui.logic.errors import Invalid
+
+_DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_OFFSET = re.compile(r"^\+(\d{1,4})([dw])$")
+
+
+def local_today() -> date:
+    """Today in the user's local time zone (due dates are the user's calendar days)."""
+    return datetime.now().astimezone().date()
+
+
+def parse_day(text: str, today: date | None = None) -> date:
+    """A calendar day from an ISO date, ``today``, ``tomorrow``, ``+Nd``, ``+Nw`` or a weekday.
+
+    A weekday means the next one after today (``friday`` on a Friday is a week away).
+    """
+    today = today or local_today()
+    word = text.strip().lower()
+    if word == "today":
+        return today
+    if word == "tomorrow":
+        return today + timedelta(days=1)
+    offset = _OFFSET.match(word)
+    if offset:
+        count, unit = int(offset.group(1)), offset.group(2)
+        return today + timedelta(days=count * (7 if unit == "w" else 1))
+    for index, name in enumerate(_DAYS):
+        if len(word) >= 3 and name.startswith(word):
+            ahead = (index - today.weekday()) % 7 or 7
+            return today + timedelta(days=ahead)
+    try:
+        return date.fromisoformat(word)
+    except ValueError:
+        raise Invalid(
+            f"invalid date {text!r}: use YYYY-MM-DD, today, tomorrow, +3d, +2w or a weekday"
+        ) from None

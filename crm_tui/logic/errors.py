@@ -1,0 +1,45 @@
+"""Domain errors. Each carries the exit code the CLI uses for it (documented in README)."""
+
+from __future__ import annotations
+
+
+class CrmError(Exception):
+    """Base of every error a user can cause; the message is shown as it is."""
+
+    exit_code = 1
+
+
+class Invalid(CrmError):
+    """A value breaks a rule (bad email, unknown stage, empty name, ...)."""
+
+    exit_code = 3
+
+
+class NotFound(CrmError):
+    """No record has that reference."""
+
+    exit_code = 4
+
+
+class Conflict(CrmError):
+    """The record changed since it was read; the edit was not applied."""
+
+    exit_code = 5
+
+
+class Duplicate(CrmError):
+    """The new record looks like one that exists; pass force to add it anyway."""
+
+    exit_code = 6
+
+
+class Forbidden(CrmError):
+    """The acting user may not do this."""
+
+    exit_code = 7
+
+
+class DatabaseProblem(CrmError):
+    """The database cannot be opened, created or used by this version of crm."""
+
+    exit_code = 8

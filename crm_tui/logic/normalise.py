@@ -1,0 +1,124 @@
+"""Cleaning what users type: names, emails, phones, tags, countries.
+
+Each cleaner returns the value to store or raises Invalid with a sentence that says
+what is wrong with the input, so the same message serves the CLI, the TUI and imports.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from crm_tui.logic.errors import Invalid
+
+# Legal forms that do not tell two companies apart: "Acme GmbH" and "ACME" are one firm.
+_LEGAL_FORMS = {
+    "ag", "bv", "co", "company", "corp", "corporation", "gmbh", "inc", "incorporated",
+    "kg", "limited", "llc", "llp", "ltd", "nv", "oy", "plc", "pty", "sa", "sarl", "sas",
+    "se", "spa", "srl", "ug",
+}  # fmt: skip
+_NON_WORD = re.compile(r"[^\w]+")
+_PHONE_TEXT = re.compile(r"^[\d\s()+\-./]+((ext\.?|x|#)\s*\d+)?$", re.IGNORECASE)
+
+
+def fold(text: str) -> str:
+    """Case-folded text without accents or punctuation, words separated by one space."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(_NON_WORD.sub(" ", plain).split())
+
+
+def name_key(name: str, *, company: bool) -> str:
+    """The key two names match on; a company's legal form is left out."""
+    words = fold(name).split()
+    if company:
+        kept = [word for word in words if word not in _LEGAL_FORMS]
+        words = kept or words
+    return " ".join(words)
+
+
+def clean_text(
+    value: str | None, field: str, *, required: bool = False, limit: int = 200
+) -> str | None:
+    """Trimmed text, None when blank; Invalid when required and blank, or too long."""
+    text = (value or "").strip()
+    if not text:
+        if required:
+            raise Invalid(f"{field} must not be empty")
+        return None
+    if len(text) > limit:
+        raise Invalid(f"{field} is {len(text)} characters long; at most {limit} are allowed")
+    return text
+
+
+def clean_email(value: str | None) -> str | None:
+    """A syntactically valid email address, lower-cased; None when blank."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        checked = validate_email(text, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise Invalid(f"invalid email {text!r}: {exc}") from exc
+    return checked.normalized.lower()
+
+
+def clean_phone(value: str | None, country: str | None) -> str | None:
+    """A phone number in E.164 (+4930123456) when it can be read, else as typed.
+
+    Numbers without a leading + are read as numbers of ``country``. Text that is not
+    made of digits and phone punctuation is refused.
+    """
+    text = " ".join((value or "").split())
+    if not text:
+        return None
+    digits = sum(ch.isdigit() for ch in text)
+    if not _PHONE_TEXT.match(text) or digits < 3:
+        raise Invalid(f"invalid phone number {text!r}: use digits, spaces, + ( ) - . /")
+    if len(text) > 64:
+        raise Invalid(f"phone number {text!r} is too long")
+    try:
+        number = phonenumbers.parse(text, country)
+    except phonenumbers.NumberParseException:
+        return text
+    if not phonenumbers.is_possible_number(number):
+        return text
+    formatted = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if number.extension:
+        formatted += f" ext. {number.extension}"
+    return formatted
+
+
+def clean_country(value: str | None) -> str | None:
+    """An ISO 3166 alpha-2 country code, upper-cased; None when blank."""
+    text = (value or "").strip().upper()
+    if not text:
+        return None
+    if len(text) != 2 or not text.isalpha() or text not in phonenumbers.SUPPORTED_REGIONS:
+        raise Invalid(f"invalid country {value!r}: use a two-letter ISO code such as DE or US")
+    return text
+
+
+def clean_website(value: str | None) -> str | None:
+    """A web address; ``example.com`` becomes ``https://example.com``."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if " " in text or "." not in text:
+        raise Invalid(f"invalid website {text!r}")
+    if not re.match(r"^https?://", text, re.IGNORECASE):
+        text = "https://" + text
+    return text[:300]
+
+
+def clean_tag(value: str) -> str:
+    """A tag: lower case, words joined by '-', letters, digits, '-' and '_' only."""
+    tag = "-".join(value.strip().lower().split())
+    if not tag:
+        raise Invalid("a tag must not be empty")
+    if len(tag) > 64 or not re.fullmatch(r"[\w\-]+", tag):
+        raise Invalid(f"invalid tag {value!r}: use letters, digits, '-' and '_'")
+    return tag

@@ -1,0 +1,46 @@
+"""Helpers every module uses to fetch a record and to guard an edit against staleness."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from sqlmodel import SQLModel
+
+from crm_tui.logic import audit
+from crm_tui.logic.context import Work
+from crm_tui.logic.errors import Conflict, NotFound
+from crm_tui.logic.refs import parse_ref, ref
+
+Row = TypeVar("Row", bound=SQLModel)
+
+
+def fetch(
+    work: Work, model: type[Row], kind: str, reference: str | int, *, for_update: bool = False
+) -> Row:
+    """The record of ``kind`` named by ``reference``; NotFound if there is none.
+
+    ``for_update`` locks the row on PostgreSQL so that a concurrent edit waits for
+    this one (SQLite's write lock already serialises writers).
+    """
+    record_id = parse_ref(kind, reference)
+    row = work.session.get(model, record_id, with_for_update=for_update or None)
+    if row is None:
+        raise NotFound(f"no {kind} {ref(kind, record_id)}")
+    return row
+
+
+def check_version(work: Work, kind: str, row: SQLModel, expected: int | None) -> None:
+    """Refuse an edit made from version ``expected`` when the record is newer.
+
+    The message says who changed it last, so the user knows whose edit to look at.
+    """
+    name = ref(kind, row.id)  # type: ignore[attr-defined]
+    work.subject = name
+    if expected is None or expected == row.version:  # type: ignore[attr-defined]
+        return
+    last = audit.last_change(work.session, kind, row.id)  # type: ignore[attr-defined]
+    by = f" by {last[0]} at {last[1]:%Y-%m-%d %H:%M} UTC" if last else ""
+    raise Conflict(
+        f"{name} was changed{by} (now version {row.version}, your edit is based on "  # type: ignore[attr-defined]
+        f"version {expected}); nothing was saved. Reload it and try again"
+    )

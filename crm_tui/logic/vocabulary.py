@@ -1,0 +1,50 @@
+"""The fixed words of the domain: roles, lifecycle stages, kinds. Standard library only."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    admin = "admin"
+    manager = "manager"
+    sales = "sales"
+    service = "service"
+    viewer = "viewer"
+
+
+class CustomerKind(StrEnum):
+    company = "company"
+    person = "person"
+
+
+class Lifecycle(StrEnum):
+    lead = "lead"
+    prospect = "prospect"
+    customer = "customer"
+    inactive = "inactive"
+
+
+class ActivityKind(StrEnum):
+    note = "note"
+    call = "call"
+    email = "email"
+    meeting = "meeting"
+    system = "system"
+
+
+class CustomerSort(StrEnum):
+    name = "name"
+    created = "created"
+    updated = "updated"
+
+
+class TaskScope(StrEnum):
+    """Which open tasks a task list shows, by due date."""
+
+    open = "open"
+    today = "today"
+    overdue = "overdue"
+    week = "week"
+    done = "done"
+    all = "all"

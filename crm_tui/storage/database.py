@@ -1,0 +1,147 @@
+"""Opening a database: the engine, the per-connection settings, and units of work.
+
+SQLite is tuned for a small team sharing one file: WAL so readers never wait for a
+writer, a busy timeout so a writer waits politely instead of failing with "database is
+locked", and ``BEGIN IMMEDIATE`` for writes so the write lock is taken up front (a
+deferred transaction that upgrades to a writer later can fail with SQLITE_BUSY at once,
+whatever the timeout).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session
+
+from crm_tui.storage.errors import DatabaseUnavailable, StaleRecord
+
+BUSY_TIMEOUT_MS = 15_000
+_WRITE = "crm_write"
+
+
+def normalise_url(text: str) -> URL:
+    """Parse a database URL; bare ``postgresql://`` means the psycopg 3 driver."""
+    try:
+        url = make_url(text)
+    except ArgumentError as exc:
+        raise DatabaseUnavailable(f"not a database URL: {text!r}") from exc
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseUnavailable(
+            f"unsupported database {url.get_backend_name()!r}: use a SQLite file or PostgreSQL"
+        )
+    return url
+
+
+def sqlite_file(url: URL) -> Path | None:
+    """The file behind a SQLite URL, or None for an in-memory database."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
+def _create_private_file(path: Path) -> None:
+    """Create an empty database file readable by its owner only (0600)."""
+    if path.is_dir():
+        raise DatabaseUnavailable(f"{path} is a folder, not a database file")
+    if not path.parent.is_dir():
+        raise DatabaseUnavailable(
+            f"cannot create the database: folder {path.parent} does not exist"
+        )
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise DatabaseUnavailable(f"cannot create the database {path}: {exc.strerror}") from exc
+    os.close(fd)
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Hand transaction control to the "begin" hook below instead of the driver.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA synchronous = NORMAL",
+            "PRAGMA foreign_keys = ON",
+        ):
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        writing = connection.get_execution_options().get(_WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+def make_engine(url: URL) -> Engine:
+    """An engine for ``url`` with crm's connection settings; nothing is opened yet."""
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        _tune_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Database:
+    """One database: its URL, its engine, and units of work on it."""
+
+    def __init__(self, url: str | URL, *, create: bool = True) -> None:
+        self.url = url if isinstance(url, URL) else normalise_url(url)
+        self.path = sqlite_file(self.url)
+        if self.path is not None:
+            if create:
+                _create_private_file(self.path)
+            elif not self.path.is_file():
+                raise DatabaseUnavailable(f"no database at {self.path}")
+        self.engine = make_engine(self.url)
+        self._writer = self.engine.execution_options(**{_WRITE: True})
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.url.get_backend_name()
+
+    def describe(self) -> str:
+        """Where the data is, for messages: a path, or the URL without its password."""
+        if self.path is not None:
+            return str(self.path)
+        return self.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def unit_of_work(self, *, write: bool = True) -> Iterator[Session]:
+        """A session whose work is committed as a whole at the end, or not at all."""
+        with Session(self._writer if write else self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except StaleDataError as exc:
+                session.rollback()
+                raise StaleRecord(str(exc)) from exc
+            except BaseException:
+                session.rollback()
+                raise
+
+    @contextmanager
+    def connection(self, *, write: bool = False) -> Iterator[Any]:
+        """A plain connection in one transaction, for bulk work and schema changes."""
+        engine = self._writer if write else self.engine
+        with engine.begin() as conn:
+            yield conn
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

@@ -1,0 +1,118 @@
+"""The schema's version: what a database has, what this code expects, and upgrades.
+
+Alembic is imported only when a database is not at the expected revision, so that the
+everyday check costs one small query, not the loading of every migration script.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import DatabaseError, OperationalError
+
+from crm_tui.storage.errors import DatabaseUnavailable, SchemaTooNew, SchemaTooOld
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+    from crm_tui.storage.database import Database
+
+# The newest migration's revision id; tests check it against the migration scripts.
+HEAD = "0001"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    """What a database holds compared with what this code expects."""
+
+    current: str | None
+    head: str
+    state: str  # "empty", "current", "older", "newer", "foreign"
+
+
+def _alembic_config(connection: Any | None = None) -> Config:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(_alembic_config())
+    return {script.revision for script in scripts.walk_revisions()}
+
+
+def script_head() -> str:
+    """The head revision according to the migration scripts themselves."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head() or ""
+
+
+def read_status(database: Database) -> SchemaStatus:
+    """Compare the database's revision with this code's."""
+    try:
+        with database.connection() as conn:
+            tables = set(inspect(conn).get_table_names())
+            current = None
+            if "alembic_version" in tables:
+                current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except (OperationalError, DatabaseError) as exc:
+        raise DatabaseUnavailable(f"cannot read {database.describe()}: {exc.orig or exc}") from exc
+    if current is None:
+        state = "empty" if not (tables - {"alembic_version"}) else "foreign"
+    elif current == HEAD:
+        state = "current"
+    elif current in _known_revisions():
+        state = "older"
+    else:
+        state = "newer"
+    return SchemaStatus(current=current, head=HEAD, state=state)
+
+
+def upgrade(database: Database) -> None:
+    """Bring the schema up to this code's head in one transaction."""
+    from alembic import command
+
+    with database.connection(write=True) as conn:
+        command.upgrade(_alembic_config(conn), "head")
+
+
+def stamp(database: Database, revision: str) -> None:
+    """Record ``revision`` as the database's schema version (for tests and repairs)."""
+    with database.connection(write=True) as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = :rev"), {"rev": revision})
+
+
+def ensure_usable(database: Database) -> bool:
+    """Make a new database ready, or refuse one this code cannot use.
+
+    Returns True when the schema was just created. A database written by a newer crm
+    is refused rather than touched; an older one must be upgraded on purpose.
+    """
+    status = read_status(database)
+    if status.state == "current":
+        return False
+    if status.state == "empty":
+        upgrade(database)
+        return True
+    where = database.describe()
+    if status.state == "newer":
+        raise SchemaTooNew(
+            f"{where} has schema {status.current}, newer than this crm knows ({HEAD}); "
+            "install a newer crm to use it"
+        )
+    if status.state == "older":
+        raise SchemaTooOld(
+            f"{where} has schema {status.current}, older than this crm's ({HEAD}); "
+            "run `crm db upgrade` (after a backup) to bring it up to date"
+        )
+    raise DatabaseUnavailable(f"{where} holds tables that are not a crm database")
