@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlmodel import Session
+
+if TYPE_CHECKING:
+    from crm_tui.logic.context import Crm
 
 from crm_tui.logic.errors import Invalid
 from crm_tui.logic.refs import PREFIXES, parse_ref, ref
@@ -112,3 +115,29 @@ def last_change(
         .limit(1)
     ).first()
     return (row[0], row[1]) if row else None
+
+
+def list_entries(
+    crm: Crm,
+    *,
+    record: str | None = None,
+    entity: str | None = None,
+    actor: str | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[AuditRead]:
+    """The audit trail, newest first; admins and managers may read it."""
+    from crm_tui.logic import users
+
+    if entity is not None and entity not in PREFIXES:
+        raise Invalid(f"unknown kind {entity!r}: use one of {', '.join(PREFIXES)}")
+    with crm.work("audit.read") as work:
+        actor_id = users.find(work, actor).id if actor else None
+        return entries(
+            work.session,
+            record_ref=record,
+            entity=entity,
+            actor_id=actor_id,
+            before_id=before_id,
+            limit=limit,
+        )

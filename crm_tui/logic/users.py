@@ -46,24 +46,31 @@ def find_active(work: Work, username: str, what: str) -> User:
     return user
 
 
+def create_in(work: Work, data: UserCreate) -> UserRead:
+    """Add a team member inside ``work``; usernames are unique."""
+    work.require("users.manage")
+    exists = work.session.execute(select(User.id).where(User.username == data.username)).first()
+    if exists:
+        raise Duplicate(f"there is already a user {data.username!r}")
+    user = User(
+        username=data.username, display_name=data.display_name or data.username, role=data.role
+    )
+    work.session.add(user)
+    work.session.flush()
+    created = read(user)
+    work.audit(
+        "user",
+        user.id,
+        "create",
+        audit.diff({}, created.model_dump(include={"username", "display_name", "role"})),
+    )
+    return created
+
+
 def add_user(crm: Crm, data: UserCreate) -> UserRead:
-    """Add a team member; usernames are unique."""
+    """Add a team member (admins only)."""
     with crm.work("users.manage") as work:
-        exists = work.session.execute(select(User.id).where(User.username == data.username)).first()
-        if exists:
-            raise Duplicate(f"there is already a user {data.username!r}")
-        user = User(
-            username=data.username, display_name=data.display_name or data.username, role=data.role
-        )
-        work.session.add(user)
-        work.session.flush()
-        work.audit(
-            "user",
-            user.id,
-            "create",
-            audit.diff({}, read(user).model_dump(include={"username", "display_name", "role"})),
-        )
-        return read(user)
+        return create_in(work, data)
 
 
 def list_users(crm: Crm, *, include_inactive: bool = True) -> list[UserRead]:

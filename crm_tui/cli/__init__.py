@@ -1,0 +1,137 @@
+"""The `crm` command: the TUI with no arguments, the scriptable CLI with them.
+
+Command modules import the logic layer inside their functions, so that `crm --help`,
+`--version` and completion load neither the database stack nor the TUI toolkit.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from crm_tui import __version__
+from crm_tui.cli import output
+from crm_tui.cli.state import CliState, state
+
+
+class CrmGroup(TyperGroup):
+    """Turns domain errors into one line on stderr and their documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from crm_tui.logic.errors import CrmError
+
+        try:
+            return super().invoke(ctx)
+        except CrmError as exc:
+            if _debugging(ctx):
+                raise
+            output.fail(str(exc))
+            raise typer.Exit(exc.exit_code) from None
+        except (typer.Exit, click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            output.fail("interrupted")
+            raise typer.Exit(output.INTERRUPTED) from None
+        except Exception as exc:
+            if _debugging(ctx):
+                raise
+            output.fail(f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)")
+            raise typer.Exit(output.INTERNAL) from None
+        finally:
+            if isinstance(ctx.obj, CliState):
+                ctx.obj.close()
+
+
+def _debugging(ctx: click.Context) -> bool:
+    return isinstance(ctx.obj, CliState) and ctx.obj.debug
+
+
+app = typer.Typer(
+    cls=CrmGroup,
+    name="crm",
+    help="A terminal CRM for small teams. Run without a command for the interactive desk.",
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=False,
+    pretty_exceptions_enable=False,
+    add_completion=True,
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"crm {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Database file path or URL. [env: CRM_DB, CRM_DATABASE_URL]",
+            show_default=False,
+        ),
+    ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            "-u",
+            help="Act as this user. [env: CRM_USER; default: your login]",
+            show_default=False,
+        ),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            callback=_show_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """A terminal CRM for small teams: customers, contacts, notes and tasks."""
+    current = state(ctx)
+    current.db, current.user, current.debug = db, user, debug
+    if ctx.invoked_subcommand is None:
+        output.say(
+            "crm: the interactive desk is not part of this version yet. Try:\n"
+            "  crm customer list            customers, newest data on top\n"
+            '  crm customer add "Acme"      add one\n'
+            "  crm task list                your open tasks\n"
+            "  crm --help                   every command"
+        )
+
+
+def _register() -> None:
+    from crm_tui.cli import audit, contacts, customers, db, notes, tasks, users
+
+    app.add_typer(
+        customers.app, name="customer", help="Companies and people you sell to and serve."
+    )
+    app.add_typer(contacts.app, name="contact", help="People at a customer.")
+    app.add_typer(
+        notes.app, name="note", help="Notes, calls, emails and meetings on a customer's timeline."
+    )
+    app.add_typer(tasks.app, name="task", help="Follow-up tasks.")
+    app.add_typer(users.app, name="user", help="Team members and their roles.")
+    app.add_typer(audit.app, name="audit", help="Who changed what, and when.")
+    app.add_typer(db.app, name="db", help="The database: status and schema upgrades.")
+
+
+_register()
+
+
+def main() -> None:
+    """Entry point of the `crm` console script."""
+    app(prog_name="crm")

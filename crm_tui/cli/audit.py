@@ -1,0 +1,45 @@
+"""`crm audit ...`"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from crm_tui.cli import output
+from crm_tui.cli.output import Format, FormatOption
+from crm_tui.cli.state import crm
+
+app = typer.Typer(no_args_is_help=True)
+
+COLUMNS = [
+    ("id", "#"),
+    ("at", "When"),
+    ("actor", "By"),
+    ("record", "Record"),
+    ("action", "Action"),
+    ("changes", "Changes"),
+]
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    record: Annotated[str | None, typer.Argument(help="Only this record, like C-12.")] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="Only this kind: customer, contact, task, ...")
+    ] = None,
+    actor: Annotated[str | None, typer.Option("--actor", help="Only changes by this user.")] = None,
+    before: Annotated[
+        int | None, typer.Option(help="Continue with entries older than this #.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 50,
+    fmt: Format = FormatOption,
+) -> None:
+    """The audit trail, newest first (admins and managers)."""
+    from crm_tui.logic.audit import list_entries
+
+    entries = list_entries(
+        crm(ctx), record=record, entity=kind, actor=actor, before_id=before, limit=limit
+    )
+    output.print_records(entries, fmt, COLUMNS)

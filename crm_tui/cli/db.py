@@ -1,0 +1,36 @@
+"""`crm db ...`"""
+
+from __future__ import annotations
+
+import typer
+
+from crm_tui.cli import output
+from crm_tui.cli.output import Format, FormatOption
+from crm_tui.cli.state import state
+
+app = typer.Typer(no_args_is_help=True)
+
+FIELDS = [
+    ("location", "Database"),
+    ("backend", "Backend"),
+    ("schema_version", "Schema"),
+    ("code_schema_version", "This crm's schema"),
+    ("message", "State"),
+]
+
+
+@app.command("status")
+def status(ctx: typer.Context, fmt: Format = FormatOption) -> None:
+    """Where the database is and whether its schema matches this crm."""
+    from crm_tui.logic.database import database_status
+
+    output.print_record(database_status(state(ctx).settings()), fmt, FIELDS)
+
+
+@app.command("upgrade")
+def upgrade(ctx: typer.Context) -> None:
+    """Upgrade the database's schema to this crm's (take a backup first)."""
+    from crm_tui.logic.database import upgrade_database
+
+    result = upgrade_database(state(ctx).settings())
+    output.say(f"{result.location}: schema {result.schema_version}, {result.message}")

@@ -1,0 +1,96 @@
+"""What every command shares: the global options and the crm they open, lazily."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+import typer
+
+if TYPE_CHECKING:
+    from crm_tui.config import Settings
+    from crm_tui.logic.context import Crm
+
+
+@dataclass
+class CliState:
+    db: str | None = None
+    user: str | None = None
+    debug: bool = False
+    _crm: Crm | None = field(default=None, repr=False)
+
+    def settings(self) -> Settings:
+        from crm_tui.config import load_settings
+
+        return load_settings(db=self.db, user=self.user)
+
+    def crm(self) -> Crm:
+        """The open crm, opened on first use (commands that do not need it never pay)."""
+        if self._crm is None:
+            from crm_tui.logic.context import open_crm
+
+            self._crm = open_crm(self.settings())
+        return self._crm
+
+    def close(self) -> None:
+        if self._crm is not None:
+            self._crm.close()
+            self._crm = None
+
+
+def state(ctx: typer.Context) -> CliState:
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliState):
+        root.obj = CliState()
+    return root.obj
+
+
+def crm(ctx: typer.Context) -> Crm:
+    """The crm for this command run."""
+    return state(ctx).crm()
+
+
+@contextmanager
+def input_lines(source: str) -> Iterator[Iterator[str]]:
+    """The lines of ``source`` (a path, or - for stdin), read as UTF-8 one at a time."""
+    from crm_tui.logic.errors import Invalid
+
+    if source == "-":
+        stream: TextIO = sys.stdin
+        name = "standard input"
+    else:
+        path = Path(source).expanduser()
+        try:
+            stream = path.open(encoding="utf-8", newline="")
+        except FileNotFoundError:
+            raise Invalid(f"no file {path}") from None
+        except OSError as exc:
+            raise Invalid(f"cannot read {path}: {exc.strerror}") from None
+        name = str(path)
+
+    def lines() -> Iterator[str]:
+        try:
+            yield from stream
+        except UnicodeDecodeError as exc:
+            raise Invalid(f"{name} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+    try:
+        yield lines()
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+
+
+def refuse_mixed(source: str | None, **given: Any) -> None:
+    """``--from`` and the single-record arguments exclude each other."""
+    if source is None:
+        return
+    mixed = [name for name, value in given.items() if value not in (None, False, [], ())]
+    if mixed:
+        raise typer.BadParameter(
+            f"--from reads whole records; leave out {', '.join(mixed)}", param_hint="--from"
+        )
