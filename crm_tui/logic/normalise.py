@@ -26,7 +26,11 @@ _PHONE_TEXT = re.compile(r"^[\d\s()+\-./]+((ext\.?|x|#)\s*\d+)?$", re.IGNORECASE
 
 def fold(text: str) -> str:
     """Case-folded text without accents or punctuation, words separated by one space."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    # Decompose before and after case-folding: compatibility forms (script letters,
+    # ligatures) become plain letters only on decomposition, and folding can yield
+    # letters that decompose again.
+    folded = unicodedata.normalize("NFKD", text).casefold()
+    decomposed = unicodedata.normalize("NFKD", folded)
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(_NON_WORD.sub(" ", plain).split())
 
