@@ -62,8 +62,8 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL of the database, e.g. postgresql+psycopg://host/crm.",
     )
-    db: Path | None = Field(
-        default=None, description="Path of a SQLite database file (instead of a URL)."
+    db: str | None = Field(
+        default=None, description="Path of a SQLite database file, or a database URL."
     )
     user: str | None = Field(
         default=None, description="Username of the acting user; defaults to the OS login."
@@ -93,11 +93,10 @@ class Settings(BaseSettings):
         file in the data folder is used (and its folder made, which an explicit path
         never is: a typo in a path must not silently create a new database elsewhere).
         """
-        if self.db is not None:
-            text = str(self.db)
-            if "://" in text:
-                return text, False
-            return sqlite_url(Path(text).expanduser()), False
+        if self.db:
+            if "://" in self.db:
+                return self.db, False
+            return sqlite_url(Path(self.db).expanduser()), False
         if self.database_url:
             return self.database_url, False
         return sqlite_url(data_dir() / DATABASE_FILE), True

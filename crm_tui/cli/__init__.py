@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -17,11 +16,20 @@ from crm_tui import __version__
 from crm_tui.cli import output
 from crm_tui.cli.state import CliState, state
 
+# Typer's exits and usage errors pass through to be shown as usage (exit 2). Its
+# ClickException is named through BadParameter because Typer versions differ in which
+# click they ship.
+_USAGE_AND_EXITS = (
+    typer.Exit,
+    typer.Abort,
+    *(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "ClickException"),
+)
+
 
 class CrmGroup(TyperGroup):
     """Turns domain errors into one line on stderr and their documented exit code."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:
         from crm_tui.logic.errors import CrmError
 
         try:
@@ -31,7 +39,7 @@ class CrmGroup(TyperGroup):
                 raise
             output.fail(str(exc))
             raise typer.Exit(exc.exit_code) from None
-        except (typer.Exit, click.exceptions.Exit, click.ClickException, click.Abort):
+        except _USAGE_AND_EXITS:
             raise
         except KeyboardInterrupt:
             output.fail("interrupted")
@@ -46,7 +54,7 @@ class CrmGroup(TyperGroup):
                 ctx.obj.close()
 
 
-def _debugging(ctx: click.Context) -> bool:
+def _debugging(ctx: typer.Context) -> bool:
     return isinstance(ctx.obj, CliState) and ctx.obj.debug
 
 

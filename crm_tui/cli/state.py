@@ -85,9 +85,9 @@ def input_lines(source: str) -> Iterator[Iterator[str]]:
             stream.close()
 
 
-def refuse_mixed(source: str | None, **given: Any) -> None:
+def refuse_mixed(from_file: str | None, /, **given: Any) -> None:
     """``--from`` and the single-record arguments exclude each other."""
-    if source is None:
+    if from_file is None:
         return
     mixed = [name for name, value in given.items() if value not in (None, False, [], ())]
     if mixed:

@@ -185,10 +185,9 @@ def _find_duplicate(
             if company_key is None
             else Customer.company_key == company_key
         )
-        where = "" if company_key is None else f" at {values.get('company')}"
         checks.append(
             (
-                f"the same name{where}",
+                "the same name",
                 and_(
                     Customer.name_key == values["name_key"],
                     Customer.kind == values.get("kind"),
@@ -202,7 +201,8 @@ def _find_duplicate(
             query = query.where(Customer.id != exclude)
         found = work.session.execute(query.limit(1)).scalar_one_or_none()
         if found is not None:
-            return found, reason
+            at = f" at {found.company}" if reason == "the same name" and found.company else ""
+            return found, reason + at
     return None
 
 
