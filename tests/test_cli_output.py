@@ -1,0 +1,94 @@
+"""Output for people and for scripts: formats, streams and exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+
+@pytest.fixture
+def three(cli):
+    cli("customer", "add", "Beta", "--tag", "vip", "--email", "b@beta.example")
+    cli("customer", "add", "Acme", "--city", "Oslo")
+    cli("customer", "add", "Gamma", "--field", "vat=X1")
+
+
+def test_json_is_a_list_of_records_with_stable_names(cli, three):
+    records = json.loads(cli("customer", "list", "-f", "json").stdout)
+    assert [r["name"] for r in records] == ["Acme", "Beta", "Gamma"]
+    assert set(records[0]) >= {
+        "id",
+        "ref",
+        "name",
+        "email",
+        "phone",
+        "lifecycle",
+        "owner",
+        "tags",
+        "version",
+    }
+    assert records[1]["tags"] == ["vip"]
+    assert records[2]["custom"] == {"vat": "X1"}
+
+
+def test_jsonl_csv_and_ids_agree(cli, three):
+    jsonl = [
+        json.loads(line) for line in cli("customer", "list", "-f", "jsonl").stdout.splitlines()
+    ]
+    rows = list(csv.DictReader(io.StringIO(cli("customer", "list", "-f", "csv").stdout)))
+    ids = cli("customer", "list", "-f", "ids").stdout.split()
+    assert [r["ref"] for r in jsonl] == [r["ref"] for r in rows] == ids == ["C-2", "C-1", "C-3"]
+    assert rows[1]["tags"] == "vip"
+    assert rows[2]["custom"] == '{"vat": "X1"}'
+
+
+def test_empty_lists_are_valid_output(cli, crm):
+    assert json.loads(cli("customer", "list", "-f", "json").stdout) == []
+    assert cli("customer", "list", "-f", "csv").stdout == ""
+    assert cli("customer", "list", "-f", "jsonl").stdout == ""
+
+
+def test_the_table_says_how_to_get_the_next_page(cli, three):
+    result = cli("customer", "list", "--limit", "2")
+    assert "Acme" in result.stdout and "Beta" in result.stdout and "Gamma" not in result.stdout
+    assert "crm customer list --after C-1" in result.stderr
+    rest = cli("customer", "list", "--limit", "2", "--after", "C-1", "-f", "ids")
+    assert rest.stdout.split() == ["C-3"]
+
+
+def test_show_as_json_includes_contacts_timeline_and_tasks(cli, three):
+    cli("contact", "add", "C-1", "Jo", "--email", "jo@beta.example")
+    cli("note", "add", "C-1", "First call went well", "--kind", "call")
+    cli("task", "add", "Send offer", "-c", "C-1")
+    shown = json.loads(cli("customer", "show", "C-1", "-f", "json").stdout)
+    assert shown["ref"] == "C-1"
+    assert [c["name"] for c in shown["contacts"]] == ["Jo"]
+    assert shown["timeline"][0]["body"] == "First call went well"
+    assert shown["open_tasks"][0]["title"] == "Send offer"
+    table = cli("customer", "show", "C-1").stdout
+    for text in ("Beta", "Jo", "First call went well", "Send offer"):
+        assert text in table
+
+
+def test_add_prints_the_new_reference_for_scripts(cli, crm):
+    assert cli("customer", "add", "Acme", "-f", "ids").stdout == "C-1\n"
+
+
+def test_dupes_and_merge_from_the_cli(cli, crm):
+    cli("customer", "add", "Acme GmbH")
+    cli("customer", "add", "Acme", "--force")
+    assert cli("customer", "dupes", "-f", "ids").stdout == "C-1 C-2\n"
+    merged = cli("customer", "merge", "C-1", "C-2")
+    assert merged.exit_code == 0 and "Merged C-2 into C-1" in merged.stdout
+    assert cli("customer", "dupes", "-f", "json").stdout.strip() == "[]"
+
+
+def test_bare_crm_says_what_to_run(runner):
+    from crm_tui.cli import app
+
+    result = runner.invoke(app, [])
+    assert result.exit_code == 0
+    assert "crm customer list" in result.stderr

@@ -1,0 +1,71 @@
+"""The schema: migrations from the first table, a cheap version check, clear refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from crm_tui.config import load_settings
+from crm_tui.logic.context import open_crm
+from crm_tui.logic.errors import DatabaseProblem
+from crm_tui.storage import schema
+from crm_tui.storage.database import Database
+from crm_tui.storage.models import metadata
+
+
+def test_head_constant_matches_the_migration_scripts():
+    assert schema.script_head() == schema.HEAD
+
+
+def test_migrations_build_exactly_the_models(crm):
+    """Autogenerate finds nothing to do: the migrations and the table models agree."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    with crm.database.connection() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert differences == []
+
+
+def test_a_newer_database_is_refused_clearly(crm, db_url, counts, cli):
+    schema.stamp(crm.database, "9999_from_the_future")
+    crm.close()
+    before = counts()
+    with pytest.raises(DatabaseProblem, match="newer than this crm knows"):
+        open_crm(load_settings(db=db_url))
+    result = cli("customer", "list")
+    assert result.exit_code == 8
+    assert "install a newer crm to use it" in result.stderr
+    assert cli("customer", "add", "Acme").exit_code == 8
+    assert counts() == before
+
+
+def test_db_status_reports_versions(cli, crm):
+    result = cli("db", "status", "-f", "json")
+    assert result.exit_code == 0
+    assert '"state": "current"' in result.stdout
+    assert f'"schema_version": "{schema.HEAD}"' in result.stdout
+
+
+def test_db_upgrade_refuses_a_newer_database(cli, crm):
+    schema.stamp(crm.database, "9999_from_the_future")
+    result = cli("db", "upgrade")
+    assert result.exit_code == 8
+    assert "newer crm" in result.stderr
+
+
+def test_db_upgrade_creates_an_empty_database_with_its_first_admin(cli, db_url):
+    result = cli("db", "upgrade", user="carol")
+    assert result.exit_code == 0, result.stderr
+    users = cli("user", "list", "-f", "json", user="carol")
+    assert '"username": "carol"' in users.stdout and '"role": "admin"' in users.stdout
+
+
+def test_a_database_of_other_tables_is_not_touched(db_url):
+    from sqlalchemy import text
+
+    database = Database(db_url)
+    with database.connection(write=True) as conn:
+        conn.execute(text("CREATE TABLE invoices (id INTEGER PRIMARY KEY)"))
+    with pytest.raises(DatabaseProblem, match="not a crm database"):
+        open_crm(load_settings(db=db_url))
+    database.close()
