@@ -92,3 +92,16 @@ def test_bare_crm_says_what_to_run(runner):
     result = runner.invoke(app, [])
     assert result.exit_code == 0
     assert "crm customer list" in result.stderr
+
+
+def test_lists_use_the_page_size_setting(cli, three, monkeypatch):
+    monkeypatch.setenv("CRM_PAGE_SIZE", "2")
+    assert cli("customer", "list", "-f", "ids").stdout.split() == ["C-2", "C-1"]
+    assert cli("customer", "list", "-n", "3", "-f", "ids").stdout.split() == ["C-2", "C-1", "C-3"]
+
+
+def test_settings_file_is_read(cli, three, tmp_path, monkeypatch):
+    settings = tmp_path / "crm.toml"
+    settings.write_text("page_size = 1\n")
+    monkeypatch.setenv("CRM_CONFIG", str(settings))
+    assert cli("customer", "list", "-f", "ids").stdout.split() == ["C-2"]

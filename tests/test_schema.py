@@ -69,3 +69,9 @@ def test_a_database_of_other_tables_is_not_touched(db_url):
     with pytest.raises(DatabaseProblem, match="not a crm database"):
         open_crm(load_settings(db=db_url))
     database.close()
+
+
+def test_the_suite_runs_on_the_backend_it_was_asked_for(crm):
+    from tests.conftest import POSTGRES
+
+    assert crm.database.backend == ("postgresql" if POSTGRES else "sqlite")

@@ -61,7 +61,7 @@ def _debugging(ctx: typer.Context) -> bool:
 app = typer.Typer(
     cls=CrmGroup,
     name="crm",
-    help="A terminal CRM for small teams. Run without a command for the interactive desk.",
+    help="A terminal CRM for small teams: customers, contacts, notes and tasks.",
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
     no_args_is_help=False,
@@ -83,7 +83,7 @@ def root(
         str | None,
         typer.Option(
             "--db",
-            help="Database file path or URL. [env: CRM_DB, CRM_DATABASE_URL]",
+            help="Database file path or URL (or set CRM_DB / CRM_DATABASE_URL).",
             show_default=False,
         ),
     ] = None,
@@ -92,7 +92,7 @@ def root(
         typer.Option(
             "--user",
             "-u",
-            help="Act as this user. [env: CRM_USER; default: your login]",
+            help="Act as this user (or set CRM_USER; default: your login name).",
             show_default=False,
         ),
     ] = None,

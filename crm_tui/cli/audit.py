@@ -8,7 +8,7 @@ import typer
 
 from crm_tui.cli import output
 from crm_tui.cli.output import Format, FormatOption
-from crm_tui.cli.state import crm
+from crm_tui.cli.state import Limit, crm, page_size
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -33,13 +33,18 @@ def list_(
     before: Annotated[
         int | None, typer.Option(help="Continue with entries older than this #.")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 50,
+    limit: Limit = None,
     fmt: Format = FormatOption,
 ) -> None:
     """The audit trail, newest first (admins and managers)."""
     from crm_tui.logic.audit import list_entries
 
     entries = list_entries(
-        crm(ctx), record=record, entity=kind, actor=actor, before_id=before, limit=limit
+        crm(ctx),
+        record=record,
+        entity=kind,
+        actor=actor,
+        before_id=before,
+        limit=page_size(ctx, limit),
     )
     output.print_records(entries, fmt, COLUMNS)

@@ -9,7 +9,7 @@ import typer
 from crm_tui.cli import output
 from crm_tui.cli.batch import add_from
 from crm_tui.cli.output import Format, FormatOption
-from crm_tui.cli.state import crm, refuse_mixed
+from crm_tui.cli.state import Limit, crm, page_size, refuse_mixed
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -93,14 +93,14 @@ def add(
 def list_(
     ctx: typer.Context,
     customer: Annotated[str | None, typer.Argument(help="Only this customer's contacts.")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 50,
+    limit: Limit = None,
     after: Annotated[str | None, typer.Option(help="Continue after this contact.")] = None,
     fmt: Format = FormatOption,
 ) -> None:
     """List contacts by name."""
     from crm_tui.logic import contacts
 
-    found = contacts.list_contacts(crm(ctx), customer, limit=limit, after=after)
+    found = contacts.list_contacts(crm(ctx), customer, limit=page_size(ctx, limit), after=after)
     output.print_records(found, fmt, COLUMNS)
 
 

@@ -9,7 +9,7 @@ import typer
 from crm_tui.cli import output
 from crm_tui.cli.batch import add_from
 from crm_tui.cli.output import Format, FormatOption
-from crm_tui.cli.state import crm, refuse_mixed
+from crm_tui.cli.state import Limit, crm, page_size, refuse_mixed
 from crm_tui.logic.vocabulary import CustomerKind, CustomerSort, Lifecycle
 
 app = typer.Typer(no_args_is_help=True)
@@ -176,7 +176,7 @@ def list_(
         CustomerSort, typer.Option(help="Sort by name, created or updated.")
     ] = CustomerSort.name,
     desc: Annotated[bool, typer.Option("--desc", help="Reverse the order.")] = False,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many to show.")] = 50,
+    limit: Limit = None,
     after: Annotated[
         str | None,
         typer.Option(help="Continue after this customer (the last of the previous page)."),
@@ -189,7 +189,7 @@ def list_(
     page = customers.list_customers(
         crm(ctx), text=search, lifecycle=stage, segment=segment, tag=tag, owner=owner,
         archived="all" if include_archived else "archived" if archived else "active",
-        sort=sort, descending=desc, limit=limit, after=after,
+        sort=sort, descending=desc, limit=page_size(ctx, limit), after=after,
     )  # fmt: skip
     output.print_records(page.customers, fmt, LIST_COLUMNS)
     if page.next_after and fmt == Format.table:

@@ -10,7 +10,7 @@ import typer
 from crm_tui.cli import output
 from crm_tui.cli.batch import add_from
 from crm_tui.cli.output import Format, FormatOption
-from crm_tui.cli.state import crm, refuse_mixed
+from crm_tui.cli.state import Limit, crm, page_size, refuse_mixed
 from crm_tui.logic.vocabulary import ActivityKind
 
 app = typer.Typer(no_args_is_help=True)
@@ -83,7 +83,7 @@ def list_(
     customer: Annotated[
         str, typer.Argument(help="Customer reference, like C-12.", show_default=False)
     ],
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 50,
+    limit: Limit = None,
     before: Annotated[
         str | None, typer.Option(help="Continue with entries older than this one (N-..).")
     ] = None,
@@ -93,7 +93,7 @@ def list_(
     from crm_tui.logic import timeline
 
     output.print_records(
-        timeline.timeline(crm(ctx), customer, limit=limit, before=before),
+        timeline.timeline(crm(ctx), customer, limit=page_size(ctx, limit), before=before),
         fmt,
         [("ref", "Ref"), *COLUMNS],
     )

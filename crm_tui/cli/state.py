@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
@@ -94,3 +94,16 @@ def refuse_mixed(from_file: str | None, /, **given: Any) -> None:
         raise typer.BadParameter(
             f"--from reads whole records; leave out {', '.join(mixed)}", param_hint="--from"
         )
+
+
+Limit = Annotated[
+    int | None,
+    typer.Option(
+        "--limit", "-n", min=1, help="How many to show (default: the page_size setting, 50)."
+    ),
+]
+
+
+def page_size(ctx: typer.Context, limit: int | None) -> int:
+    """The rows to show: ``--limit`` if given, else the page_size setting."""
+    return limit if limit is not None else crm(ctx).settings.page_size

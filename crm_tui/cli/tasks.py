@@ -9,7 +9,7 @@ import typer
 from crm_tui.cli import output
 from crm_tui.cli.batch import add_from
 from crm_tui.cli.output import Format, FormatOption
-from crm_tui.cli.state import crm, refuse_mixed
+from crm_tui.cli.state import Limit, crm, page_size, refuse_mixed
 from crm_tui.logic.vocabulary import TaskScope
 
 app = typer.Typer(no_args_is_help=True)
@@ -88,14 +88,16 @@ def list_(
     customer: Annotated[
         str | None, typer.Option("--customer", "-c", help="Only tasks about this customer.")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 50,
+    limit: Limit = None,
     fmt: Format = FormatOption,
 ) -> None:
     """List tasks by due date; yours and open unless asked otherwise."""
     from crm_tui.logic import tasks
 
     who = None if assignee.lower() == "all" else assignee
-    found = tasks.list_tasks(crm(ctx), assignee=who, scope=scope, customer=customer, limit=limit)
+    found = tasks.list_tasks(
+        crm(ctx), assignee=who, scope=scope, customer=customer, limit=page_size(ctx, limit)
+    )
     output.print_records(found, fmt, COLUMNS)
     if not found and fmt == Format.table:
         output.say("No tasks.")
