@@ -83,3 +83,16 @@ def test_the_orm_refuses_a_write_over_a_row_changed_meanwhile(crm):
         stale = session.merge(stale, load=False)
         stale.city = "Paris"
     assert customers.get_customer(crm, created.ref).city == "Berlin"
+
+
+def test_notes_and_tasks_do_not_make_an_open_edit_stale(crm):
+    from crm_tui.logic import tasks, timeline
+    from crm_tui.logic.schemas import ActivityCreate, TaskCreate
+
+    created = customers.add_customer(crm, CustomerCreate(name="Acme"))
+    timeline.add_activity(crm, ActivityCreate(customer=created.ref, body="called"))
+    tasks.add_task(crm, TaskCreate(title="call back", customer=created.ref))
+    saved = customers.update_customer(
+        crm, created.ref, CustomerUpdate(city="Oslo"), expected_version=created.version
+    )
+    assert saved.version == created.version + 1

@@ -114,7 +114,7 @@ def root(
     if ctx.invoked_subcommand is None:
         output.say(
             "crm: the interactive desk is not part of this version yet. Try:\n"
-            "  crm customer list            customers, newest data on top\n"
+            "  crm customer list            customers, by name\n"
             '  crm customer add "Acme"      add one\n'
             "  crm task list                your open tasks\n"
             "  crm --help                   every command"

@@ -57,8 +57,9 @@ def create_in(work: Work, data: ActivityCreate) -> ActivityRead:
         author_id=work.actor.id,
         occurred_at=when,
     )
+    # The customer row is left alone: a note must not turn a colleague's open edit of
+    # the record into a conflict.
     work.session.add(activity)
-    customer.updated_at = utcnow()
     work.session.flush()
     created = read(activity, work.actor.username)
     work.audit(
