@@ -20,13 +20,16 @@ def add_from(
     fmt: output.Format,
     columns: Sequence[output.Column],
     noun: str,
+    create_batch: Callable[[Any, Any], Any] | None = None,
 ) -> None:
     """Create records from JSON Lines; exits 9 if any line failed (the rest are kept)."""
     from crm_tui.logic.batch import create_many
 
     failed: list[int] = []
     with input_lines(source) as lines, output.Printer(fmt, columns) as printer:
-        for outcome in create_many(crm(ctx), permission, lines, model, create):
+        for outcome in create_many(
+            crm(ctx), permission, lines, model, create, create_batch=create_batch
+        ):
             if outcome.error is None:
                 printer.add(outcome.record)
             else:

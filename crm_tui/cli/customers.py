@@ -138,10 +138,13 @@ def add(
     )  # fmt: skip
     if from_file is not None:
         refuse_mixed(from_file, name=name, tag=tag, field=field, **options)
+        from crm_tui.logic.customer_batches import create_batch_in
+
         add_from(
             ctx, from_file, "customers.write", CustomerCreate,
             lambda work, data: customers.create_in(work, data, force=force),
             fmt, LIST_COLUMNS, "customers",
+            create_batch=lambda work, items: create_batch_in(work, items, force=force),
         )  # fmt: skip
         return
     if name is None:

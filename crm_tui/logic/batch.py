@@ -14,7 +14,7 @@ from typing import Any
 
 from crm_tui.logic.context import Crm, Work
 from crm_tui.logic.errors import CrmError, Forbidden
-from crm_tui.logic.schemas import Input, Output, validated
+from crm_tui.logic.schemas import In, Output, validated
 
 BATCH_SIZE = 500
 
@@ -32,24 +32,29 @@ def create_many(
     crm: Crm,
     permission: str,
     lines: Iterable[str],
-    model: type[Input],
-    create: Callable[[Work, Any], Output],
+    model: type[In],
+    create: Callable[[Work, In], Output],
     *,
-    batch_size: int = BATCH_SIZE,
+    create_batch: Callable[[Work, list[tuple[int, In]]], list[tuple[int, Output | CrmError]]]
+    | None = None,
+    batch_size: int | None = None,
 ) -> Iterator[LineOutcome]:
-    """Create one record per JSON object line with ``create``; blank lines are skipped.
+    """Create one record per JSON object line; blank lines are skipped.
 
-    Outcomes are yielded once their batch is committed, in line order.
+    Each line goes through ``create`` in its own savepoint, or the whole batch through
+    ``create_batch`` where a module offers one. Outcomes are yielded once their batch
+    is committed, in line order.
     """
+    batch_size = batch_size or BATCH_SIZE
     batch: list[tuple[int, str]] = []
     for number, text in enumerate(lines, start=1):
         if text.strip():
             batch.append((number, text))
         if len(batch) >= batch_size:
-            yield from _run_batch(crm, permission, batch, model, create)
+            yield from _run_batch(crm, permission, batch, model, create, create_batch)
             batch = []
     if batch:
-        yield from _run_batch(crm, permission, batch, model, create)
+        yield from _run_batch(crm, permission, batch, model, create, create_batch)
 
 
 def _parse(text: str) -> dict[str, Any]:
@@ -63,25 +68,41 @@ def _parse(text: str) -> dict[str, Any]:
 
 
 def _run_batch(
-    crm: Crm,
-    permission: str,
-    batch: list[tuple[int, str]],
-    model: type[Input],
-    create: Callable[[Work, Any], Output],
+    crm: Crm, permission: str, batch: list[tuple[int, str]], model, create, create_batch
 ) -> list[LineOutcome]:
-    outcomes: list[LineOutcome] = []
+    outcomes: dict[int, LineOutcome] = {}
     with crm.work(permission) as work:
+        parsed = []
         for number, text in batch:
-            savepoint = work.session.begin_nested()
             try:
-                record = create(work, validated(model, _parse(text)))
-            except Forbidden:
-                savepoint.rollback()
-                raise
+                parsed.append((number, validated(model, _parse(text))))
             except CrmError as exc:
-                savepoint.rollback()
-                outcomes.append(LineOutcome(line=number, error=str(exc)))
-            else:
-                savepoint.commit()
-                outcomes.append(LineOutcome(line=number, record=record))
-    return outcomes
+                outcomes[number] = LineOutcome(line=number, error=str(exc))
+        if create_batch is not None:
+            for number, result in create_batch(work, parsed):
+                outcomes[number] = _outcome(number, result)
+        else:
+            for number, data in parsed:
+                outcomes[number] = _outcome(number, _create_one(work, create, data))
+    return [outcomes[number] for number, _ in batch]
+
+
+def _create_one(work: Work, create: Callable[[Work, Any], Output], data: Any) -> Output | CrmError:
+    """``create`` in a savepoint: a refused line leaves nothing behind."""
+    savepoint = work.session.begin_nested()
+    try:
+        record = create(work, data)
+    except Forbidden:
+        savepoint.rollback()
+        raise
+    except CrmError as exc:
+        savepoint.rollback()
+        return exc
+    savepoint.commit()
+    return record
+
+
+def _outcome(number: int, result: Output | CrmError) -> LineOutcome:
+    if isinstance(result, CrmError):
+        return LineOutcome(line=number, error=str(result))
+    return LineOutcome(line=number, record=result)

@@ -35,6 +35,8 @@ class Work:
     actor: User
     crm: Crm
     subject: str | None = field(default=None)
+    # Users looked up by name in this transaction; a batch asks for the same owner often.
+    users_by_name: dict[str, User] = field(default_factory=dict)
 
     def audit(
         self, entity: str, entity_id: int, action: str, changes: dict[str, Any] | None = None

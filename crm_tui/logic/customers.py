@@ -75,7 +75,8 @@ def _reads(work: Work, customers: list[Customer]) -> list[CustomerRead]:
     ]
 
 
-def _read(customer: Customer, tags: list[str], owner: str | None) -> CustomerRead:
+def _read(customer: Customer | Any, tags: list[str], owner: str | None) -> CustomerRead:
+    """The read model of a customer row (or of anything with the same attributes)."""
     return CustomerRead(
         id=customer.id,
         ref=ref("customer", customer.id),
@@ -172,12 +173,12 @@ def _merged_custom(current: dict[str, Any], given: dict[str, Any]) -> dict[str, 
 def _find_duplicate(
     work: Work, values: dict[str, Any], exclude: int | None = None
 ) -> tuple[Customer, str] | None:
-    """An active customer the new values would duplicate, and why."""
-    checks: list[tuple[str, ColumnElement[bool]]] = []
-    if values.get("email"):
-        checks.append((f"the same email ({values['email']})", Customer.email == values["email"]))
-    if values.get("phone"):
-        checks.append((f"the same phone ({values['phone']})", Customer.phone == values["phone"]))
+    """An active customer the new values would duplicate, and why.
+
+    One query asks all three questions (same email, same phone, same name at the same
+    company); the reason is read off the customer found, email first.
+    """
+    same_name = None
     if values.get("name_key"):
         company_key = values.get("company_key")
         same_company = (
@@ -185,66 +186,81 @@ def _find_duplicate(
             if company_key is None
             else Customer.company_key == company_key
         )
-        checks.append(
-            (
-                "the same name",
-                and_(
-                    Customer.name_key == values["name_key"],
-                    Customer.kind == values.get("kind"),
-                    same_company,
-                ),
-            )
+        same_name = and_(
+            Customer.name_key == values["name_key"],
+            Customer.kind == values.get("kind"),
+            same_company,
         )
-    for reason, condition in checks:
-        query = select(Customer).where(condition, Customer.archived_at.is_(None))
-        if exclude is not None:
-            query = query.where(Customer.id != exclude)
-        found = work.session.execute(query.limit(1)).scalar_one_or_none()
-        if found is not None:
-            at = f" at {found.company}" if reason == "the same name" and found.company else ""
-            return found, reason + at
-    return None
+    checks = [
+        Customer.email == values["email"] if values.get("email") else None,
+        Customer.phone == values["phone"] if values.get("phone") else None,
+        same_name,
+    ]
+    conditions = [check for check in checks if check is not None]
+    if not conditions:
+        return None
+    query = select(Customer).where(or_(*conditions), Customer.archived_at.is_(None))
+    if exclude is not None:
+        query = query.where(Customer.id != exclude)
+    found = work.session.execute(query.order_by(Customer.id).limit(1)).scalar_one_or_none()
+    if found is None:
+        return None
+    if values.get("email") and found.email == values["email"]:
+        return found, f"the same email ({found.email})"
+    if values.get("phone") and found.phone == values["phone"]:
+        return found, f"the same phone ({found.phone})"
+    return found, "the same name" + (f" at {found.company}" if found.company else "")
+
+
+def duplicate_error(existing: str, reason: str) -> Duplicate:
+    """The refusal of a likely duplicate of ``existing`` (a record, or a line of a file)."""
+    return Duplicate(f"{existing} has {reason}; use --force to save it anyway, or merge the two")
 
 
 def _refuse_duplicate(work: Work, values: dict[str, Any], exclude: int | None = None) -> None:
     found = _find_duplicate(work, values, exclude)
     if found:
         other, reason = found
-        raise Duplicate(
-            f"{ref('customer', other.id)} {other.name} has {reason}; "
-            "use --force to save it anyway, or merge the two"
-        )
+        raise duplicate_error(f"{ref('customer', other.id)} {other.name}", reason)
 
 
 # Changing
 
 
-def create_in(work: Work, data: CustomerCreate, *, force: bool = False) -> CustomerRead:
-    """Create a customer inside ``work``; likely duplicates are refused unless forced."""
-    work.require("customers.write")
+def _new_values(work: Work, data: CustomerCreate) -> tuple[dict[str, Any], list[str]]:
+    """Checked column values and tags for a new customer, with the defaults filled in."""
     given = data.model_dump(exclude={"tags"}, exclude_unset=True)
     given["name"] = data.name
     given.setdefault("kind", CustomerKind.company)
     given.setdefault("lifecycle", Lifecycle.lead)
-    values = _clean(work, given, None)
+    return _clean(work, given, None), sorted({clean_tag(tag) for tag in data.tags})
+
+
+def _creation_changes(created: CustomerRead) -> dict[str, list[Any]]:
+    """The audit entry of a new customer: every field it was given."""
+    fields = created.model_dump(
+        exclude={"id", "ref", "version", "created_at", "updated_at", "archived_at", "merged_into"}
+    )
+    return audit.diff({}, {k: v for k, v in fields.items() if v not in (None, [], {})})
+
+
+def _owner_name(work: Work, values: dict[str, Any]) -> str | None:
+    # The owner was loaded while cleaning, so this is answered from the session.
+    return work.session.get(User, values["owner_id"]).username if values.get("owner_id") else None
+
+
+def create_in(work: Work, data: CustomerCreate, *, force: bool = False) -> CustomerRead:
+    """Create a customer inside ``work``; likely duplicates are refused unless forced."""
+    work.require("customers.write")
+    values, tags = _new_values(work, data)
     if not force:
         _refuse_duplicate(work, values)
     customer = Customer(**values)
     work.session.add(customer)
     work.session.flush()
-    tags = _add_tags(work, customer.id, data.tags)
-    # The owner was loaded while cleaning, so this is answered from the session, not the database.
-    owner = work.session.get(User, values["owner_id"]).username if values.get("owner_id") else None
-    created = _read(customer, sorted(tags), owner)
-    fields = created.model_dump(
-        exclude={"id", "ref", "version", "created_at", "updated_at", "archived_at", "merged_into"}
-    )
-    work.audit(
-        "customer",
-        customer.id,
-        "create",
-        audit.diff({}, {k: v for k, v in fields.items() if v not in (None, [], {})}),
-    )
+    _add_tags(work, customer.id, tags, new=True)
+    created = _read(customer, tags, _owner_name(work, values))
+    work.audit("customer", customer.id, "create", _creation_changes(created))
     return created
 
 
@@ -357,17 +373,24 @@ def _tag_ids(work: Work, names: Iterable[str]) -> dict[str, int]:
     return found
 
 
-def _add_tags(work: Work, customer_id: int, names: Iterable[str]) -> set[str]:
-    """Link the tags to the customer; returns the tags that were newly linked."""
+def _add_tags(work: Work, customer_id: int, names: Iterable[str], *, new: bool = False) -> set[str]:
+    """Link the tags to the customer; returns the tags that were newly linked.
+
+    ``new`` says the customer was just created and so has no links to check.
+    """
     ids = _tag_ids(work, names)
     if not ids:
         return set()
-    linked = set(
-        work.session.execute(
-            select(CustomerTag.tag_id).where(
-                CustomerTag.customer_id == customer_id, CustomerTag.tag_id.in_(ids.values())
-            )
-        ).scalars()
+    linked = (
+        set()
+        if new
+        else set(
+            work.session.execute(
+                select(CustomerTag.tag_id).where(
+                    CustomerTag.customer_id == customer_id, CustomerTag.tag_id.in_(ids.values())
+                )
+            ).scalars()
+        )
     )
     added = {name for name, tag_id in ids.items() if tag_id not in linked}
     for name in added:

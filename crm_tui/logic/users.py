@@ -32,9 +32,12 @@ def find(work: Work, username: str) -> User:
     name = username.strip()
     if name.lower() == "me":
         return work.actor
-    user = work.session.execute(select(User).where(User.username == name)).scalar_one_or_none()
+    user = work.users_by_name.get(name)
     if user is None:
-        raise NotFound(f"no user {name!r}")
+        user = work.session.execute(select(User).where(User.username == name)).scalar_one_or_none()
+        if user is None:
+            raise NotFound(f"no user {name!r}")
+        work.users_by_name[name] = user
     return user
 
 
