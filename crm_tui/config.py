@@ -114,4 +114,6 @@ def sqlite_url(path: Path) -> str:
 def load_settings(**overrides: object) -> Settings:
     """Settings from all sources, with ``overrides`` (command-line values) on top."""
     given = {key: value for key, value in overrides.items() if value is not None}
+    if "db" in given:
+        given["db"] = str(given["db"])  # a Path or a URL
     return Settings(**given)

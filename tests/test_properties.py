@@ -92,3 +92,9 @@ def test_name_keys_are_stable(text):
         name_key(text.upper(), company=True) == name_key(text.lower(), company=True)
         or not text.isascii()
     )
+
+
+def test_letters_without_a_decomposition_still_match_their_plain_spelling():
+    assert fold("Søren Ødegaard") == fold("Soren Odegaard") == "soren odegaard"
+    assert fold("Yılmaz") == fold("YILMAZ") == "yilmaz"
+    assert fold("Łódź Æble") == "lodz aeble"

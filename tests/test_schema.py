@@ -75,3 +75,34 @@ def test_the_suite_runs_on_the_backend_it_was_asked_for(crm):
     from tests.conftest import POSTGRES
 
     assert crm.database.backend == ("postgresql" if POSTGRES else "sqlite")
+
+
+def test_an_older_database_is_refused_until_upgraded_and_keeps_its_data(db_url, cli, counts):
+    from sqlalchemy import text
+
+    old = Database(db_url)
+    schema.upgrade(old, "0001")
+    with old.connection(write=True) as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (version, username, display_name, role, active, created_at) VALUES (1, 'alice', 'Alice', 'admin', true, CURRENT_TIMESTAMP)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO customers (version, name, name_key, kind, lifecycle, custom, created_at, updated_at) VALUES (1, 'Acme', 'acme', 'company', 'lead', '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+    old.close()
+    before = counts()
+
+    refused = cli("customer", "list")
+    assert refused.exit_code == 8
+    assert "older than this crm's" in refused.stderr and "crm db upgrade" in refused.stderr
+    assert '"state": "older"' in cli("db", "status", "-f", "json").stdout
+
+    upgraded = cli("db", "upgrade")
+    assert upgraded.exit_code == 0, upgraded.stderr
+    assert f"schema {schema.HEAD}, up to date" in upgraded.stderr
+    assert cli("customer", "list", "-f", "ids").stdout == "C-1\n"
+    assert counts() == before

@@ -50,7 +50,7 @@ def console() -> Console:
 def error_console() -> Console:
     global _err
     if _err is None:
-        _err = Console(stderr=True, highlight=False)
+        _err = Console(stderr=True, highlight=False, soft_wrap=True)
     return _err
 
 

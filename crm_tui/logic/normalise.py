@@ -9,9 +9,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
-
 from crm_tui.logic.errors import Invalid
 
 # Legal forms that do not tell two companies apart: "Acme GmbH" and "ACME" are one firm.
@@ -21,6 +18,22 @@ _LEGAL_FORMS = {
     "se", "spa", "srl", "ug",
 }  # fmt: skip
 _NON_WORD = re.compile(r"[^\w]+")
+# Letters that no Unicode decomposition turns into plain ones: Søren is Soren, Yılmaz is
+# Yilmaz, Łódź is Lodz to anyone typing on another keyboard.
+_PLAIN_LETTERS = str.maketrans(
+    {
+        "ø": "o",
+        "ł": "l",
+        "đ": "d",
+        "ð": "d",
+        "ı": "i",
+        "æ": "ae",
+        "œ": "oe",
+        "þ": "th",
+        "ħ": "h",
+        "ŧ": "t",
+    }
+)
 _PHONE_TEXT = re.compile(r"^[\d\s()+\-./]+((ext\.?|x|#)\s*\d+)?$", re.IGNORECASE)
 
 
@@ -31,7 +44,9 @@ def fold(text: str) -> str:
     # letters that decompose again.
     folded = unicodedata.normalize("NFKD", text).casefold()
     decomposed = unicodedata.normalize("NFKD", folded)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(
+        _PLAIN_LETTERS
+    )
     return " ".join(_NON_WORD.sub(" ", plain).split())
 
 
@@ -63,6 +78,11 @@ def clean_email(value: str | None) -> str | None:
     text = (value or "").strip()
     if not text:
         return None
+    from email_validator import (
+        EmailNotValidError,
+        validate_email,
+    )  # costly import: only when needed
+
     try:
         checked = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
@@ -84,6 +104,8 @@ def clean_phone(value: str | None, country: str | None) -> str | None:
         raise Invalid(f"invalid phone number {text!r}: use digits, spaces, + ( ) - . /")
     if len(text) > 64:
         raise Invalid(f"phone number {text!r} is too long")
+    import phonenumbers  # costly import: only when a phone is given
+
     try:
         number = phonenumbers.parse(text, country)
     except phonenumbers.NumberParseException:
@@ -101,6 +123,8 @@ def clean_country(value: str | None) -> str | None:
     text = (value or "").strip().upper()
     if not text:
         return None
+    import phonenumbers
+
     if len(text) != 2 or not text.isalpha() or text not in phonenumbers.SUPPORTED_REGIONS:
         raise Invalid(f"invalid country {value!r}: use a two-letter ISO code such as DE or US")
     return text

@@ -54,8 +54,9 @@ class Customer(Versioned, table=True):
         Index("ix_customers_active_name", "archived_at", "name_key", "id"),
         Index("ix_customers_lifecycle_name", "lifecycle", "name_key", "id"),
         Index("ix_customers_owner_name", "owner_id", "name_key", "id"),
-        Index("ix_customers_created", "created_at", "id"),
-        Index("ix_customers_updated", "updated_at", "id"),
+        # Lists show active customers, so the archive mark leads every sort index.
+        Index("ix_customers_active_created", "archived_at", "created_at", "id"),
+        Index("ix_customers_active_updated", "archived_at", "updated_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

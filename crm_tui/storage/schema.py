@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import inspect, text
-from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.exc import DatabaseError, OperationalError, ProgrammingError
 
 from crm_tui.storage.errors import DatabaseUnavailable, SchemaTooNew, SchemaTooOld
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from crm_tui.storage.database import Database
 
 # The newest migration's revision id; tests check it against the migration scripts.
-HEAD = "0001"
+HEAD = "0002"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -58,13 +58,17 @@ def script_head() -> str:
 
 
 def read_status(database: Database) -> SchemaStatus:
-    """Compare the database's revision with this code's."""
+    """Compare the database's revision with this code's.
+
+    The everyday case costs one query; the table list is read only when the database
+    has no revision table (new, or not crm's).
+    """
     try:
-        with database.connection() as conn:
-            tables = set(inspect(conn).get_table_names())
-            current = None
-            if "alembic_version" in tables:
-                current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        current = _current_revision(database)
+        tables: set[str] = set()
+        if current is None:
+            with database.connection() as conn:
+                tables = set(inspect(conn).get_table_names())
     except (OperationalError, DatabaseError) as exc:
         raise DatabaseUnavailable(f"cannot read {database.describe()}: {exc.orig or exc}") from exc
     if current is None:
@@ -78,12 +82,23 @@ def read_status(database: Database) -> SchemaStatus:
     return SchemaStatus(current=current, head=HEAD, state=state)
 
 
-def upgrade(database: Database) -> None:
-    """Bring the schema up to this code's head in one transaction."""
+def _current_revision(database: Database) -> str | None:
+    """The revision stamped in the database, or None if it has no revision table."""
+    try:
+        with database.connection() as conn:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except (OperationalError, ProgrammingError) as exc:
+        if "alembic_version" in str(exc.orig):
+            return None
+        raise
+
+
+def upgrade(database: Database, revision: str = "head") -> None:
+    """Bring the schema up to ``revision`` (this code's head) in one transaction."""
     from alembic import command
 
     with database.connection(write=True) as conn:
-        command.upgrade(_alembic_config(conn), "head")
+        command.upgrade(_alembic_config(conn), revision)
 
 
 def stamp(database: Database, revision: str) -> None:
