@@ -6,6 +6,7 @@ Command modules import the logic layer inside their functions, so that `crm --he
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Annotated, Any
 
@@ -26,8 +27,33 @@ _USAGE_AND_EXITS = (
 )
 
 
+# The command groups: name, module, one line of help. A group's module is imported and
+# turned into commands only when it is used, so a command pays for its own group alone.
+GROUPS = {
+    "customer": ("crm_tui.cli.customers", "Companies and people you sell to and serve."),
+    "contact": ("crm_tui.cli.contacts", "People at a customer."),
+    "note": ("crm_tui.cli.notes", "Notes, calls, emails and meetings on a customer's timeline."),
+    "task": ("crm_tui.cli.tasks", "Follow-up tasks."),
+    "user": ("crm_tui.cli.users", "Team members and their roles."),
+    "audit": ("crm_tui.cli.audit", "Who changed what, and when."),
+    "db": ("crm_tui.cli.db", "The database: status and schema upgrades."),
+}
+
+
 class CrmGroup(TyperGroup):
-    """Turns domain errors into one line on stderr and their documented exit code."""
+    """The root command: loads command groups on demand, and turns domain errors into
+    one line on stderr and their documented exit code."""
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        return list(GROUPS)
+
+    def get_command(self, ctx: typer.Context, name: str) -> Any:
+        if name not in GROUPS:
+            return None
+        module_name, help_text = GROUPS[name]
+        group = typer.main.get_command(importlib.import_module(module_name).app)
+        group.name, group.help, group.short_help = name, help_text, help_text
+        return group
 
     def invoke(self, ctx: typer.Context) -> Any:
         from crm_tui.logic.errors import CrmError
@@ -119,25 +145,6 @@ def root(
             "  crm task list                your open tasks\n"
             "  crm --help                   every command"
         )
-
-
-def _register() -> None:
-    from crm_tui.cli import audit, contacts, customers, db, notes, tasks, users
-
-    app.add_typer(
-        customers.app, name="customer", help="Companies and people you sell to and serve."
-    )
-    app.add_typer(contacts.app, name="contact", help="People at a customer.")
-    app.add_typer(
-        notes.app, name="note", help="Notes, calls, emails and meetings on a customer's timeline."
-    )
-    app.add_typer(tasks.app, name="task", help="Follow-up tasks.")
-    app.add_typer(users.app, name="user", help="Team members and their roles.")
-    app.add_typer(audit.app, name="audit", help="Who changed what, and when.")
-    app.add_typer(db.app, name="db", help="The database: status and schema upgrades.")
-
-
-_register()
 
 
 def main() -> None:

@@ -10,7 +10,13 @@ from crm_tui.cli import output
 from crm_tui.cli.output import Format, FormatOption
 from crm_tui.cli.state import Limit, crm, page_size
 
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, add_completion=False)
+
+
+@app.callback()
+def audit() -> None:
+    """Who changed what, and when."""  # a callback keeps `audit` a group of commands
+
 
 COLUMNS = [
     ("id", "#"),

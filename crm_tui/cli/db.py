@@ -8,7 +8,7 @@ from crm_tui.cli import output
 from crm_tui.cli.output import Format, FormatOption
 from crm_tui.cli.state import state
 
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 FIELDS = [
     ("location", "Database"),

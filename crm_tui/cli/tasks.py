@@ -12,7 +12,7 @@ from crm_tui.cli.output import Format, FormatOption
 from crm_tui.cli.state import Limit, crm, page_size, refuse_mixed
 from crm_tui.logic.vocabulary import TaskScope
 
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 COLUMNS = [
     ("ref", "Ref"),

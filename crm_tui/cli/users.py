@@ -12,7 +12,7 @@ from crm_tui.cli.output import Format, FormatOption
 from crm_tui.cli.state import crm, refuse_mixed
 from crm_tui.logic.vocabulary import Role
 
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 COLUMNS = [("username", "User"), ("display_name", "Name"), ("role", "Role"), ("active", "Active")]
 Username = Annotated[str, typer.Argument(help="Username.", show_default=False)]
