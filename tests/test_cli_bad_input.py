@@ -176,3 +176,41 @@ def test_more_bad_values(cli, counts, acme, args, message):
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert counts() == before
+
+
+@pytest.mark.parametrize(
+    ("group", "good", "bad", "message"),
+    [
+        (
+            "contact",
+            {"customer": "C-1", "name": "Jo"},
+            {"customer": "C-9", "name": "Al"},
+            "no customer C-9",
+        ),
+        (
+            "note",
+            {"customer": "C-1", "body": "called"},
+            {"customer": "C-1", "body": " "},
+            "needs some text",
+        ),
+        ("task", {"title": "call", "due": "2026-12-01"}, {"title": "x", "due": "soon"}, "due: "),
+        (
+            "user",
+            {"username": "bob", "role": "sales"},
+            {"username": "eve", "role": "boss"},
+            "role: ",
+        ),
+    ],
+)
+def test_from_on_every_add_command(cli, acme, counts, tmp_path, group, good, bad, message):
+    path = tmp_path / f"{group}.jsonl"
+    path.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
+    before = counts()
+    result = cli(group, "add", "--from", str(path), "-f", "jsonl")
+    assert result.exit_code == 9, result.stderr
+    assert len(result.stdout.splitlines()) == 1
+    assert "crm: error: line 2: " in result.stderr and message in result.stderr
+    after = counts()
+    table = {"contact": "contacts", "note": "activities", "task": "tasks", "user": "users"}[group]
+    assert after[table] == before[table] + 1
+    assert after["audit_entries"] == before["audit_entries"] + 1

@@ -89,7 +89,7 @@ def refuse_mixed(from_file: str | None, /, **given: Any) -> None:
     """``--from`` and the single-record arguments exclude each other."""
     if from_file is None:
         return
-    mixed = [name for name, value in given.items() if value not in (None, False, [], ())]
+    mixed = [name for name, value in given.items() if value not in (None, False, "", [], ())]
     if mixed:
         raise typer.BadParameter(
             f"--from reads whole records; leave out {', '.join(mixed)}", param_hint="--from"
