@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint
 from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
@@ -135,8 +135,155 @@ class Activity(Versioned, table=True):
     subject: str | None = Field(default=None, max_length=300)
     body: str = Field(default="")
     author_id: int | None = _ref("users.id")
+    deal_id: int | None = _ref("deals.id", index=False)
     occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+def _money() -> Any:
+    """An amount in minor units (cents); 64-bit, since totals add up."""
+    return Field(default=0, sa_type=BigInteger, nullable=False)
+
+
+class Pipeline(Versioned, table=True):
+    """An ordered set of stages deals move through; one is the default."""
+
+    __tablename__: ClassVar[str] = "pipelines"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80, unique=True)
+    is_default: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Stage(Versioned, table=True):
+    """A step of a pipeline: open, won or lost, with a default win probability."""
+
+    __tablename__: ClassVar[str] = "stages"
+    __table_args__ = (
+        UniqueConstraint("pipeline_id", "name", name="uq_stages_pipeline_name"),
+        Index("ix_stages_pipeline_position", "pipeline_id", "position"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    pipeline_id: int = _ref("pipelines.id", nullable=False, index=False, cascade=True)
+    name: str = Field(max_length=80)
+    position: int
+    probability: int = Field(default=0)  # percent, 0 to 100
+    kind: str = Field(default="open", max_length=8)  # open, won, lost
+
+
+class Deal(Versioned, table=True):
+    """An opportunity: what a customer may buy, for how much, and how far along it is."""
+
+    __tablename__: ClassVar[str] = "deals"
+    __table_args__ = (
+        Index("ix_deals_active_stage", "archived_at", "stage_id", "id"),
+        Index("ix_deals_owner_status", "owner_id", "status", "id"),
+        Index("ix_deals_status_closed", "status", "closed_at"),
+        Index("ix_deals_status_expected", "status", "expected_close"),
+        Index("ix_deals_customer", "customer_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = _ref("customers.id", nullable=False, index=False)
+    contact_id: int | None = _ref("contacts.id", index=False)
+    title: str = Field(max_length=200)
+    amount_minor: int = _money()
+    currency: str = Field(max_length=3)
+    pipeline_id: int = _ref("pipelines.id", nullable=False, index=False)
+    stage_id: int = _ref("stages.id", nullable=False, index=False)
+    status: str = Field(default="open", max_length=8)  # the stage's kind, kept for reports
+    owner_id: int | None = _ref("users.id", index=False)
+    expected_close: date | None = Field(default=None)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    lost_reason: str | None = Field(default=None, max_length=500)
+    source: str | None = Field(default=None, max_length=120)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DealStageChange(SQLModel, table=True):
+    """One move of a deal between stages; the history cycle times are measured on."""
+
+    __tablename__: ClassVar[str] = "deal_stage_changes"
+    __table_args__ = (
+        Index("ix_stage_changes_deal", "deal_id", "at", "id"),
+        Index("ix_stage_changes_to_at", "to_stage_id", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    deal_id: int = _ref("deals.id", nullable=False, index=False, cascade=True)
+    from_stage_id: int | None = _ref("stages.id", index=False)
+    to_stage_id: int = _ref("stages.id", nullable=False, index=False)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    actor_id: int | None = _ref("users.id", index=False)
+
+
+class Product(Versioned, table=True):
+    __tablename__: ClassVar[str] = "products"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sku: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    unit_price_minor: int = _money()
+    currency: str = Field(max_length=3)
+    tax_rate_bp: int = Field(default=0)  # basis points: 1900 is 19 %
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Order(Versioned, table=True):
+    """What a customer ordered; totals are kept in sync with the lines by logic."""
+
+    __tablename__: ClassVar[str] = "orders"
+    __table_args__ = (
+        Index("ix_orders_status_confirmed", "status", "confirmed_at"),
+        Index("ix_orders_customer", "customer_id", "id"),
+        Index("ix_orders_deal", "deal_id"),
+        Index("ix_orders_owner", "owner_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = _ref("customers.id", nullable=False, index=False)
+    deal_id: int | None = _ref("deals.id", index=False)
+    owner_id: int | None = _ref("users.id", index=False)
+    status: str = Field(default="draft", max_length=12)
+    currency: str = Field(max_length=3)
+    net_minor: int = _money()
+    tax_minor: int = _money()
+    total_minor: int = _money()
+    cancel_reason: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    fulfilled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    paid_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class OrderLine(SQLModel, table=True):
+    """One line of an order: a product or free text, quantity, price, discount, tax."""
+
+    __tablename__: ClassVar[str] = "order_lines"
+    __table_args__ = (
+        Index("ix_order_lines_order", "order_id", "position"),
+        Index("ix_order_lines_product", "product_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = _ref("orders.id", nullable=False, index=False, cascade=True)
+    position: int
+    product_id: int | None = _ref("products.id", index=False)
+    description: str = Field(max_length=300)
+    quantity_milli: int  # thousandths: 1500 is 1.5
+    unit_price_minor: int = _money()
+    discount_bp: int = Field(default=0)  # basis points of the price taken off
+    tax_rate_bp: int = Field(default=0)
+    net_minor: int = _money()
+    tax_minor: int = _money()
 
 
 class Task(Versioned, table=True):
