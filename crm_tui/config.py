@@ -53,6 +53,18 @@ def _country_from_locale() -> str | None:
     return None
 
 
+def _currency_from_locale() -> str:
+    """The currency of the locale's country (de_DE gives EUR, en_US gives USD), else EUR."""
+    country = _country_from_locale()
+    if country:
+        from babel.numbers import get_territory_currencies
+
+        found = get_territory_currencies(country)
+        if found:
+            return found[0]
+    return "EUR"
+
+
 class Settings(BaseSettings):
     """Everything a user may set; each field's env variable is ``CRM_`` + its name."""
 
@@ -71,6 +83,10 @@ class Settings(BaseSettings):
     default_country: str | None = Field(
         default_factory=_country_from_locale,
         description="ISO country code used to read phone numbers written without +.",
+    )
+    default_currency: str = Field(
+        default_factory=_currency_from_locale,
+        description="ISO 4217 currency of new deals, products and orders when none is given.",
     )
     page_size: int = Field(default=50, ge=1, le=10_000, description="Rows per page in lists.")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from enum import Enum, StrEnum
 from typing import Any
@@ -34,7 +34,8 @@ class Format(StrEnum):
     ids = "ids"
 
 
-Column = tuple[str, str]  # (field, header)
+# (field, header); the field may be a function of the record, for computed cells.
+Column = tuple[str | Callable[[Any], Any], str]
 
 _out: Console | None = None
 _err: Console | None = None
@@ -88,6 +89,18 @@ def shown(value: Any) -> str:
     return str(value)
 
 
+def cell(record: Any, field: str | Callable[[Any], Any]) -> Any:
+    """The value of one column for one record."""
+    return field(record) if callable(field) else getattr(record, field, None)
+
+
+def money(minor_field: str) -> Callable[[Any], str]:
+    """A column showing ``minor_field`` of a record as ``1,234.50 EUR``."""
+    from crm_tui.logic.money import format_amount
+
+    return lambda record: format_amount(getattr(record, minor_field), record.currency)
+
+
 def _csv_cell(value: Any) -> Any:
     if isinstance(value, list):
         return "; ".join(str(item) for item in value)
@@ -138,7 +151,7 @@ class Printer:
             for _, header in self.columns:
                 table.add_column(header, overflow="fold")
             for record in self._rows:
-                table.add_row(*(shown(getattr(record, field, None)) for field, _ in self.columns))
+                table.add_row(*(shown(cell(record, field)) for field, _ in self.columns))
             console().print(table)
         sys.stdout.flush()
 
@@ -164,7 +177,7 @@ def print_record(record: Any, fmt: Format, fields: Sequence[Column] | None = Non
         table.add_column(style="bold")
         table.add_column(overflow="fold")
         for field, label in fields or [(name, name) for name in as_dict(record)]:
-            value = getattr(record, field, None)
+            value = cell(record, field)
             if value not in (None, "", [], {}):
                 table.add_row(label, shown(value))
         console().print(table)

@@ -6,13 +6,19 @@ from crm_tui.logic.vocabulary import Role
 
 _EVERYONE = frozenset(Role)
 _WORKERS = frozenset({Role.admin, Role.manager, Role.sales, Role.service})
+_SELLERS = frozenset({Role.admin, Role.manager, Role.sales})
+_LEADS = frozenset({Role.admin, Role.manager})
 
 PERMISSIONS: dict[str, frozenset[Role]] = {
     "read": _EVERYONE,
     "customers.write": _WORKERS,
     "tasks.write": _WORKERS,
+    "deals.write": _SELLERS,
+    "orders.write": _SELLERS,
+    "products.manage": _LEADS,
+    "pipelines.manage": _LEADS,
     "users.manage": frozenset({Role.admin}),
-    "audit.read": frozenset({Role.admin, Role.manager}),
+    "audit.read": _LEADS,
     "database.manage": frozenset({Role.admin}),
 }
 

@@ -19,6 +19,9 @@ PREFIXES = {
     "task": "K",
     "activity": "N",
     "user": "U",
+    "product": "PR",
+    "pipeline": "PL",
+    "stage": "ST",
 }
 _KINDS = {prefix: kind for kind, prefix in PREFIXES.items()}
 _PATTERN = re.compile(r"^\s*(?:([A-Za-z]+)-?)?(\d{1,18})\s*$")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer
 from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
@@ -157,13 +157,14 @@ class Pipeline(Versioned, table=True):
 
 
 class Stage(Versioned, table=True):
-    """A step of a pipeline: open, won or lost, with a default win probability."""
+    """A step of a pipeline: open, won or lost, with a default win probability.
+
+    A removed stage stays as a row (``removed_at`` set) because the stage history of
+    deals that passed through it still names it; names are unique among live stages.
+    """
 
     __tablename__: ClassVar[str] = "stages"
-    __table_args__ = (
-        UniqueConstraint("pipeline_id", "name", name="uq_stages_pipeline_name"),
-        Index("ix_stages_pipeline_position", "pipeline_id", "position"),
-    )
+    __table_args__ = (Index("ix_stages_pipeline_position", "pipeline_id", "position"),)
 
     id: int | None = Field(default=None, primary_key=True)
     pipeline_id: int = _ref("pipelines.id", nullable=False, index=False, cascade=True)
@@ -171,6 +172,7 @@ class Stage(Versioned, table=True):
     position: int
     probability: int = Field(default=0)  # percent, 0 to 100
     kind: str = Field(default="open", max_length=8)  # open, won, lost
+    removed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Deal(Versioned, table=True):
@@ -179,6 +181,8 @@ class Deal(Versioned, table=True):
     __tablename__: ClassVar[str] = "deals"
     __table_args__ = (
         Index("ix_deals_active_stage", "archived_at", "stage_id", "id"),
+        Index("ix_deals_active_updated", "archived_at", "updated_at", "id"),
+        Index("ix_deals_active_created", "archived_at", "created_at", "id"),
         Index("ix_deals_owner_status", "owner_id", "status", "id"),
         Index("ix_deals_status_closed", "status", "closed_at"),
         Index("ix_deals_status_expected", "status", "expected_close"),

@@ -55,9 +55,9 @@ def upgrade() -> None:
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("probability", sa.Integer(), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+        sa.Column("removed_at", crm_tui.storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["pipeline_id"], ["pipelines.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("pipeline_id", "name", name="uq_stages_pipeline_name"),
     )
     with op.batch_alter_table("stages", schema=None) as batch_op:
         batch_op.create_index(
@@ -109,6 +109,12 @@ def upgrade() -> None:
     with op.batch_alter_table("deals", schema=None) as batch_op:
         batch_op.create_index(
             "ix_deals_active_stage", ["archived_at", "stage_id", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_deals_active_updated", ["archived_at", "updated_at", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_deals_active_created", ["archived_at", "created_at", "id"], unique=False
         )
         batch_op.create_index("ix_deals_customer", ["customer_id", "id"], unique=False)
         batch_op.create_index("ix_deals_owner_status", ["owner_id", "status", "id"], unique=False)
@@ -299,6 +305,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_deals_owner_status")
         batch_op.drop_index("ix_deals_customer")
         batch_op.drop_index("ix_deals_active_stage")
+        batch_op.drop_index("ix_deals_active_updated")
+        batch_op.drop_index("ix_deals_active_created")
 
     op.drop_table("deals")
     with op.batch_alter_table("stages", schema=None) as batch_op:
