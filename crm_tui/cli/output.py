@@ -132,7 +132,7 @@ class Printer:
         elif self.fmt == Format.ids:
             sys.stdout.write(f"{getattr(record, 'ref', None) or as_dict(record).get('id')}\n")
         elif self.fmt == Format.jsonl:
-            sys.stdout.write(json.dumps(as_dict(record), ensure_ascii=False) + "\n")
+            sys.stdout.write(json_line(as_dict(record)) + "\n")
         elif self.fmt == Format.json:
             text = json.dumps(as_dict(record), ensure_ascii=False, indent=2)
             sys.stdout.write(("," if self.count > 1 else "") + "\n" + _indent(text))
@@ -154,6 +154,16 @@ class Printer:
                 table.add_row(*(shown(cell(record, field)) for field, _ in self.columns))
             console().print(table)
         sys.stdout.flush()
+
+
+# JSON leaves these raw, yet many readers take them for line breaks: a record must stay
+# on its own line whatever a customer's name holds.
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def json_line(data: Any) -> str:
+    """One record as one line of JSON, readable text kept as it is."""
+    return json.dumps(data, ensure_ascii=False).translate(_LINE_BREAKS)
 
 
 def _indent(text: str) -> str:
