@@ -74,9 +74,7 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL of the database, e.g. postgresql+psycopg://host/crm.",
     )
-    db: str | None = Field(
-        default=None, description="Path of a SQLite database file, or a database URL."
-    )
+    db: str | None = Field(default=None, description="Path of a SQLite database file, or a database URL.")
     user: str | None = Field(
         default=None, description="Username of the acting user; defaults to the OS login."
     )
@@ -87,6 +85,22 @@ class Settings(BaseSettings):
     default_currency: str = Field(
         default_factory=_currency_from_locale,
         description="ISO 4217 currency of new deals, products and orders when none is given.",
+    )
+    business_hours: str | None = Field(
+        default=None,
+        description='SLA clock hours, like "09:00-17:00"; unset, the clock runs day and night.',
+    )
+    business_days: str = Field(
+        default="mon-fri",
+        description='Days the SLA clock runs with business hours, like "mon-fri" or "mon,wed,fri".',
+    )
+    timezone: str | None = Field(
+        default=None,
+        description="IANA time zone of the business hours, like Europe/Berlin; default: this machine's.",
+    )
+    ticket_assignment: str = Field(
+        default="none",
+        description="How new tickets find an agent: none, round_robin or least_open (active service users).",
     )
     page_size: int = Field(default=50, ge=1, le=10_000, description="Rows per page in lists.")
 

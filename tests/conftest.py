@@ -27,9 +27,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(
-    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """No test sees the developer's own database, settings or login."""
     home = tmp_path_factory.mktemp("home")
     for name in (
@@ -104,9 +102,7 @@ def cli(runner, db_url):
 
     def run(*args: str, input: str | None = None, user: str | None = None):
         env = {"CRM_USER": user} if user else None
-        return runner.invoke(
-            app, ["--db", db_url, *args], input=input, env=env, catch_exceptions=False
-        )
+        return runner.invoke(app, ["--db", db_url, *args], input=input, env=env, catch_exceptions=False)
 
     return run
 
@@ -119,10 +115,7 @@ def table_counts(url: str) -> dict[str, int]:
     try:
         with engine.connect() as conn:
             names = sorted(inspect(conn).get_table_names())
-            return {
-                name: conn.execute(text(f'SELECT count(*) FROM "{name}"')).scalar_one()
-                for name in names
-            }
+            return {name: conn.execute(text(f'SELECT count(*) FROM "{name}"')).scalar_one() for name in names}
     finally:
         engine.dispose()
 

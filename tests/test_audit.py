@@ -22,9 +22,7 @@ def last(crm, record=None):
 
 
 def test_create_records_every_given_field(crm):
-    customers.add_customer(
-        crm, CustomerCreate(name="Acme GmbH", email="info@acme.example", tags=["vip"])
-    )
+    customers.add_customer(crm, CustomerCreate(name="Acme GmbH", email="info@acme.example", tags=["vip"]))
     entry = last(crm)
     assert (entry.actor, entry.record, entry.action) == ("alice", "C-1", "create")
     assert entry.changes["name"] == [None, "Acme GmbH"]

@@ -65,9 +65,7 @@ def test_reference_of_another_kind_is_refused(cli, acme):
 
 
 def test_stale_version_is_refused_and_the_newer_edit_kept(cli, counts, acme):
-    assert (
-        cli("customer", "edit", "C-1", "--city", "Berlin", "--expected-version", "1").exit_code == 0
-    )
+    assert cli("customer", "edit", "C-1", "--city", "Berlin", "--expected-version", "1").exit_code == 0
     before = counts()
     result = cli("customer", "edit", "C-1", "--city", "Hamburg", "--expected-version", "1")
     assert result.exit_code == 5
@@ -142,9 +140,7 @@ def test_from_file_that_does_not_exist(cli, tmp_path):
 
 
 def test_from_stdin(cli):
-    result = cli(
-        "customer", "add", "--from", "-", "-f", "ids", input='{"name": "A"}\n\n{"name": "B"}\n'
-    )
+    result = cli("customer", "add", "--from", "-", "-f", "ids", input='{"name": "A"}\n\n{"name": "B"}\n')
     assert result.exit_code == 0
     assert result.stdout.split() == ["C-1", "C-2"]
     assert "added 2 customers" in result.stderr

@@ -35,9 +35,7 @@ def test_json_is_a_list_of_records_with_stable_names(cli, three):
 
 
 def test_jsonl_csv_and_ids_agree(cli, three):
-    jsonl = [
-        json.loads(line) for line in cli("customer", "list", "-f", "jsonl").stdout.splitlines()
-    ]
+    jsonl = [json.loads(line) for line in cli("customer", "list", "-f", "jsonl").stdout.splitlines()]
     rows = list(csv.DictReader(io.StringIO(cli("customer", "list", "-f", "csv").stdout)))
     ids = cli("customer", "list", "-f", "ids").stdout.split()
     assert [r["ref"] for r in jsonl] == [r["ref"] for r in rows] == ids == ["C-2", "C-1", "C-3"]

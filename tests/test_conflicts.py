@@ -49,16 +49,12 @@ def test_simultaneous_saves_from_the_same_version_let_exactly_one_through(team):
     def save(crm, city):
         start.wait()
         try:
-            customers.update_customer(
-                crm, created.ref, CustomerUpdate(city=city), expected_version=1
-            )
+            customers.update_customer(crm, created.ref, CustomerUpdate(city=city), expected_version=1)
             outcomes[city] = "saved"
         except Conflict:
             outcomes[city] = "conflict"
 
-    threads = [
-        threading.Thread(target=save, args=pair) for pair in ((alice, "Berlin"), (bob, "Paris"))
-    ]
+    threads = [threading.Thread(target=save, args=pair) for pair in ((alice, "Berlin"), (bob, "Paris"))]
     for thread in threads:
         thread.start()
     for thread in threads:

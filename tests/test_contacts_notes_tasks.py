@@ -25,9 +25,7 @@ def acme(crm):
 
 
 def test_contacts_use_the_customers_country_for_phones(crm, acme):
-    person = contacts.add_contact(
-        crm, ContactCreate(customer=acme, name="Jo Lee", phone="030 1234567")
-    )
+    person = contacts.add_contact(crm, ContactCreate(customer=acme, name="Jo Lee", phone="030 1234567"))
     assert person.phone == "+49301234567"
     assert contacts.get_contact(crm, person.ref) == person
 
@@ -36,9 +34,7 @@ def test_contact_duplicates_by_email_anywhere_or_name_at_the_customer(crm, acme)
     contacts.add_contact(crm, ContactCreate(customer=acme, name="Jo Lee", email="jo@acme.example"))
     beta = customers.add_customer(crm, CustomerCreate(name="Beta")).ref
     with pytest.raises(Duplicate, match="P-1 Jo Lee at C-1 Acme has the same email"):
-        contacts.add_contact(
-            crm, ContactCreate(customer=beta, name="J. Lee", email="JO@acme.example")
-        )
+        contacts.add_contact(crm, ContactCreate(customer=beta, name="J. Lee", email="JO@acme.example"))
     with pytest.raises(Duplicate, match="the same name"):
         contacts.add_contact(crm, ContactCreate(customer=acme, name="jo lee"))
     assert contacts.add_contact(crm, ContactCreate(customer=beta, name="Jo Lee")).ref == "P-2"

@@ -44,10 +44,7 @@ def _stored(crm):
 
 
 def _audit(crm):
-    return [
-        (e.record, e.action, e.changes)
-        for e in audit.list_entries(crm, entity="customer", limit=100)
-    ]
+    return [(e.record, e.action, e.changes) for e in audit.list_entries(crm, entity="customer", limit=100)]
 
 
 def test_batch_and_single_adds_store_the_same(tmp_path, db_url, crm):

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from crm_tui.logic import contacts, customers, tasks, timeline, users
+from crm_tui.logic import contacts, customers, deals, tasks, tickets, timeline, users
 from crm_tui.logic.errors import Duplicate, Invalid
 from crm_tui.logic.schemas import (
     ActivityCreate,
     ContactCreate,
     CustomerCreate,
     CustomerUpdate,
+    DealCreate,
     TaskCreate,
+    TicketCreate,
     UserCreate,
 )
 from crm_tui.logic.vocabulary import CustomerSort
@@ -76,9 +78,7 @@ def test_an_edit_that_makes_a_duplicate_is_refused(crm):
 
 def test_clearing_fields_and_custom_values(crm):
     add(crm, "Acme", city="Oslo", custom={"a": "1", "b": "2"})
-    updated = customers.update_customer(
-        crm, "C-1", CustomerUpdate(city="", custom={"a": None, "c": 3})
-    )
+    updated = customers.update_customer(crm, "C-1", CustomerUpdate(city="", custom={"a": None, "c": 3}))
     assert updated.city is None
     assert updated.custom == {"b": "2", "c": 3}
 
@@ -94,9 +94,7 @@ def test_archive_hides_from_lists_and_restore_brings_back(crm):
     add(crm, "Beta")
     customers.archive_customer(crm, "C-1")
     assert [c.name for c in customers.list_customers(crm).customers] == ["Beta"]
-    assert [c.name for c in customers.list_customers(crm, archived="archived").customers] == [
-        "Acme"
-    ]
+    assert [c.name for c in customers.list_customers(crm, archived="archived").customers] == ["Acme"]
     assert len(customers.list_customers(crm, archived="all").customers) == 2
     with pytest.raises(Invalid, match="already archived"):
         customers.archive_customer(crm, "C-1")
@@ -113,9 +111,7 @@ def test_filters_combine(crm):
     add(crm, "Gamma", lifecycle="lead", segment="smb", owner="bob", tags=["vip"])
     add(crm, "Delta", lifecycle="customer", segment="enterprise", owner="bob", tags=["vip"])
     add(crm, "Epsilon", lifecycle="customer", segment="smb", owner="bob")
-    page = customers.list_customers(
-        crm, lifecycle="customer", segment="smb", owner="bob", tag="VIP"
-    )
+    page = customers.list_customers(crm, lifecycle="customer", segment="smb", owner="bob", tag="VIP")
     assert [c.name for c in page.customers] == ["Acme"]
 
 
@@ -123,9 +119,7 @@ def test_text_search_ignores_case_and_accents_and_reads_emails_and_phones(crm):
     add(crm, "Café Zürich", email="hello@cafe.example", phone="+41 44 123 45 67")
     add(crm, "Other")
     for text in ("zurich", "CAFÉ", "hello@cafe", "441234", "e zü"):
-        assert [c.name for c in customers.list_customers(crm, text=text).customers] == [
-            "Café Zürich"
-        ], text
+        assert [c.name for c in customers.list_customers(crm, text=text).customers] == ["Café Zürich"], text
     assert customers.list_customers(crm, text="100%").customers == []
 
 
@@ -186,6 +180,8 @@ def test_merge_moves_everything_and_archives_the_other(crm):
     contacts.add_contact(crm, ContactCreate(customer=other.ref, name="Jo"))
     timeline.add_activity(crm, ActivityCreate(customer=other.ref, body="met at fair"))
     tasks.add_task(crm, TaskCreate(title="follow up", customer=other.ref))
+    deals.add_deal(crm, DealCreate(customer=other.ref, title="Renewal"))
+    tickets.add_ticket(crm, TicketCreate(customer=other.ref, subject="Broken login"))
 
     result = customers.merge_customers(crm, keep.ref, other.ref)
 
@@ -198,13 +194,18 @@ def test_merge_moves_everything_and_archives_the_other(crm):
     assert survivor.tags == ["partner", "vip"]
     assert result.moved == {
         "contacts": ["P-1"],
-        "activities": ["N-1"],
+        "activities": ["N-1", "N-2"],  # the note, and the ticket's opening
         "tasks": ["K-1"],
+        "deals": ["D-1"],
+        "orders": [],
+        "tickets": ["T-1"],
         "tags": ["partner"],
     }
     detail = customers.customer_detail(crm, keep.ref)
     assert [c.name for c in detail.contacts] == ["Jo"]
     assert [t.title for t in detail.open_tasks] == ["follow up"]
+    assert deals.get_deal(crm, "D-1").customer == keep.ref
+    assert tickets.get_ticket(crm, "T-1").customer == keep.ref
     assert "Merged C-2 ACME into this customer" in detail.timeline[0].body
     merged = customers.get_customer(crm, other.ref)
     assert merged.archived_at is not None and merged.merged_into == keep.ref

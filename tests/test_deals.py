@@ -259,10 +259,7 @@ def test_only_managers_and_admins_shape_pipelines(crm, as_user):
 
 
 def test_cli_deal_flow_and_exit_codes(cli, crm, acme, counts):
-    assert (
-        cli("deal", "add", acme, "Website", "--amount", "12000", "--close", "2026-12-31").exit_code
-        == 0
-    )
+    assert cli("deal", "add", acme, "Website", "--amount", "12000", "--close", "2026-12-31").exit_code == 0
     assert cli("deal", "move", "D-1", "proposal").exit_code == 0
     before = counts()
     lost = cli("deal", "lose", "D-1", "--reason", "")

@@ -25,12 +25,8 @@ from crm_tui.logic.schemas import (
 @pytest.fixture
 def shop(crm):
     customers.add_customer(crm, CustomerCreate(name="Acme"))
-    products.add_product(
-        crm, ProductCreate(sku="HOST", name="Hosting", price="49.90", tax_rate="19")
-    )
-    products.add_product(
-        crm, ProductCreate(sku="YEN", name="Yen thing", price="500", currency="JPY")
-    )
+    products.add_product(crm, ProductCreate(sku="HOST", name="Hosting", price="49.90", tax_rate="19"))
+    products.add_product(crm, ProductCreate(sku="YEN", name="Yen thing", price="500", currency="JPY"))
     return crm
 
 
@@ -40,9 +36,7 @@ def half_up(value: Fraction) -> int:
 
 def expected_line(quantity_milli, price_minor, discount_bp, tax_bp):
     """The rule computed a second way: exact fractions, then round half up."""
-    net = half_up(
-        Fraction(quantity_milli, 1000) * price_minor * (1 - Fraction(discount_bp, 10_000))
-    )
+    net = half_up(Fraction(quantity_milli, 1000) * price_minor * (1 - Fraction(discount_bp, 10_000)))
     return net, half_up(net * Fraction(tax_bp, 10_000))
 
 
@@ -78,9 +72,7 @@ def test_line_amounts_follow_the_rule(items):
         assert money.line_amounts(*item) == expected_line(*item)
 
 
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines)
 def test_order_totals_are_sums_of_rounded_lines(shop, items):
     order = orders.add_order(shop, OrderCreate(customer="C-1", currency="EUR"))
@@ -100,9 +92,7 @@ def test_order_totals_are_sums_of_rounded_lines(shop, items):
 def test_a_product_line_takes_price_and_tax_from_the_product(shop):
     order = orders.add_order(
         shop,
-        OrderCreate(
-            customer="C-1", lines=[LineCreate(product="host", quantity="12", discount="10")]
-        ),
+        OrderCreate(customer="C-1", lines=[LineCreate(product="host", quantity="12", discount="10")]),
     )
     line = order.lines[0]
     assert (line.product, line.description, line.unit_price_minor, line.tax_rate) == (
@@ -204,10 +194,7 @@ def test_bad_lines(shop, counts, line, message):
 
 def test_cli_order_flow(cli, shop):
     assert cli("order", "add", "C-1", "--line", "HOST:2").exit_code == 0
-    assert (
-        cli("order", "line", "add", "O-1", "--description", "Setup", "--price", "100").exit_code
-        == 0
-    )
+    assert cli("order", "line", "add", "O-1", "--description", "Setup", "--price", "100").exit_code == 0
     assert cli("order", "confirm", "O-1").exit_code == 0
     pay = cli("order", "pay", "O-1")
     assert (pay.exit_code, pay.stderr) == (

@@ -17,9 +17,7 @@ PROFILE = settings(
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=30),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
-    ),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=8,
 )
 customer_like = st.fixed_dictionaries(
@@ -30,9 +28,7 @@ customer_like = st.fixed_dictionaries(
         "tags": st.lists(st.text(max_size=12), max_size=3),
         "lifecycle": st.sampled_from(["lead", "customer", "bogus"]),
         "country": st.text(max_size=3),
-        "custom": st.dictionaries(
-            st.text(max_size=6), st.text(max_size=6) | st.integers(), max_size=2
-        ),
+        "custom": st.dictionaries(st.text(max_size=6), st.text(max_size=6) | st.integers(), max_size=2),
     },
 )
 lines = st.one_of(customer_like.map(json.dumps), json_values.map(json.dumps), st.text(max_size=40))
@@ -88,10 +84,7 @@ def test_cleaners_return_a_value_or_say_why(text):
 @given(st.text(max_size=60))
 def test_name_keys_are_stable(text):
     assert fold(fold(text)) == fold(text)
-    assert (
-        name_key(text.upper(), company=True) == name_key(text.lower(), company=True)
-        or not text.isascii()
-    )
+    assert name_key(text.upper(), company=True) == name_key(text.lower(), company=True) or not text.isascii()
 
 
 def test_letters_without_a_decomposition_still_match_their_plain_spelling():

@@ -65,9 +65,7 @@ class GenOrder:
 class World:
     deals: list[GenDeal]
     orders: list[GenOrder]
-    stages: dict[
-        str, dict[str, tuple[int, int, str]]
-    ]  # pipeline -> stage -> (position, probability, kind)
+    stages: dict[str, dict[str, tuple[int, int, str]]]  # pipeline -> stage -> (position, probability, kind)
 
 
 def _generate(rng: random.Random, stages: dict[str, dict[str, tuple[int, int, str]]]) -> World:
@@ -75,9 +73,7 @@ def _generate(rng: random.Random, stages: dict[str, dict[str, tuple[int, int, st
     for deal_id in range(1, 3001):
         pipeline = "Sales" if rng.random() < 0.85 else "Renewals"
         table = stages[pipeline]
-        open_stages = sorted(
-            (s for s, v in table.items() if v[2] == "open"), key=lambda s: table[s][0]
-        )
+        open_stages = sorted((s for s, v in table.items() if v[2] == "open"), key=lambda s: table[s][0])
         won = next(s for s, v in table.items() if v[2] == "won")
         lost = next(s for s, v in table.items() if v[2] == "lost")
         created = START + timedelta(minutes=rng.randint(0, 300 * 24 * 60))
@@ -107,8 +103,7 @@ def _generate(rng: random.Random, stages: dict[str, dict[str, tuple[int, int, st
         if status != "draft" and not (status == "cancelled" and rng.random() < 0.5):
             confirmed = START + timedelta(minutes=rng.randint(0, 330 * 24 * 60))
         lines = [
-            (rng.choice(["A-1", "B-2", None]), rng.randint(0, 200_000))
-            for _ in range(rng.randint(1, 3))
+            (rng.choice(["A-1", "B-2", None]), rng.randint(0, 200_000)) for _ in range(rng.randint(1, 3))
         ]
         orders.append(
             GenOrder(
@@ -135,9 +130,7 @@ def _store(crm, world: World) -> None:
         stage_ids = {
             (pipeline, name): stage_id
             for pipeline, name, stage_id in session.execute(
-                select(Pipeline.name, Stage.name, Stage.id).join(
-                    Stage, Stage.pipeline_id == Pipeline.id
-                )
+                select(Pipeline.name, Stage.name, Stage.id).join(Stage, Stage.pipeline_id == Pipeline.id)
             )
         }
         deal_rows, change_rows = [], []
@@ -266,9 +259,7 @@ def expected(world: World, start=None, end=None, owner=None, pipeline=None) -> d
     rates = [(None, sum(kind(d) == "won" for d in closed), sum(kind(d) == "lost" for d in closed))]
     for name in sorted({d.owner for d in closed}):
         mine = [d for d in closed if d.owner == name]
-        rates.append(
-            (name, sum(kind(d) == "won" for d in mine), sum(kind(d) == "lost" for d in mine))
-        )
+        rates.append((name, sum(kind(d) == "won" for d in mine), sum(kind(d) == "lost" for d in mine)))
     won = [d for d in closed if kind(d) == "won"]
     won_by_currency = defaultdict(list)
     for d in won:
@@ -314,14 +305,10 @@ def expected(world: World, start=None, end=None, owner=None, pipeline=None) -> d
             by_product[(sku or "(no product)", o.currency)][0].add(o.id)
             by_product[(sku or "(no product)", o.currency)][1] += amount
     return {
-        "by_stage": sorted(
-            (stage, prob, cur, *fig) for (pos, stage, prob, cur), fig in by_stage.items()
-        ),
+        "by_stage": sorted((stage, prob, cur, *fig) for (pos, stage, prob, cur), fig in by_stage.items()),
         "forecast": sorted((month, cur, *fig) for (month, cur), fig in forecast.items()),
         "rates": [(name, w, lost, _pct(w, w + lost)) for name, w, lost in rates],
-        "won": sorted(
-            (cur, len(a), sum(a), _half_up(sum(a), len(a))) for cur, a in won_by_currency.items()
-        ),
+        "won": sorted((cur, len(a), sum(a), _half_up(sum(a), len(a))) for cur, a in won_by_currency.items()),
         "cycle": cycle,
         "conversion": conversion,
         "by_month": sorted((k, c, n, net) for (k, c), (n, net) in by_month.items()),
@@ -337,20 +324,15 @@ def computed(report) -> dict:
             for f in report.pipeline_by_stage
         ),
         "forecast": [
-            (f.month, f.currency, f.deals, f.amount_minor, f.weighted_minor)
-            for f in report.forecast
+            (f.month, f.currency, f.deals, f.amount_minor, f.weighted_minor) for f in report.forecast
         ],
         "rates": [(r.owner, r.won, r.lost, r.win_rate) for r in report.win_rates],
         "won": [(w.currency, w.won, w.amount_minor, w.average_minor) for w in report.won_deals],
         "cycle": report.average_cycle_days,
-        "conversion": [
-            (c.stage, c.entered, c.advanced, c.conversion) for c in report.stage_conversion
-        ],
+        "conversion": [(c.stage, c.entered, c.advanced, c.conversion) for c in report.stage_conversion],
         "by_month": [(r.key, r.currency, r.orders, r.net_minor) for r in report.revenue_by_month],
         "by_owner": [(r.key, r.currency, r.orders, r.net_minor) for r in report.revenue_by_owner],
-        "by_product": [
-            (r.key, r.currency, r.orders, r.net_minor) for r in report.revenue_by_product
-        ],
+        "by_product": [(r.key, r.currency, r.orders, r.net_minor) for r in report.revenue_by_product],
     }
 
 

@@ -23,12 +23,7 @@ pytestmark = pytest.mark.sqlite_only
 def test_the_default_database_lives_in_the_data_folder_owner_only_with_wal(runner):
     from crm_tui.cli import app
 
-    assert (
-        runner.invoke(
-            app, ["customer", "add", "Acme GmbH", "--email", "info@acme.example"]
-        ).exit_code
-        == 0
-    )
+    assert runner.invoke(app, ["customer", "add", "Acme GmbH", "--email", "info@acme.example"]).exit_code == 0
     listed = runner.invoke(app, ["customer", "list", "--format", "json"])
     assert json.loads(listed.stdout)[0]["email"] == "info@acme.example"
     folder = Path(os.environ["XDG_DATA_HOME"]) / "crm"
@@ -87,9 +82,7 @@ def test_processes_writing_at_once_lose_nothing(crm, db_url, tmp_path):
         "    customers.add_customer(crm, CustomerCreate(name=f'{sys.argv[2]} {n}'))\n"
     )
     workers = [
-        subprocess.Popen(
-            [sys.executable, "-c", script, db_url, f"worker{w}"], stderr=subprocess.PIPE
-        )
+        subprocess.Popen([sys.executable, "-c", script, db_url, f"worker{w}"], stderr=subprocess.PIPE)
         for w in range(4)
     ]
     for worker in workers:

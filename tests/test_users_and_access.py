@@ -10,15 +10,11 @@ from crm_tui.logic.schemas import CustomerCreate, UserCreate, UserUpdate
 
 
 def test_the_first_user_of_a_new_database_is_an_admin(crm):
-    assert [(u.username, u.role, u.active) for u in users.list_users(crm)] == [
-        ("alice", "admin", True)
-    ]
+    assert [(u.username, u.role, u.active) for u in users.list_users(crm)] == [("alice", "admin", True)]
 
 
 def test_an_unknown_user_is_refused_with_the_fix(crm, as_user, cli):
-    with pytest.raises(
-        Forbidden, match=r"'mallory' is not a user of this crm.*crm user add mallory"
-    ):
+    with pytest.raises(Forbidden, match=r"'mallory' is not a user of this crm.*crm user add mallory"):
         customers.list_customers(as_user("mallory"))
     result = cli("customer", "list", user="mallory")
     assert result.exit_code == 7

@@ -36,9 +36,7 @@ def list_(
         str | None, typer.Option("--kind", help="Only this kind: customer, contact, task, ...")
     ] = None,
     actor: Annotated[str | None, typer.Option("--actor", help="Only changes by this user.")] = None,
-    before: Annotated[
-        int | None, typer.Option(help="Continue with entries older than this #.")
-    ] = None,
+    before: Annotated[int | None, typer.Option(help="Continue with entries older than this #.")] = None,
     limit: Limit = None,
     fmt: Format = FormatOption,
 ) -> None:

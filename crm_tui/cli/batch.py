@@ -27,9 +27,7 @@ def add_from(
 
     failed: list[int] = []
     with input_lines(source) as lines, output.Printer(fmt, columns) as printer:
-        for outcome in create_many(
-            crm(ctx), permission, lines, model, create, create_batch=create_batch
-        ):
+        for outcome in create_many(crm(ctx), permission, lines, model, create, create_batch=create_batch):
             if outcome.error is None:
                 printer.add(outcome.record)
             else:

@@ -72,9 +72,7 @@ def add(
         )  # fmt: skip
         return
     if customer is None or name is None:
-        raise typer.BadParameter(
-            "give CUSTOMER and NAME, or --from FILE", param_hint="CUSTOMER NAME"
-        )
+        raise typer.BadParameter("give CUSTOMER and NAME, or --from FILE", param_hint="CUSTOMER NAME")
     data = validated(
         ContactCreate,
         _given(customer=customer, name=name, title=title, email=email, phone=phone, mobile=mobile),
@@ -109,9 +107,7 @@ def show(ctx: typer.Context, contact: Ref, fmt: Format = FormatOption) -> None:
     """Show a contact."""
     from crm_tui.logic import contacts
 
-    output.print_record(
-        contacts.get_contact(crm(ctx), contact), fmt, [*COLUMNS, ("version", "Version")]
-    )
+    output.print_record(contacts.get_contact(crm(ctx), contact), fmt, [*COLUMNS, ("version", "Version")])
 
 
 @app.command("edit")
@@ -125,9 +121,7 @@ def edit(
     mobile: Mobile = None,
     expected_version: Annotated[
         int | None,
-        typer.Option(
-            "--expected-version", help="Refuse unless the record is still at this version."
-        ),
+        typer.Option("--expected-version", help="Refuse unless the record is still at this version."),
     ] = None,
     force: Force = False,
     fmt: Format = FormatOption,
@@ -136,12 +130,8 @@ def edit(
     from crm_tui.logic import contacts
     from crm_tui.logic.schemas import ContactUpdate, validated
 
-    data = validated(
-        ContactUpdate, _given(name=name, title=title, email=email, phone=phone, mobile=mobile)
-    )
-    updated = contacts.update_contact(
-        crm(ctx), contact, data, expected_version=expected_version, force=force
-    )
+    data = validated(ContactUpdate, _given(name=name, title=title, email=email, phone=phone, mobile=mobile))
+    updated = contacts.update_contact(crm(ctx), contact, data, expected_version=expected_version, force=force)
     if fmt == Format.table:
         output.console().print(
             f"Saved {updated.ref} {updated.name} (version {updated.version})", markup=False

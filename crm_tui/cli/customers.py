@@ -51,9 +51,7 @@ DETAIL_FIELDS = [
     ("version", "Version"),
 ]
 
-Ref = Annotated[
-    str, typer.Argument(help="Customer reference, like C-12 (or 12).", show_default=False)
-]
+Ref = Annotated[str, typer.Argument(help="Customer reference, like C-12 (or 12).", show_default=False)]
 
 
 def _fields(name: str | None, **options: object) -> dict[str, object]:
@@ -77,15 +75,9 @@ def _custom(pairs: list[str] | None) -> dict[str, str | None] | None:
 
 
 EmailOpt = Annotated[str | None, typer.Option(help="Email address.", show_default=False)]
-PhoneOpt = Annotated[
-    str | None, typer.Option(help="Phone; +country code, or read with CRM_DEFAULT_COUNTRY.")
-]
-StageOpt = Annotated[
-    Lifecycle | None, typer.Option("--stage", help="Lifecycle stage.", show_default=False)
-]
-KindOpt = Annotated[
-    CustomerKind | None, typer.Option(help="company or person.", show_default=False)
-]
+PhoneOpt = Annotated[str | None, typer.Option(help="Phone; +country code, or read with CRM_DEFAULT_COUNTRY.")]
+StageOpt = Annotated[Lifecycle | None, typer.Option("--stage", help="Lifecycle stage.", show_default=False)]
+KindOpt = Annotated[CustomerKind | None, typer.Option(help="company or person.", show_default=False)]
 FieldOpt = Annotated[
     list[str] | None,
     typer.Option("--field", help="Custom field KEY=VALUE (repeatable; KEY= removes it)."),
@@ -97,16 +89,10 @@ def add(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="Customer name.", show_default=False)] = None,
     kind: KindOpt = None,
-    company: Annotated[
-        str | None, typer.Option(help="For a person: the organisation they are with.")
-    ] = None,
+    company: Annotated[str | None, typer.Option(help="For a person: the organisation they are with.")] = None,
     stage: StageOpt = None,
-    segment: Annotated[
-        str | None, typer.Option(help="Segment or tier, e.g. enterprise, smb.")
-    ] = None,
-    owner: Annotated[
-        str | None, typer.Option(help="Username of the owner (me for yourself).")
-    ] = None,
+    segment: Annotated[str | None, typer.Option(help="Segment or tier, e.g. enterprise, smb.")] = None,
+    owner: Annotated[str | None, typer.Option(help="Username of the owner (me for yourself).")] = None,
     email: EmailOpt = None,
     phone: PhoneOpt = None,
     website: Annotated[str | None, typer.Option()] = None,
@@ -118,9 +104,7 @@ def add(
     source: Annotated[str | None, typer.Option(help="Where the customer came from.")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag (repeatable).")] = None,
     field: FieldOpt = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Add even if it looks like a duplicate.")
-    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Add even if it looks like a duplicate.")] = False,
     from_file: Annotated[
         str | None,
         typer.Option("--from", help="JSON Lines file (- for stdin): one customer per line."),
@@ -149,9 +133,7 @@ def add(
         return
     if name is None:
         raise typer.BadParameter("give a NAME, or --from FILE", param_hint="NAME")
-    data = validated(
-        CustomerCreate, _fields(name, tags=tag or [], custom=_custom(field), **options)
-    )
+    data = validated(CustomerCreate, _fields(name, tags=tag or [], custom=_custom(field), **options))
     created = customers.add_customer(crm(ctx), data, force=force)
     if fmt == Format.table:
         output.console().print(f"Added {created.ref} {created.name}", markup=False, highlight=False)
@@ -165,19 +147,11 @@ def list_(
     search: Annotated[str | None, typer.Argument(help="Text in the name, email or phone.")] = None,
     stage: StageOpt = None,
     segment: Annotated[str | None, typer.Option(help="Only this segment.")] = None,
-    tag: Annotated[
-        str | None, typer.Option("--tag", "-t", help="Only customers with this tag.")
-    ] = None,
-    owner: Annotated[
-        str | None, typer.Option(help="Only customers of this owner (me for yours).")
-    ] = None,
+    tag: Annotated[str | None, typer.Option("--tag", "-t", help="Only customers with this tag.")] = None,
+    owner: Annotated[str | None, typer.Option(help="Only customers of this owner (me for yours).")] = None,
     archived: Annotated[bool, typer.Option("--archived", help="Only archived customers.")] = False,
-    include_archived: Annotated[
-        bool, typer.Option("--all", help="Archived customers too.")
-    ] = False,
-    sort: Annotated[
-        CustomerSort, typer.Option(help="Sort by name, created or updated.")
-    ] = CustomerSort.name,
+    include_archived: Annotated[bool, typer.Option("--all", help="Archived customers too.")] = False,
+    sort: Annotated[CustomerSort, typer.Option(help="Sort by name, created or updated.")] = CustomerSort.name,
     desc: Annotated[bool, typer.Option("--desc", help="Reverse the order.")] = False,
     limit: Limit = None,
     after: Annotated[
@@ -218,9 +192,7 @@ def show(ctx: typer.Context, customer: Ref, fmt: Format = FormatOption) -> None:
         return
     output.print_record(detail.customer, fmt, DETAIL_FIELDS)
     if detail.contacts:
-        output.print_records(
-            detail.contacts, fmt, contacts.COLUMNS[:1] + contacts.COLUMNS[3:], "Contacts"
-        )
+        output.print_records(detail.contacts, fmt, contacts.COLUMNS[:1] + contacts.COLUMNS[3:], "Contacts")
     if detail.open_tasks:
         output.print_records(detail.open_tasks, fmt, tasks.COLUMNS[:3], "Open tasks")
     if detail.timeline:
@@ -253,9 +225,7 @@ def edit(
             "--expected-version", help="Refuse the edit unless the record is still at this version."
         ),
     ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Save even if it makes a likely duplicate.")
-    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Save even if it makes a likely duplicate.")] = False,
     fmt: Format = FormatOption,
 ) -> None:
     """Change a customer's fields; an empty value ("") clears a field."""
@@ -268,9 +238,7 @@ def edit(
         country=country, industry=industry, source=source, custom=_custom(field),
     )  # fmt: skip
     data = validated(CustomerUpdate, given)
-    updated = customers.update_customer(
-        crm(ctx), customer, data, expected_version=version, force=force
-    )
+    updated = customers.update_customer(crm(ctx), customer, data, expected_version=version, force=force)
     if fmt == Format.table:
         output.console().print(
             f"Saved {updated.ref} {updated.name} (version {updated.version})", markup=False
@@ -321,9 +289,7 @@ def untag(ctx: typer.Context, customer: Ref, tags: Tags) -> None:
 @app.command("dupes")
 def dupes(
     ctx: typer.Context,
-    limit: Annotated[
-        int, typer.Option("--limit", "-n", min=1, help="How many groups to show.")
-    ] = 100,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many groups to show.")] = 100,
     fmt: Format = FormatOption,
 ) -> None:
     """List likely duplicates: customers sharing an email, a phone, or a name."""

@@ -69,12 +69,8 @@ def add(
         str | None, typer.Option(help="ISO code; default: the default_currency setting.")
     ] = None,
     contact: Annotated[str | None, typer.Option(help="Contact at the customer (P-7).")] = None,
-    pipeline: Annotated[
-        str | None, typer.Option(help="Pipeline; default: the default pipeline.")
-    ] = None,
-    stage: Annotated[
-        str | None, typer.Option(help="Open stage to start in; default: the first.")
-    ] = None,
+    pipeline: Annotated[str | None, typer.Option(help="Pipeline; default: the default pipeline.")] = None,
+    stage: Annotated[str | None, typer.Option(help="Open stage to start in; default: the first.")] = None,
     owner: Annotated[str | None, typer.Option(help="Username; default: you.")] = None,
     close: Annotated[
         str | None, typer.Option("--close", help="Expected close: YYYY-MM-DD, +30d, friday...")
@@ -108,9 +104,7 @@ def add(
         add_from(ctx, from_file, "deals.write", DealCreate, deals.create_in, fmt, COLUMNS, "deals")
         return
     if customer is None or title is None:
-        raise typer.BadParameter(
-            "give CUSTOMER and TITLE, or --from FILE", param_hint="CUSTOMER TITLE"
-        )
+        raise typer.BadParameter("give CUSTOMER and TITLE, or --from FILE", param_hint="CUSTOMER TITLE")
     given = {
         "customer": customer,
         "title": title,
@@ -129,8 +123,7 @@ def add(
     _saved(
         created,
         fmt,
-        f"Added {created.ref} {created.title} ({created.stage}, "
-        f"{created.amount} {created.currency})",
+        f"Added {created.ref} {created.title} ({created.stage}, {created.amount} {created.currency})",
     )
 
 
@@ -143,9 +136,7 @@ def list_(
     stage: Annotated[
         str | None, typer.Option(help="Only this stage (of --pipeline, or the default).")
     ] = None,
-    owner: Annotated[
-        str | None, typer.Option(help="Only deals of this owner (me for yours).")
-    ] = None,
+    owner: Annotated[str | None, typer.Option(help="Only deals of this owner (me for yours).")] = None,
     customer: Annotated[
         str | None, typer.Option("--customer", "-c", help="Only this customer's deals.")
     ] = None,
@@ -207,9 +198,7 @@ def edit(
     currency: Annotated[str | None, typer.Option()] = None,
     contact: Annotated[str | None, typer.Option(help='Contact (P-7), or "" for none.')] = None,
     owner: Annotated[str | None, typer.Option()] = None,
-    close: Annotated[
-        str | None, typer.Option("--close", help='Expected close, or "" for none.')
-    ] = None,
+    close: Annotated[str | None, typer.Option("--close", help='Expected close, or "" for none.')] = None,
     source: Annotated[str | None, typer.Option()] = None,
     expected_version: Expected = None,
     fmt: Format = FormatOption,
@@ -255,18 +244,14 @@ def move(
 def win(
     ctx: typer.Context,
     deal: Ref,
-    order: Annotated[
-        bool, typer.Option("--order", help="Also make a draft order for its amount.")
-    ] = False,
+    order: Annotated[bool, typer.Option("--order", help="Also make a draft order for its amount.")] = False,
     expected_version: Expected = None,
     fmt: Format = FormatOption,
 ) -> None:
     """Win a deal."""
     from crm_tui.logic import deals
 
-    won, made = deals.win_deal(
-        crm(ctx), deal, create_order=order, expected_version=expected_version
-    )
+    won, made = deals.win_deal(crm(ctx), deal, create_order=order, expected_version=expected_version)
     _saved(won, fmt, f"Won {won.ref} {won.title}" + (f"; draft order {made.ref}" if made else ""))
 
 
@@ -289,9 +274,7 @@ def lose(
 def reopen(
     ctx: typer.Context,
     deal: Ref,
-    stage: Annotated[
-        str | None, typer.Option(help="Open stage; default: the last it was in.")
-    ] = None,
+    stage: Annotated[str | None, typer.Option(help="Open stage; default: the last it was in.")] = None,
     expected_version: Expected = None,
     fmt: Format = FormatOption,
 ) -> None:

@@ -29,9 +29,7 @@ def add(
     ctx: typer.Context,
     customer: Annotated[str | None, typer.Argument(help="Customer reference, like C-12.")] = None,
     text: Annotated[str | None, typer.Argument(help="The note (- reads it from stdin).")] = None,
-    kind: Annotated[
-        ActivityKind, typer.Option(help="note, call, email or meeting.")
-    ] = ActivityKind.note,
+    kind: Annotated[ActivityKind, typer.Option(help="note, call, email or meeting.")] = ActivityKind.note,
     subject: Annotated[str | None, typer.Option(help="A subject line.")] = None,
     at: Annotated[
         datetime | None, typer.Option("--at", help="When it happened (local time); default now.")
@@ -70,9 +68,7 @@ def add(
     )
     created = timeline.add_activity(crm(ctx), data)
     if fmt == Format.table:
-        output.console().print(
-            f"Added {created.kind} {created.ref} to {created.customer}", markup=False
-        )
+        output.console().print(f"Added {created.kind} {created.ref} to {created.customer}", markup=False)
     else:
         output.print_record(created, fmt, COLUMNS)
 
@@ -80,9 +76,7 @@ def add(
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    customer: Annotated[
-        str, typer.Argument(help="Customer reference, like C-12.", show_default=False)
-    ],
+    customer: Annotated[str, typer.Argument(help="Customer reference, like C-12.", show_default=False)],
     limit: Limit = None,
     before: Annotated[
         str | None, typer.Option(help="Continue with entries older than this one (N-..).")

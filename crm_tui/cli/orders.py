@@ -81,15 +81,11 @@ def _line(spec: str) -> dict[str, str]:
 def add(
     ctx: typer.Context,
     customer: Annotated[str | None, typer.Argument(help="Customer reference, like C-12.")] = None,
-    deal: Annotated[
-        str | None, typer.Option(help="The won deal this order comes from (D-45).")
-    ] = None,
+    deal: Annotated[str | None, typer.Option(help="The won deal this order comes from (D-45).")] = None,
     currency: Annotated[
         str | None, typer.Option(help="ISO code; default: the deal's, or the setting.")
     ] = None,
-    owner: Annotated[
-        str | None, typer.Option(help="Username; default: the deal's owner, or you.")
-    ] = None,
+    owner: Annotated[str | None, typer.Option(help="Username; default: the deal's owner, or you.")] = None,
     line: Annotated[
         list[str] | None, typer.Option("--line", help="A product line SKU or SKU:QTY (repeatable).")
     ] = None,
@@ -103,12 +99,8 @@ def add(
     from crm_tui.logic.schemas import OrderCreate, validated
 
     if from_file is not None:
-        refuse_mixed(
-            from_file, customer=customer, deal=deal, currency=currency, owner=owner, line=line
-        )
-        add_from(
-            ctx, from_file, "orders.write", OrderCreate, orders.create_in, fmt, COLUMNS, "orders"
-        )
+        refuse_mixed(from_file, customer=customer, deal=deal, currency=currency, owner=owner, line=line)
+        add_from(ctx, from_file, "orders.write", OrderCreate, orders.create_in, fmt, COLUMNS, "orders")
         return
     if customer is None:
         raise typer.BadParameter("give CUSTOMER, or --from FILE", param_hint="CUSTOMER")
@@ -124,8 +116,7 @@ def add(
     )
     if fmt == Format.table:
         output.console().print(
-            f"Added draft {created.ref} for {created.customer_name}: "
-            f"{created.total} {created.currency}",
+            f"Added draft {created.ref} for {created.customer_name}: {created.total} {created.currency}",
             markup=False,
         )
     else:
@@ -141,9 +132,7 @@ def list_(
     customer: Annotated[
         str | None, typer.Option("--customer", "-c", help="Only this customer's orders.")
     ] = None,
-    owner: Annotated[
-        str | None, typer.Option(help="Only orders of this owner (me for yours).")
-    ] = None,
+    owner: Annotated[str | None, typer.Option(help="Only orders of this owner (me for yours).")] = None,
     limit: Limit = None,
     after: Annotated[str | None, typer.Option(help="Continue after this order.")] = None,
     fmt: Format = FormatOption,
@@ -176,12 +165,8 @@ def show(ctx: typer.Context, order: Ref, fmt: Format = FormatOption) -> None:
 def line_add(
     ctx: typer.Context,
     order: Ref,
-    product: Annotated[
-        str | None, typer.Option(help="SKU; price and tax come from the product.")
-    ] = None,
-    description: Annotated[
-        str | None, typer.Option(help="Text of the line (a free line needs one).")
-    ] = None,
+    product: Annotated[str | None, typer.Option(help="SKU; price and tax come from the product.")] = None,
+    description: Annotated[str | None, typer.Option(help="Text of the line (a free line needs one).")] = None,
     quantity: Annotated[str, typer.Option(help="How many, like 3 or 1.5.")] = "1",
     price: Annotated[str | None, typer.Option(help="Unit price; default: the product's.")] = None,
     discount: Annotated[str | None, typer.Option(help="Discount in percent, like 10.")] = None,

@@ -11,9 +11,7 @@ from crm_tui.cli.output import Format, FormatOption
 from crm_tui.cli.state import crm
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
-stage_app = typer.Typer(
-    no_args_is_help=True, add_completion=False, help="Add, change and remove stages."
-)
+stage_app = typer.Typer(no_args_is_help=True, add_completion=False, help="Add, change and remove stages.")
 app.add_typer(stage_app, name="stage")
 
 STAGES = [
@@ -23,9 +21,7 @@ STAGES = [
     ("probability", "Probability %"),
     ("deals", "Deals"),
 ]
-Pipeline = Annotated[
-    str | None, typer.Option("--pipeline", "-p", help="Pipeline; default: the default one.")
-]
+Pipeline = Annotated[str | None, typer.Option("--pipeline", "-p", help="Pipeline; default: the default one.")]
 StageName = Annotated[str, typer.Argument(help="Stage name.", show_default=False)]
 
 
@@ -87,9 +83,7 @@ def stage_add(
     ctx: typer.Context,
     name: StageName,
     pipeline: Pipeline = None,
-    probability: Annotated[
-        int | None, typer.Option(min=0, max=100, help="Win probability, percent.")
-    ] = None,
+    probability: Annotated[int | None, typer.Option(min=0, max=100, help="Win probability, percent.")] = None,
     kind: Annotated[str, typer.Option(help="open, won or lost.")] = "open",
     position: Annotated[
         int | None, typer.Option(min=1, help="1 is first; default: after the open stages.")
@@ -111,13 +105,9 @@ def stage_set(
     name: StageName,
     pipeline: Pipeline = None,
     rename: Annotated[str | None, typer.Option("--name", help="New name.")] = None,
-    probability: Annotated[
-        int | None, typer.Option(min=0, max=100, help="Win probability, percent.")
-    ] = None,
+    probability: Annotated[int | None, typer.Option(min=0, max=100, help="Win probability, percent.")] = None,
     kind: Annotated[str | None, typer.Option(help="open, won or lost.")] = None,
-    position: Annotated[
-        int | None, typer.Option(min=1, help="Move it to this place; 1 is first.")
-    ] = None,
+    position: Annotated[int | None, typer.Option(min=1, help="Move it to this place; 1 is first.")] = None,
     fmt: Format = FormatOption,
 ) -> None:
     """Rename a stage, set its probability or kind, or move it."""
@@ -134,9 +124,7 @@ def stage_remove(
     ctx: typer.Context,
     name: StageName,
     pipeline: Pipeline = None,
-    move_to: Annotated[
-        str | None, typer.Option("--move-to", help="Stage that takes its deals.")
-    ] = None,
+    move_to: Annotated[str | None, typer.Option("--move-to", help="Stage that takes its deals.")] = None,
     fmt: Format = FormatOption,
 ) -> None:
     """Remove a stage; deals in it must be moved to another stage of the same kind."""

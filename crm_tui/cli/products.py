@@ -57,9 +57,7 @@ def add(
         )
         return
     if sku is None or name is None or price is None:
-        raise typer.BadParameter(
-            "give SKU, NAME and --price, or --from FILE", param_hint="SKU NAME"
-        )
+        raise typer.BadParameter("give SKU, NAME and --price, or --from FILE", param_hint="SKU NAME")
     given = {"sku": sku, "name": name, "price": price, "currency": currency, "tax_rate": tax}
     created = products.add_product(
         crm(ctx), validated(ProductCreate, {k: v for k, v in given.items() if v is not None})
@@ -90,9 +88,7 @@ def show(ctx: typer.Context, sku: Sku, fmt: Format = FormatOption) -> None:
     """Show a product."""
     from crm_tui.logic import products
 
-    output.print_record(
-        products.get_product(crm(ctx), sku), fmt, [*COLUMNS, ("version", "Version")]
-    )
+    output.print_record(products.get_product(crm(ctx), sku), fmt, [*COLUMNS, ("version", "Version")])
 
 
 @app.command("edit")

@@ -27,9 +27,7 @@ def _day(text: str | None):
 @app.command("sales")
 def sales(
     ctx: typer.Context,
-    start: Annotated[
-        str | None, typer.Option("--from", help="First day of the period (YYYY-MM-DD).")
-    ] = None,
+    start: Annotated[str | None, typer.Option("--from", help="First day of the period (YYYY-MM-DD).")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Last day of the period.")] = None,
     owner: Annotated[
         str | None, typer.Option(help="Only this owner's deals and orders (me for yours).")
@@ -43,9 +41,7 @@ def sales(
     from crm_tui.logic.money import format_amount
     from crm_tui.logic.sales_report import sales_report
 
-    report = sales_report(
-        crm(ctx), start=_day(start), end=_day(end), owner=owner, pipeline=pipeline
-    )
+    report = sales_report(crm(ctx), start=_day(start), end=_day(end), owner=owner, pipeline=pipeline)
     if fmt != Format.table:
         output.print_record(report, fmt)
         return
@@ -55,8 +51,7 @@ def sales(
 
     period = f"{report.period_from or 'the start'} to {report.period_to or 'today'}"
     output.say(
-        f"Sales, {period}; pipeline {report.pipeline}"
-        + (f"; owner {report.owner}" if report.owner else "")
+        f"Sales, {period}; pipeline {report.pipeline}" + (f"; owner {report.owner}" if report.owner else "")
     )
     tables = [
         (
@@ -130,7 +125,5 @@ def sales(
             output.print_records(rows, fmt, columns, title)
     cycle = report.average_cycle_days
     output.console().print(
-        f"Average sales cycle: {cycle} days"
-        if cycle is not None
-        else "Average sales cycle: no deals won"
+        f"Average sales cycle: {cycle} days" if cycle is not None else "Average sales cycle: no deals won"
     )

@@ -98,9 +98,7 @@ def refuse_mixed(from_file: str | None, /, **given: Any) -> None:
 
 Limit = Annotated[
     int | None,
-    typer.Option(
-        "--limit", "-n", min=1, help="How many to show (default: the page_size setting, 50)."
-    ),
+    typer.Option("--limit", "-n", min=1, help="How many to show (default: the page_size setting, 50)."),
 ]
 
 

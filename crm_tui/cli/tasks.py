@@ -37,9 +37,7 @@ def add(
     due: Annotated[
         str | None, typer.Option(help="YYYY-MM-DD, today, tomorrow, +3d, +2w or a weekday.")
     ] = None,
-    assignee: Annotated[
-        str | None, typer.Option("--assignee", "-a", help="Username; default you.")
-    ] = None,
+    assignee: Annotated[str | None, typer.Option("--assignee", "-a", help="Username; default you.")] = None,
     notes: Annotated[str, typer.Option(help="Details.")] = "",
     from_file: Annotated[
         str | None,
@@ -53,9 +51,7 @@ def add(
     from crm_tui.logic.schemas import TaskCreate, validated
 
     if from_file is not None:
-        refuse_mixed(
-            from_file, title=title, customer=customer, due=due, assignee=assignee, notes=notes
-        )
+        refuse_mixed(from_file, title=title, customer=customer, due=due, assignee=assignee, notes=notes)
         add_from(ctx, from_file, "tasks.write", TaskCreate, tasks.create_in, fmt, COLUMNS, "tasks")
         return
     if title is None:

@@ -23,9 +23,7 @@ def add(
     ctx: typer.Context,
     username: Annotated[str | None, typer.Argument(help="Login name.")] = None,
     name: Annotated[str, typer.Option("--name", help="Display name.")] = "",
-    role: Annotated[
-        Role, typer.Option(help="admin, manager, sales, service or viewer.")
-    ] = Role.sales,
+    role: Annotated[Role, typer.Option(help="admin, manager, sales, service or viewer.")] = Role.sales,
     from_file: Annotated[
         str | None, typer.Option("--from", help='JSON Lines (- for stdin), each with "username".')
     ] = None,
@@ -67,9 +65,7 @@ def show(ctx: typer.Context, username: Username, fmt: Format = FormatOption) -> 
     """Show a team member."""
     from crm_tui.logic import users
 
-    output.print_record(
-        users.get_user(crm(ctx), username), fmt, [*COLUMNS, ("created_at", "Since")]
-    )
+    output.print_record(users.get_user(crm(ctx), username), fmt, [*COLUMNS, ("created_at", "Since")])
 
 
 @app.command("edit")

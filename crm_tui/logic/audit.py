@@ -103,9 +103,7 @@ def entries(
     ]
 
 
-def last_change(
-    session: Session, entity: str, entity_id: int
-) -> tuple[str | None, datetime] | None:
+def last_change(session: Session, entity: str, entity_id: int) -> tuple[str | None, datetime] | None:
     """Who changed a record last, and when; None if it has no entries."""
     row = session.execute(
         select(User.username, AuditEntry.at)

@@ -35,8 +35,7 @@ def create_many(
     model: type[In],
     create: Callable[[Work, In], Output],
     *,
-    create_batch: Callable[[Work, list[tuple[int, In]]], list[tuple[int, Output | CrmError]]]
-    | None = None,
+    create_batch: Callable[[Work, list[tuple[int, In]]], list[tuple[int, Output | CrmError]]] | None = None,
     batch_size: int | None = None,
 ) -> Iterator[LineOutcome]:
     """Create one record per JSON object line; blank lines are skipped.

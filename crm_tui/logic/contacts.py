@@ -50,17 +50,13 @@ def _clean(work: Work, given: dict[str, Any], customer: Customer) -> dict[str, A
     return values
 
 
-def _refuse_duplicate(
-    work: Work, customer: Customer, values: dict[str, Any], exclude: int | None
-) -> None:
+def _refuse_duplicate(work: Work, customer: Customer, values: dict[str, Any], exclude: int | None) -> None:
     """Refuse a contact with the same email anywhere, or the same name at this customer."""
     conditions = []
     if values.get("email"):
         conditions.append(Contact.email == values["email"])
     if values.get("name_key"):
-        conditions.append(
-            (Contact.customer_id == customer.id) & (Contact.name_key == values["name_key"])
-        )
+        conditions.append((Contact.customer_id == customer.id) & (Contact.name_key == values["name_key"]))
     if not conditions:
         return
     query = select(Contact).where(or_(*conditions))
@@ -70,9 +66,7 @@ def _refuse_duplicate(
     if other is not None:
         owner = work.session.get(Customer, other.customer_id)
         reason = (
-            "the same email"
-            if values.get("email") and other.email == values["email"]
-            else "the same name"
+            "the same email" if values.get("email") and other.email == values["email"] else "the same name"
         )
         raise Duplicate(
             f"{ref('contact', other.id)} {other.name} at {ref('customer', owner.id)} {owner.name} "
@@ -98,9 +92,7 @@ def create_in(work: Work, data: ContactCreate, *, force: bool = False) -> Contac
     work.session.flush()
     created = read(contact, customer)
     fields = created.model_dump(include={"customer", "name", "title", "email", "phone", "mobile"})
-    work.audit(
-        "contact", contact.id, "create", audit.diff({}, {k: v for k, v in fields.items() if v})
-    )
+    work.audit("contact", contact.id, "create", audit.diff({}, {k: v for k, v in fields.items() if v}))
     return created
 
 
@@ -123,9 +115,7 @@ def list_contacts(
     with crm.work() as work:
         query = select(Contact, Customer).join(Customer, Customer.id == Contact.customer_id)
         if customer is not None:
-            query = query.where(
-                Contact.customer_id == fetch(work, Customer, "customer", customer).id
-            )
+            query = query.where(Contact.customer_id == fetch(work, Customer, "customer", customer).id)
         if after is not None:
             anchor = fetch(work, Contact, "contact", after)
             query = query.where(

@@ -38,9 +38,7 @@ class Work:
     # Users looked up by name in this transaction; a batch asks for the same owner often.
     users_by_name: dict[str, User] = field(default_factory=dict)
 
-    def audit(
-        self, entity: str, entity_id: int, action: str, changes: dict[str, Any] | None = None
-    ) -> None:
+    def audit(self, entity: str, entity_id: int, action: str, changes: dict[str, Any] | None = None) -> None:
         """Record a change by the actor in this operation's transaction."""
         audit.record(self.session, self.actor.id, entity, entity_id, action, changes)
 
@@ -86,9 +84,7 @@ class Crm:
             raise DatabaseProblem(f"database error on {self.describe()}: {exc.orig}") from exc
 
     def _actor(self, session: Session) -> User:
-        user = session.execute(
-            select(User).where(User.username == self.username)
-        ).scalar_one_or_none()
+        user = session.execute(select(User).where(User.username == self.username)).scalar_one_or_none()
         if user is None:
             raise Forbidden(
                 f"{self.username!r} is not a user of this crm; "
@@ -123,9 +119,7 @@ def _conflict(subject: str | None) -> Conflict:
     )
 
 
-def open_crm(
-    settings: Settings | None = None, *, check_schema: bool = True, create: bool = True
-) -> Crm:
+def open_crm(settings: Settings | None = None, *, check_schema: bool = True, create: bool = True) -> Crm:
     """Open (creating if new) the configured database for the configured user.
 
     A new database gets the current schema and the acting user as its first admin.

@@ -60,9 +60,7 @@ def create_batch_in(
             # database names the one line it refuses and the others still go in.
             savepoint.rollback()
             given = dict(items)
-            outcomes.update(
-                _one_by_one(work, [(line, given[line]) for line, _, _ in cleaned], force)
-            )
+            outcomes.update(_one_by_one(work, [(line, given[line]) for line, _, _ in cleaned], force))
         else:
             savepoint.commit()
     return [(line, outcomes[line]) for line, _ in items]
@@ -86,9 +84,7 @@ def _without_duplicates(
         select(Customer)
         .where(
             Customer.archived_at.is_(None),
-            or_(
-                Customer.email.in_(emails), Customer.phone.in_(phones), Customer.name_key.in_(names)
-            ),
+            or_(Customer.email.in_(emails), Customer.phone.in_(phones), Customer.name_key.in_(names)),
         )
         .order_by(Customer.id)
     ).scalars()
@@ -146,9 +142,7 @@ def _insert(work: Work, cleaned: list[tuple[int, dict[str, Any], list[str]]]) ->
     ]
     table = Customer.__table__
     ids = (
-        work.session.execute(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
-        )
+        work.session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
         .scalars()
         .all()
     )
@@ -173,9 +167,7 @@ def _insert(work: Work, cleaned: list[tuple[int, dict[str, Any], list[str]]]) ->
     return created
 
 
-def _one_by_one(
-    work: Work, items: list[tuple[int, CustomerCreate]], force: bool
-) -> dict[int, Outcome]:
+def _one_by_one(work: Work, items: list[tuple[int, CustomerCreate]], force: bool) -> dict[int, Outcome]:
     outcomes: dict[int, Outcome] = {}
     for line, data in items:
         savepoint = work.session.begin_nested()
@@ -184,9 +176,7 @@ def _one_by_one(
         except (CrmError, DBAPIError) as exc:
             savepoint.rollback()
             outcomes[line] = (
-                exc
-                if isinstance(exc, CrmError)
-                else CrmError(f"refused by the database: {exc.orig}")
+                exc if isinstance(exc, CrmError) else CrmError(f"refused by the database: {exc.orig}")
             )
         else:
             savepoint.commit()

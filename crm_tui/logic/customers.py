@@ -69,10 +69,7 @@ def _reads(work: Work, customers: list[Customer]) -> list[CustomerRead]:
         owners = dict(
             work.session.execute(select(User.id, User.username).where(User.id.in_(owner_ids))).all()
         )
-    return [
-        _read(customer, tags[customer.id], owners.get(customer.owner_id or 0))
-        for customer in customers
-    ]
+    return [_read(customer, tags[customer.id], owners.get(customer.owner_id or 0)) for customer in customers]
 
 
 def _read(customer: Customer | Any, tags: list[str], owner: str | None) -> CustomerRead:
@@ -150,9 +147,7 @@ def _clean(work: Work, given: dict[str, Any], current: Customer | None) -> dict[
         name = values.get("name", current.name if current else "")
         values["name_key"] = name_key(name, company=kind == CustomerKind.company)
     if "company" in values:
-        values["company_key"] = (
-            name_key(values["company"], company=True) if values["company"] else None
-        )
+        values["company_key"] = name_key(values["company"], company=True) if values["company"] else None
     return values
 
 
@@ -182,9 +177,7 @@ def _find_duplicate(
     if values.get("name_key"):
         company_key = values.get("company_key")
         same_company = (
-            Customer.company_key.is_(None)
-            if company_key is None
-            else Customer.company_key == company_key
+            Customer.company_key.is_(None) if company_key is None else Customer.company_key == company_key
         )
         same_name = and_(
             Customer.name_key == values["name_key"],
@@ -305,9 +298,7 @@ def update_customer(
         customer.updated_at = utcnow()
         work.session.flush()
         after = read_one(work, customer)
-        changes = audit.diff(
-            before.model_dump(), after.model_dump(exclude={"updated_at", "version"})
-        )
+        changes = audit.diff(before.model_dump(), after.model_dump(exclude={"updated_at", "version"}))
         work.audit("customer", customer.id, "update", changes)
         return after
 
@@ -548,9 +539,7 @@ def find_duplicates(crm: Crm, *, limit: int = 100) -> list[DuplicateGroup]:
                     for column, value in zip(columns, key, strict=True)
                 ]
                 members = list(
-                    work.session.execute(
-                        select(Customer).where(*condition).order_by(Customer.id)
-                    ).scalars()
+                    work.session.execute(select(Customer).where(*condition).order_by(Customer.id)).scalars()
                 )
                 reads = _reads(work, members)
                 value = key[0] if match != "name" else reads[0].name
@@ -574,9 +563,7 @@ def merge_customers(crm: Crm, survivor_ref: str | int, merged_ref: str | int) ->
         merged = fetch(work, Customer, "customer", merged_ref, for_update=True)
         for customer in (survivor, merged):
             if customer.archived_at is not None:
-                raise Invalid(
-                    f"{ref('customer', customer.id)} is archived; restore it before merging"
-                )
+                raise Invalid(f"{ref('customer', customer.id)} is archived; restore it before merging")
         work.subject = ref("customer", survivor.id)
         before = read_one(work, survivor)
         moved = _move_children(work, merged.id, survivor.id)
@@ -605,9 +592,7 @@ def merge_customers(crm: Crm, survivor_ref: str | int, merged_ref: str | int) ->
         )
         work.session.flush()
         after = read_one(work, survivor)
-        fields = audit.diff(
-            before.model_dump(), after.model_dump(exclude={"updated_at", "version", "tags"})
-        )
+        fields = audit.diff(before.model_dump(), after.model_dump(exclude={"updated_at", "version", "tags"}))
         work.audit(
             "customer",
             survivor.id,
@@ -637,23 +622,26 @@ def _tag_names(work: Work, customer_id: int) -> list[str]:
 
 
 def _move_children(work: Work, from_id: int, to_id: int) -> dict[str, list[str]]:
-    """Re-point contacts, activities and tasks; returns the references moved, by kind."""
+    """Re-point everything a customer has; returns the references moved, by kind."""
+    from crm_tui.storage.models import Deal, Order, Ticket
+
     moved: dict[str, list[str]] = {}
-    for name, kind, model in (
-        ("contacts", "contact", Contact),
-        ("activities", "activity", Activity),
-        ("tasks", "task", Task),
-    ):
+    kinds = (
+        ("contacts", "contact", Contact), ("activities", "activity", Activity), ("tasks", "task", Task),
+        ("deals", "deal", Deal), ("orders", "order", Order), ("tickets", "ticket", Ticket),
+    )  # fmt: skip
+    for name, kind, model in kinds:
         ids = list(
             work.session.execute(
                 select(model.id).where(model.customer_id == from_id).order_by(model.id)
             ).scalars()
         )
         if ids:
+            values = {"customer_id": to_id}
+            if hasattr(model, "version"):
+                values["version"] = model.version + 1
             work.session.execute(
-                update(model)
-                .where(model.id.in_(ids))
-                .values(customer_id=to_id, version=model.version + 1),
+                update(model).where(model.id.in_(ids)).values(**values),
                 execution_options={"synchronize_session": False},
             )
         moved[name] = [ref(kind, record_id) for record_id in ids]
@@ -667,9 +655,7 @@ def customer_detail(crm: Crm, reference: str | int, *, timeline_limit: int = 20)
     with crm.work() as work:
         customer = fetch(work, Customer, "customer", reference)
         people = work.session.execute(
-            select(Contact)
-            .where(Contact.customer_id == customer.id)
-            .order_by(Contact.name_key, Contact.id)
+            select(Contact).where(Contact.customer_id == customer.id).order_by(Contact.name_key, Contact.id)
         ).scalars()
         open_tasks = work.session.execute(
             select(Task, User.username)
@@ -682,7 +668,5 @@ def customer_detail(crm: Crm, reference: str | int, *, timeline_limit: int = 20)
             customer=read_one(work, customer),
             contacts=[contacts.read(person, customer) for person in people],
             timeline=timeline.entries(work, customer.id, limit=timeline_limit),
-            open_tasks=[
-                tasks.read(task, customer.name, username, today) for task, username in open_tasks
-            ],
+            open_tasks=[tasks.read(task, customer.name, username, today) for task, username in open_tasks],
         )

@@ -9,6 +9,8 @@ from crm_tui.logic.errors import Invalid
 
 _DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _OFFSET = re.compile(r"^\+(\d{1,4})([dw])$")
+_DURATION_PART = re.compile(r"(\d+)\s*([wdhm])")
+_UNIT_SECONDS = {"w": 7 * 86_400, "d": 86_400, "h": 3_600, "m": 60}
 
 
 def local_today() -> date:
@@ -41,3 +43,30 @@ def parse_day(text: str, today: date | None = None) -> date:
         raise Invalid(
             f"invalid date {text!r}: use YYYY-MM-DD, today, tomorrow, +3d, +2w or a weekday"
         ) from None
+
+
+def parse_duration(text: str) -> timedelta:
+    """A span like ``90m``, ``2h``, ``1h30m``, ``3d`` or ``1w``; more than zero."""
+    word = text.strip().lower().replace(" ", "")
+    parts = _DURATION_PART.findall(word)
+    if not word or "".join(f"{n}{unit}" for n, unit in parts) != word:
+        raise Invalid(
+            f"invalid duration {text!r}: use minutes, hours, days or weeks, like 90m, 2h, 1h30m, 3d"
+        )
+    seconds = sum(int(n) * _UNIT_SECONDS[unit] for n, unit in parts)
+    if seconds <= 0:
+        raise Invalid(f"a duration must be more than zero, not {text!r}")
+    return timedelta(seconds=seconds)
+
+
+def duration_text(seconds: float) -> str:
+    """A span for people: ``1d 2h``, ``3h 15m``, ``45m``."""
+    minutes = round(seconds / 60)
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    parts = [
+        f"{days}d" if days else "",
+        f"{hours}h" if hours else "",
+        f"{mins}m" if mins or not (days or hours) else "",
+    ]
+    return " ".join(part for part in parts if part)

@@ -79,9 +79,7 @@ def reads(work: Work, deals: Sequence[Deal]) -> list[DealRead]:
     ]
 
 
-def _read(
-    deal: Deal, customer_name: str, stage: Stage, pipeline: str, owner: str | None
-) -> DealRead:
+def _read(deal: Deal, customer_name: str, stage: Stage, pipeline: str, owner: str | None) -> DealRead:
     return DealRead(
         id=deal.id,
         ref=ref("deal", deal.id),
@@ -160,9 +158,7 @@ def _history(work: Work, deal_id: int) -> list[StageChangeRead]:
 
 
 def _orders_of(work: Work, deal_id: int) -> list[str]:
-    ids = work.session.execute(
-        select(Order.id).where(Order.deal_id == deal_id).order_by(Order.id)
-    ).scalars()
+    ids = work.session.execute(select(Order.id).where(Order.deal_id == deal_id).order_by(Order.id)).scalars()
     return [ref("order", order_id) for order_id in ids]
 
 
@@ -174,9 +170,7 @@ def _contact_of(work: Work, customer: Customer, reference: str | int | None) -> 
         return None
     contact = fetch(work, Contact, "contact", reference)
     if contact.customer_id != customer.id:
-        raise Invalid(
-            f"{ref('contact', contact.id)} is not a contact of {ref('customer', customer.id)}"
-        )
+        raise Invalid(f"{ref('contact', contact.id)} is not a contact of {ref('customer', customer.id)}")
     return contact.id
 
 
@@ -213,9 +207,7 @@ def create_in(work: Work, data: DealCreate) -> DealRead:
     if data.stage:
         stage = pipelines.find_stage(work, pipeline, data.stage)
         if stage.kind != "open":
-            raise Invalid(
-                f"a new deal starts in an open stage, not {stage.name}; win or lose it afterwards"
-            )
+            raise Invalid(f"a new deal starts in an open stage, not {stage.name}; win or lose it afterwards")
     else:
         stage = pipelines.first_of_kind(work, pipeline.id, "open")
     owner = users.find_active(work, data.owner, "owner") if data.owner else work.actor
@@ -298,9 +290,7 @@ def update_deal(
                 work, work.session.get(Customer, deal.customer_id), given["contact"]
             )
         if "owner" in given:
-            deal.owner_id = (
-                users.find_active(work, given["owner"], "owner").id if given["owner"] else None
-            )
+            deal.owner_id = users.find_active(work, given["owner"], "owner").id if given["owner"] else None
         if "expected_close" in given:
             deal.expected_close = given["expected_close"]
         if "source" in given:
@@ -341,9 +331,7 @@ def _target_stage(work: Work, deal: Deal, name: str) -> Stage:
         raise
 
 
-def move_deal(
-    crm: Crm, reference: str | int, stage: str, *, expected_version: int | None = None
-) -> DealRead:
+def move_deal(crm: Crm, reference: str | int, stage: str, *, expected_version: int | None = None) -> DealRead:
     """Move an open deal to another open stage of its pipeline."""
     with crm.work("deals.write") as work:
         deal = _editable(work, reference, expected_version)
@@ -553,9 +541,7 @@ def list_deals(
         if customer is not None:
             query = query.where(Deal.customer_id == fetch(work, Customer, "customer", customer).id)
         if text and text.strip():
-            query = query.where(
-                func.lower(Deal.title).contains(text.strip().lower(), autoescape=True)
-            )
+            query = query.where(func.lower(Deal.title).contains(text.strip().lower(), autoescape=True))
         column = SORTS[sort]
         if after is not None:
             anchor = fetch(work, Deal, "deal", after)
@@ -565,6 +551,4 @@ def list_deals(
         rows = list(work.session.execute(query.order_by(*order).limit(limit + 1)).scalars())
         more = len(rows) > limit
         rows = rows[:limit]
-        return DealPage(
-            deals=reads(work, rows), next_after=ref("deal", rows[-1].id) if more else None
-        )
+        return DealPage(deals=reads(work, rows), next_after=ref("deal", rows[-1].id) if more else None)

@@ -103,9 +103,7 @@ def line_amounts(
     tax = net x tax rate, rounded the same way. Rounding each line once, and summing
     rounded lines, is what an invoice shows, so totals always add up on paper.
     """
-    net = _half_up(
-        quantity_milli * unit_price_minor * (BASIS_POINTS - discount_bp), MILLI * BASIS_POINTS
-    )
+    net = _half_up(quantity_milli * unit_price_minor * (BASIS_POINTS - discount_bp), MILLI * BASIS_POINTS)
     tax = _half_up(net * tax_rate_bp, BASIS_POINTS)
     return net, tax
 

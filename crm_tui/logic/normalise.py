@@ -44,9 +44,7 @@ def fold(text: str) -> str:
     # letters that decompose again.
     folded = unicodedata.normalize("NFKD", text).casefold()
     decomposed = unicodedata.normalize("NFKD", folded)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(
-        _PLAIN_LETTERS
-    )
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(_PLAIN_LETTERS)
     return " ".join(_NON_WORD.sub(" ", plain).split())
 
 
@@ -59,9 +57,7 @@ def name_key(name: str, *, company: bool) -> str:
     return " ".join(words)
 
 
-def clean_text(
-    value: str | None, field: str, *, required: bool = False, limit: int = 200
-) -> str | None:
+def clean_text(value: str | None, field: str, *, required: bool = False, limit: int = 200) -> str | None:
     """Trimmed text, None when blank; Invalid when required and blank, or too long."""
     text = (value or "").strip()
     if not text:

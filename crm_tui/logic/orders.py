@@ -95,8 +95,7 @@ def _add_line(work: Work, order: Order, data: LineCreate) -> OrderLine:
             raise Invalid(f"product {product.sku} is no longer sold")
         if product.currency != order.currency:
             raise Invalid(
-                f"product {product.sku} is priced in {product.currency}, "
-                f"the order is in {order.currency}"
+                f"product {product.sku} is priced in {product.currency}, the order is in {order.currency}"
             )
     description = clean_text(data.description, "description", limit=300) or (
         product.name if product else None
@@ -153,9 +152,7 @@ def _draft(work: Work, reference: str | int, expected_version: int | None) -> Or
     order = fetch(work, Order, "order", reference, for_update=True)
     check_version(work, "order", order, expected_version)
     if order.status != "draft":
-        raise Invalid(
-            f"{ref('order', order.id)} is {order.status}; only a draft's lines can change"
-        )
+        raise Invalid(f"{ref('order', order.id)} is {order.status}; only a draft's lines can change")
     return order
 
 
@@ -239,9 +236,7 @@ def create_in(work: Work, data: OrderCreate) -> OrderRead:
         "order",
         order.id,
         "create",
-        audit.diff(
-            {}, created.model_dump(include={"customer", "deal", "owner", "currency", "total_minor"})
-        ),
+        audit.diff({}, created.model_dump(include={"customer", "deal", "owner", "currency", "total_minor"})),
     )
     return created
 
@@ -258,8 +253,7 @@ def _orderable_deal(work: Work, reference: str | int, customer: Customer | None)
         raise Invalid(f"{name} is {deal.status}; only a won deal becomes an order")
     if customer is not None and deal.customer_id != customer.id:
         raise Invalid(
-            f"{name} belongs to {ref('customer', deal.customer_id)}, "
-            f"not {ref('customer', customer.id)}"
+            f"{name} belongs to {ref('customer', deal.customer_id)}, not {ref('customer', customer.id)}"
         )
     existing = work.session.execute(
         select(Order.id).where(Order.deal_id == deal.id, Order.status != "cancelled").limit(1)
@@ -286,9 +280,7 @@ def order_from_deal(work: Work, deal: Deal) -> OrderRead:
 # Status
 
 
-def advance(
-    crm: Crm, reference: str | int, action: str, *, expected_version: int | None = None
-) -> OrderRead:
+def advance(crm: Crm, reference: str | int, action: str, *, expected_version: int | None = None) -> OrderRead:
     """confirm, fulfil or pay: each only from the status before it; confirming needs a line."""
     if action not in STEPS:
         raise Invalid(f"an order can be {', '.join(STEPS)}ed, not {action!r}")
@@ -317,9 +309,7 @@ def advance(
 
 def _has_lines(work: Work, order: Order) -> bool:
     return (
-        work.session.execute(
-            select(OrderLine.id).where(OrderLine.order_id == order.id).limit(1)
-        ).first()
+        work.session.execute(select(OrderLine.id).where(OrderLine.order_id == order.id).limit(1)).first()
         is not None
     )
 
@@ -372,9 +362,7 @@ def list_orders(
             query = query.where(Order.owner_id == users.find(work, owner).id)
         if after is not None:
             query = query.where(Order.id < fetch(work, Order, "order", after).id)
-        rows = list(
-            work.session.execute(query.order_by(Order.id.desc()).limit(limit + 1)).scalars()
-        )
+        rows = list(work.session.execute(query.order_by(Order.id.desc()).limit(limit + 1)).scalars())
         more = len(rows) > limit
         rows = rows[:limit]
         return [read(work, order) for order in rows], ref("order", rows[-1].id) if more else None

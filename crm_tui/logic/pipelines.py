@@ -220,9 +220,7 @@ def change_stage(
         }
         if name is not None:
             name = _clean_name(name)
-            if any(
-                other.name.lower() == name.lower() and other.id != target.id for other in stages
-            ):
+            if any(other.name.lower() == name.lower() and other.id != target.id for other in stages):
                 raise Duplicate(f"pipeline {found.name} already has a stage {name!r}")
             target.name = name
         if probability is not None:
@@ -231,9 +229,7 @@ def change_stage(
             if kind not in KINDS:
                 raise Invalid(f"a stage is open, won or lost, not {kind!r}")
             if _deals_in(work, target.id):
-                raise Invalid(
-                    f"stage {target.name} holds deals; move them before changing its kind"
-                )
+                raise Invalid(f"stage {target.name} holds deals; move them before changing its kind")
             target.kind = kind
             _require_every_kind(found, stages)
         if position is not None:
@@ -260,14 +256,10 @@ def _deals_in(work: Work, stage_id: int) -> int:
 def _require_every_kind(pipeline: Pipeline, stages: list[Stage]) -> None:
     missing = [kind for kind in KINDS if not any(stage.kind == kind for stage in stages)]
     if missing:
-        raise Invalid(
-            f"pipeline {pipeline.name} needs at least one {' and one '.join(missing)} stage"
-        )
+        raise Invalid(f"pipeline {pipeline.name} needs at least one {' and one '.join(missing)} stage")
 
 
-def remove_stage(
-    crm: Crm, pipeline: str | None, stage: str, *, move_to: str | None = None
-) -> PipelineRead:
+def remove_stage(crm: Crm, pipeline: str | None, stage: str, *, move_to: str | None = None) -> PipelineRead:
     """Remove a stage; its deals (archived ones too) must move to a stage of the same kind."""
     with crm.work("pipelines.manage") as work:
         found = find_pipeline(work, pipeline)
@@ -279,14 +271,11 @@ def remove_stage(
         if held:
             if move_to is None:
                 raise Invalid(
-                    f"stage {target.name} holds {held} deal(s); "
-                    "say where they go with --move-to STAGE"
+                    f"stage {target.name} holds {held} deal(s); say where they go with --move-to STAGE"
                 )
             moved_to = find_stage(work, found, move_to)
             if moved_to.id == target.id or moved_to.kind != target.kind:
-                raise Invalid(
-                    f"deals of stage {target.name} can only move to another {target.kind} stage"
-                )
+                raise Invalid(f"deals of stage {target.name} can only move to another {target.kind} stage")
             _move_all(work, target, moved_to)
         target.removed_at = utcnow()
         _renumber(work, stages)
@@ -299,9 +288,7 @@ def remove_stage(
 
 def _move_all(work: Work, source: Stage, target: Stage) -> None:
     """Move every deal of ``source`` to ``target``, each move kept in the history."""
-    deal_ids = list(
-        work.session.execute(select(Deal.id).where(Deal.stage_id == source.id)).scalars()
-    )
+    deal_ids = list(work.session.execute(select(Deal.id).where(Deal.stage_id == source.id)).scalars())
     for deal_id in deal_ids:
         work.session.add(
             DealStageChange(
@@ -313,9 +300,7 @@ def _move_all(work: Work, source: Stage, target: Stage) -> None:
         )
         work.audit("deal", deal_id, "move", {"stage": [source.name, target.name]})
     work.session.execute(
-        update(Deal)
-        .where(Deal.id.in_(deal_ids))
-        .values(stage_id=target.id, version=Deal.version + 1),
+        update(Deal).where(Deal.id.in_(deal_ids)).values(stage_id=target.id, version=Deal.version + 1),
         execution_options={"synchronize_session": False},
     )
     work.session.flush()

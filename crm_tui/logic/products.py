@@ -50,9 +50,7 @@ def create_in(work: Work, data: ProductCreate) -> ProductRead:
     """Add a product to the catalogue inside ``work``; SKUs are unique (ignoring case)."""
     work.require("products.manage")
     sku = _clean_sku(data.sku)
-    taken = work.session.execute(
-        select(Product.id).where(func.lower(Product.sku) == sku.lower())
-    ).first()
+    taken = work.session.execute(select(Product.id).where(func.lower(Product.sku) == sku.lower())).first()
     if taken:
         raise Duplicate(f"there is already a product with SKU {sku}")
     code = money.currency(data.currency or work.crm.settings.default_currency)

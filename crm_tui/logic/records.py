@@ -14,9 +14,7 @@ from crm_tui.logic.refs import parse_ref, ref
 Row = TypeVar("Row", bound=SQLModel)
 
 
-def fetch(
-    work: Work, model: type[Row], kind: str, reference: str | int, *, for_update: bool = False
-) -> Row:
+def fetch(work: Work, model: type[Row], kind: str, reference: str | int, *, for_update: bool = False) -> Row:
     """The record of ``kind`` named by ``reference``; NotFound if there is none.
 
     ``for_update`` locks the row on PostgreSQL so that a concurrent edit waits for

@@ -22,6 +22,7 @@ PREFIXES = {
     "product": "PR",
     "pipeline": "PL",
     "stage": "ST",
+    "sla": "SLA",  # one per priority: 1 low, 2 normal, 3 high, 4 urgent
 }
 _KINDS = {prefix: kind for kind, prefix in PREFIXES.items()}
 _PATTERN = re.compile(r"^\s*(?:([A-Za-z]+)-?)?(\d{1,18})\s*$")

@@ -192,9 +192,7 @@ def _by_stage(work: Work, pipeline_id: int, deals: list) -> list[StageFigure]:
     ]
 
 
-def _forecast(
-    work: Work, deals: list, start: date | None, end: date | None
-) -> list[ForecastFigure]:
+def _forecast(work: Work, deals: list, start: date | None, end: date | None) -> list[ForecastFigure]:
     conditions = [Deal.status == "open", Deal.expected_close.is_not(None), *deals]
     if start:
         conditions.append(Deal.expected_close >= start)
@@ -225,9 +223,7 @@ def _forecast(
     ]
 
 
-def _win_rates(
-    work: Work, deals: list, low: datetime | None, high: datetime | None
-) -> list[WinRate]:
+def _win_rates(work: Work, deals: list, low: datetime | None, high: datetime | None) -> list[WinRate]:
     rows = work.session.execute(
         select(User.username, Deal.status, func.count())
         .outerjoin(User, User.id == Deal.owner_id)
@@ -284,13 +280,9 @@ def _cycle(work: Work, deals: list, low: datetime | None, high: datetime | None)
 def _conversion(
     work: Work, pipeline_id: int, deals: list, low: datetime | None, high: datetime | None
 ) -> list[ConversionFigure]:
-    open_stages = [
-        stage for stage in pipelines.stages_of(work, pipeline_id) if stage.kind == "open"
-    ]
+    open_stages = [stage for stage in pipelines.stages_of(work, pipeline_id) if stage.kind == "open"]
     # Removed stages too: the history still names them.
-    stages = (
-        work.session.execute(select(Stage).where(Stage.pipeline_id == pipeline_id)).scalars().all()
-    )
+    stages = work.session.execute(select(Stage).where(Stage.pipeline_id == pipeline_id)).scalars().all()
     position = {stage.id: stage.position for stage in stages}
     later_ok = {stage.id for stage in stages if stage.kind != "lost"}
     entered: dict[int, set[int]] = {stage.id: set() for stage in open_stages}
@@ -374,9 +366,6 @@ def _revenue(
         "revenue_by_month": figures(by_month),
         "revenue_by_owner": figures(by_owner),
         "revenue_by_product": figures(
-            {
-                (sku or NO_PRODUCT, currency): [count, int(net)]
-                for sku, currency, count, net in product_rows
-            }
+            {(sku or NO_PRODUCT, currency): [count, int(net)] for sku, currency, count, net in product_rows}
         ),
     }

@@ -13,7 +13,16 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from crm_tui.logic.errors import Invalid
-from crm_tui.logic.vocabulary import ActivityKind, CustomerKind, Lifecycle, Role
+from crm_tui.logic.vocabulary import (
+    ActivityKind,
+    Channel,
+    CustomerKind,
+    Lifecycle,
+    Priority,
+    Role,
+    TicketStatus,
+    TicketType,
+)
 
 CustomValue = str | int | float | bool | None
 
@@ -408,6 +417,78 @@ class OrderRead(Output):
     fulfilled_at: datetime | None
     paid_at: datetime | None
     cancelled_at: datetime | None
+    version: int
+
+
+# Service desk
+
+
+class TicketCreate(Input):
+    customer: str | int
+    subject: str
+    description: str = ""
+    contact: str | int | None = None
+    order: str | int | None = None
+    type: TicketType = TicketType.question
+    priority: Priority = Priority.normal
+    channel: Channel = Channel.email
+    assignee: str | None = None
+
+
+class TicketRead(Output):
+    id: int
+    ref: str
+    subject: str
+    description: str
+    customer: str
+    customer_name: str
+    contact: str | None
+    order: str | None
+    type: TicketType
+    priority: Priority
+    channel: Channel
+    status: TicketStatus
+    assignee: str | None
+    created_at: datetime
+    updated_at: datetime
+    first_response_due: datetime
+    resolution_due: datetime
+    first_response_at: datetime | None
+    next_due: datetime | None  # the clock that runs now: first response, else resolution
+    breached: bool
+    pending_since: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    resolution: str | None
+    merged_into: str | None
+    satisfaction: int | None
+    satisfaction_comment: str | None
+    version: int
+
+
+class MessageRead(Output):
+    id: int
+    ticket: str
+    internal: bool
+    body: str
+    author: str | None
+    at: datetime
+
+
+class TicketDetail(Output):
+    ticket: TicketRead
+    messages: list[MessageRead]
+
+
+class TicketPage(Output):
+    tickets: list[TicketRead]
+    next_after: str | None
+
+
+class SlaPolicyRead(Output):
+    priority: Priority
+    first_response_minutes: int
+    resolution_minutes: int
     version: int
 
 

@@ -56,9 +56,7 @@ def create_in(work: Work, data: TaskCreate) -> TaskRead:
     if data.customer is not None and str(data.customer).strip():
         customer = fetch(work, Customer, "customer", data.customer)
         if customer.archived_at is not None:
-            raise Invalid(
-                f"{ref('customer', customer.id)} is archived; restore it to plan work on it"
-            )
+            raise Invalid(f"{ref('customer', customer.id)} is archived; restore it to plan work on it")
         customer_id = customer.id
     assignee = users.find_active(work, data.assignee, "assignee") if data.assignee else work.actor
     task = Task(
@@ -110,9 +108,7 @@ def list_tasks(
             query = query.where(Task.customer_id == fetch(work, Customer, "customer", customer).id)
         scope = TaskScope(scope)
         if scope == TaskScope.done:
-            query = query.where(Task.done_at.is_not(None)).order_by(
-                Task.done_at.desc(), Task.id.desc()
-            )
+            query = query.where(Task.done_at.is_not(None)).order_by(Task.done_at.desc(), Task.id.desc())
         else:
             if scope != TaskScope.all:
                 query = query.where(Task.done_at.is_(None))

@@ -39,9 +39,7 @@ def create_in(work: Work, data: ActivityCreate) -> ActivityRead:
         raise Invalid("system entries are written by crm itself; use note, call, email or meeting")
     customer = fetch(work, Customer, "customer", data.customer)
     if customer.archived_at is not None:
-        raise Invalid(
-            f"{ref('customer', customer.id)} is archived; restore it to add to its timeline"
-        )
+        raise Invalid(f"{ref('customer', customer.id)} is archived; restore it to add to its timeline")
     subject = clean_text(data.subject, "subject", limit=300)
     body = clean_text(data.body, "body", limit=BODY_LIMIT) or ""
     if not subject and not body:
@@ -88,9 +86,7 @@ def entries(
     )
     if before is not None:
         anchor = fetch(work, Activity, "activity", before)
-        query = query.where(
-            tuple_(Activity.occurred_at, Activity.id) < tuple_(anchor.occurred_at, anchor.id)
-        )
+        query = query.where(tuple_(Activity.occurred_at, Activity.id) < tuple_(anchor.occurred_at, anchor.id))
     query = query.order_by(Activity.occurred_at.desc(), Activity.id.desc()).limit(limit)
     return [read(activity, author) for activity, author in work.session.execute(query)]
 
@@ -99,6 +95,4 @@ def timeline(
     crm: Crm, customer: str | int, *, limit: int = 50, before: str | int | None = None
 ) -> list[ActivityRead]:
     with crm.work() as work:
-        return entries(
-            work, fetch(work, Customer, "customer", customer).id, limit=limit, before=before
-        )
+        return entries(work, fetch(work, Customer, "customer", customer).id, limit=limit, before=before)

@@ -55,9 +55,7 @@ def create_in(work: Work, data: UserCreate) -> UserRead:
     exists = work.session.execute(select(User.id).where(User.username == data.username)).first()
     if exists:
         raise Duplicate(f"there is already a user {data.username!r}")
-    user = User(
-        username=data.username, display_name=data.display_name or data.username, role=data.role
-    )
+    user = User(username=data.username, display_name=data.display_name or data.username, role=data.role)
     work.session.add(user)
     work.session.flush()
     created = read(user)
@@ -105,18 +103,14 @@ def update_user(
         before = read(user).model_dump()
         changes = data.model_dump(exclude_unset=True, exclude_none=True)
         if (
-            changes.get("role") not in (None, Role.admin)
-            and user.role == Role.admin
-            and user.active
+            changes.get("role") not in (None, Role.admin) and user.role == Role.admin and user.active
         ) and _active_admins(work) <= 1:
             raise Invalid(f"{user.username} is the last active admin and must stay admin")
         for field, value in changes.items():
             setattr(user, field, value)
         work.session.flush()
         after = read(user)
-        work.audit(
-            "user", user.id, "update", audit.diff(before, after.model_dump(include=set(changes)))
-        )
+        work.audit("user", user.id, "update", audit.diff(before, after.model_dump(include=set(changes))))
         return after
 
 

@@ -48,3 +48,40 @@ class TaskScope(StrEnum):
     week = "week"
     done = "done"
     all = "all"
+
+
+class TicketType(StrEnum):
+    complaint = "complaint"
+    service_request = "service_request"
+    question = "question"
+    incident = "incident"
+
+
+class Priority(StrEnum):
+    low = "low"
+    normal = "normal"
+    high = "high"
+    urgent = "urgent"
+
+
+class Channel(StrEnum):
+    phone = "phone"
+    email = "email"
+    in_person = "in_person"
+    other = "other"
+
+
+class TicketStatus(StrEnum):
+    new = "new"
+    open = "open"
+    pending = "pending"
+    resolved = "resolved"
+    closed = "closed"
+
+
+class Assignment(StrEnum):
+    """How a new ticket without an assignee finds one."""
+
+    none = "none"
+    round_robin = "round_robin"
+    least_open = "least_open"

@@ -54,9 +54,7 @@ def _create_private_file(path: Path) -> None:
     if path.is_dir():
         raise DatabaseUnavailable(f"{path} is a folder, not a database file")
     if not path.parent.is_dir():
-        raise DatabaseUnavailable(
-            f"cannot create the database: folder {path.parent} does not exist"
-        )
+        raise DatabaseUnavailable(f"cannot create the database: folder {path.parent} does not exist")
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:

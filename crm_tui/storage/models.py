@@ -136,6 +136,7 @@ class Activity(Versioned, table=True):
     body: str = Field(default="")
     author_id: int | None = _ref("users.id")
     deal_id: int | None = _ref("deals.id", index=False)
+    ticket_id: int | None = _ref("tickets.id", index=False)
     occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -288,6 +289,74 @@ class OrderLine(SQLModel, table=True):
     tax_rate_bp: int = Field(default=0)
     net_minor: int = _money()
     tax_minor: int = _money()
+
+
+class SlaPolicy(Versioned, table=True):
+    """How fast a ticket of one priority must be answered and resolved."""
+
+    __tablename__: ClassVar[str] = "sla_policies"
+
+    priority: str = Field(max_length=8, primary_key=True)
+    first_response_minutes: int
+    resolution_minutes: int
+
+
+class Ticket(Versioned, table=True):
+    """A complaint, service request, question or incident, from first message to rating.
+
+    The due times are kept true: while a ticket is pending (waiting on the customer)
+    its clock stops, and on resuming the due times move on by the time it waited.
+    """
+
+    __tablename__: ClassVar[str] = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_status_resolution_due", "status", "resolution_due", "id"),
+        Index("ix_tickets_status_response_due", "status", "first_response_due", "id"),
+        Index("ix_tickets_assignee_status", "assignee_id", "status", "id"),
+        Index("ix_tickets_customer", "customer_id", "id"),
+        Index("ix_tickets_created", "created_at", "id"),
+        Index("ix_tickets_resolved", "resolved_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = _ref("customers.id", nullable=False, index=False)
+    contact_id: int | None = _ref("contacts.id", index=False)
+    order_id: int | None = _ref("orders.id", index=False)
+    subject: str = Field(max_length=300)
+    description: str = Field(default="")
+    type: str = Field(default="question", max_length=16)
+    priority: str = Field(default="normal", max_length=8)
+    channel: str = Field(default="email", max_length=12)
+    status: str = Field(default="new", max_length=10)
+    assignee_id: int | None = _ref("users.id", index=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    first_response_due: datetime = Field(sa_type=UTCDateTime)
+    resolution_due: datetime = Field(sa_type=UTCDateTime)
+    first_response_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    pending_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    paused_seconds: int = Field(default=0)  # working time spent pending, in total
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolution: str | None = Field(default=None)
+    merged_into_id: int | None = _ref("tickets.id", index=False)
+    satisfaction: int | None = Field(default=None)  # 1 to 5
+    satisfaction_comment: str | None = Field(default=None, max_length=1000)
+    archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class TicketMessage(SQLModel, table=True):
+    """A public reply to the customer, or an internal note for the team."""
+
+    __tablename__: ClassVar[str] = "ticket_messages"
+    __table_args__ = (Index("ix_ticket_messages_ticket", "ticket_id", "at", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = _ref("tickets.id", nullable=False, index=False, cascade=True)
+    internal: bool = Field(default=False)
+    body: str
+    author_id: int | None = _ref("users.id", index=False)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class Task(Versioned, table=True):

@@ -96,17 +96,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("customers", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_customers_active_name", ["archived_at", "name_key", "id"], unique=False
-        )
+        batch_op.create_index("ix_customers_active_name", ["archived_at", "name_key", "id"], unique=False)
         batch_op.create_index("ix_customers_created", ["created_at", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_customers_email"), ["email"], unique=False)
-        batch_op.create_index(
-            "ix_customers_lifecycle_name", ["lifecycle", "name_key", "id"], unique=False
-        )
-        batch_op.create_index(
-            "ix_customers_owner_name", ["owner_id", "name_key", "id"], unique=False
-        )
+        batch_op.create_index("ix_customers_lifecycle_name", ["lifecycle", "name_key", "id"], unique=False)
+        batch_op.create_index("ix_customers_owner_name", ["owner_id", "name_key", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_customers_phone"), ["phone"], unique=False)
         batch_op.create_index(batch_op.f("ix_customers_segment"), ["segment"], unique=False)
         batch_op.create_index("ix_customers_updated", ["updated_at", "id"], unique=False)
@@ -152,9 +146,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("contacts", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_contacts_customer_name", ["customer_id", "name_key"], unique=False
-        )
+        batch_op.create_index("ix_contacts_customer_name", ["customer_id", "name_key"], unique=False)
         batch_op.create_index(batch_op.f("ix_contacts_email"), ["email"], unique=False)
         batch_op.create_index(batch_op.f("ix_contacts_mobile"), ["mobile"], unique=False)
         batch_op.create_index(batch_op.f("ix_contacts_phone"), ["phone"], unique=False)

@@ -35,11 +35,7 @@ def downgrade() -> None:
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.drop_index("ix_customers_active_updated")
         batch_op.drop_index("ix_customers_active_created")
-        batch_op.create_index(
-            batch_op.f("ix_customers_updated"), ["updated_at", "id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_customers_created"), ["created_at", "id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_customers_updated"), ["updated_at", "id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_customers_created"), ["created_at", "id"], unique=False)
 
     # ### end Alembic commands ###

@@ -60,9 +60,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("stages", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_stages_pipeline_position", ["pipeline_id", "position"], unique=False
-        )
+        batch_op.create_index("ix_stages_pipeline_position", ["pipeline_id", "position"], unique=False)
 
     op.create_table(
         "deals",
@@ -107,21 +105,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("deals", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_deals_active_stage", ["archived_at", "stage_id", "id"], unique=False
-        )
-        batch_op.create_index(
-            "ix_deals_active_updated", ["archived_at", "updated_at", "id"], unique=False
-        )
-        batch_op.create_index(
-            "ix_deals_active_created", ["archived_at", "created_at", "id"], unique=False
-        )
+        batch_op.create_index("ix_deals_active_stage", ["archived_at", "stage_id", "id"], unique=False)
+        batch_op.create_index("ix_deals_active_updated", ["archived_at", "updated_at", "id"], unique=False)
+        batch_op.create_index("ix_deals_active_created", ["archived_at", "created_at", "id"], unique=False)
         batch_op.create_index("ix_deals_customer", ["customer_id", "id"], unique=False)
         batch_op.create_index("ix_deals_owner_status", ["owner_id", "status", "id"], unique=False)
         batch_op.create_index("ix_deals_status_closed", ["status", "closed_at"], unique=False)
-        batch_op.create_index(
-            "ix_deals_status_expected", ["status", "expected_close"], unique=False
-        )
+        batch_op.create_index("ix_deals_status_expected", ["status", "expected_close"], unique=False)
 
     op.create_table(
         "deal_stage_changes",
@@ -187,9 +177,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_orders_customer", ["customer_id", "id"], unique=False)
         batch_op.create_index("ix_orders_deal", ["deal_id"], unique=False)
         batch_op.create_index("ix_orders_owner", ["owner_id", "id"], unique=False)
-        batch_op.create_index(
-            "ix_orders_status_confirmed", ["status", "confirmed_at"], unique=False
-        )
+        batch_op.create_index("ix_orders_status_confirmed", ["status", "confirmed_at"], unique=False)
 
     op.create_table(
         "order_lines",
@@ -260,13 +248,9 @@ def _add_default_pipeline() -> None:
         sa.column("kind", sa.String),
     )
     bind.execute(
-        pipelines.insert().values(
-            version=1, name="Sales", is_default=True, created_at=datetime.now(UTC)
-        )
+        pipelines.insert().values(version=1, name="Sales", is_default=True, created_at=datetime.now(UTC))
     )
-    pipeline_id = bind.execute(
-        sa.select(pipelines.c.id).where(pipelines.c.name == "Sales")
-    ).scalar_one()
+    pipeline_id = bind.execute(sa.select(pipelines.c.id).where(pipelines.c.name == "Sales")).scalar_one()
     bind.execute(
         stages.insert(),
         [
