@@ -38,7 +38,9 @@ GROUPS = {
     "pipeline": ("crm_tui.cli.pipelines", "Pipelines and their stages."),
     "product": ("crm_tui.cli.products", "The product catalogue."),
     "order": ("crm_tui.cli.orders", "Orders and their lines, from draft to paid."),
-    "report": ("crm_tui.cli.reports", "Figures: sales performance."),
+    "ticket": ("crm_tui.cli.tickets", "Complaints and service requests: reply, assign, resolve."),
+    "sla": ("crm_tui.cli.tickets:sla_app", "Response and resolution targets per ticket priority."),
+    "report": ("crm_tui.cli.reports", "Figures: sales and service performance."),
     "user": ("crm_tui.cli.users", "Team members and their roles."),
     "audit": ("crm_tui.cli.audit", "Who changed what, and when."),
     "db": ("crm_tui.cli.db", "The database: status and schema upgrades."),
@@ -55,8 +57,9 @@ class CrmGroup(TyperGroup):
     def get_command(self, ctx: typer.Context, name: str) -> Any:
         if name not in GROUPS:
             return None
-        module_name, help_text = GROUPS[name]
-        group = typer.main.get_command(importlib.import_module(module_name).app)
+        target, help_text = GROUPS[name]
+        module_name, _, attribute = target.partition(":")
+        group = typer.main.get_command(getattr(importlib.import_module(module_name), attribute or "app"))
         group.name, group.help, group.short_help = name, help_text, help_text
         return group
 
@@ -92,7 +95,7 @@ def _debugging(ctx: typer.Context) -> bool:
 app = typer.Typer(
     cls=CrmGroup,
     name="crm",
-    help="A terminal CRM for small teams: customers, deals, orders, notes and tasks.",
+    help="A terminal CRM for small teams: customers, deals, orders, tickets, notes and tasks.",
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
     no_args_is_help=False,

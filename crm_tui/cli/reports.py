@@ -127,3 +127,64 @@ def sales(
     output.console().print(
         f"Average sales cycle: {cycle} days" if cycle is not None else "Average sales cycle: no deals won"
     )
+
+
+@app.command("service")
+def service(
+    ctx: typer.Context,
+    start: Annotated[str | None, typer.Option("--from", help="First day of the period (YYYY-MM-DD).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day of the period.")] = None,
+    agent: Annotated[str | None, typer.Option(help="Only this agent's tickets (me for yours).")] = None,
+    fmt: Format = FormatOption,
+) -> None:
+    """Service figures: volume, response and resolution times, SLA, backlog, satisfaction."""
+    from crm_tui.logic.dates import duration_text
+    from crm_tui.logic.service_report import service_report
+
+    report = service_report(crm(ctx), start=_day(start), end=_day(end), agent=agent)
+    if fmt != Format.table:
+        output.print_record(report, fmt)
+        return
+
+    def span(minutes: float | None) -> str:
+        return duration_text(minutes * 60) if minutes is not None else "-"
+
+    period = f"{report.period_from or 'the start'} to {report.period_to or 'today'}"
+    output.say(f"Service, {period}" + (f"; agent {report.agent}" if report.agent else ""))
+    rows = [
+        ("Tickets opened", report.created),
+        ("By type", output.shown(report.by_type)),
+        ("By priority", output.shown(report.by_priority)),
+        ("By channel", output.shown(report.by_channel)),
+        ("By status now", output.shown(report.by_status)),
+        (
+            "First response, median / 90 %",
+            f"{span(report.first_response.median_minutes)} / {span(report.first_response.p90_minutes)}",
+        ),
+        (
+            "Resolution, median / 90 %",
+            f"{span(report.resolution.median_minutes)} / {span(report.resolution.p90_minutes)}",
+        ),
+        ("Resolved", report.resolved),
+        ("Within SLA %", report.sla_compliance),
+        (
+            "Satisfaction (of 5)",
+            f"{report.satisfaction} from {report.rated} ratings" if report.rated else "-",
+        ),
+        ("Waiting now, by age", output.shown(report.backlog)),
+    ]
+    output.print_records(
+        [{"figure": k, "value": v} for k, v in rows],
+        fmt,
+        [(lambda r: r["figure"], "Figure"), (lambda r: r["value"], "Value")],
+    )
+    agents = [
+        (lambda a: a.agent, "Agent"),
+        (lambda a: a.waiting, "Waiting"),
+        (lambda a: a.resolved, "Resolved"),
+        (lambda a: span(a.resolution.median_minutes), "Median resolution"),
+        (lambda a: a.sla_compliance, "Within SLA %"),
+        (lambda a: a.satisfaction, "Satisfaction"),
+    ]
+    if report.agents:
+        output.print_records(report.agents, fmt, agents, "Agents")
