@@ -11,7 +11,7 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from crm_tui import __version__
 from crm_tui.cli import output
@@ -54,10 +54,21 @@ class CrmGroup(TyperGroup):
     def list_commands(self, ctx: typer.Context) -> list[str]:
         return list(GROUPS)
 
+    def format_help(self, ctx: typer.Context, formatter: Any) -> None:
+        # The root's help lists the groups by name and line; building each one for that
+        # would import every command module, which --help must not pay for.
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
     def get_command(self, ctx: typer.Context, name: str) -> Any:
         if name not in GROUPS:
             return None
         target, help_text = GROUPS[name]
+        if getattr(self, "_listing", False):
+            return TyperCommand(name=name, help=help_text, short_help=help_text)
         module_name, _, attribute = target.partition(":")
         group = typer.main.get_command(getattr(importlib.import_module(module_name), attribute or "app"))
         group.name, group.help, group.short_help = name, help_text, help_text
