@@ -102,6 +102,14 @@ class Settings(BaseSettings):
         default="none",
         description="How new tickets find an agent: none, round_robin or least_open (active service users).",
     )
+    theme: str | None = Field(default=None, description="The TUI's colour theme, as last chosen in the app.")
+    desk_panels: list[str] | None = Field(
+        default=None, description="The desk's panels, in order; unset, the panels of the user's role."
+    )
+    keymap: dict[str, str] = Field(
+        default_factory=dict,
+        description='Key bindings by id, like {"customers.new" = "ctrl+n"}; the help screen lists the ids.',
+    )
     page_size: int = Field(default=50, ge=1, le=10_000, description="Rows per page in lists.")
 
     @classmethod
@@ -147,3 +155,16 @@ def load_settings(**overrides: object) -> Settings:
     if "db" in given:
         given["db"] = str(given["db"])  # a Path or a URL
     return Settings(**given)
+
+
+def save_setting(name: str, value: object) -> None:
+    """Write one setting to the settings file, keeping the rest of it (comments too)."""
+    import tomlkit
+
+    path = config_file()
+    document = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
+    document[name] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(tomlkit.dumps(document), encoding="utf-8")
+    temporary.replace(path)

@@ -46,7 +46,7 @@ def _clean(work: Work, given: dict[str, Any], customer: Customer) -> dict[str, A
         elif field == "email":
             values["email"] = clean_email(raw)
         elif field in ("phone", "mobile"):
-            values[field] = clean_phone(raw, country)
+            values[field] = clean_phone(raw, country, field)
     return values
 
 

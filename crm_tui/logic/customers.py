@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, or_, select, tuple_, u
 
 from crm_tui.logic import audit, users
 from crm_tui.logic.context import Crm, Work
-from crm_tui.logic.errors import Duplicate, Invalid
+from crm_tui.logic.errors import CrmError, Duplicate, Invalid
 from crm_tui.logic.normalise import (
     clean_country,
     clean_email,
@@ -122,7 +122,7 @@ def _clean(work: Work, given: dict[str, Any], current: Customer | None) -> dict[
         if field == "name":
             values["name"] = clean_text(raw, "name", required=True)
         elif field == "owner":
-            values["owner_id"] = users.find_active(work, raw, "owner").id if raw else None
+            values["owner_id"] = _owner_id(work, raw)
         elif field == "email":
             values["email"] = clean_email(raw)
         elif field == "website":
@@ -149,6 +149,15 @@ def _clean(work: Work, given: dict[str, Any], current: Customer | None) -> dict[
     if "company" in values:
         values["company_key"] = name_key(values["company"], company=True) if values["company"] else None
     return values
+
+
+def _owner_id(work: Work, username: str | None) -> int | None:
+    if not username:
+        return None
+    try:
+        return users.find_active(work, username, "owner").id
+    except CrmError as exc:
+        raise type(exc)(str(exc), field="owner") from None
 
 
 def _merged_custom(current: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 
 class CrmError(Exception):
-    """Base of every error a user can cause; the message is shown as it is."""
+    """Base of every error a user can cause; the message is shown as it is.
+
+    ``field`` names the input at fault when there is one, so a form can show the
+    message beside it and keep what the user typed.
+    """
 
     exit_code = 1
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class Invalid(CrmError):

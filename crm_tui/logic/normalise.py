@@ -62,10 +62,10 @@ def clean_text(value: str | None, field: str, *, required: bool = False, limit: 
     text = (value or "").strip()
     if not text:
         if required:
-            raise Invalid(f"{field} must not be empty")
+            raise Invalid(f"{field} must not be empty", field=field)
         return None
     if len(text) > limit:
-        raise Invalid(f"{field} is {len(text)} characters long; at most {limit} are allowed")
+        raise Invalid(f"{field} is {len(text)} characters long; at most {limit} are allowed", field=field)
     return text
 
 
@@ -82,11 +82,11 @@ def clean_email(value: str | None) -> str | None:
     try:
         checked = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise Invalid(f"invalid email {text!r}: {exc}") from exc
+        raise Invalid(f"invalid email {text!r}: {exc}", field="email") from exc
     return checked.normalized.lower()
 
 
-def clean_phone(value: str | None, country: str | None) -> str | None:
+def clean_phone(value: str | None, country: str | None, field: str = "phone") -> str | None:
     """A phone number in E.164 (+4930123456) when it can be read, else as typed.
 
     Numbers without a leading + are read as numbers of ``country``. Text that is not
@@ -97,9 +97,9 @@ def clean_phone(value: str | None, country: str | None) -> str | None:
         return None
     digits = sum(ch.isdigit() for ch in text)
     if not _PHONE_TEXT.match(text) or digits < 3:
-        raise Invalid(f"invalid phone number {text!r}: use digits, spaces, + ( ) - . /")
+        raise Invalid(f"invalid phone number {text!r}: use digits, spaces, + ( ) - . /", field=field)
     if len(text) > 64:
-        raise Invalid(f"phone number {text!r} is too long")
+        raise Invalid(f"phone number {text!r} is too long", field=field)
     import phonenumbers  # costly import: only when a phone is given
 
     try:
@@ -122,7 +122,9 @@ def clean_country(value: str | None) -> str | None:
     import phonenumbers
 
     if len(text) != 2 or not text.isalpha() or text not in phonenumbers.SUPPORTED_REGIONS:
-        raise Invalid(f"invalid country {value!r}: use a two-letter ISO code such as DE or US")
+        raise Invalid(
+            f"invalid country {value!r}: use a two-letter ISO code such as DE or US", field="country"
+        )
     return text
 
 
@@ -132,7 +134,7 @@ def clean_website(value: str | None) -> str | None:
     if not text:
         return None
     if " " in text or "." not in text:
-        raise Invalid(f"invalid website {text!r}")
+        raise Invalid(f"invalid website {text!r}", field="website")
     if not re.match(r"^https?://", text, re.IGNORECASE):
         text = "https://" + text
     return text[:300]
@@ -142,7 +144,7 @@ def clean_tag(value: str) -> str:
     """A tag: lower case, words joined by '-', letters, digits, '-' and '_' only."""
     tag = "-".join(value.strip().lower().split())
     if not tag:
-        raise Invalid("a tag must not be empty")
+        raise Invalid("a tag must not be empty", field="tags")
     if len(tag) > 64 or not re.fullmatch(r"[\w\-]+", tag):
-        raise Invalid(f"invalid tag {value!r}: use letters, digits, '-' and '_'")
+        raise Invalid(f"invalid tag {value!r}: use letters, digits, '-' and '_'", field="tags")
     return tag

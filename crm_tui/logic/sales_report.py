@@ -369,3 +369,15 @@ def _revenue(
             {(sku or NO_PRODUCT, currency): [count, int(net)] for sku, currency, count, net in product_rows}
         ),
     }
+
+
+def pipeline_by_stage(
+    crm: Crm, *, owner: str | None = None, pipeline: str | None = None
+) -> list[StageFigure]:
+    """Only the open pipeline by stage (for the desk): one grouped query."""
+    with crm.work() as work:
+        chosen = pipelines.find_pipeline(work, pipeline)
+        deals = [Deal.archived_at.is_(None)]
+        if owner:
+            deals.append(Deal.owner_id == users.find(work, owner).id)
+        return _by_stage(work, chosen.id, deals)

@@ -730,3 +730,19 @@ def list_tickets(
         more = len(rows) > limit
         rows = rows[:limit]
         return TicketPage(tickets=reads(work, rows), next_after=ref("ticket", rows[-1].id) if more else None)
+
+
+def waiting_by_agent(crm: Crm) -> list[tuple[str, int, int]]:
+    """Per agent (None: unassigned): tickets waiting, and of those breached now."""
+    now = utcnow()
+    with crm.work() as work:
+        rows = work.session.execute(
+            select(User.username, func.count(), func.sum(case((_breached_now(now), 1), else_=0)))
+            .select_from(Ticket)
+            .outerjoin(User, User.id == Ticket.assignee_id)
+            .where(Ticket.status.in_(WAITING), Ticket.archived_at.is_(None))
+            .group_by(User.username)
+        ).all()
+        return sorted(
+            ((name, count, int(late or 0)) for name, count, late in rows), key=lambda row: row[0] or ""
+        )

@@ -1,0 +1,238 @@
+"""The desk: the home screen's panels, chosen by role unless the user chose their own.
+
+Each panel is a small table of display-ready text, so that any front end can show it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import func, select
+
+from crm_tui.logic import deals, money, sales_report, tasks, tickets
+from crm_tui.logic.context import Crm
+from crm_tui.logic.dates import duration_text
+from crm_tui.logic.errors import Invalid
+from crm_tui.logic.vocabulary import Role, TaskScope
+from crm_tui.storage.models import Customer, Deal, Ticket, User
+
+PANELS = {
+    "my_deals": "My open deals by stage",
+    "my_tasks": "My tasks: overdue and due today",
+    "my_pipeline": "My pipeline value",
+    "my_tickets": "My tickets, soonest due first",
+    "unassigned": "Unassigned tickets",
+    "at_risk": "Breached, or due within 2 hours",
+    "team_pipeline": "Team pipeline by stage",
+    "team_service": "Team service queue",
+}
+ROLE_PANELS = {
+    Role.sales: ["my_deals", "my_tasks", "my_pipeline"],
+    Role.service: ["my_tickets", "at_risk", "unassigned", "my_tasks"],
+    Role.manager: ["team_pipeline", "team_service", "at_risk", "my_tasks"],
+    Role.admin: ["team_pipeline", "team_service", "at_risk", "my_tasks"],
+    Role.viewer: ["team_pipeline", "team_service"],
+}
+
+
+class Panel(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    refs: list[str | None]  # the record each row opens, if any
+    summary: str = ""
+
+
+class Me(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    username: str
+    display_name: str
+    role: Role
+    database: str
+
+
+def whoami(crm: Crm) -> Me:
+    with crm.work() as work:
+        actor = work.actor
+        return Me(
+            username=actor.username,
+            display_name=actor.display_name,
+            role=Role(actor.role),
+            database=crm.describe(),
+        )
+
+
+def is_empty(crm: Crm) -> bool:
+    """True on a database with no customers, deals or tickets yet: a new team's first start."""
+    with crm.work() as work:
+        for model in (Customer, Deal, Ticket):
+            if work.session.execute(select(model.id).limit(1)).first():
+                return False
+        return work.session.execute(select(func.count()).select_from(User)).scalar_one() <= 1
+
+
+def panels_for(role: Role, chosen: list[str] | None) -> list[str]:
+    """The user's own choice of panels if they made one, else their role's."""
+    if chosen:
+        unknown = [key for key in chosen if key not in PANELS]
+        if unknown:
+            raise Invalid(f"unknown desk panel {', '.join(unknown)}: choose from {', '.join(PANELS)}")
+        return list(chosen)
+    return list(ROLE_PANELS[Role(role)])
+
+
+def desk(crm: Crm, keys: list[str]) -> list[Panel]:
+    """The data of each panel named, in order."""
+    builders = {
+        "my_deals": _my_deals,
+        "my_tasks": _my_tasks,
+        "my_pipeline": _my_pipeline,
+        "my_tickets": _my_tickets,
+        "unassigned": _unassigned,
+        "at_risk": _at_risk,
+        "team_pipeline": _team_pipeline,
+        "team_service": _team_service,
+    }
+    return [builders[key](crm) for key in keys]
+
+
+def _stage_rows(figures) -> tuple[list[list[str]], str]:
+    rows, totals = [], {}
+    for figure in figures:
+        rows.append(
+            [
+                figure.stage,
+                str(figure.deals),
+                money.format_amount(figure.amount_minor, figure.currency),
+                money.format_amount(figure.weighted_minor, figure.currency),
+            ]
+        )
+        total = totals.setdefault(figure.currency, [0, 0])
+        total[0] += figure.amount_minor
+        total[1] += figure.weighted_minor
+    summary = "; ".join(
+        f"{money.format_amount(a, c)} open, {money.format_amount(w, c)} weighted"
+        for c, (a, w) in sorted(totals.items())
+    )
+    return rows, summary or "No open deals."
+
+
+def _my_deals(crm: Crm) -> Panel:
+    page = deals.list_deals(crm, status="open", owner="me", limit=15)
+    rows = [[d.ref, d.title, d.stage, money.format_amount(d.amount_minor, d.currency)] for d in page.deals]
+    return Panel(
+        key="my_deals",
+        title=PANELS["my_deals"],
+        columns=["Ref", "Deal", "Stage", "Amount"],
+        rows=rows,
+        refs=[d.ref for d in page.deals],
+        summary="" if rows else "No open deals.",
+    )
+
+
+def _my_pipeline(crm: Crm) -> Panel:
+    rows, summary = _stage_rows(sales_report.pipeline_by_stage(crm, owner="me"))
+    return Panel(
+        key="my_pipeline",
+        title=PANELS["my_pipeline"],
+        columns=["Stage", "Deals", "Amount", "Weighted"],
+        rows=rows,
+        refs=[None] * len(rows),
+        summary=summary,
+    )
+
+
+def _team_pipeline(crm: Crm) -> Panel:
+    rows, summary = _stage_rows(sales_report.pipeline_by_stage(crm))
+    return Panel(
+        key="team_pipeline",
+        title=PANELS["team_pipeline"],
+        columns=["Stage", "Deals", "Amount", "Weighted"],
+        rows=rows,
+        refs=[None] * len(rows),
+        summary=summary,
+    )
+
+
+def _my_tasks(crm: Crm) -> Panel:
+    due = tasks.list_tasks(crm, scope=TaskScope.overdue, limit=20) + tasks.list_tasks(
+        crm, scope=TaskScope.today, limit=20
+    )
+    rows = [
+        [t.ref, str(t.due), ("overdue " if t.overdue else "") + t.title, t.customer_name or ""] for t in due
+    ]
+    return Panel(
+        key="my_tasks",
+        title=PANELS["my_tasks"],
+        columns=["Ref", "Due", "Task", "Customer"],
+        rows=rows,
+        refs=[t.customer for t in due],
+        summary="" if rows else "Nothing due today.",
+    )
+
+
+def _ticket_rows(found) -> tuple[list[list[str]], list[str | None]]:
+    rows = [[t.ref, t.priority.value, sla_text(t), t.subject, t.customer_name] for t in found]
+    return rows, [t.ref for t in found]
+
+
+def _tickets_panel(key: str, found, empty: str) -> Panel:
+    rows, refs = _ticket_rows(found)
+    return Panel(
+        key=key,
+        title=PANELS[key],
+        columns=["Ref", "Priority", "SLA", "Subject", "Customer"],
+        rows=rows,
+        refs=refs,
+        summary="" if rows else empty,
+    )
+
+
+def _my_tickets(crm: Crm) -> Panel:
+    return _tickets_panel(
+        "my_tickets", tickets.list_tickets(crm, assignee="me", limit=15).tickets, "No tickets waiting on you."
+    )
+
+
+def _unassigned(crm: Crm) -> Panel:
+    return _tickets_panel(
+        "unassigned",
+        tickets.list_tickets(crm, assignee="none", limit=15).tickets,
+        "Every ticket has an agent.",
+    )
+
+
+def _at_risk(crm: Crm) -> Panel:
+    late = tickets.list_tickets(crm, breached=True, limit=10).tickets
+    soon = tickets.list_tickets(crm, due_within=timedelta(hours=2), limit=10).tickets
+    return _tickets_panel("at_risk", late + soon, "Nothing breached or about to breach.")
+
+
+def _team_service(crm: Crm) -> Panel:
+    rows = [
+        [name or "(unassigned)", str(count), str(late)] for name, count, late in tickets.waiting_by_agent(crm)
+    ]
+    waiting = sum(int(row[1]) for row in rows)
+    return Panel(
+        key="team_service",
+        title=PANELS["team_service"],
+        columns=["Agent", "Waiting", "Breached"],
+        rows=rows,
+        refs=[None] * len(rows),
+        summary=f"{waiting} tickets waiting",
+    )
+
+
+def sla_text(ticket) -> str:
+    """The running SLA clock for people: ``2h 5m left``, ``40m late`` or ``paused``."""
+    if ticket.next_due is None:
+        return ""
+    if ticket.status == "pending":
+        return "paused"
+    left = (ticket.next_due - tickets.utcnow()).total_seconds()
+    return f"{duration_text(left)} left" if left >= 0 else f"{duration_text(-left)} late"
