@@ -1,6 +1,6 @@
 """`python -m bench`: measure crm against its performance budgets and print one table.
 
-    python -m bench [--customers N] [--json PATH] [--quick]
+    python -m bench [--customers N] [--deals N] [--json PATH] [--quick]
 
 Databases are generated once per size and kept under bench/data/; the rows of the
 table are also written as JSON (bench/results/latest.json by default).
@@ -30,19 +30,30 @@ class Plan:
     """How big and how often: the default run, or a quick smoke run."""
 
     customers: int = 100_000
+    deals: int = 200_000  # in the same database as the customers
     cli_runs: int = 15
     list_runs: int = 10
+    report_runs: int = 7
     import_rows: int = 5_000
     import_runs: int = 3
 
 
-QUICK = Plan(customers=2_000, cli_runs=5, list_runs=5, import_rows=300, import_runs=1)
+QUICK = Plan(
+    customers=2_000,
+    deals=5_000,
+    cli_runs=5,
+    list_runs=5,
+    report_runs=3,
+    import_rows=300,
+    import_runs=1,
+)
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, help="customers in the list benchmark's database (100000)")
     parser.add_argument(
-        "--customers", type=int, help="customers in the list benchmark's database (100000)"
+        "--deals", type=int, help="deals in that database, for the sales report (200000; 0: skip it)"
     )
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"default: {RESULTS}")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
@@ -80,9 +91,10 @@ def run(plan: Plan, scratch: Path) -> list[Result]:
         scratch=scratch,
         cli_runs=plan.cli_runs,
         list_runs=plan.list_runs,
+        report_runs=plan.report_runs,
     )
-    step(f"database with {plan.customers:,} customers (generated on first use)")
-    database = cached_database(plan.customers)
+    step(f"database with {plan.customers:,} customers and {plan.deals:,} deals (generated on first use)")
+    database = cached_database(plan.customers, deals=plan.deals)
     small = cached_database(SMALL_CUSTOMERS)
     results: list[Result] = []
     for flag in ("--help", "--version"):
@@ -90,6 +102,9 @@ def run(plan: Plan, scratch: Path) -> list[Result]:
         results += [benchmarks.start_time(setup, flag), benchmarks.start_imports(setup, flag)]
     step("crm customer list")
     results += benchmarks.customer_list(setup, database, plan.customers)
+    if plan.deals:
+        step(f"crm report sales ({plan.report_runs} runs)")
+        results += benchmarks.sales_report(setup, database, plan.deals)
     step(f"crm customer add --from ({plan.import_rows:,} rows x {plan.import_runs})")
     results.append(benchmarks.customer_import(setup, small, plan.import_rows, plan.import_runs))
     return results
@@ -98,8 +113,11 @@ def run(plan: Plan, scratch: Path) -> list[Result]:
 def main(argv: list[str] | None = None) -> None:
     args = parse_arguments(argv)
     plan = QUICK if args.quick else Plan()
-    if args.customers is not None:
-        plan = Plan(**(asdict(plan) | {"customers": args.customers}))
+    sizes = {"customers": args.customers, "deals": args.deals}
+    chosen = {name: size for name, size in sizes.items() if size is not None}
+    if any(size < 0 for size in chosen.values()) or chosen.get("customers", 1) < 1:
+        sys.exit("bench: --customers must be at least 1 and --deals at least 0")
+    plan = Plan(**(asdict(plan) | chosen))
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="crm-bench-") as scratch:
         results = run(plan, Path(scratch))

@@ -27,6 +27,7 @@ from crm_tui.logic.normalise import name_key
 
 START_BUDGET_MS = 150  # `crm --help`, `crm --version`: ARCHITECTURE.md section 4
 READ_BUDGET_MS = 500  # a CLI read command on a 1M-customer database
+REPORT_BUDGET_MS = 1000  # `crm report sales --format json` on a database with 200,000 deals
 FORBIDDEN_AT_START = ("textual", "sqlalchemy")
 # Packages worth naming when `crm --help` loads them: the big ones.
 HEAVY = ("textual", "sqlalchemy", "sqlmodel", "alembic", "pydantic", "rich", "typer", "click")
@@ -45,6 +46,7 @@ class Setup:
     scratch: Path
     cli_runs: int
     list_runs: int
+    report_runs: int = 7
 
     @property
     def python_pass(self) -> list[str]:
@@ -53,9 +55,7 @@ class Setup:
 
 def start_time(setup: Setup, flag: str) -> Result:
     """Wall time of `crm FLAG` (median of ``cli_runs``) against `python -c pass`."""
-    value, baseline = paired_medians(
-        [setup.crm, flag], setup.python_pass, setup.cli_runs, setup.env
-    )
+    value, baseline = paired_medians([setup.crm, flag], setup.python_pass, setup.cli_runs, setup.env)
     return Result(
         f"crm {flag} wall time",
         value,
@@ -147,9 +147,7 @@ def _check_list_output(command: list[str], env: dict[str, str]) -> None:
         raise RuntimeError(f"{' '.join(command)} printed {len(records)} records, not a page")
 
 
-def customer_import(
-    setup: Setup, small_database: Path, rows: int, runs: int, seed: int = 1
-) -> Result:
+def customer_import(setup: Setup, small_database: Path, rows: int, runs: int, seed: int = 1) -> Result:
     """Customers created per second by `crm customer add --from FILE` (JSON Lines).
 
     Each run adds ``rows`` new customers to a fresh copy of a small generated database;
@@ -227,3 +225,226 @@ def customer_row(record: dict[str, str], now: str) -> tuple[Any, ...]:
         record["country"], record.get("industry"), record.get("source"), "{}", now, now,
         None, None,
     )  # fmt: skip
+
+
+# The sales report: every figure of crm_tui.logic.sales_report with no period, owner or
+# pipeline given, as plain SQL. Archived deals count nowhere; stages and stage conversion
+# are those of the default pipeline, the other figures cover every pipeline.
+WEIGHTED = "(2 * d.amount_minor * s.probability + 100) / 200"  # per deal, rounded half up
+REVENUE_STATUSES = "o.status IN ('confirmed', 'fulfilled', 'paid')"
+SALES_SQL = {
+    "pipeline_by_stage": f"""
+        SELECT s.name, s.position, s.probability, d.currency, count(*), sum(d.amount_minor),
+               sum({WEIGHTED})
+        FROM stages s JOIN deals d ON d.stage_id = s.id
+        WHERE s.pipeline_id = :pipeline AND d.status = 'open' AND d.archived_at IS NULL
+        GROUP BY s.id, d.currency ORDER BY s.position, d.currency""",
+    "forecast": f"""
+        SELECT substr(d.expected_close, 1, 7), d.currency, count(*), sum(d.amount_minor),
+               sum({WEIGHTED})
+        FROM deals d JOIN stages s ON s.id = d.stage_id
+        WHERE d.status = 'open' AND d.expected_close IS NOT NULL AND d.archived_at IS NULL
+        GROUP BY 1, 2 ORDER BY 1, 2""",
+    "win_rates": """
+        SELECT u.username, d.status, count(*)
+        FROM deals d LEFT JOIN users u ON u.id = d.owner_id
+        WHERE d.status IN ('won', 'lost') AND d.archived_at IS NULL
+        GROUP BY u.username, d.status""",
+    "won_deals": """
+        SELECT currency, count(*), sum(amount_minor) FROM deals
+        WHERE status = 'won' AND archived_at IS NULL GROUP BY currency ORDER BY currency""",
+    "average_cycle_days": """
+        SELECT avg(julianday(closed_at) - julianday(created_at)) FROM deals
+        WHERE status = 'won' AND archived_at IS NULL""",
+    # stage_conversion: made for the pipeline's stages by conversion_sql()
+    "revenue_by_month": f"""
+        SELECT substr(o.confirmed_at, 1, 7), o.currency, count(*), sum(o.net_minor)
+        FROM orders o WHERE {REVENUE_STATUSES} GROUP BY 1, 2 ORDER BY 1, 2""",
+    "revenue_by_owner": f"""
+        SELECT coalesce(u.username, '(nobody)'), o.currency, count(*), sum(o.net_minor)
+        FROM orders o LEFT JOIN users u ON u.id = o.owner_id
+        WHERE {REVENUE_STATUSES} GROUP BY 1, 2 ORDER BY 1, 2""",
+    "revenue_by_product": f"""
+        SELECT coalesce(p.sku, '(no product)'), o.currency, count(DISTINCT o.id),
+               sum(l.net_minor)
+        FROM orders o JOIN order_lines l ON l.order_id = o.id
+        LEFT JOIN products p ON p.id = l.product_id
+        WHERE {REVENUE_STATUSES} GROUP BY 1, 2 ORDER BY 1, 2""",
+}
+REPORT_KEYS = (
+    "period_from", "period_to", "owner", "pipeline", "pipeline_by_stage", "forecast",
+    "win_rates", "won_deals", "average_cycle_days", "stage_conversion", "revenue_by_month",
+    "revenue_by_product", "revenue_by_owner",
+)  # fmt: skip
+
+
+def conversion_sql(stages: list[tuple[Any, ...]]) -> str:
+    """One pass over the stage history grouped by deal: per open stage, when the deal
+    first entered it and when it last entered a not-lost stage further on; it advanced
+    if the latter is later. ``stages`` are (id, name, position, kind, live) rows.
+
+    ``+d.archived_at`` keeps SQLite from using an index on it, so that deals are read in
+    id order and grouped without sorting (twice as fast as the plan it picks itself).
+    """
+    opens = [(stage_id, position) for stage_id, _, position, kind, live in stages
+             if kind == "open" and live]  # fmt: skip
+    per_deal = ", ".join(
+        f"min(CASE WHEN c.to_stage_id = {stage_id} THEN c.at END) AS first_{stage_id}, "
+        f"max(CASE WHEN s.kind != 'lost' AND s.position > {position} THEN c.at END)"
+        f" AS later_{stage_id}"
+        for stage_id, position in opens
+    )
+    totals = ", ".join(
+        f"count(first_{stage_id}), coalesce(sum(later_{stage_id} > first_{stage_id}), 0)"
+        for stage_id, _ in opens
+    )
+    return f"""
+        SELECT {totals} FROM (
+            SELECT {per_deal}
+            FROM deals d
+            JOIN deal_stage_changes c ON c.deal_id = d.id
+            JOIN stages s ON s.id = c.to_stage_id
+            WHERE d.pipeline_id = :pipeline AND +d.archived_at IS NULL
+            GROUP BY d.id)"""
+
+
+def sales_figures(database: Path, times: dict[str, float] | None = None) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows of every figure's query, read with plain sqlite3, connecting included;
+    ``times`` gets each query's milliseconds if given."""
+    with closing(sqlite3.connect(database)) as db:
+        pipeline = db.execute("SELECT id FROM pipelines WHERE is_default").fetchone()[0]
+        stages = db.execute(
+            "SELECT id, name, position, kind, removed_at IS NULL FROM stages"
+            " WHERE pipeline_id = ? ORDER BY position",
+            (pipeline,),
+        ).fetchall()
+        queries = SALES_SQL | {"stage_conversion": conversion_sql(stages)}
+        rows = {}
+        for name, sql in queries.items():
+            started = time.perf_counter()
+            rows[name] = db.execute(sql, {"pipeline": pipeline}).fetchall()
+            if times is not None:
+                times[name] = (time.perf_counter() - started) * 1000
+    # One row of (entered, advanced) pairs, back to a row per open stage.
+    names = [name for _, name, _, kind, live in stages if kind == "open" and live]
+    flat = rows["stage_conversion"][0]
+    rows["stage_conversion"] = [
+        (name, flat[2 * index], flat[2 * index + 1]) for index, name in enumerate(names)
+    ]
+    return rows
+
+
+def sales_report(setup: Setup, database: Path, deals: int) -> list[Result]:
+    """Wall time of `crm report sales --format json` (no period: all time) on the database.
+
+    Baselines: the same figures as GROUP BY queries run in this process with sqlite3,
+    connection included (the data work alone), and `python -c pass` (start-up). The
+    report printed once is checked against those queries' rows.
+    """
+    command = [setup.crm, "--db", str(database), "report", "sales", "--format", "json"]
+    printed = _report_output(command, setup.env)
+    differences = report_differences(printed, sales_figures(database))
+    value, start_up = paired_medians(command, setup.python_pass, setup.report_runs, setup.env)
+    raw = median_ms(lambda: sales_figures(database), runs=max(5, setup.report_runs))
+    times: dict[str, float] = {}
+    sales_figures(database, times)
+    agreement = (
+        "crm's figures agree with the queries'"
+        if not differences
+        else f"crm's figures DIFFER from the queries' in {', '.join(differences)}"
+    )
+    breakdown = ", ".join(f"{name} {ms:,.0f}" for name, ms in times.items())
+    return [
+        Result(
+            f"report sales wall time, {deals:,} deals",
+            value,
+            "ms",
+            raw,
+            "sqlite3 GROUP BYs",
+            budget=REPORT_BUDGET_MS,
+            note=(
+                f"`crm report sales --format json`, all time, median of {setup.report_runs} "
+                f"runs; baseline: every figure of the report as one aggregate query with "
+                f"sqlite3, in-process (bench/benchmarks.py SALES_SQL, conversion_sql); "
+                f"{agreement}; the queries' ms, one run: {breakdown}"
+            ),
+        ),
+        Result(
+            f"report sales vs start-up, {deals:,} deals",
+            value,
+            "ms",
+            start_up,
+            "python -c pass",
+            note="the same time against starting Python",
+        ),
+    ]
+
+
+def _report_output(command: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """Run the report once and make sure it printed a JSON object with every section."""
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        message = done.stderr.strip()[-800:]
+        raise RuntimeError(f"{' '.join(command)} exited with {done.returncode}: {message}")
+    report = json.loads(done.stdout)
+    missing = [key for key in REPORT_KEYS if key not in report]
+    if not isinstance(report, dict) or missing:
+        raise RuntimeError(f"{' '.join(command)} printed no sales report: {missing} missing")
+    if not report["pipeline_by_stage"] or not report["won_deals"]:
+        raise RuntimeError(f"{' '.join(command)} printed an empty sales report")
+    return report
+
+
+def _half_up(total: int, count: int) -> int:
+    return (2 * total + count) // (2 * count)
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+def report_differences(report: dict[str, Any], rows: dict[str, list[tuple[Any, ...]]]) -> list[str]:
+    """The sections where crm's report and the SQL rows disagree (empty if none do)."""
+    expected: dict[str, Any] = {
+        "pipeline_by_stage": [
+            dict(zip(("stage", "position", "probability", "currency", "deals", "amount_minor",
+                      "weighted_minor"), row, strict=True))
+            for row in rows["pipeline_by_stage"]
+        ],
+        "forecast": [
+            dict(zip(("month", "currency", "deals", "amount_minor", "weighted_minor"), row,
+                     strict=True))
+            for row in rows["forecast"]
+        ],
+        "won_deals": [
+            {"currency": currency, "won": count, "amount_minor": total,
+             "average_minor": _half_up(total, count)}
+            for currency, count, total in rows["won_deals"]
+        ],
+        "stage_conversion": [
+            {"stage": stage, "entered": entered, "advanced": advanced,
+             "conversion": _percent(advanced, entered)}
+            for stage, entered, advanced in rows["stage_conversion"]
+        ],
+    }  # fmt: skip
+    per_owner: dict[str | None, dict[str, int]] = {}
+    for username, status, count in rows["win_rates"]:
+        per_owner.setdefault(username, {"won": 0, "lost": 0})[status] = count
+    won = sum(figures["won"] for figures in per_owner.values())
+    lost = sum(figures["lost"] for figures in per_owner.values())
+    expected["win_rates"] = [
+        {"owner": owner, "won": f["won"], "lost": f["lost"],
+         "win_rate": _percent(f["won"], f["won"] + f["lost"])}
+        for owner, f in [(None, {"won": won, "lost": lost}),
+                         *sorted(per_owner.items(), key=lambda item: item[0] or "")]
+    ]  # fmt: skip
+    for section in ("revenue_by_month", "revenue_by_owner", "revenue_by_product"):
+        expected[section] = [
+            dict(zip(("key", "currency", "orders", "net_minor"), row, strict=True)) for row in rows[section]
+        ]
+    differences = [name for name, figures in expected.items() if report[name] != figures]
+    cycle = rows["average_cycle_days"][0][0]
+    shown = report["average_cycle_days"]
+    if (cycle is None) != (shown is None) or (cycle is not None and abs(shown - cycle) > 0.051):
+        differences.append("average_cycle_days")
+    return differences

@@ -1,26 +1,31 @@
-"""A deterministic crm database for benchmarks: N customers with contacts, timeline and tasks.
+"""A deterministic crm database for benchmarks: customers with contacts, timeline and tasks,
+and deals with their stage history, products and orders.
 
 crm makes the schema itself (``open_crm`` runs the Alembic migrations and makes ``admin``
 the first user); the rows are then written with the standard ``sqlite3`` module in large
 ``executemany`` transactions, with the indexes dropped during the load and rebuilt from
 their own SQL afterwards, because the ORM would take far longer at a million customers.
 
-    python -m bench.generate PATH --customers 100000 [--seed 1]
+    python -m bench.generate PATH --customers 100000 --deals 200000 [--seed 1]
 
-The same size and seed always give the same rows (only the admin user's creation time,
-which crm sets, differs). Emails are unique and lower case; phones are E.164 and unique
-for up to 3,000,000 customers.
+The same sizes and seed always give the same rows (only the admin user's creation time,
+which crm sets, differs), and the customers do not depend on the number of deals. Emails
+are unique and lower case; phones are E.164 and unique for up to 3,000,000 customers.
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import functools
+import math
 import os
 import random
 import sqlite3
 import time
+from array import array
 from contextlib import closing
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,15 +33,17 @@ from typing import Any
 from bench import words
 from crm_tui.config import load_settings
 from crm_tui.logic.context import open_crm
+from crm_tui.logic.money import line_amounts
 from crm_tui.logic.normalise import fold, name_key
 from crm_tui.storage.schema import HEAD
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 # Bump when the generated rows change, so that cached databases are made anew.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 CHUNK = 20_000  # customers per transaction: big enough to be fast, small enough for memory
 START = datetime(2020, 7, 1, 8, 0)  # customers are created between START and END
 END = datetime(2025, 6, 30, 18, 0)
+DEAL_START = datetime(2023, 7, 1, 8, 0)  # deals are created in the last two years before END
 # Serial numbers that keep phone numbers apart: customers use their id, contacts and
 # customers made for the import benchmark use these offsets.
 CONTACT_PHONES = 3_000_000
@@ -64,6 +71,31 @@ COLUMNS = {
     ),
 }  # fmt: skip
 
+SALES_COLUMNS = {
+    "products": (
+        "id", "version", "sku", "name", "unit_price_minor", "currency", "tax_rate_bp", "active",
+        "created_at", "updated_at",
+    ),
+    "deals": (
+        "id", "version", "customer_id", "contact_id", "title", "amount_minor", "currency",
+        "pipeline_id", "stage_id", "status", "owner_id", "expected_close", "closed_at",
+        "lost_reason", "source", "created_at", "updated_at", "archived_at",
+    ),
+    # No id: the changes are numbered in time order when they are copied in from staging.
+    "deal_stage_changes": ("deal_id", "from_stage_id", "to_stage_id", "at", "actor_id"),
+    "orders": (
+        "id", "version", "customer_id", "deal_id", "owner_id", "status", "currency", "net_minor",
+        "tax_minor", "total_minor", "cancel_reason", "created_at", "updated_at", "confirmed_at",
+        "fulfilled_at", "paid_at", "cancelled_at",
+    ),
+    "order_lines": (
+        "id", "order_id", "position", "product_id", "description", "quantity_milli",
+        "unit_price_minor", "discount_bp", "tax_rate_bp", "net_minor", "tax_minor",
+    ),
+}  # fmt: skip
+TABLES = COLUMNS | SALES_COLUMNS
+STAGED_CHANGES = "temp.staged_changes"
+
 # Weighted pools: rng.choice on a pool is several times faster than rng.choices.
 COUNTRY_POOL = tuple(
     country
@@ -75,13 +107,21 @@ TAG_COUNTS = (0, 0, 1, 1, 1, 2, 3)  # tags per customer, about one on average
 NL_LETTERS = "ABCDEGHJKLMNPRSTVWXZ"
 UK_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 UK_AREAS = ("SW", "EC", "N", "M", "B", "LS", "G", "BS")
+USD_SHARE = 0.15  # deals in USD; the rest are in EUR
+FREE_TEXT_TAX_BP = {"EUR": 1900, "USD": 0}  # tax on order lines without a product
+ORDERS_PER_WON_DEAL = 1 / 5
+ORDER_STATUS_POOL = (
+    ("draft",) * 8 + ("confirmed",) * 15 + ("fulfilled",) * 20 + ("paid",) * 47 + ("cancelled",) * 10
+)
+LINES_PER_ORDER = (1, 1, 1, 1, 1, 2, 2, 2, 3, 3)
+DISCOUNTS_BP = (0, 0, 0, 0, 0, 0, 500, 1000, 1000, 1500)
 # Letters that NFKD does not take apart; \u0131 is the Turkish dotless i.
 _ASCII = str.maketrans({"ø": "o", "æ": "ae", "\u0131": "i", "ł": "l", "đ": "d", "œ": "oe"})
 
 
 def insert_sql(table: str) -> str:
     """INSERT INTO table (columns) VALUES (?, ...) for the columns the generator fills."""
-    columns = COLUMNS[table]
+    columns = TABLES[table]
     marks = ", ".join("?" * len(columns))
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
 
@@ -125,6 +165,12 @@ class Generator:
         span = int((END - START).total_seconds() * 1_000_000)
         self.step = max(1, span // customers)  # creation times grow with the id
         self.next_ids = {"contacts": 1, "activities": 1, "tasks": 1}
+        # What deals need to know of customer N, at index N - 1: microseconds from START
+        # to its creation, its owner (0 for none), its first contact id and contact count.
+        self.created_us = array("q")
+        self.owners = array("l")
+        self.first_contacts = array("l")
+        self.contact_counts = array("b")
 
     # Pieces shared by the database rows and the import benchmark's records
 
@@ -188,9 +234,8 @@ class Generator:
         rng = self.rng
         country = rng.choice(COUNTRY_POOL)
         city, area = rng.choice(country.cities)
-        created = START + timedelta(
-            microseconds=(customer_id - 1) * self.step + rng.randrange(self.step)
-        )
+        offset = (customer_id - 1) * self.step + rng.randrange(self.step)
+        created = START + timedelta(microseconds=offset)
         updated = created if rng.random() < 0.4 else self.moment_after(created)
         company = company_key = website = None
         if rng.random() < 0.7:
@@ -221,9 +266,13 @@ class Generator:
                 stamp(created), stamp(updated), archived, None,
             )
         )  # fmt: skip
+        self.created_us.append(offset)
+        self.owners.append(rows["customers"][-1][9] or 0)
+        self.first_contacts.append(self.next_ids["contacts"])
         tag_ids = rng.sample(range(1, len(words.TAGS) + 1), rng.choice(TAG_COUNTS))
         rows["customer_tags"].extend((customer_id, tag_id) for tag_id in sorted(tag_ids))
         self.contacts(customer_id, country, domain, created, rows["contacts"])
+        self.contact_counts.append(self.next_ids["contacts"] - self.first_contacts[-1])
         self.activities(customer_id, created, rows["activities"])
         if rng.random() < 1 / 3:
             self.task(customer_id, name, created, rows["tasks"])
@@ -245,9 +294,7 @@ class Generator:
             serial = CONTACT_PHONES + contact_id
             city_area = rng.choice(country.cities)[1]
             phone = phone_number(country, city_area, country.national_digits, serial)
-            mobile = phone_number(
-                country, rng.choice(country.mobile_prefixes), country.mobile_digits, serial
-            )
+            mobile = phone_number(country, rng.choice(country.mobile_prefixes), country.mobile_digits, serial)
             added = self.moment_after(created)
             rows.append(
                 (
@@ -276,9 +323,7 @@ class Generator:
                 )
             )  # fmt: skip
 
-    def task(
-        self, customer_id: int, name: str, created: datetime, rows: list[tuple[Any, ...]]
-    ) -> None:
+    def task(self, customer_id: int, name: str, created: datetime, rows: list[tuple[Any, ...]]) -> None:
         """One follow-up; four in ten are done, most have a due date around END."""
         rng = self.rng
         made = self.moment_after(created)
@@ -341,6 +386,288 @@ def new_customers(count: int, seed: int = 1) -> list[dict[str, str]]:
     return [generator.new_customer(number) for number in range(1, count + 1)]
 
 
+# Deals, products and orders
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """The stages deals move through, as crm made them (the default pipeline)."""
+
+    id: int
+    open: tuple[int, ...]  # the open stages' ids, by position
+    won: int
+    lost: int
+
+
+def _linear_pool(size: int) -> tuple[int, ...]:
+    """0 .. size-1, each i weighted size - i: early stages are where most deals stop."""
+    return tuple(index for index in range(size) for _ in range(size - index))
+
+
+class SalesGenerator:
+    """Makes deals with their stage history, and orders for some won deals.
+
+    It has its own seeded Random, so that the customers are the same whether or not
+    deals are made; it reads what it needs of the customers from their generator.
+    """
+
+    def __init__(
+        self,
+        deals: int,
+        seed: int,
+        customers: Generator,
+        users: list[tuple[int, str]],
+        pipeline: Pipeline,
+    ) -> None:
+        self.rng = random.Random(f"sales-{seed}")
+        self.customers = customers
+        self.pipeline = pipeline
+        sellers = [user_id for user_id, role in users if role == "sales"]
+        managers = [user_id for user_id, role in users if role == "manager"]
+        self.owner_pool = [*sellers * 3, *managers] or [users[0][0]]
+        self.span_us = int((END - DEAL_START).total_seconds() * 1_000_000)
+        self.step = max(1, self.span_us // deals)  # creation times grow with the id
+        self.start_us = int((DEAL_START - START).total_seconds() * 1_000_000)
+        self.stop_pool = _linear_pool(len(pipeline.open))
+        self.products = [
+            (product_id, *product)
+            for product_id, product in enumerate(words.PRODUCTS, start=1)
+            if product[6]  # only products still sold
+        ]
+        self.orders: list[tuple[Any, ...]] = []  # (created, order row without id, lines)
+
+    def product_rows(self) -> list[tuple[Any, ...]]:
+        added = stamp(DEAL_START - timedelta(days=90))
+        retired = stamp(DEAL_START + timedelta(days=200))
+        return [
+            (product_id, 1, sku, name, price, currency, tax, active, added,
+             added if active else retired)
+            for product_id, (sku, name, price, currency, tax, _, active) in enumerate(
+                words.PRODUCTS, start=1
+            )
+        ]  # fmt: skip
+
+    def chunk(self, first: int, count: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """Rows of deals first .. first+count-1, and of their stage changes."""
+        deals: list[tuple[Any, ...]] = []
+        changes: list[tuple[Any, ...]] = []
+        for deal_id in range(first, first + count):
+            self.deal(deal_id, deals, changes)
+        return deals, changes
+
+    def deal(self, deal_id: int, deals: list[tuple[Any, ...]], changes: list[tuple[Any, ...]]) -> None:
+        rng = self.rng
+        offset = (deal_id - 1) * self.step + rng.randrange(self.step)
+        created = DEAL_START + timedelta(microseconds=offset)
+        customer_id, contact_id, customer_owner = self.customer_at(offset)
+        # Young deals are mostly open, old ones mostly closed: 40 % open over all.
+        age = 1 - offset / self.span_us
+        open_share = 0.65 - 0.5 * age
+        chance = rng.random()  # the closed ones are won and lost alike
+        won_below = 0.5 + open_share / 2
+        outcome = "open" if chance < open_share else "won" if chance < won_below else "lost"
+        stages = self.path(outcome)
+        moments = self.history_times(created, len(stages), outcome)
+        keep = customer_owner and rng.random() < 0.8  # mostly the customer's own owner
+        owner = customer_owner if keep else rng.choice(self.owner_pool)
+        previous = None
+        for stage_id, moment in zip(stages, moments, strict=True):
+            actor = owner if rng.random() < 0.9 else rng.choice(self.owner_pool)
+            changes.append((deal_id, previous, stage_id, stamp(moment), actor))
+            previous = stage_id
+        last = moments[-1]
+        currency = "USD" if rng.random() < USD_SHARE else "EUR"
+        amount = self.amount()
+        subject = rng.choice(words.DEAL_SUBJECTS)
+        form = rng.random()
+        if form < 0.3:
+            title = f"{subject} {created.year}"
+        elif form < 0.45:
+            title = f"{subject} ({rng.randint(2, 60)} seats)"
+        else:
+            title = subject
+        expected = None
+        if rng.random() < 0.92:
+            expected = created.date() + timedelta(days=rng.randint(14, 120))
+            if outcome == "open" and expected < END.date() and rng.random() < 0.5:
+                expected = END.date() + timedelta(days=rng.randint(1, 150))  # moved on
+        closed = stamp(last) if outcome != "open" else None
+        updated = last
+        if outcome == "open" and rng.random() < 0.3:
+            updated = self.moment_between(last, END)  # edited since its last move
+        archived = None
+        if rng.random() < 0.03:
+            updated = self.moment_between(updated, END)
+            archived = stamp(updated)
+        deals.append(
+            (
+                deal_id, 1, customer_id, contact_id, title, amount, currency, self.pipeline.id,
+                stages[-1], outcome, owner, expected.isoformat() if expected else None, closed,
+                rng.choice(words.LOST_REASONS) if outcome == "lost" else None,
+                rng.choice(words.SOURCES), stamp(created), stamp(updated), archived,
+            )
+        )  # fmt: skip
+        if outcome == "won" and rng.random() < ORDERS_PER_WON_DEAL:
+            self.order(deal_id, customer_id, owner, currency, amount, title, last)
+
+    def customer_at(self, offset: int) -> tuple[int, int | None, int]:
+        """(customer id, contact id or None, the customer's owner or 0) for a deal made
+        ``offset`` microseconds after DEAL_START: any customer that existed by then."""
+        facts = self.customers
+        existing = bisect.bisect_right(facts.created_us, self.start_us + offset)
+        customer_id = self.rng.randint(1, max(1, existing))
+        index = customer_id - 1
+        contact_id = None
+        if facts.contact_counts[index] and self.rng.random() < 0.6:
+            contact_id = facts.first_contacts[index] + self.rng.randrange(facts.contact_counts[index])
+        return customer_id, contact_id, facts.owners[index]
+
+    def amount(self) -> int:
+        """Minor units: log-normal around 8,000, whole hundreds above 1,000; a few with cents."""
+        rng = self.rng
+        units = min(2_000_000, max(100, rng.lognormvariate(math.log(8_000), 1.0)))
+        units = round(units, -1 if units < 1_000 else -2)
+        cents = rng.randrange(1, 100) if rng.random() < 0.1 else 0
+        return int(units) * 100 + cents
+
+    def path(self, outcome: str) -> list[int]:
+        """The stages a deal entered, in order: a start, forward moves (now and then two
+        at once), the occasional step back, rarely a loss it was reopened from, and at
+        the end the won or lost stage if it closed."""
+        rng = self.rng
+        opens = self.pipeline.open
+        chance = rng.random()
+        start = 0 if chance < 0.75 else min(1 if chance < 0.93 else 2, len(opens) - 1)
+        if outcome == "won":
+            stop = len(opens) - 1 if rng.random() < 0.75 else len(opens) - 2
+        else:
+            stop = rng.choice(self.stop_pool)
+        stop = max(start, stop)
+        here, backs, visited = start, 0, [start]
+        while here < stop:
+            if here > start and backs < 2 and rng.random() < 0.08:
+                here, backs = here - 1, backs + 1
+            elif here + 2 <= stop and rng.random() < 0.1:
+                here += 2
+            else:
+                here += 1
+            visited.append(here)
+        stages = [opens[index] for index in visited]
+        if rng.random() < 0.02:  # lost once, then reopened where it was
+            stages += [self.pipeline.lost, opens[stop]]
+        if outcome != "open":
+            stages.append(self.pipeline.won if outcome == "won" else self.pipeline.lost)
+        return stages
+
+    def history_times(self, created: datetime, changes: int, outcome: str) -> list[datetime]:
+        """``changes`` strictly increasing moments, the first ``created``; closed deals
+        take a log-normal sales cycle (won about 5 weeks, lost about 3), cut short when
+        it would run past END."""
+        rng = self.rng
+        if changes == 1:
+            return [created]
+        median_days = {"won": 35, "lost": 20, "open": 20}[outcome]
+        days = min(400.0, max(0.5, rng.lognormvariate(math.log(median_days), 0.8)))
+        seconds = days * 86_400
+        available = (END - created).total_seconds()
+        if seconds > available:
+            seconds = available * (0.5 + 0.5 * rng.random())
+        weights = [rng.expovariate(1.0) + 0.2 for _ in range(changes - 1)]
+        return self.timeline(created, [seconds * weight / sum(weights) for weight in weights])
+
+    @staticmethod
+    def timeline(start: datetime, gaps: list[float]) -> list[datetime]:
+        """``start`` and the moments ``gaps`` seconds apart, each at least a second later."""
+        moments = [start]
+        for gap in gaps:
+            moments.append(moments[-1] + timedelta(seconds=1 + gap))
+        return moments
+
+    def moment_between(self, low: datetime, high: datetime) -> datetime:
+        span = int((high - low).total_seconds() * 1_000_000)
+        return low + timedelta(microseconds=self.rng.randrange(max(1, span)))
+
+    # Orders
+
+    def order(
+        self,
+        deal_id: int,
+        customer_id: int,
+        owner: int,
+        currency: str,
+        amount: int,
+        title: str,
+        won: datetime,
+    ) -> None:
+        """An order for a won deal, made within three days of the win; it got as far as
+        its status allows before END (a recent one may still be a draft)."""
+        rng = self.rng
+        created = won + timedelta(hours=rng.uniform(0.5, 72))
+        if created > END:
+            created = self.moment_between(won, END)
+        wanted = rng.choice(ORDER_STATUS_POOL)
+        steps: list[tuple[str, float]] = []
+        if wanted != "draft":
+            steps.append(("confirmed", rng.uniform(0.5, 72)))
+        if wanted in ("fulfilled", "paid"):
+            steps.append(("fulfilled", rng.uniform(24, 21 * 24)))
+        if wanted == "paid":
+            steps.append(("paid", rng.uniform(3 * 24, 45 * 24)))
+        if wanted == "cancelled":
+            steps.append(("cancelled", rng.uniform(24, 10 * 24)))
+        status, moment, updated, times = "draft", created, created, {}
+        for name, hours in steps:
+            moment += timedelta(hours=hours)
+            if moment > END:
+                break
+            status, updated, times[name] = name, moment, stamp(moment)
+        lines = self.lines(currency, amount, title)
+        net = sum(line[-2] for line in lines)
+        tax = sum(line[-1] for line in lines)
+        row = (
+            customer_id, deal_id, owner, status, currency, net, tax, net + tax,
+            rng.choice(words.CANCEL_REASONS) if status == "cancelled" else None,
+            stamp(created), stamp(updated), times.get("confirmed"), times.get("fulfilled"),
+            times.get("paid"), times.get("cancelled"),
+        )  # fmt: skip
+        self.orders.append((created, deal_id, row, lines))
+
+    def lines(self, currency: str, amount: int, title: str) -> list[tuple[Any, ...]]:
+        """1 to 3 priced lines (product id, description, quantity, price, discount, tax
+        rate, net, tax): the first is often the deal itself, as `crm deal win --order`
+        drafts it, the others products in the order's currency."""
+        rng = self.rng
+        sold = [product for product in self.products if product[4] == currency]
+        lines = []
+        for position in range(1, rng.choice(LINES_PER_ORDER) + 1):
+            if (position == 1 and rng.random() < 0.6) or not sold:
+                product_id, description, price = None, title, amount
+                quantity, tax_rate = 1000, FREE_TEXT_TAX_BP.get(currency, 0)
+            else:
+                product_id, _, description, price, _, tax_rate, style, _ = rng.choice(sold)
+                if style == "seats":
+                    quantity = rng.randint(1, 50) * 1000
+                elif style == "hours":
+                    quantity = rng.randint(1, 80) * 500
+                else:
+                    quantity = 1000 if rng.random() < 0.9 else 2000
+            discount = rng.choice(DISCOUNTS_BP)
+            net, tax = line_amounts(quantity, price, discount, tax_rate)
+            lines.append((product_id, description, quantity, price, discount, tax_rate, net, tax))
+        return lines
+
+    def order_rows(self) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """Rows of the orders and their lines, numbered in order of creation."""
+        orders: list[tuple[Any, ...]] = []
+        lines: list[tuple[Any, ...]] = []
+        self.orders.sort(key=lambda order: (order[0], order[1]))
+        for order_id, (_, _, row, priced) in enumerate(self.orders, start=1):
+            orders.append((order_id, 1, *row))
+            for position, line in enumerate(priced, start=1):
+                lines.append((len(lines) + 1, order_id, position, *line))
+        return orders, lines
+
+
 # Writing a database
 
 
@@ -367,7 +694,7 @@ def _drop_indexes(db: sqlite3.Connection) -> list[str]:
     Filling a table and then building each index in one sorted pass is several times
     faster than updating eight indexes row by row.
     """
-    tables = ", ".join(f"'{table}'" for table in COLUMNS)
+    tables = ", ".join(f"'{table}'" for table in TABLES)
     found = db.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
         f" AND tbl_name IN ({tables}) ORDER BY name"
@@ -377,7 +704,56 @@ def _drop_indexes(db: sqlite3.Connection) -> list[str]:
     return [sql for _, sql in found]
 
 
-def _bulk_load(db: sqlite3.Connection, customers: int, seed: int) -> None:
+def _default_pipeline(db: sqlite3.Connection) -> Pipeline:
+    """The pipeline crm's migrations made, with its stages' ids."""
+    pipeline_id = db.execute("SELECT id FROM pipelines WHERE is_default").fetchone()[0]
+    stages = db.execute(
+        "SELECT id, kind FROM stages WHERE pipeline_id = ? AND removed_at IS NULL ORDER BY position",
+        (pipeline_id,),
+    ).fetchall()
+    of_kind = {kind: [stage_id for stage_id, k in stages if k == kind] for kind in ("won", "lost")}
+    return Pipeline(
+        id=pipeline_id,
+        open=tuple(stage_id for stage_id, kind in stages if kind == "open"),
+        won=of_kind["won"][0],
+        lost=of_kind["lost"][0],
+    )
+
+
+def _load_sales(
+    db: sqlite3.Connection,
+    deals: int,
+    seed: int,
+    customers: Generator,
+    users: list[tuple[int, str]],
+) -> None:
+    """Products, deals with their stage history, and orders, inside the open transaction.
+
+    The stage changes go through a staging table and are copied over sorted by time, so
+    that their ids follow time across deals, as they would in a database used for years.
+    """
+    sales = SalesGenerator(deals, seed, customers, users, _default_pipeline(db))
+    db.executemany(insert_sql("products"), sales.product_rows())
+    staged = SALES_COLUMNS["deal_stage_changes"]
+    db.execute(f"CREATE TABLE {STAGED_CHANGES} ({', '.join(staged)})")
+    stage_sql = f"INSERT INTO {STAGED_CHANGES} VALUES ({', '.join('?' * len(staged))})"
+    for first in range(1, deals + 1, CHUNK):
+        deal_rows, change_rows = sales.chunk(first, min(CHUNK, deals - first + 1))
+        db.executemany(insert_sql("deals"), deal_rows)
+        db.executemany(stage_sql, change_rows)
+        db.execute("COMMIT")
+        db.execute("BEGIN")
+    db.execute(
+        f"INSERT INTO deal_stage_changes ({', '.join(staged)}) SELECT {', '.join(staged)}"
+        f" FROM {STAGED_CHANGES} ORDER BY at, deal_id"
+    )
+    db.execute(f"DROP TABLE {STAGED_CHANGES}")
+    orders, lines = sales.order_rows()
+    db.executemany(insert_sql("orders"), orders)
+    db.executemany(insert_sql("order_lines"), lines)
+
+
+def _bulk_load(db: sqlite3.Connection, customers: int, deals: int, seed: int) -> None:
     # Nobody else can see the file until it is renamed into place, so a crash may
     # leave it broken: no journal, no syncs.
     for pragma in (
@@ -396,6 +772,8 @@ def _bulk_load(db: sqlite3.Connection, customers: int, seed: int) -> None:
             db.executemany(insert_sql(table), batch)
         db.execute("COMMIT")
         db.execute("BEGIN")
+    if deals:
+        _load_sales(db, deals, seed, generator, users)
     db.execute("COMMIT")
     for sql in indexes:
         db.execute(sql)
@@ -415,8 +793,8 @@ def create_empty(path: Path) -> None:
     crm.close()
 
 
-def generate(path: str | Path, customers: int, seed: int = 1) -> Path:
-    """Write a new crm database with ``customers`` customers at ``path``.
+def generate(path: str | Path, customers: int, seed: int = 1, *, deals: int = 0) -> Path:
+    """Write a new crm database with ``customers`` customers and ``deals`` deals at ``path``.
 
     The data is written to PATH.partial and renamed at the end, so ``path`` is either
     absent or complete.
@@ -424,28 +802,30 @@ def generate(path: str | Path, customers: int, seed: int = 1) -> Path:
     path = Path(path)
     if customers < 1:
         raise ValueError("customers must be at least 1")
+    if deals < 0:
+        raise ValueError("deals must not be negative")
     if path.exists():
         raise FileExistsError(f"{path} exists; generate writes new databases only")
     partial = path.with_name(path.name + ".partial")
     remove_database(partial)
     create_empty(partial)
     with closing(sqlite3.connect(partial, isolation_level=None)) as db:
-        _bulk_load(db, customers, seed)
+        _bulk_load(db, customers, deals, seed)
     os.replace(partial, path)
     return path
 
 
-def cached_database(customers: int, seed: int = 1) -> Path:
-    """The database for (customers, seed) under bench/data/, generated on first use.
+def cached_database(customers: int, seed: int = 1, *, deals: int = 0) -> Path:
+    """The database for (customers, deals, seed) under bench/data/, generated on first use.
 
     The name holds the schema revision and the generator version, so a database made
     by older code is never reused.
     """
-    name = f"crm-{customers}-seed{seed}-schema{HEAD}-gen{GENERATOR_VERSION}.sqlite3"
+    name = f"crm-{customers}-{deals}deals-seed{seed}-schema{HEAD}-gen{GENERATOR_VERSION}.sqlite3"
     path = DATA_DIR / name
     if not path.exists():
         DATA_DIR.mkdir(parents=True, exist_ok=True)
-        generate(path, customers, seed)
+        generate(path, customers, seed, deals=deals)
     return path
 
 
@@ -454,7 +834,7 @@ def row_counts(path: Path) -> dict[str, int]:
     with closing(sqlite3.connect(path)) as db:
         return {
             table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            for table in ("users", "tags", *COLUMNS)
+            for table in ("users", "tags", *TABLES)
         }
 
 
@@ -464,6 +844,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("path", type=Path, help="the database file to create")
     parser.add_argument("--customers", type=int, default=100_000, help="default: 100000")
+    parser.add_argument("--deals", type=int, default=200_000, help="default: 200000; 0 for none")
     parser.add_argument("--seed", type=int, default=1, help="default: 1")
     parser.add_argument("--force", action="store_true", help="replace PATH if it exists")
     args = parser.parse_args(argv)
@@ -471,7 +852,7 @@ def main(argv: list[str] | None = None) -> None:
         remove_database(args.path)
     started = time.perf_counter()
     try:
-        generate(args.path, args.customers, args.seed)
+        generate(args.path, args.customers, args.seed, deals=args.deals)
     except (FileExistsError, ValueError) as exc:
         parser.error(f"{exc} (--force replaces an existing file)")
     elapsed = time.perf_counter() - started

@@ -199,3 +199,45 @@ COUNTRIES = (
 
 # How often each country above occurs, in the same order.
 COUNTRY_WEIGHTS = (30, 20, 25, 10, 10, 5)
+
+# Sales: what deals are about, why they are lost, what is sold.
+
+DEAL_SUBJECTS = (
+    "Website relaunch", "CRM rollout", "ERP licences", "Support contract", "Annual renewal",
+    "Hardware refresh", "Cloud migration", "Team training", "Consulting project",
+    "Data protection audit", "Managed services", "Pilot project", "Seat upgrade",
+    "Integration with accounting", "Onboarding package", "Maintenance agreement",
+    "Mobile app", "Reporting dashboard", "Second site", "Framework agreement",
+)  # fmt: skip
+
+LOST_REASONS = (
+    "Price too high", "Went with a competitor", "No budget this year", "Project cancelled",
+    "No decision made", "Missing feature", "Timing: asked us to come back next year",
+    "Chose to build it in-house", "Contact left the company", "Lost touch",
+)  # fmt: skip
+
+CANCEL_REASONS = (
+    "Customer withdrew the purchase order", "Ordered twice by mistake",
+    "Replaced by a new order with other quantities", "Payment not received",
+    "Delivery date could not be met",
+)  # fmt: skip
+
+# (sku, name, unit price in minor units, currency, tax rate in basis points, quantity style,
+# active); the quantity style says how lines order it: "seats" in whole units, "hours" in
+# halves, "once" mostly one.
+PRODUCTS = (
+    ("LIC-STD", "Standard licence, per seat and year", 24_000, "EUR", 1900, "seats", True),
+    ("LIC-PRO", "Professional licence, per seat and year", 48_000, "EUR", 1900, "seats", True),
+    ("SUP-BASIC", "Support package Basic, one year", 120_000, "EUR", 1900, "once", True),
+    ("SUP-PREM", "Support package Premium, one year", 360_000, "EUR", 1900, "once", True),
+    ("CONS-H", "Consulting, per hour", 14_500, "EUR", 1900, "hours", True),
+    ("TRAIN-D", "Training day on site", 180_000, "EUR", 1900, "once", True),
+    ("ONBOARD", "Onboarding package", 250_000, "EUR", 1900, "once", True),
+    ("HW-TERM", "Terminal hardware", 89_900, "EUR", 1900, "seats", True),
+    ("LIC-STD-US", "Standard licence, per seat and year (US)", 26_000, "USD", 0, "seats", True),
+    ("LIC-PRO-US", "Professional licence, per seat and year (US)", 52_000, "USD", 0, "seats",
+     True),
+    ("CONS-H-US", "Consulting, per hour (US)", 16_000, "USD", 0, "hours", True),
+    ("SUP-PREM-US", "Support package Premium, one year (US)", 390_000, "USD", 0, "once", True),
+    ("LIC-LEGACY", "Legacy licence (no longer sold)", 19_900, "EUR", 1900, "seats", False),
+)  # fmt: skip
