@@ -34,3 +34,12 @@ def upgrade(ctx: typer.Context) -> None:
 
     result = upgrade_database(state(ctx).settings())
     output.say(f"{result.location}: schema {result.schema_version}, {result.message}")
+
+
+@app.command("reindex")
+def reindex(ctx: typer.Context) -> None:
+    """Rebuild the full-text search index from the data (it keeps itself in sync; this is for repairs)."""
+    from crm_tui.cli.state import crm
+    from crm_tui.logic.search import reindex as rebuild
+
+    output.say(f"search index rebuilt: {rebuild(crm(ctx))} documents")

@@ -32,6 +32,7 @@ from crm_tui.logic.schemas import (
     DuplicateGroup,
     MergeResult,
 )
+from crm_tui.logic.search import customer_filter
 from crm_tui.logic.vocabulary import ActivityKind, CustomerKind, CustomerSort, Lifecycle
 from crm_tui.storage.models import Activity, Contact, Customer, CustomerTag, Tag, Task, User
 from crm_tui.storage.types import utcnow
@@ -511,10 +512,20 @@ def list_customers(
 
 
 def _matches(text: str) -> ColumnElement[bool]:
-    """Customers whose name, email or phone contains ``text`` (case and accents ignored)."""
+    """Customers with a word in their name, company, email or phone starting with each
+    word of ``text`` (case and accents ignored), through the full-text index.
+
+    A word index sees where words start, not inside them, so two cases keep a substring
+    test: a phrase that begins inside a word ("e zü" in "Café Zürich") is checked on the
+    name key of the customers the later words find, and three or more digits are also
+    looked for anywhere in the phone number ("441234" in +41441234567), a scan.
+    """
+    conditions = [customer_filter(Customer.id, text)]
     folded = fold(text)
-    conditions = [Customer.name_key.contains(folded, autoescape=True)] if folded else []
-    conditions.append(Customer.email.contains(text.strip().lower(), autoescape=True))
+    words = folded.split()
+    if len(words) >= 2:
+        after_first = customer_filter(Customer.id, " ".join(words[1:]))
+        conditions.append(and_(after_first, Customer.name_key.contains(folded, autoescape=True)))
     digits = "".join(ch for ch in text if ch.isdigit())
     if len(digits) >= 3:
         conditions.append(Customer.phone.contains(digits, autoescape=True))

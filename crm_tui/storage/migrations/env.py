@@ -4,6 +4,12 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from crm_tui.storage.models import metadata
+from crm_tui.storage.search import is_index_table
+
+
+def include_name(name, type_, parent_names) -> bool:
+    """The search index's tables are storage's own, not table models: autogenerate skips them."""
+    return not (type_ == "table" and is_index_table(name))
 
 
 def run(connection) -> None:
@@ -12,6 +18,7 @@ def run(connection) -> None:
         target_metadata=metadata,
         render_as_batch=True,
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
