@@ -1,0 +1,139 @@
+"""`crm backup create|list|verify` and `crm restore`: cron-ready, silent with --quiet.
+
+Data (the new backup's path, lists, reports) goes to stdout; every failure is one line
+on stderr with a non-zero exit code, and nothing ever prompts without a terminal.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from crm_tui.cli import output
+from crm_tui.cli.output import Format, FormatOption
+from crm_tui.cli.state import crm, state
+
+app = typer.Typer(no_args_is_help=True, add_completion=False)
+# A single command with no callback: the root group shows it as `crm restore`.
+restore_app = typer.Typer(add_completion=False)
+
+# A backup that fails verification exits like any invalid input.
+DAMAGED = 3
+
+DirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--dir", "-d", help="Backup folder (default: backups in crm's data folder).", show_default=False
+    ),
+]
+IdentityOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--identity", "-i", help="age identity file, to read encrypted backups.", show_default=False
+    ),
+]
+
+LIST_COLUMNS: list[output.Column] = [
+    ("created_at", "Taken"),
+    ("kind", "Kind"),
+    (lambda info: f"{info.size / 1_048_576:.1f} MB", "Size"),
+    ("schema_version", "Schema"),
+    ("encrypted", "Encrypted"),
+    ("file", "File"),
+]
+VERIFY_COLUMNS: list[output.Column] = [
+    (lambda report: "ok" if report.ok else "DAMAGED", "State"),
+    ("file", "File"),
+    (lambda report: report.problem or ", ".join(report.checked), "Details"),
+]
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    folder: DirOption = None,
+    keep: Annotated[
+        int | None,
+        typer.Option("--keep", "-k", min=1, help="Keep only the newest N backups of this database."),
+    ] = None,
+    recipients: Annotated[
+        list[str] | None,
+        typer.Option("--encrypt-to", "-r", help="Encrypt to this age recipient (age1...); repeatable."),
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print nothing on success (for cron).")
+    ] = False,
+) -> None:
+    """Take a consistent, verified, compressed backup while others keep working."""
+    from crm_tui.logic.backups import create_backup
+
+    made = create_backup(crm(ctx), folder=folder, keep=keep, recipients=recipients or ())
+    if not quiet:
+        sys.stdout.write(made.file + "\n")
+
+
+@app.command("list")
+def list_(ctx: typer.Context, folder: DirOption = None, fmt: Format = FormatOption) -> None:
+    """The backups in the folder, newest first."""
+    from crm_tui.logic.backups import list_backups
+
+    if not output.print_records(list_backups(folder), fmt, LIST_COLUMNS) and fmt == Format.table:
+        output.say("no backups yet")
+
+
+@app.command("verify")
+def verify(
+    ctx: typer.Context,
+    file: Annotated[Path | None, typer.Argument(help="The backup file to check.", show_default=False)] = None,
+    all_: Annotated[bool, typer.Option("--all", "-a", help="Check every backup in the folder.")] = False,
+    folder: DirOption = None,
+    identity: IdentityOption = None,
+    fmt: Format = FormatOption,
+) -> None:
+    """Check checksum, decompression, integrity and schema version; exit 3 if damaged."""
+    from crm_tui.logic.backups import verify_all, verify_backup
+
+    if (file is None) == (not all_):
+        raise typer.BadParameter("give one backup FILE, or --all", param_hint="FILE")
+    reports = verify_all(folder, identity=identity) if all_ else [verify_backup(file, identity=identity)]
+    output.print_records(reports, fmt, VERIFY_COLUMNS)
+    damaged = [report for report in reports if not report.ok]
+    for report in damaged:
+        output.fail(report.problem or f"{report.file} is damaged")
+    if damaged:
+        raise typer.Exit(DAMAGED)
+
+
+@restore_app.command("restore")
+def restore(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="The backup to restore.", show_default=False)],
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask; required without a terminal.")
+    ] = False,
+    identity: IdentityOption = None,
+    folder: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir", "-d", help="Where the safety backup of the current data goes.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Replace the database with a backup: verified first, the current data kept aside."""
+    from crm_tui.logic.backups import restore_backup
+
+    current = state(ctx)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise typer.BadParameter(
+                "restoring replaces the database: pass --yes to confirm", param_hint="--yes"
+            )
+        if not typer.confirm(f"Replace the database with {file}?", err=True):
+            raise typer.Exit(1)
+    report = restore_backup(current.settings(), file, identity=identity, folder=folder)
+    upgraded = f", upgraded from schema {report.upgraded_from}" if report.upgraded_from else ""
+    kept = f"; the previous data is in {report.safety_backup}" if report.safety_backup else ""
+    output.say(f"restored {report.database} from {report.file}{upgraded}{kept}")

@@ -1,0 +1,414 @@
+"""Backup mechanics: snapshot, compress, encrypt, checksum, manifest, lock, verify, replace.
+
+A backup is one compressed (zstd) copy of the database, optionally age-encrypted, with
+a JSON manifest beside it that records its SHA-256, sizes and schema version. Files are
+written under a temporary name in the backup folder, checked, flushed to disk and then
+renamed into place, so a backup that is listed is always whole. The rules (who may,
+where, how many to keep) live in logic; this module only moves bytes safely.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from crm_tui.storage.errors import StorageError
+
+FORMAT = "crm-backup/1"
+DATA_SUFFIX = ".sqlite3.zst"
+DUMP_SUFFIX = ".dump.zst"
+AGE_SUFFIX = ".age"
+MANIFEST_SUFFIX = ".json"
+TEMP_PREFIX = ".tmp-"
+LOCK_NAME = ".crm-backup.lock"
+CHUNK = 1 << 20  # bytes per read: large enough for speed, small enough for memory
+ZSTD_LEVEL = 3
+BUSY_TIMEOUT_MS = 15_000
+
+
+class BackupLocked(StorageError):
+    """Another backup holds the folder's lock."""
+
+
+class BackupDamaged(StorageError):
+    """A backup file fails its checksum, its decompression or its integrity check."""
+
+
+class BackupKeyProblem(StorageError):
+    """An encrypted backup cannot be read with the identity given, or a recipient is bad."""
+
+
+@dataclass
+class Manifest:
+    """What is known of one backup file; written beside it as JSON."""
+
+    file: str
+    sha256: str
+    size: int
+    raw_size: int
+    schema_version: str | None
+    created_at: str
+    source: str
+    backend: str = "sqlite"
+    kind: str = "backup"
+    encrypted: bool = False
+    content: str = "sqlite"  # "sqlite" (a database file) or "dump" (a logical export)
+    format: str = FORMAT
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def write(self, path: Path) -> None:
+        """Write the manifest atomically (temporary name, fsync, rename), mode 0600."""
+        temp = path.with_name(TEMP_PREFIX + path.name)
+        with private_file(temp) as out:
+            out.write(json.dumps(asdict(self), indent=2, sort_keys=True).encode() + b"\n")
+        os.replace(temp, path)
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        """Read a manifest; a missing or unreadable one is reported as damage."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+            return cls(**known)
+        except FileNotFoundError:
+            raise BackupDamaged(f"no manifest {path.name} beside the backup") from None
+        except (OSError, ValueError, TypeError) as exc:
+            raise BackupDamaged(f"unreadable manifest {path.name}: {exc}") from None
+
+
+def manifest_path(backup: Path) -> Path:
+    return backup.with_name(backup.name + MANIFEST_SUFFIX)
+
+
+def data_files(folder: Path) -> list[Path]:
+    """The backup files in ``folder`` (not manifests, not temporary files)."""
+    if not folder.is_dir():
+        return []
+    return sorted(
+        path
+        for path in folder.iterdir()
+        if not path.name.startswith(".")
+        and path.name.removesuffix(AGE_SUFFIX).endswith((DATA_SUFFIX, DUMP_SUFFIX))
+    )
+
+
+# Files and folders
+
+
+def private_folder(folder: Path, *, enforce: bool) -> None:
+    """Make ``folder`` (mode 0700); ``enforce`` also tightens an existing one we own."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if enforce and folder.stat().st_uid == os.getuid():
+        folder.chmod(0o700)
+
+
+@contextlib.contextmanager
+def private_file(path: Path) -> Iterator[BinaryIO]:
+    """A new file readable by its owner only (0600), flushed to disk when closed."""
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        yield out
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def sync_folder(folder: Path) -> None:
+    """Flush a folder's entries, so a rename survives a power cut."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_quietly(*paths: Path) -> None:
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def remove_sqlite_files(path: Path) -> None:
+    """A database file and its journal, WAL and shared-memory files."""
+    remove_quietly(*(path.with_name(path.name + suffix) for suffix in ("", "-journal", "-wal", "-shm")))
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Temporary files left by a run that died; call only while holding the lock."""
+    for path in folder.glob(TEMP_PREFIX + "*"):
+        remove_quietly(path)
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path, *, wait: float) -> Iterator[None]:
+    """Hold the backup folder's lock, waiting up to ``wait`` seconds for another run.
+
+    flock is released by the kernel when a process dies, so a killed run never leaves
+    a stale lock behind.
+    """
+    fd = os.open(folder / LOCK_NAME, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise BackupLocked(f"another backup is running in {folder}") from None
+                time.sleep(0.1)
+        yield
+    finally:
+        os.close(fd)
+
+
+# SQLite snapshots
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return connection
+
+
+def snapshot_sqlite(source: Path, target: Path) -> None:
+    """Copy a live database into the new file ``target`` through SQLite's backup API.
+
+    All pages are copied in one step, that is inside one read transaction: in WAL mode
+    writers carry on meanwhile and the copy is the database as of the step's start.
+    The copy is switched out of WAL mode so that it is one self-contained file.
+    """
+    with private_file(target):
+        pass
+    src = _connect(source)
+    dst = _connect(target)
+    try:
+        src.backup(dst)
+        dst.execute("PRAGMA journal_mode = DELETE")
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot copy {source}: {exc}") from exc
+    finally:
+        dst.close()
+        src.close()
+
+
+def check_sqlite(path: Path) -> str | None:
+    """Run SQLite's integrity check on a database file; None when it is sound."""
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = connection.execute("PRAGMA integrity_check(5)").fetchall()
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        return f"not a sound SQLite database ({exc})"
+    problems = [row[0] for row in rows if row[0] != "ok"]
+    return "; ".join(problems) if problems else None
+
+
+def sqlite_schema_version(path: Path) -> str | None:
+    """The Alembic revision stamped in a database file, or None if it has none."""
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return connection.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+    except (sqlite3.Error, TypeError):
+        return None
+    finally:
+        connection.close()
+
+
+class CheckInBackground:
+    """An integrity check running in a thread while the caller compresses.
+
+    sqlite3 releases the GIL while it works, so on two cores the check costs no time.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.result: str | None = None
+        self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
+        self._thread.start()
+
+    def _run(self, path: Path) -> None:
+        self.result = check_sqlite(path)
+
+    def wait(self) -> str | None:
+        self._thread.join()
+        return self.result
+
+
+def restore_sqlite(copy: Path, target: Path) -> None:
+    """Replace the database at ``target`` with ``copy`` in one write transaction.
+
+    The backup API writes through the live database's own journal (its WAL): a crash
+    leaves either the old or the new database, and connections other processes hold
+    open see the old one until the commit and the new one after, never a mix. A file
+    rename would leave their open handles on the old file and could replay a stale WAL.
+    """
+    if not target.exists():
+        with private_file(target):
+            pass  # a new database is created readable by its owner only, like crm's own
+    src = _connect(copy)
+    dst = _connect(target)
+    try:
+        dst.execute("PRAGMA journal_mode = WAL")
+        src.backup(dst)
+        dst.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot write {target}: {exc}") from exc
+    finally:
+        dst.close()
+        src.close()
+
+
+# Streams: compression, encryption, checksums
+
+
+class _HashingWriter:
+    """A write-only file that hashes and counts what passes through it."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.sha.update(data)
+        self.size += len(data)
+        return self.out.write(data)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+def _recipients(texts: Sequence[str]) -> list[Any]:
+    from pyrage import ssh, x25519
+
+    parsed = []
+    for text in texts:
+        try:
+            parsed.append(
+                ssh.Recipient.from_str(text) if text.startswith("ssh-") else x25519.Recipient.from_str(text)
+            )
+        except Exception as exc:  # pyrage raises its own types, all "not a recipient"
+            raise BackupKeyProblem(f"not an age recipient: {text[:40]!r} ({exc})") from None
+    return parsed
+
+
+def identities_from(path: Path) -> list[Any]:
+    """The age identities in an identity file (lines starting AGE-SECRET-KEY-)."""
+    from pyrage import x25519
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise BackupKeyProblem(f"cannot read the identity file {path}: {exc.strerror}") from None
+    keys = [line.strip() for line in lines if line.strip().startswith("AGE-SECRET-KEY-")]
+    if not keys:
+        raise BackupKeyProblem(f"{path} holds no age identity (a line starting AGE-SECRET-KEY-)")
+    try:
+        return [x25519.Identity.from_str(key) for key in keys]
+    except Exception as exc:
+        raise BackupKeyProblem(f"{path}: not a valid age identity ({exc})") from None
+
+
+def pack(raw: Path, target: Path, recipients: Sequence[str] = ()) -> tuple[str, int]:
+    """Compress ``raw`` into the new file ``target`` (and encrypt it to ``recipients``).
+
+    Streams in fixed-size chunks; returns the SHA-256 and size of what was written.
+    """
+    import zstandard
+
+    keys = _recipients(recipients) if recipients else []
+    compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True, threads=1)
+    with private_file(target) as out, raw.open("rb") as source:
+        hashing = _HashingWriter(out)
+        if keys:
+            import pyrage
+
+            pyrage.encrypt_io(compressor.stream_reader(source, read_size=CHUNK), hashing, keys)
+        else:
+            with compressor.stream_writer(hashing, closefd=False) as writer:
+                while chunk := source.read(CHUNK):
+                    writer.write(chunk)
+    return hashing.sha.hexdigest(), hashing.size
+
+
+def file_sha256(path: Path) -> tuple[str, int]:
+    """The SHA-256 and size of a file, read in chunks."""
+    sha = hashlib.sha256()
+    size = 0
+    with path.open("rb") as source:
+        while chunk := source.read(CHUNK):
+            sha.update(chunk)
+            size += len(chunk)
+    return sha.hexdigest(), size
+
+
+def unpack(packed: Path, target: Path, identities: Sequence[Any] = ()) -> int:
+    """Decrypt (if encrypted) and decompress ``packed`` into the new file ``target``.
+
+    Returns the size written; a damaged or truncated file raises BackupDamaged.
+    """
+    import zstandard
+
+    encrypted = packed.name.endswith(AGE_SUFFIX)
+    if encrypted and not identities:
+        raise BackupKeyProblem(f"{packed.name} is encrypted: give the identity file (--identity)")
+    try:
+        with private_file(target) as out, packed.open("rb") as source:
+            counting = _HashingWriter(out)
+            decompressor = zstandard.ZstdDecompressor()
+            if encrypted:
+                import pyrage
+
+                with decompressor.stream_writer(counting, closefd=False) as writer:
+                    try:
+                        pyrage.decrypt_io(source, writer, list(identities))
+                    except pyrage.DecryptError as exc:
+                        # age authenticates every chunk and the end: a cut or altered file
+                        # fails here, as does the wrong identity.
+                        raise BackupKeyProblem(f"cannot decrypt {packed.name}: {exc}") from None
+            else:
+                _decompress(decompressor, source, counting)
+    except zstandard.ZstdError as exc:
+        remove_quietly(target)
+        raise BackupDamaged(f"{packed.name} is damaged: {exc}") from None
+    except BaseException:
+        remove_quietly(target)
+        raise
+    return counting.size
+
+
+def _decompress(decompressor: Any, source: BinaryIO, out: _HashingWriter) -> None:
+    import zstandard
+
+    stream = decompressor.decompressobj()
+    while chunk := source.read(CHUNK):
+        out.write(stream.decompress(chunk))
+    if not stream.eof:
+        raise zstandard.ZstdError("the file ends before the compressed data does (cut short?)")
+
+
+def reset_sequences(connection: Any, table_names: Sequence[str]) -> None:
+    """After rows were loaded with their own ids, let PostgreSQL's id sequences go on
+    from the highest one (SQLite needs nothing: it uses max(rowid) + 1)."""
+    if connection.dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    for name in table_names:
+        sequence = connection.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": name}).scalar()
+        if sequence:
+            connection.execute(
+                text(f'SELECT setval(:s, coalesce((SELECT max(id) FROM "{name}"), 0) + 1, false)'),
+                {"s": sequence},
+            )
