@@ -84,12 +84,13 @@ def test_dupes_and_merge_from_the_cli(cli, crm):
     assert cli("customer", "dupes", "-f", "json").stdout.strip() == "[]"
 
 
-def test_bare_crm_says_what_to_run(runner):
+def test_bare_crm_without_a_terminal_says_what_to_run(runner):
+    """The desk needs a terminal; a script calling bare `crm` gets one clear line."""
     from crm_tui.cli import app
 
     result = runner.invoke(app, [])
-    assert result.exit_code == 0
-    assert "crm customer list" in result.stderr
+    assert result.exit_code == 2
+    assert result.stderr == "crm: error: the desk needs a terminal; for scripts use the commands (crm --help)\n"
 
 
 def test_lists_use_the_page_size_setting(cli, three, monkeypatch):

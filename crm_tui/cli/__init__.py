@@ -41,9 +41,14 @@ GROUPS = {
     "ticket": ("crm_tui.cli.tickets", "Complaints and service requests: reply, assign, resolve."),
     "sla": ("crm_tui.cli.tickets:sla_app", "Response and resolution targets per ticket priority."),
     "report": ("crm_tui.cli.reports", "Figures: sales and service performance."),
+    "search": ("crm_tui.cli.search", "Find customers, contacts, deals and tickets by words."),
     "user": ("crm_tui.cli.users", "Team members and their roles."),
     "audit": ("crm_tui.cli.audit", "Who changed what, and when."),
-    "db": ("crm_tui.cli.db", "The database: status and schema upgrades."),
+    "db": ("crm_tui.cli.db", "The database: status, schema upgrades, search index."),
+    "backup": ("crm_tui.cli.backup", "Backups: create, list, verify (cron-ready)."),
+    "restore": ("crm_tui.cli.backup:restore_app", "Replace the database with a verified backup."),
+    "export": ("crm_tui.cli.exchange:export_app", "Export every record as JSON or CSV."),
+    "import": ("crm_tui.cli.exchange:import_app", "Import customers or contacts from CSV, or a whole export."),
 }
 
 
@@ -157,13 +162,17 @@ def root(
     current = state(ctx)
     current.db, current.user, current.debug = db, user, debug
     if ctx.invoked_subcommand is None:
-        output.say(
-            "crm: the interactive desk is not part of this version yet. Try:\n"
-            "  crm customer list            customers, by name\n"
-            '  crm customer add "Acme"      add one\n'
-            "  crm task list                your open tasks\n"
-            "  crm --help                   every command"
-        )
+        _run_desk(current)
+
+
+def _run_desk(current: CliState) -> None:
+    """Open the interactive desk; the TUI toolkit is loaded only here."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        output.fail("the desk needs a terminal; for scripts use the commands (crm --help)")
+        raise typer.Exit(output.USAGE)
+    from crm_tui.app import make_app
+
+    make_app(current.crm()).run()
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from crm_tui.logic import contacts, customers, deals, orders, products, tasks, t
 from crm_tui.logic.context import Crm
 from crm_tui.logic.dates import local_today
 from crm_tui.logic.errors import Invalid
+from crm_tui.logic.normalise import fold
 from crm_tui.logic.schemas import (
     ActivityCreate,
     ContactCreate,
@@ -138,7 +139,7 @@ def load_demo(crm: Crm, *, seed: int = 7) -> DemoSummary:
 def _customers(crm: Crm, rng: random.Random, sellers: list[str]) -> list[str]:
     refs = []
     for index, (name, city, country, industry) in enumerate(FIRMS):
-        domain = "".join(ch for ch in name.lower().split()[0] if ch.isalpha()) or "firm"
+        domain = "".join(ch for ch in fold(name).split()[0] if ch.isascii() and ch.isalpha()) or "firm"
         created = customers.add_customer(
             crm,
             CustomerCreate(
@@ -155,7 +156,7 @@ def _customers(crm: Crm, rng: random.Random, sellers: list[str]) -> list[str]:
         )
         refs.append(created.ref)
         for person in rng.sample(PEOPLE, 2):
-            first = person.split()[0].lower().replace("é", "e")
+            first = fold(person).split()[0]
             contacts.add_contact(
                 crm,
                 ContactCreate(

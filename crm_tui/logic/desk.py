@@ -54,17 +54,21 @@ class Me(BaseModel):
     display_name: str
     role: Role
     database: str
+    new_database: bool  # nothing in it yet: time for a welcome
 
 
 def whoami(crm: Crm) -> Me:
+    """The acting user, and whether the database is still empty."""
     with crm.work() as work:
         actor = work.actor
-        return Me(
+        me = Me(
             username=actor.username,
             display_name=actor.display_name,
             role=Role(actor.role),
             database=crm.describe(),
+            new_database=False,
         )
+    return me.model_copy(update={"new_database": is_empty(crm)})
 
 
 def is_empty(crm: Crm) -> bool:
@@ -236,3 +240,65 @@ def sla_text(ticket) -> str:
         return "paused"
     left = (ticket.next_due - tickets.utcnow()).total_seconds()
     return f"{duration_text(left)} left" if left >= 0 else f"{duration_text(-left)} late"
+
+
+class Target(BaseModel):
+    """Somewhere the command palette can jump to."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ref: str
+    kind: str
+    label: str
+    detail: str
+
+
+def jump_targets(crm: Crm, text: str, *, limit: int = 8) -> list[Target]:
+    """Records matching ``text``: a reference (C-12, D-4, T-7, O-3) exactly, else
+    customers and deals by name and title."""
+    from crm_tui.logic import customers, orders
+    from crm_tui.logic.errors import CrmError
+
+    text = text.strip()
+    if not text:
+        return []
+    lookups = {
+        "C": lambda r: customers.get_customer(crm, r),
+        "D": lambda r: deals.get_deal(crm, r),
+        "T": lambda r: tickets.get_ticket(crm, r),
+        "O": lambda r: orders.get_order(crm, r),
+    }
+    head = text[:1].upper()
+    if head in lookups and any(ch.isdigit() for ch in text):
+        try:
+            record = lookups[head](text)
+        except CrmError:
+            return []
+        label = (
+            getattr(record, "name", None)
+            or getattr(record, "title", None)
+            or getattr(record, "subject", None)
+            or record.ref
+        )
+        return [
+            Target(
+                ref=record.ref,
+                kind=type(record).__name__.removesuffix("Read").lower(),
+                label=label,
+                detail=record.ref,
+            )
+        ]
+    found = [
+        Target(
+            ref=c.ref,
+            kind="customer",
+            label=c.name,
+            detail=" · ".join(x for x in (c.ref, c.city, c.email) if x),
+        )
+        for c in customers.list_customers(crm, text=text, limit=limit).customers
+    ]
+    found += [
+        Target(ref=d.ref, kind="deal", label=d.title, detail=f"{d.ref} · {d.customer_name} · {d.stage}")
+        for d in deals.list_deals(crm, text=text, limit=limit).deals
+    ]
+    return found[:limit]

@@ -1,0 +1,154 @@
+"""The Textual app: the desk, customers, pipeline, tickets and orders of a team.
+
+Built by ``make_app`` from an open crm and its settings, so that tests and the `crm`
+command build it the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.app import App
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from crm_tui.config import Settings, save_setting
+from crm_tui.logic import desk
+from crm_tui.screens.customers import CustomerDetailScreen, CustomersScreen
+from crm_tui.screens.desk import DeskScreen, HelpScreen, WelcomeScreen
+from crm_tui.screens.orders import OrderDetail, OrdersScreen
+from crm_tui.screens.pipeline import DealDetail, PipelineScreen
+from crm_tui.screens.tickets import TicketScreen, TicketsScreen
+
+if TYPE_CHECKING:
+    from crm_tui.logic.context import Crm
+
+
+class RecordsProvider(Provider):
+    """Jump to any customer, deal, ticket or order by part of its name or its reference."""
+
+    async def search(self, query: str) -> Hits:
+        app = self.app
+        assert isinstance(app, CrmApp)
+        targets = await asyncio.to_thread(desk.jump_targets, app.crm, query)
+        matcher = self.matcher(query)
+        for target in targets:
+            text = f"{target.label} ({target.ref})"
+            score = max(matcher.match(text), 0.5 if query.strip().upper() == target.ref else 0.1)
+            yield Hit(
+                score,
+                matcher.highlight(text),
+                partial(app.open_record, target.ref),
+                help=f"{target.kind}: {target.detail}",
+            )
+
+
+class ScreenActionsProvider(Provider):
+    """Every action of the current screen, by its name."""
+
+    def _actions(self):
+        for binding in self.screen.BINDINGS if hasattr(self.screen, "BINDINGS") else []:
+            if isinstance(binding, Binding) and binding.description:
+                yield binding
+
+    async def discover(self) -> Hits:
+        for binding in self._actions():
+            yield DiscoveryHit(
+                binding.description,
+                partial(self.screen.run_action, binding.action),
+                help=binding.tooltip or None,
+            )
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for binding in self._actions():
+            score = matcher.match(binding.description)
+            if score > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(binding.description),
+                    partial(self.screen.run_action, binding.action),
+                    help=binding.tooltip or None,
+                )
+
+
+class CrmApp(App):
+    """crm's desk."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "crm"
+    COMMANDS = App.COMMANDS | {RecordsProvider, ScreenActionsProvider}
+    MODES = {
+        "desk": DeskScreen,
+        "customers": CustomersScreen,
+        "pipeline": PipelineScreen,
+        "tickets": TicketsScreen,
+        "orders": OrdersScreen,
+    }
+    DEFAULT_MODE = "desk"
+    BINDINGS = [
+        Binding("f1", "help", "Help", id="app.help", tooltip="The keys of this screen"),
+        Binding("f2", "switch_mode('desk')", "Desk", id="app.desk"),
+        Binding("f3", "switch_mode('customers')", "Customers", id="app.customers"),
+        Binding("f4", "switch_mode('pipeline')", "Pipeline", id="app.pipeline"),
+        Binding("f5", "switch_mode('tickets')", "Tickets", id="app.tickets"),
+        Binding("f6", "switch_mode('orders')", "Orders", id="app.orders"),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+    ]
+
+    def __init__(self, crm: Crm, settings: Settings) -> None:
+        self.crm = crm
+        self.settings = settings
+        super().__init__()
+        self._theme_ready = False
+        self.welcomed = False
+
+    def on_mount(self) -> None:
+        if self.settings.theme and self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+        self._theme_ready = True
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
+        self.sub_title = f"{self.crm.username} · {self.crm.describe()}"
+
+    def welcome(self, then) -> None:
+        """Once per session, on a new database: the welcome dialog."""
+        if not self.welcomed:
+            self.welcomed = True
+            self.push_screen(WelcomeScreen(), lambda _: then())
+
+    def watch_theme(self, theme: str) -> None:
+        if self._theme_ready and theme != self.settings.theme:
+            self.save_setting("theme", theme)
+
+    def save_setting(self, name: str, value) -> None:
+        """Remember a choice in the settings file (the user's comments are kept)."""
+        setattr(self.settings, name, value)
+        try:
+            save_setting(name, value)
+        except OSError as error:
+            self.notify(f"Could not save the {name} setting: {error.strerror}", severity="warning")
+
+    def open_record(self, reference: str) -> None:
+        """Show the record a reference names: C- customer, D- deal, T- ticket, O- order."""
+        kind = reference.split("-", 1)[0].upper()
+        screens = {"C": CustomerDetailScreen, "D": DealDetail, "T": TicketScreen, "O": OrderDetail}
+        if kind in screens:
+            self.push_screen(screens[kind](reference))
+        else:
+            self.notify(f"{reference}: nothing to open", severity="warning")
+
+    def action_help(self) -> None:
+        rows = []
+        for key, active in self.active_bindings.items():
+            binding = active.binding
+            if binding.description:
+                rows.append((binding.key_display or key, binding.description, binding.id or ""))
+        self.push_screen(HelpScreen(sorted(set(rows), key=lambda row: row[2] or row[0])))
+
+
+def make_app(crm: Crm, settings: Settings | None = None) -> CrmApp:
+    """The app on an open crm; the settings default to the crm's own."""
+    return CrmApp(crm, settings or crm.settings)

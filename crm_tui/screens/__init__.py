@@ -1,0 +1,1 @@
+"""Textual screens: the presentation layer. They call logic, never storage."""

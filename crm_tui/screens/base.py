@@ -1,0 +1,72 @@
+"""What every screen shares: the open crm, and database calls that never block the UI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from textual.screen import ModalScreen, Screen
+
+from crm_tui.logic.errors import CrmError
+
+if TYPE_CHECKING:
+    from crm_tui.logic.context import Crm
+
+
+class Calls:
+    """Runs logic calls in a thread worker and hands the result back on the UI thread.
+
+    ``then`` gets the result; a domain error goes to ``failed`` if given, else to a
+    notification. ``key`` makes a call supersede earlier ones with the same key: a
+    result that arrives after a newer call started is dropped (typing fast in a filter).
+    """
+
+    _generation: dict[str, int]
+
+    @property
+    def crm(self) -> Crm:
+        return self.app.crm  # type: ignore[attr-defined]
+
+    def call(
+        self,
+        function: Callable[..., Any],
+        *args: Any,
+        then: Callable[[Any], None] | None = None,
+        failed: Callable[[CrmError], None] | None = None,
+        key: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        generations = self.__dict__.setdefault("_generation", {})
+        token = generations[key] = generations.get(key, 0) + 1 if key else 0
+
+        def work() -> None:
+            try:
+                result = function(self.crm, *args, **kwargs)
+            except CrmError as exc:
+                self.app.call_from_thread(self._report, exc, failed)
+                return
+            if key and generations.get(key) != token:
+                return  # a newer call of the same kind has started
+            if then is not None:
+                try:
+                    self.app.call_from_thread(then, result)
+                except Exception as error:  # a bug in a screen: say so rather than fail silently
+                    self.app.call_from_thread(
+                        self.notify, f"{type(error).__name__}: {error}", severity="error"
+                    )
+
+        self.run_worker(work, thread=True, group=key or "db", exit_on_error=False)  # type: ignore[attr-defined]
+
+    def _report(self, error: CrmError, failed: Callable[[CrmError], None] | None) -> None:
+        if failed is not None:
+            failed(error)
+        else:
+            self.notify(str(error), title="Not done", severity="error", timeout=8)  # type: ignore[attr-defined]
+
+
+class CrmScreen(Calls, Screen):
+    """A full screen of the app."""
+
+
+class CrmModal(Calls, ModalScreen):
+    """A dialog over a screen."""

@@ -1,0 +1,216 @@
+"""The desk (home screen), the welcome of a new database, and the help screen."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Footer, Header, Input, Label, SelectionList, Static
+
+from crm_tui.logic import demo, desk, users
+from crm_tui.logic.schemas import UserUpdate
+from crm_tui.screens.base import CrmModal, CrmScreen
+
+
+class PanelTable(DataTable):
+    """A desk panel's rows; choosing a row opens the record it names."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(id=f"panel-{key}", cursor_type="row", zebra_stripes=True)
+        self.refs: list[str | None] = []
+
+
+class DeskScreen(CrmScreen):
+    """Home: the panels of the user's role, or of their own choosing."""
+
+    BINDINGS = [
+        Binding("r", "refresh", "Refresh", id="desk.refresh"),
+        Binding(
+            "c", "choose", "Choose panels", id="desk.choose", tooltip="Which panels show, in which order"
+        ),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="greeting", classes="hint")
+        yield VerticalScroll(Grid(id="desk"))
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.action_refresh()
+
+    def on_screen_resume(self) -> None:
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        self.call(desk.whoami, then=self._with_me)
+
+    def _with_me(self, me: desk.Me) -> None:
+        self.me = me
+        if me.new_database:
+            self.app.welcome(self.action_refresh)  # type: ignore[attr-defined]
+        self.query_one("#greeting", Static).update(
+            f"{me.display_name or me.username} ({me.role.value}) on {me.database}"
+        )
+        try:
+            keys = desk.panels_for(me.role, self.app.settings.desk_panels)
+        except Exception as error:  # a hand-edited settings file may name an unknown panel
+            self.notify(str(error), severity="warning")
+            keys = desk.panels_for(me.role, None)
+        self.call(desk.desk, keys, then=self._show, key="desk")
+
+    def _show(self, panels: list[desk.Panel]) -> None:
+        grid = self.query_one("#desk", Grid)
+        grid.remove_children()
+        for panel in panels:
+            table = PanelTable(panel.key)
+            box = Vertical(
+                Label(panel.title, classes="title"),
+                table,
+                Static(panel.summary, classes="hint"),
+                classes="panel",
+            )
+            grid.mount(box)
+            table.add_columns(*panel.columns)
+            for row in panel.rows:
+                table.add_row(*row)
+            table.refs = list(panel.refs)
+
+    @on(DataTable.RowSelected)
+    def open_row(self, event: DataTable.RowSelected) -> None:
+        table = event.data_table
+        if (
+            isinstance(table, PanelTable)
+            and event.cursor_row < len(table.refs)
+            and table.refs[event.cursor_row]
+        ):
+            self.app.open_record(table.refs[event.cursor_row])  # type: ignore[attr-defined]
+
+    def action_choose(self) -> None:
+        chosen = desk.panels_for(self.me.role, self.app.settings.desk_panels)
+
+        def save(keys: list[str] | None) -> None:
+            if keys:
+                self.app.save_setting("desk_panels", keys)  # type: ignore[attr-defined]
+                self.action_refresh()
+
+        self.app.push_screen(PanelChooser(chosen), save)
+
+
+class PanelChooser(ModalScreen[list[str] | None]):
+    """Tick the panels to show; they show in the order ticked."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="panels.cancel")]
+
+    def __init__(self, chosen: list[str]) -> None:
+        super().__init__()
+        self.order = list(chosen)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Desk panels (shown in the order ticked)", classes="title")
+            yield SelectionList[str](
+                *[(title, key, key in self.order) for key, title in desk.PANELS.items()], id="panels"
+            )
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Save", id="save", variant="primary")
+
+    @on(SelectionList.SelectedChanged)
+    def ticked(self, event: SelectionList.SelectedChanged) -> None:
+        selected = event.selection_list.selected
+        self.order = [key for key in self.order if key in selected] + [
+            key for key in selected if key not in self.order
+        ]
+
+    @on(Button.Pressed, "#save")
+    def save(self) -> None:
+        self.dismiss(self.order or None)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class WelcomeScreen(CrmModal):
+    """A new database: the first user is its admin; start with demo data or empty."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Welcome to crm", classes="title")
+            yield Static(
+                f"This database is new. You ({self.crm.username}) are its first user and its admin.\n"
+                "Other team members can be added later with `crm user add`.",
+                classes="hint",
+            )
+            yield Label("Your name as the team sees it", classes="field-label")
+            yield Input(value=self.crm.username, id="display-name")
+            yield Static("", id="welcome-status", classes="hint")
+            with Horizontal(classes="buttons"):
+                yield Button("Start empty", id="empty")
+                yield Button("Load demo data", id="demo", variant="primary")
+
+    def _save_display_name(self) -> None:
+        name = self.query_one("#display-name", Input).value.strip()
+        if name and name != self.crm.username:
+            self.call(users.update_user, self.crm.username, UserUpdate(display_name=name))
+
+    @on(Button.Pressed, "#empty")
+    def start_empty(self) -> None:
+        self._save_display_name()
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#demo")
+    def load(self) -> None:
+        self._save_display_name()
+        self.query_one("#welcome-status", Static).update(
+            "Loading the demo team, customers, deals and tickets…"
+        )
+        for button in self.query(Button):
+            button.disabled = True
+
+        def done(summary: demo.DemoSummary) -> None:
+            self.notify(
+                f"Demo loaded: {summary.customers} customers, {summary.deals} deals, "
+                f"{summary.orders} orders, {summary.tickets} tickets"
+            )
+            self.dismiss(None)
+
+        def failed(error) -> None:
+            self.query_one("#welcome-status", Static).update(f"Demo data not loaded: {error}")
+            for button in self.query(Button):
+                button.disabled = False
+
+        self.call(demo.load_demo, then=done, failed=failed)
+
+
+class HelpScreen(ModalScreen[None]):
+    """The keys of the screen underneath, with their ids for the keymap setting."""
+
+    BINDINGS = [Binding("escape,f1,q", "close", "Close", id="help.close")]
+
+    def __init__(self, rows: list[tuple[str, str, str]]) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Keys on this screen", classes="title")
+            yield DataTable(id="keys", cursor_type="row")
+            yield Static(
+                'Remap any key in the settings file: keymap = { "customers.new" = "ctrl+n" }.\n'
+                "Ctrl+P opens the command palette: jump to any record, run any action, change the theme.",
+                classes="hint",
+            )
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("Key", "Does", "Id")
+        for row in self.rows:
+            table.add_row(*row)
+        table.focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

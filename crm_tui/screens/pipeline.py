@@ -1,0 +1,269 @@
+"""The pipeline board: a column per stage, deal cards moved with keys or the mouse."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.events import Click
+from textual.widgets import Footer, Header, Label, ListItem, ListView, Static
+
+from crm_tui.logic import deals, money, orders, pipelines
+from crm_tui.logic.schemas import DealRead
+from crm_tui.screens.base import CrmModal, CrmScreen
+from crm_tui.screens.dialogs import TextPrompt
+from crm_tui.screens.format import shown
+
+CARDS_PER_STAGE = 40  # a board shows the newest cards of each stage; lists page through all
+
+
+def load_board(crm, pipeline: str | None, owner: str | None):
+    """The pipeline and the newest deals of each of its stages."""
+    found = pipelines.get_pipeline(crm, pipeline)
+    cards = {
+        stage.name: deals.list_deals(
+            crm, pipeline=found.name, stage=stage.name, owner=owner, limit=CARDS_PER_STAGE
+        ).deals
+        for stage in found.stages
+    }
+    return found, cards, [p.name for p in pipelines.list_pipelines(crm)]
+
+
+class DealCard(ListItem):
+    def __init__(self, deal: DealRead) -> None:
+        amount = money.format_amount(deal.amount_minor, deal.currency)
+        super().__init__(Label(f"[b]{deal.title}[/b]\n{deal.customer_name}\n{amount}"))
+        self.deal = deal
+
+
+class StageColumn(Vertical):
+    """One stage: its name, count and sum, and its cards, built whole before mounting."""
+
+    def __init__(self, stage, cards: list[DealRead]) -> None:
+        totals = ", ".join(
+            money.format_amount(sum(d.amount_minor for d in cards if d.currency == code), code)
+            for code in sorted({d.currency for d in cards})
+        )
+        head = Static(
+            f"{stage.name} {stage.probability}%\n{stage.deals} · {totals or '-'}", classes="column-head"
+        )
+        super().__init__(head, ListView(*[DealCard(deal) for deal in cards]), classes="column")
+        self.stage, self.kind = stage.name, stage.kind
+        self.refs = [deal.ref for deal in cards]
+
+    @on(Click, ".column-head")
+    def clicked(self) -> None:
+        self.screen.move_selected_to(self.stage)  # type: ignore[attr-defined]
+
+
+class PipelineScreen(CrmScreen):
+    """Deals by stage; move, win and lose them without leaving the keyboard."""
+
+    BINDINGS = [
+        Binding("left", "column(-1)", "Prev stage", id="pipeline.left", show=False),
+        Binding("right", "column(1)", "Next stage", id="pipeline.right", show=False),
+        Binding("shift+right,greater_than_sign", "move(1)", "Move right", id="pipeline.move_right"),
+        Binding("shift+left,less_than_sign", "move(-1)", "Move left", id="pipeline.move_left"),
+        Binding("w", "win", "Win", id="pipeline.win"),
+        Binding("l", "lose", "Lose", id="pipeline.lose"),
+        Binding("o", "order", "Order", id="pipeline.order", tooltip="Draft an order from a won deal"),
+        Binding("m", "mine", "Mine/all", id="pipeline.mine"),
+        Binding("p", "next_pipeline", "Pipeline", id="pipeline.next"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pipeline: str | None = None
+        self.owner: str | None = None
+        self.pipeline_names: list[str] = []
+        self.stages: list[tuple[str, str]] = []
+        self.focus_stage: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="board-status", classes="hint")
+        yield Horizontal(id="board")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def reload(self, focus_deal: str | None = None) -> None:
+        self.call(
+            load_board,
+            self.pipeline,
+            self.owner,
+            then=lambda result: self.show(*result, focus_deal),
+            key="board",
+        )
+
+    async def show(self, pipeline, cards, names, focus_deal: str | None = None) -> None:
+        self.pipeline, self.pipeline_names = pipeline.name, names
+        self.stages = [(s.name, s.kind) for s in pipeline.stages]
+        board = self.query_one("#board", Horizontal)
+        await board.remove_children()
+        columns = [StageColumn(stage, cards[stage.name]) for stage in pipeline.stages]
+        await board.mount(*columns)
+        who = "my deals" if self.owner else "everyone's deals"
+        self.query_one("#board-status", Static).update(
+            f"Pipeline {pipeline.name}, {who}. Click a stage's name to move the selected deal there."
+        )
+        target = next((c for c in columns if focus_deal in c.refs), None) if focus_deal else None
+        if target is not None:
+            listing = target.query_one(ListView)
+            listing.index = target.refs.index(focus_deal)
+            listing.focus()
+        elif columns:
+            columns[0].query_one(ListView).focus()
+
+    def _current(self) -> tuple[StageColumn | None, DealRead | None]:
+        focused = self.focused
+        if isinstance(focused, ListView) and isinstance(focused.parent, StageColumn):
+            item = focused.highlighted_child
+            return focused.parent, item.deal if isinstance(item, DealCard) else None
+        return None, None
+
+    def action_column(self, step: int) -> None:
+        columns = list(self.query(StageColumn))
+        column, _ = self._current()
+        index = columns.index(column) if column in columns else 0
+        target = columns[(index + step) % len(columns)]
+        target.query_one(ListView).focus()
+
+    def action_move(self, step: int) -> None:
+        column, deal = self._current()
+        if deal is None or column is None:
+            return
+        names = [name for name, _ in self.stages]
+        index = names.index(column.stage) + step
+        if 0 <= index < len(names):
+            self.move_selected_to(names[index])
+
+    def move_selected_to(self, stage: str) -> None:
+        """Move the selected deal; into a won or lost stage it is won or lost."""
+        _, deal = self._current()
+        if deal is None:
+            self.notify("Select a deal first.", severity="warning")
+            return
+        kind = dict(self.stages).get(stage)
+        if kind == "won":
+            self.action_win()
+        elif kind == "lost":
+            self.action_lose()
+        elif deal.status != "open":
+            self.notify(f"{deal.ref} is {deal.status}; reopen it first.", severity="warning")
+        else:
+            self.call(
+                deals.move_deal,
+                deal.ref,
+                stage,
+                expected_version=deal.version,
+                then=lambda d: self.reload(d.ref),
+            )
+
+    def action_win(self) -> None:
+        _, deal = self._current()
+        if deal is not None:
+            self.call(
+                deals.win_deal,
+                deal.ref,
+                expected_version=deal.version,
+                then=lambda result: (
+                    self.notify(f"Won {result[0].ref} {result[0].title}"),
+                    self.reload(result[0].ref),
+                ),
+            )
+
+    def action_lose(self) -> None:
+        _, deal = self._current()
+        if deal is None:
+            return
+
+        def lose(reason: str | None) -> None:
+            if reason:
+                self.call(
+                    deals.lose_deal,
+                    deal.ref,
+                    reason,
+                    expected_version=deal.version,
+                    then=lambda d: (self.notify(f"Lost {d.ref}: {d.lost_reason}"), self.reload(d.ref)),
+                )
+
+        self.app.push_screen(TextPrompt(f"Lose {deal.ref} {deal.title}", "Why was it lost? (required)"), lose)
+
+    def action_order(self) -> None:
+        _, deal = self._current()
+        if deal is None:
+            return
+        if deal.status != "won":
+            self.notify(f"{deal.ref} is {deal.status}; only a won deal becomes an order.", severity="warning")
+            return
+
+        def draft(crm, ref):
+            from crm_tui.logic.schemas import OrderCreate
+
+            return orders.add_order(crm, OrderCreate(customer=deal.customer, deal=ref))
+
+        self.call(
+            draft,
+            deal.ref,
+            then=lambda order: self.notify(f"Draft order {order.ref}: {order.total} {order.currency}"),
+        )
+
+    def action_mine(self) -> None:
+        self.owner = None if self.owner else "me"
+        self.reload()
+
+    def action_next_pipeline(self) -> None:
+        if len(self.pipeline_names) > 1:
+            index = self.pipeline_names.index(self.pipeline) if self.pipeline in self.pipeline_names else -1
+            self.pipeline = self.pipeline_names[(index + 1) % len(self.pipeline_names)]
+            self.reload()
+
+    @on(ListView.Selected)
+    def open_deal(self, event: ListView.Selected) -> None:
+        if isinstance(event.item, DealCard):
+            self.app.push_screen(DealDetail(event.item.deal.ref))
+
+
+class DealDetail(CrmModal):
+    """A deal with its stage history."""
+
+    BINDINGS = [Binding("escape,enter", "close", "Close", id="deal.close")]
+
+    def __init__(self, reference: str) -> None:
+        super().__init__()
+        self.reference = reference
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static("Loading…", id="deal-text")
+
+    def on_mount(self) -> None:
+        self.call(deals.deal_detail, self.reference, then=self.show)
+
+    def show(self, detail) -> None:
+        d = detail.deal
+        lines = [
+            f"[b]{d.title}[/b]  {d.ref}  ({d.status})",
+            f"{d.customer_name} ({d.customer}) · {money.format_amount(d.amount_minor, d.currency)}"
+            f" · {d.stage} {d.probability}%",
+            f"Owner {d.owner or '-'} · expected close {shown(d.expected_close) or '-'}"
+            + (f" · lost: {d.lost_reason}" if d.lost_reason else ""),
+            "",
+            "History:",
+            *[
+                f"  {shown(h.at)}  {h.from_stage or '(new)'} → {h.to_stage}  by {h.actor}"
+                for h in detail.history
+            ],
+        ]
+        if detail.orders:
+            lines.append(f"Orders: {', '.join(detail.orders)}")
+        self.query_one("#deal-text", Static).update("\n".join(lines))
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,195 @@
+"""The ticket queue and a ticket's conversation, with every step of its workflow."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Footer, Header, Static
+
+from crm_tui.logic import tickets
+from crm_tui.logic.desk import sla_text
+from crm_tui.screens.base import CrmScreen
+from crm_tui.screens.dialogs import TextPrompt
+from crm_tui.screens.format import shown
+
+PRIORITY_STYLE = {"urgent": "bold red", "high": "dark_orange", "normal": "", "low": "dim"}
+VIEWS = {
+    "1": ("waiting", {}),
+    "2": ("mine", {"assignee": "me"}),
+    "3": ("unassigned", {"assignee": "none"}),
+    "4": ("breached", {"breached": True}),
+    "5": ("resolved", {"status": "resolved"}),
+}
+
+
+class TicketsScreen(CrmScreen):
+    """Tickets, soonest due first."""
+
+    BINDINGS = [
+        Binding("1", "view('1')", "Waiting", id="tickets.waiting"),
+        Binding("2", "view('2')", "Mine", id="tickets.mine"),
+        Binding("3", "view('3')", "Unassigned", id="tickets.unassigned"),
+        Binding("4", "view('4')", "Breached", id="tickets.breached"),
+        Binding("5", "view('5')", "Resolved", id="tickets.resolved"),
+        Binding("r", "refresh", "Refresh", id="tickets.refresh"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view = "1"
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="queue-status", classes="hint")
+        yield DataTable(id="queue", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns(
+            "Ref", "Priority", "Status", "SLA", "Subject", "Customer", "Agent"
+        )
+        self.action_refresh()
+
+    def on_screen_resume(self) -> None:
+        self.action_refresh()
+
+    def action_view(self, view: str) -> None:
+        self.view = view
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        name, filters = VIEWS[self.view]
+        self.call(
+            tickets.list_tickets, limit=200, then=lambda page: self.show(name, page), key="queue", **filters
+        )
+
+    def show(self, name: str, page) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        for t in page.tickets:
+            style = PRIORITY_STYLE[t.priority.value]
+            sla = Text(sla_text(t), style="bold red" if t.breached else "")
+            table.add_row(
+                t.ref,
+                Text(t.priority.value, style=style),
+                t.status.value,
+                sla,
+                t.subject,
+                t.customer_name,
+                t.assignee or "",
+                key=t.ref,
+            )
+        more = " (more: narrow the view)" if page.next_after else ""
+        self.query_one("#queue-status", Static).update(
+            f"Tickets: {name}, {len(page.tickets)} shown{more}. Keys 1-5 change the view."
+        )
+
+    @on(DataTable.RowSelected)
+    def open_ticket(self, event: DataTable.RowSelected) -> None:
+        self.app.push_screen(TicketScreen(str(event.row_key.value)))
+
+
+class TicketScreen(CrmScreen):
+    """One ticket and its conversation."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="ticket.back"),
+        Binding("r", "reply", "Reply", id="ticket.reply"),
+        Binding("i", "note", "Internal note", id="ticket.note"),
+        Binding("a", "assign", "Assign", id="ticket.assign"),
+        Binding(
+            "p", "pending", "Pending", id="ticket.pending", tooltip="Waiting on the customer: the clock stops"
+        ),
+        Binding("o", "open", "Open", id="ticket.open"),
+        Binding("v", "resolve", "Resolve", id="ticket.resolve"),
+        Binding("c", "close", "Close", id="ticket.close"),
+    ]
+
+    def __init__(self, reference: str) -> None:
+        super().__init__()
+        self.reference = reference
+        self.ticket = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="ticket-head", classes="record")
+        yield VerticalScroll(id="conversation")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        self.call(tickets.ticket_detail, self.reference, then=self.show)
+
+    def show(self, detail) -> None:
+        self.ticket = t = detail.ticket
+        self.sub_title = f"{t.ref} {t.subject}"
+        lines = [
+            f"[b]{t.subject}[/b]  {t.ref}  {t.type.value}, "
+            f"[{PRIORITY_STYLE[t.priority.value] or 'default'}]{t.priority.value}[/], {t.status.value}",
+            f"{t.customer_name} ({t.customer}) via {t.channel.value} · agent {t.assignee or '(nobody)'}",
+            f"SLA: {sla_text(t) or 'stopped'} · response due {shown(t.first_response_due)}"
+            + (f", answered {shown(t.first_response_at)}" if t.first_response_at else "")
+            + f" · resolution due {shown(t.resolution_due)}",
+        ]
+        if t.resolution:
+            lines.append(f"Resolution: {t.resolution}")
+        if t.description:
+            lines.append(f"\n{t.description}")
+        self.query_one("#ticket-head", Static).update("\n".join(lines))
+        conversation = self.query_one("#conversation", VerticalScroll)
+        conversation.remove_children()
+        for message in detail.messages:
+            kind = "internal note" if message.internal else "reply"
+            conversation.mount(
+                Static(
+                    f"[b]{message.author}[/b] {kind}, {shown(message.at)}\n{message.body}",
+                    classes="message internal" if message.internal else "message",
+                )
+            )
+        if not detail.messages:
+            conversation.mount(Static("No replies yet. Press r to reply.", classes="hint"))
+
+    def _after(self, verb: str):
+        return lambda t: (self.notify(f"{verb} {t.ref}; it is {t.status.value}"), self.reload())
+
+    def _ask(self, title: str, question: str, step, verb: str, **options) -> None:
+        def run(text: str | None) -> None:
+            if text:
+                self.call(step, self.reference, text, then=self._after(verb), **options)
+
+        self.app.push_screen(TextPrompt(title, question), run)
+
+    def action_reply(self) -> None:
+        self._ask(f"Reply on {self.reference}", "Your reply to the customer", tickets.reply, "Replied on")
+
+    def action_note(self) -> None:
+        self._ask(f"Internal note on {self.reference}", "For the team only", tickets.note, "Noted on")
+
+    def action_resolve(self) -> None:
+        self._ask(f"Resolve {self.reference}", "How was it resolved? (required)", tickets.resolve, "Resolved")
+
+    def action_assign(self) -> None:
+        def run(name: str | None) -> None:
+            if name:
+                self.call(
+                    tickets.assign,
+                    self.reference,
+                    None if name.lower() == "none" else name,
+                    then=self._after("Assigned"),
+                )
+
+        self.app.push_screen(TextPrompt(f"Assign {self.reference}", "Agent's username (me, or none)"), run)
+
+    def action_pending(self) -> None:
+        self.call(tickets.set_status, self.reference, "pending", then=self._after("Paused"))
+
+    def action_open(self) -> None:
+        self.call(tickets.set_status, self.reference, "open", then=self._after("Opened"))
+
+    def action_close(self) -> None:
+        self.call(tickets.close, self.reference, then=self._after("Closed"))
