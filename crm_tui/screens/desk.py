@@ -44,6 +44,10 @@ class DeskScreen(CrmScreen):
     def on_screen_resume(self) -> None:
         self.action_refresh()
 
+    def on_resize(self) -> None:
+        # Two panels side by side need room; a narrow terminal stacks them.
+        self.query_one("#desk", Grid).set_class(self.size.width < 100, "-narrow")
+
     def action_refresh(self) -> None:
         self.call(desk.whoami, then=self._with_me)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import HorizontalScroll, Vertical
 from textual.events import Click
 from textual.widgets import Footer, Header, Label, ListItem, ListView, Static
 
@@ -83,7 +83,7 @@ class PipelineScreen(CrmScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="board-status", classes="hint")
-        yield Horizontal(id="board")
+        yield HorizontalScroll(id="board")  # a narrow terminal scrolls the stages sideways
         yield Footer()
 
     def on_mount(self) -> None:
@@ -91,6 +91,14 @@ class PipelineScreen(CrmScreen):
 
     def on_screen_resume(self) -> None:
         self.reload()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """Stages share the width when they fit; otherwise they keep a readable width and scroll."""
+        room = self.size.width // max(len(self.stages), 1)
+        self.query_one("#board", HorizontalScroll).set_class(room < 24, "-narrow")
 
     def reload(self, focus_deal: str | None = None) -> None:
         self.call(
@@ -104,9 +112,10 @@ class PipelineScreen(CrmScreen):
     async def show(self, pipeline, cards, names, focus_deal: str | None = None) -> None:
         self.pipeline, self.pipeline_names = pipeline.name, names
         self.stages = [(s.name, s.kind) for s in pipeline.stages]
-        board = self.query_one("#board", Horizontal)
+        board = self.query_one("#board", HorizontalScroll)
         await board.remove_children()
         columns = [StageColumn(stage, cards[stage.name]) for stage in pipeline.stages]
+        self._fit()
         await board.mount(*columns)
         who = "my deals" if self.owner else "everyone's deals"
         self.query_one("#board-status", Static).update(
@@ -117,6 +126,7 @@ class PipelineScreen(CrmScreen):
             listing = target.query_one(ListView)
             listing.index = target.refs.index(focus_deal)
             listing.focus()
+            board.scroll_to_widget(target, animate=False)
         elif columns:
             columns[0].query_one(ListView).focus()
 
