@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select, tuple_, update
 
 from crm_tui.logic import audit, money, pipelines, users
 from crm_tui.logic.context import Crm, Work
@@ -182,10 +182,33 @@ def _active_customer(work: Work, reference: str | int) -> Customer:
 
 
 def _record_move(work: Work, deal: Deal, source: Stage | None, target: Stage) -> None:
-    """Put the deal in ``target`` and keep the move in its history."""
+    """Put the deal in ``target`` and keep the move in its history, with the facts stage
+    conversion counts (``storage/sales_facts.py``): whether this is the deal's first
+    entry into ``target``, and, unless ``target`` is a lost stage, that the deal advanced
+    from every stage with a lower position it first entered before."""
     deal.stage_id = target.id
     deal.status = target.kind
     deal.updated_at = utcnow()
+    history = DealStageChange.deal_id == deal.id
+    entered_before = work.session.execute(
+        select(DealStageChange.id).where(history, DealStageChange.to_stage_id == target.id).limit(1)
+    ).first()
+    if target.kind != "lost":
+        work.session.execute(
+            update(DealStageChange)
+            .where(
+                history,
+                DealStageChange.first_entry,
+                ~DealStageChange.advanced,
+                DealStageChange.to_stage_id.in_(
+                    select(Stage.id).where(
+                        Stage.pipeline_id == target.pipeline_id, Stage.position < target.position
+                    )
+                ),
+            )
+            .values(advanced=True),
+            execution_options={"synchronize_session": False},
+        )
     work.session.add(
         DealStageChange(
             deal_id=deal.id,
@@ -193,6 +216,7 @@ def _record_move(work: Work, deal: Deal, source: Stage | None, target: Stage) ->
             to_stage_id=target.id,
             actor_id=work.actor.id,
             at=deal.updated_at,
+            first_entry=entered_before is None,
         )
     )
 

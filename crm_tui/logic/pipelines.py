@@ -287,8 +287,33 @@ def remove_stage(crm: Crm, pipeline: str | None, stage: str, *, move_to: str | N
 
 
 def _move_all(work: Work, source: Stage, target: Stage) -> None:
-    """Move every deal of ``source`` to ``target``, each move kept in the history."""
-    deal_ids = list(work.session.execute(select(Deal.id).where(Deal.stage_id == source.id)).scalars())
+    """Move every deal of ``source`` to ``target``, each move kept in the history with
+    the facts stage conversion counts, as ``deals._record_move`` keeps them."""
+    moving = select(Deal.id).where(Deal.stage_id == source.id)
+    deal_ids = list(work.session.execute(moving).scalars())
+    entered_before = set(
+        work.session.execute(
+            select(DealStageChange.deal_id)
+            .where(DealStageChange.to_stage_id == target.id, DealStageChange.deal_id.in_(moving))
+            .distinct()
+        ).scalars()
+    )
+    if target.kind != "lost":
+        work.session.execute(
+            update(DealStageChange)
+            .where(
+                DealStageChange.deal_id.in_(moving),
+                DealStageChange.first_entry,
+                ~DealStageChange.advanced,
+                DealStageChange.to_stage_id.in_(
+                    select(Stage.id).where(
+                        Stage.pipeline_id == target.pipeline_id, Stage.position < target.position
+                    )
+                ),
+            )
+            .values(advanced=True),
+            execution_options={"synchronize_session": False},
+        )
     for deal_id in deal_ids:
         work.session.add(
             DealStageChange(
@@ -296,6 +321,7 @@ def _move_all(work: Work, source: Stage, target: Stage) -> None:
                 from_stage_id=source.id,
                 to_stage_id=target.id,
                 actor_id=work.actor.id,
+                first_entry=deal_id not in entered_before,
             )
         )
         work.audit("deal", deal_id, "move", {"stage": [source.name, target.name]})

@@ -11,7 +11,8 @@ nowhere; every money figure is per currency, since sums across currencies mean n
 - average won deal: amount of deals won in the period / their count (rounded half up).
 - average sales cycle: mean days from creation to closing of deals won in the period.
 - stage conversion: of the deals that first entered an open stage in the period, the
-  share that afterwards entered a later stage that is not a lost one.
+  share that afterwards entered a later stage that is not a lost one (later: of a higher
+  position when the deal moved there).
 - order revenue: orders confirmed in the period and not cancelled (confirmed, fulfilled
   or paid), net amounts per month, per product (free-text lines as "(no product)") and
   per order owner.
@@ -22,12 +23,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 
 from crm_tui.logic import pipelines, users
 from crm_tui.logic.context import Crm, Work
 from crm_tui.logic.errors import Invalid
 from crm_tui.storage.models import Deal, DealStageChange, Order, OrderLine, Product, Stage, User
+from crm_tui.storage.sql import month_of, no_index, seconds_between
 
 NO_PRODUCT = "(no product)"
 
@@ -124,6 +126,19 @@ def _percent(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
+def _active() -> list:
+    """Deals that are not archived. Nearly all are, so the deals are read straight
+    through rather than looked up one by one through an index (storage/sql.py)."""
+    return [no_index(Deal.archived_at).is_(None)]
+
+
+def _status(*bounds: object):
+    """``Deal.status`` for a condition: through its indexes when a period bound narrows
+    the deals (those indexes lead with the status, then the date), else read from the
+    table straight through."""
+    return Deal.status if any(bound is not None for bound in bounds) else no_index(Deal.status)
+
+
 def _weighted_sum():
     """Sum of each deal's weighted amount, rounded half up per deal as DealRead does."""
     return func.sum((2 * Deal.amount_minor * Stage.probability + 100) // 200)
@@ -142,22 +157,26 @@ def sales_report(
     with crm.work() as work:
         chosen = pipelines.find_pipeline(work, pipeline)
         owner_id = users.find(work, owner).id if owner else None
-        deals = [Deal.archived_at.is_(None)]
+        deals = _active()
         if owner_id is not None:
             deals.append(Deal.owner_id == owner_id)
         if pipeline is not None:
             deals.append(Deal.pipeline_id == chosen.id)
+        # One pass over the open deals and one over those closed in the period serve
+        # several figures each: grouped finely in SQL, added up here.
+        open_deals = _open_deals(work, deals, start, end)
+        closed_deals = _closed_deals(work, deals, low, high)
         return SalesReport(
             period_from=start,
             period_to=end,
             owner=owner,
             pipeline=chosen.name,
-            pipeline_by_stage=_by_stage(work, chosen.id, deals),
-            forecast=_forecast(work, deals, start, end),
-            win_rates=_win_rates(work, deals, low, high),
-            won_deals=_won(work, deals, low, high),
-            average_cycle_days=_cycle(work, deals, low, high),
-            stage_conversion=_conversion(work, chosen.id, deals, low, high),
+            pipeline_by_stage=_stage_figures(work, chosen.id, open_deals),
+            forecast=_forecast(open_deals),
+            win_rates=_win_rates(closed_deals),
+            won_deals=_won(closed_deals),
+            average_cycle_days=_cycle(closed_deals),
+            stage_conversion=_conversion(work, chosen.id, deals, owner_id, low, high),
             **_revenue(work, owner_id, low, high),
         )
 
@@ -173,8 +192,11 @@ def _by_stage(work: Work, pipeline_id: int, deals: list) -> list[StageFigure]:
             func.sum(Deal.amount_minor),
             _weighted_sum(),
         )
-        .join(Deal, Deal.stage_id == Stage.id)
-        .where(Stage.pipeline_id == pipeline_id, Deal.status == "open", *deals)
+        .select_from(Deal)
+        .join(Stage, Stage.id == Deal.stage_id)
+        # The deals' pipeline, not the stages': the deals are read straight through
+        # (once, not once per stage), each deal's stage looked up by its id.
+        .where(Deal.pipeline_id == pipeline_id, _status() == "open", *deals)
         .group_by(Stage.id, Stage.name, Stage.position, Stage.probability, Deal.currency)
         .order_by(Stage.position, Deal.currency)
     ).all()
@@ -192,25 +214,70 @@ def _by_stage(work: Work, pipeline_id: int, deals: list) -> list[StageFigure]:
     ]
 
 
-def _forecast(work: Work, deals: list, start: date | None, end: date | None) -> list[ForecastFigure]:
-    conditions = [Deal.status == "open", Deal.expected_close.is_not(None), *deals]
+def _open_deals(work: Work, deals: list, start: date | None, end: date | None) -> list[tuple]:
+    """Open deals per (stage id, currency, month of expected close or None when it is not
+    in the period): count, amount, weighted amount."""
+    expected = [Deal.expected_close.is_not(None)]
     if start:
-        conditions.append(Deal.expected_close >= start)
+        expected.append(Deal.expected_close >= start)
     if end:
-        conditions.append(Deal.expected_close <= end)
-    rows = work.session.execute(
-        select(Deal.expected_close, Deal.currency, Deal.amount_minor, Stage.probability)
-        .join(Stage, Stage.id == Deal.stage_id)
-        .where(*conditions)
+        expected.append(Deal.expected_close <= end)
+    month = case((and_(*expected), month_of(Deal.expected_close)))
+    return [
+        (stage_id, currency, month, count, int(amount), int(weighted))
+        for stage_id, currency, month, count, amount, weighted in work.session.execute(
+            select(
+                Deal.stage_id,
+                Deal.currency,
+                month,
+                func.count(),
+                func.sum(Deal.amount_minor),
+                _weighted_sum(),
+            )
+            .join(Stage, Stage.id == Deal.stage_id)
+            .where(_status() == "open", *deals)
+            .group_by(Deal.stage_id, Deal.currency, month)
+        )
+    ]
+
+
+def _stage_figures(work: Work, pipeline_id: int, open_deals: list[tuple]) -> list[StageFigure]:
+    stages = {
+        stage.id: stage
+        for stage in work.session.execute(select(Stage).where(Stage.pipeline_id == pipeline_id)).scalars()
+    }
+    totals: dict[tuple[int, str], list[int]] = {}
+    for stage_id, currency, _, count, amount, weighted in open_deals:
+        if stage_id in stages:
+            figure = totals.setdefault((stage_id, currency), [0, 0, 0])
+            figure[0] += count
+            figure[1] += amount
+            figure[2] += weighted
+    return sorted(
+        (
+            StageFigure(
+                stage=stages[stage_id].name,
+                position=stages[stage_id].position,
+                probability=stages[stage_id].probability,
+                currency=currency,
+                deals=count,
+                amount_minor=amount,
+                weighted_minor=weighted,
+            )
+            for (stage_id, currency), (count, amount, weighted) in totals.items()
+        ),
+        key=lambda figure: (figure.position, figure.currency),
     )
-    # Grouped here: month arithmetic differs between SQLite and PostgreSQL, and a
-    # forecast covers the open deals only, a small share of all.
+
+
+def _forecast(open_deals: list[tuple]) -> list[ForecastFigure]:
     months: dict[tuple[str, str], list[int]] = {}
-    for expected, currency, amount, probability in rows:
-        figure = months.setdefault((expected.strftime("%Y-%m"), currency), [0, 0, 0])
-        figure[0] += 1
-        figure[1] += amount
-        figure[2] += (2 * amount * probability + 100) // 200
+    for _, currency, month, count, amount, weighted in open_deals:
+        if month is not None:
+            figure = months.setdefault((month, currency), [0, 0, 0])
+            figure[0] += count
+            figure[1] += amount
+            figure[2] += weighted
     return [
         ForecastFigure(
             month=month,
@@ -223,16 +290,32 @@ def _forecast(work: Work, deals: list, start: date | None, end: date | None) -> 
     ]
 
 
-def _win_rates(work: Work, deals: list, low: datetime | None, high: datetime | None) -> list[WinRate]:
-    rows = work.session.execute(
-        select(User.username, Deal.status, func.count())
-        .outerjoin(User, User.id == Deal.owner_id)
-        .where(Deal.status.in_(("won", "lost")), *_within(Deal.closed_at, low, high), *deals)
-        .group_by(User.username, Deal.status)
-    ).all()
+def _closed_deals(work: Work, deals: list, low: datetime | None, high: datetime | None) -> list[tuple]:
+    """Deals closed in the period per (owner's username, status, currency): count, amount,
+    and the seconds from creation to closing summed over the won ones."""
+    won = Deal.status == "won"
+    return [
+        (username, status, currency, count, int(amount), seconds)
+        for username, status, currency, count, amount, seconds in work.session.execute(
+            select(
+                User.username,
+                Deal.status,
+                Deal.currency,
+                func.count(),
+                func.sum(Deal.amount_minor),
+                func.sum(case((won, seconds_between(Deal.created_at, Deal.closed_at)))),
+            )
+            .outerjoin(User, User.id == Deal.owner_id)
+            .where(_status(low, high).in_(("won", "lost")), *_within(Deal.closed_at, low, high), *deals)
+            .group_by(User.username, Deal.status, Deal.currency)
+        )
+    ]
+
+
+def _win_rates(closed_deals: list[tuple]) -> list[WinRate]:
     per_owner: dict[str | None, dict[str, int]] = {}
-    for username, status, count in rows:
-        per_owner.setdefault(username, {"won": 0, "lost": 0})[status] = count
+    for username, status, _, count, _, _ in closed_deals:
+        per_owner.setdefault(username, {"won": 0, "lost": 0})[status] += count
     won = sum(figures["won"] for figures in per_owner.values())
     lost = sum(figures["lost"] for figures in per_owner.values())
     team = WinRate(owner=None, won=won, lost=lost, win_rate=_percent(won, won + lost))
@@ -247,76 +330,82 @@ def _win_rates(work: Work, deals: list, low: datetime | None, high: datetime | N
     ]
 
 
-def _won(work: Work, deals: list, low: datetime | None, high: datetime | None) -> list[WonFigure]:
-    rows = work.session.execute(
-        select(Deal.currency, func.count(), func.sum(Deal.amount_minor))
-        .where(Deal.status == "won", *_within(Deal.closed_at, low, high), *deals)
-        .group_by(Deal.currency)
-        .order_by(Deal.currency)
-    ).all()
+def _won(closed_deals: list[tuple]) -> list[WonFigure]:
+    currencies: dict[str, list[int]] = {}
+    for _, status, currency, count, amount, _ in closed_deals:
+        if status == "won":
+            figure = currencies.setdefault(currency, [0, 0])
+            figure[0] += count
+            figure[1] += amount
     return [
-        WonFigure(
-            currency=currency,
-            won=count,
-            amount_minor=int(total),
-            average_minor=_half_up(int(total), count),
-        )
-        for currency, count, total in rows
+        WonFigure(currency=currency, won=count, amount_minor=total, average_minor=_half_up(total, count))
+        for currency, (count, total) in sorted(currencies.items())
     ]
 
 
-def _cycle(work: Work, deals: list, low: datetime | None, high: datetime | None) -> float | None:
-    rows = work.session.execute(
-        select(Deal.created_at, Deal.closed_at).where(
-            Deal.status == "won", *_within(Deal.closed_at, low, high), *deals
-        )
-    ).all()
-    if not rows:
+def _cycle(closed_deals: list[tuple]) -> float | None:
+    won = [(count, seconds) for _, status, _, count, _, seconds in closed_deals if status == "won"]
+    count = sum(count for count, _ in won)
+    if not count:
         return None
-    seconds = sum((closed - created).total_seconds() for created, closed in rows)
-    return round(seconds / len(rows) / 86_400, 1)
+    seconds = sum(float(seconds) for _, seconds in won)
+    return round(seconds / count / 86_400, 1)
 
 
 def _conversion(
-    work: Work, pipeline_id: int, deals: list, low: datetime | None, high: datetime | None
+    work: Work,
+    pipeline_id: int,
+    deals: list,
+    owner_id: int | None,
+    low: datetime | None,
+    high: datetime | None,
 ) -> list[ConversionFigure]:
+    # From the facts kept with each stage change (storage/sales_facts.py): a deal's first
+    # entry into a stage, and whether it afterwards entered a higher, not-lost stage.
     open_stages = [stage for stage in pipelines.stages_of(work, pipeline_id) if stage.kind == "open"]
-    # Removed stages too: the history still names them.
-    stages = work.session.execute(select(Stage).where(Stage.pipeline_id == pipeline_id)).scalars().all()
-    position = {stage.id: stage.position for stage in stages}
-    later_ok = {stage.id for stage in stages if stage.kind != "lost"}
-    entered: dict[int, set[int]] = {stage.id: set() for stage in open_stages}
-    advanced: dict[int, set[int]] = {stage.id: set() for stage in open_stages}
-    rows = work.session.execute(
-        select(DealStageChange.deal_id, DealStageChange.to_stage_id, DealStageChange.at)
-        .join(Deal, Deal.id == DealStageChange.deal_id)
-        .where(Deal.pipeline_id == pipeline_id, *deals)
-        .order_by(DealStageChange.deal_id, DealStageChange.at, DealStageChange.id)
-    )
-    # One pass over each deal's history in time order: remember where it first entered
-    # each open stage (if that was in the period), then credit every such stage below a
-    # later, not-lost stage the deal reaches afterwards.
-    current, first_entries = None, {}
-    for deal_id, stage_id, at in rows:
-        if deal_id != current:
-            current, first_entries = deal_id, {}
-        if stage_id in entered and stage_id not in first_entries:
-            first_entries[stage_id] = at
-            if (low is None or at >= low) and (high is None or at < high):
-                entered[stage_id].add(deal_id)
-        if stage_id in later_ok:
-            for earlier in first_entries:
-                if position[earlier] < position.get(stage_id, 0) and deal_id in entered[earlier]:
-                    advanced[earlier].add(deal_id)
-    return [
-        ConversionFigure(
-            stage=stage.name,
-            entered=len(entered[stage.id]),
-            advanced=len(advanced[stage.id]),
-            conversion=_percent(len(advanced[stage.id]), len(entered[stage.id])),
+    stage_ids = [stage.id for stage in open_stages]
+    change = DealStageChange
+
+    def counts(*conditions) -> dict[int, tuple[int, int]]:
+        rows = work.session.execute(
+            select(change.to_stage_id, func.count(), func.count(case((change.advanced, 1))))
+            .where(*conditions, *_within(change.at, low, high))
+            .group_by(change.to_stage_id)
+        ).all()
+        return {stage_id: (entered, advanced) for stage_id, entered, advanced in rows}
+
+    if owner_id is None:
+        # Every first entry, read from one index alone, less those of the few archived
+        # deals, found through the deals' history index (the stages' ids all belong to
+        # the pipeline, and a deal never leaves its pipeline).
+        found = counts(change.first_entry, change.to_stage_id.in_(stage_ids))
+        archived = select(Deal.id).where(Deal.archived_at.is_not(None))
+        less = counts(
+            no_index(change.first_entry),
+            no_index(change.to_stage_id).in_(stage_ids),
+            change.deal_id.in_(archived),
         )
-        for stage in open_stages
-    ]
+        for stage_id, (entered, advanced) in less.items():
+            total = found[stage_id]
+            found[stage_id] = (total[0] - entered, total[1] - advanced)
+    else:
+        found = counts(
+            change.first_entry,
+            change.to_stage_id.in_(stage_ids),
+            change.deal_id.in_(select(Deal.id).where(*deals)),
+        )
+    figures = []
+    for stage in open_stages:
+        entered, advanced = found.get(stage.id, (0, 0))
+        figures.append(
+            ConversionFigure(
+                stage=stage.name,
+                entered=entered,
+                advanced=advanced,
+                conversion=_percent(advanced, entered),
+            )
+        )
+    return figures
 
 
 def _revenue(
@@ -328,21 +417,18 @@ def _revenue(
     ]
     if owner_id is not None:
         conditions.append(Order.owner_id == owner_id)
-    by_month: dict[tuple[str, str], list[int]] = {}
-    by_owner: dict[tuple[str, str], list[int]] = {}
-    rows = work.session.execute(
-        select(Order.confirmed_at, Order.currency, Order.net_minor, User.username)
+    month = month_of(Order.confirmed_at)
+    by_month = work.session.execute(
+        select(month, Order.currency, func.count(), func.sum(Order.net_minor))
+        .where(*conditions)
+        .group_by(month, Order.currency)
+    ).all()
+    by_owner = work.session.execute(
+        select(User.username, Order.currency, func.count(), func.sum(Order.net_minor))
         .outerjoin(User, User.id == Order.owner_id)
         .where(*conditions)
-    )
-    for confirmed, currency, net, username in rows:
-        for table, key in (
-            (by_month, confirmed.strftime("%Y-%m")),
-            (by_owner, username or "(nobody)"),
-        ):
-            figure = table.setdefault((key, currency), [0, 0])
-            figure[0] += 1
-            figure[1] += net
+        .group_by(User.username, Order.currency)
+    ).all()
     product_rows = work.session.execute(
         select(
             Product.sku,
@@ -356,18 +442,19 @@ def _revenue(
         .group_by(Product.sku, Order.currency)
     ).all()
 
-    def figures(table: dict[tuple[str, str], list[int]]) -> list[RevenueFigure]:
+    def figures(rows, nobody: str) -> list[RevenueFigure]:
+        # Sorted here, by the key as shown: the database may collate text differently.
         return [
             RevenueFigure(key=key, currency=currency, orders=count, net_minor=net)
-            for (key, currency), (count, net) in sorted(table.items())
+            for key, currency, count, net in sorted(
+                (key or nobody, currency, count, int(net)) for key, currency, count, net in rows
+            )
         ]
 
     return {
-        "revenue_by_month": figures(by_month),
-        "revenue_by_owner": figures(by_owner),
-        "revenue_by_product": figures(
-            {(sku or NO_PRODUCT, currency): [count, int(net)] for sku, currency, count, net in product_rows}
-        ),
+        "revenue_by_month": figures(by_month, ""),
+        "revenue_by_owner": figures(by_owner, "(nobody)"),
+        "revenue_by_product": figures(product_rows, NO_PRODUCT),
     }
 
 

@@ -210,12 +210,18 @@ class Deal(Versioned, table=True):
 
 
 class DealStageChange(SQLModel, table=True):
-    """One move of a deal between stages; the history cycle times are measured on."""
+    """One move of a deal between stages; the history cycle times are measured on.
+
+    ``first_entry`` and ``advanced`` are facts for stage conversion, kept by logic as the
+    deal moves (see ``storage/sales_facts.py``): the deal's first entry into
+    ``to_stage_id``, and whether it later entered a higher, not-lost stage.
+    """
 
     __tablename__: ClassVar[str] = "deal_stage_changes"
     __table_args__ = (
         Index("ix_stage_changes_deal", "deal_id", "at", "id"),
-        Index("ix_stage_changes_to_at", "to_stage_id", "at"),
+        # Stage conversion: first entries of a stage in a period, with what it counts.
+        Index("ix_stage_changes_first_entry", "first_entry", "to_stage_id", "at", "advanced", "deal_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -224,6 +230,8 @@ class DealStageChange(SQLModel, table=True):
     to_stage_id: int = _ref("stages.id", nullable=False, index=False)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     actor_id: int | None = _ref("users.id", index=False)
+    first_entry: bool = Field(default=False)
+    advanced: bool = Field(default=False)
 
 
 class Product(Versioned, table=True):

@@ -12,6 +12,7 @@ import sqlmodel
 from alembic import op
 
 import crm_tui.storage.types
+from crm_tui.storage import sales_facts
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -121,6 +122,8 @@ def upgrade() -> None:
         sa.Column("to_stage_id", sa.Integer(), nullable=False),
         sa.Column("at", crm_tui.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("actor_id", sa.Integer(), nullable=True),
+        sa.Column("first_entry", sa.Boolean(), nullable=False),
+        sa.Column("advanced", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["actor_id"],
             ["users.id"],
@@ -138,7 +141,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("deal_stage_changes", schema=None) as batch_op:
         batch_op.create_index("ix_stage_changes_deal", ["deal_id", "at", "id"], unique=False)
-        batch_op.create_index("ix_stage_changes_to_at", ["to_stage_id", "at"], unique=False)
+        batch_op.create_index(
+            "ix_stage_changes_first_entry",
+            ["first_entry", "to_stage_id", "at", "advanced", "deal_id"],
+            unique=False,
+        )
 
     op.create_table(
         "orders",
@@ -213,6 +220,9 @@ def upgrade() -> None:
 
     # ### end Alembic commands ###
     _add_default_pipeline()
+    # The conversion flags from the history there is (none in a new database); later
+    # moves keep them through logic.
+    sales_facts.recompute(op.get_bind())
 
 
 # Every database starts with one pipeline a team can use at once and adjust later.
@@ -279,7 +289,7 @@ def downgrade() -> None:
 
     op.drop_table("orders")
     with op.batch_alter_table("deal_stage_changes", schema=None) as batch_op:
-        batch_op.drop_index("ix_stage_changes_to_at")
+        batch_op.drop_index("ix_stage_changes_first_entry")
         batch_op.drop_index("ix_stage_changes_deal")
 
     op.drop_table("deal_stage_changes")
