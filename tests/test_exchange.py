@@ -272,3 +272,52 @@ def test_contacts_import_links_by_company_and_reports_unknown_ones(crm, tmp_path
     assert customers.get_customer(crm, "C-2").name == "Nowhere Inc"
     with pytest.raises(Invalid, match="cannot import"):
         imports.import_csv(crm, "orders", io.StringIO("Name\nx\n"), "x")
+
+
+def test_imported_contacts_are_stored_like_contacts_added_one_by_one(crm):
+    """The bulk path (ids numbered under the write lock, one executemany on SQLite) leaves
+    the same rows and audit entries as adding each contact by hand."""
+    customers.add_customer(crm, CustomerCreate(name="Acme GmbH", country="DE"))
+    contacts.add_contact(
+        crm, ContactCreate(customer="C-1", name="Ann Smith", title="CEO", email="Ann@Acme.example",
+                           mobile="0170 1234567")
+    )  # fmt: skip
+    source = io.StringIO(
+        "Name,Company,Title,Email,Mobile\n"
+        "Bob Jones,Acme GmbH,CTO,Bob@Acme.example,0170 7654321\n"
+        "Cy Young,Acme GmbH,,,\n"
+        "Di Prince,Acme GmbH,Buyer,di@acme.example,+49 170 5555555\n"
+    )
+    summary = imports.import_csv(crm, "contacts", source, "in.csv", batch_size=2)
+    assert (summary.created, summary.rejected) == (3, 0)
+
+    def raw(sql):
+        with crm.database.connection() as conn:
+            return [tuple(row) for row in conn.exec_driver_sql(sql)]
+
+    sqlite = crm.database.path is not None
+    shape = "typeof(created_at), length(created_at)" if sqlite else "1, 1"
+    rows = raw(f"SELECT id, version, {shape} FROM contacts ORDER BY id")
+    assert [row[0] for row in rows] == [1, 2, 3, 4]
+    assert len({row[1:] for row in rows}) == 1  # stored alike, whichever way they came in
+    shape = "typeof(at), length(at), typeof(changes)" if sqlite else "1, 1, 1"
+    entries = raw(
+        f"SELECT entity_id, action, actor_id, {shape}, changes FROM audit_entries "
+        "WHERE entity = 'contact' ORDER BY entity_id"
+    )
+    assert [entry[0] for entry in entries] == [1, 2, 3, 4]
+    assert len({entry[1:6] for entry in entries}) == 1
+    by_hand, bob, cy, di = (
+        json.loads(entry[6]) if isinstance(entry[6], str) else entry[6] for entry in entries
+    )
+    assert by_hand == {"customer": [None, "C-1"], "name": [None, "Ann Smith"], "title": [None, "CEO"],
+                       "email": [None, "ann@acme.example"], "mobile": [None, "+491701234567"]}  # fmt: skip
+    assert bob == {"customer": [None, "C-1"], "name": [None, "Bob Jones"], "title": [None, "CTO"],
+                   "email": [None, "bob@acme.example"], "mobile": [None, "+491707654321"]}  # fmt: skip
+    assert cy == {"customer": [None, "C-1"], "name": [None, "Cy Young"]}
+    assert di["mobile"] == [None, "+491705555555"]
+    listed = {contact.name: contact for contact in contacts.list_contacts(crm, "C-1")}
+    assert listed["Bob Jones"].created_at.tzinfo is not None
+    assert abs(listed["Bob Jones"].created_at - listed["Ann Smith"].created_at).total_seconds() < 60
+    # a contact added by hand after the import gets the next id
+    assert contacts.add_contact(crm, ContactCreate(customer="C-1", name="Ed Wood")).id == 5
