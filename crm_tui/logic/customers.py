@@ -494,7 +494,7 @@ def list_customers(
             )
             query = query.where(Customer.id.in_(tagged))
         if text and text.strip():
-            query = query.where(_matches(text))
+            query = query.where(_matches(work, text))
         column = _SORT_COLUMNS[CustomerSort(sort)]
         if after is not None:
             anchor = fetch(work, Customer, "customer", after)
@@ -511,18 +511,29 @@ def list_customers(
         )
 
 
-def _matches(text: str) -> ColumnElement[bool]:
+def _name_starts_with(prefix: str) -> ColumnElement[bool]:
+    """Name keys starting with ``prefix``, as a range the name index answers in order
+    (a LIKE 'm%' would be read row by row: the index is not case-insensitive)."""
+    following = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return and_(Customer.name_key >= prefix, Customer.name_key < following)
+
+
+def _matches(work: Work, text: str) -> ColumnElement[bool]:
     """Customers with a word in their name, company, email or phone starting with each
     word of ``text`` (case and accents ignored), through the full-text index.
 
+    One or two letters alone are a name prefix, as in a phone book: "m" lists the names
+    starting with M, straight from the name index, instead of every word starting with m.
     A word index sees where words start, not inside them, so two cases keep a substring
     test: a phrase that begins inside a word ("e zü" in "Café Zürich") is checked on the
     name key of the customers the later words find, and three or more digits are also
     looked for anywhere in the phone number ("441234" in +41441234567), a scan.
     """
-    conditions = [customer_filter(Customer.id, text)]
     folded = fold(text)
     words = folded.split()
+    if len(words) == 1 and len(words[0]) <= 2 and not words[0].isdigit():
+        return _name_starts_with(words[0])
+    conditions = [customer_filter(Customer.id, text)]
     if len(words) >= 2:
         after_first = customer_filter(Customer.id, " ".join(words[1:]))
         conditions.append(and_(after_first, Customer.name_key.contains(folded, autoescape=True)))
