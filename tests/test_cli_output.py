@@ -90,7 +90,9 @@ def test_bare_crm_without_a_terminal_says_what_to_run(runner):
 
     result = runner.invoke(app, [])
     assert result.exit_code == 2
-    assert result.stderr == "crm: error: the desk needs a terminal; for scripts use the commands (crm --help)\n"
+    assert (
+        result.stderr == "crm: error: the desk needs a terminal; for scripts use the commands (crm --help)\n"
+    )
 
 
 def test_lists_use_the_page_size_setting(cli, three, monkeypatch):

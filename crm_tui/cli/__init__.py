@@ -48,7 +48,10 @@ GROUPS = {
     "backup": ("crm_tui.cli.backup", "Backups: create, list, verify (cron-ready)."),
     "restore": ("crm_tui.cli.backup:restore_app", "Replace the database with a verified backup."),
     "export": ("crm_tui.cli.exchange:export_app", "Export every record as JSON or CSV."),
-    "import": ("crm_tui.cli.exchange:import_app", "Import customers or contacts from CSV, or a whole export."),
+    "import": (
+        "crm_tui.cli.exchange:import_app",
+        "Import customers or contacts from CSV, or a whole export.",
+    ),
 }
 
 

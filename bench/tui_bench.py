@@ -1,0 +1,173 @@
+"""TUI figures on a big database: first paint, filter keystrokes, page turns.
+
+    python -m bench.tui_bench DB [--runs N]
+
+- first paint: wall time from starting the real `crm` in a pseudo-terminal (120x40) to
+  the desk's first panel showing its data, median of N launches; baseline: the same
+  for `crm --version` (interpreter and imports only).
+- filter keystroke: in-process (Textual's Pilot), the time from a key press in the
+  customer filter to the table showing the new rows; baseline: the list query alone.
+- page down: the time from PageDown on the last row to the next page shown.
+
+Budgets (ARCHITECTURE.md section 4): first paint under 1 s at 1M customers, each
+keystroke and page turn under 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fcntl
+import os
+import pty
+import re
+import select
+import shutil
+import statistics
+import struct
+import sys
+import termios
+import time
+from pathlib import Path
+
+ANSI = re.compile(rb"\x1b\[[0-9;?]*[a-zA-Z]|\x1b[()][A-Z0-9]|\x1b[=>]")
+WORDS = ["mül", "schmidt", "hotel", "acme", "berg", "lars", "nord", "kiel"]
+
+
+def crm_script() -> str:
+    beside = Path(sys.executable).parent / "crm"
+    return str(beside) if beside.exists() else shutil.which("crm") or "crm"
+
+
+def launch_until(argv: list[str], marker: bytes | None, timeout: float = 20.0) -> float:
+    """Seconds from starting ``argv`` in a 120x40 pty until ``marker`` appears on screen
+    (or the program exits, for None); the program is then asked to quit."""
+    env = dict(os.environ, TERM="xterm-256color", CRM_USER=os.environ.get("CRM_USER", "admin"))
+    started = time.perf_counter()
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: become the program
+        os.execvpe(argv[0], argv, env)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    seen = b""
+    elapsed = None
+    try:
+        while time.perf_counter() - started < timeout:
+            ready, _, _ = select.select([fd], [], [], 0.05)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break  # the program ended
+            if not chunk:
+                break
+            seen += chunk
+            if marker is not None and marker in ANSI.sub(b"", seen):
+                elapsed = time.perf_counter() - started
+                break
+        if marker is None:
+            elapsed = time.perf_counter() - started
+    finally:
+        try:
+            os.write(fd, b"\x11")  # ctrl+q
+            time.sleep(0.3)
+            os.kill(pid, 9)
+        except OSError:
+            pass
+        os.waitpid(pid, 0)
+        os.close(fd)
+    if elapsed is None:
+        raise RuntimeError(f"{' '.join(argv)}: {marker!r} never appeared on screen")
+    return elapsed
+
+
+def first_paint(database: str, runs: int) -> tuple[float, float]:
+    """Median ms to the desk's data, and to `crm --version`'s output."""
+    crm = crm_script()
+    # The desk mounts its panels, titles included, only once their data has arrived.
+    paints = [launch_until([crm, "--db", database], b"Team pipeline by stage") for _ in range(runs)]
+    versions = [launch_until([crm, "--version"], None) for _ in range(runs)]
+    return statistics.median(paints) * 1000, statistics.median(versions) * 1000
+
+
+async def keystrokes(database: str) -> dict[str, float]:
+    """Per-keystroke filter time, page-down time, and the bare query for comparison."""
+    from textual.widgets import DataTable, Input
+
+    from crm_tui.app import make_app
+    from crm_tui.config import load_settings
+    from crm_tui.logic import customers
+    from crm_tui.logic.context import open_crm
+
+    crm = open_crm(load_settings(db=database))
+    app = make_app(crm)
+    typing, paging, queries = [], [], []
+    async with app.run_test(size=(120, 40)) as pilot:
+
+        async def settled() -> None:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+
+        await pilot.press("f3")
+        await settled()
+        box = app.screen.query_one("#filter", Input)
+        for word in WORDS:
+            box.value = ""
+            await settled()
+            box.focus()
+            for letter in word:
+                started = time.perf_counter()
+                await pilot.press(letter)
+                await settled()
+                typing.append((time.perf_counter() - started) * 1000)
+                started = time.perf_counter()
+                customers.list_customers(crm, text=box.value, limit=60)
+                queries.append((time.perf_counter() - started) * 1000)
+        box.value = ""
+        await settled()
+        table = app.screen.query_one(DataTable)
+        table.focus()
+        for _ in range(10):
+            table.move_cursor(row=table.row_count - 1)
+            first = table.get_row_at(0)[0]
+            started = time.perf_counter()
+            await pilot.press("pagedown")
+            await settled()
+            paging.append((time.perf_counter() - started) * 1000)
+            assert table.get_row_at(0)[0] != first, "the page did not turn"
+    crm.close()
+    return {
+        "keystroke_median": statistics.median(typing),
+        "keystroke_p95": sorted(typing)[int(0.95 * len(typing)) - 1],
+        "query_median": statistics.median(queries),
+        "page_median": statistics.median(paging),
+        "page_max": max(paging),
+        "keystrokes": len(typing),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.tui_bench", description=__doc__.splitlines()[0])
+    parser.add_argument("database")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    paint, version = first_paint(args.database, args.runs)
+    figures = asyncio.run(keystrokes(args.database))
+    rows = [
+        ("first paint (desk with data)", f"{paint:.0f} ms", f"{version:.0f} ms (crm --version)", paint / version, 1000, paint),
+        ("filter keystroke, median", f"{figures['keystroke_median']:.1f} ms",
+         f"{figures['query_median']:.1f} ms (list query)", figures["keystroke_median"] / figures["query_median"], 50,
+         figures["keystroke_median"]),
+        ("filter keystroke, 95th percentile", f"{figures['keystroke_p95']:.1f} ms", "-", None, 50, figures["keystroke_p95"]),
+        ("page down, median", f"{figures['page_median']:.1f} ms", "-", None, 50, figures["page_median"]),
+        ("page down, slowest of 10", f"{figures['page_max']:.1f} ms", "-", None, 50, figures["page_max"]),
+    ]  # fmt: skip
+    print(f"{'metric':36} {'value':>10}  {'baseline':32} {'ratio':>6}  {'budget':>8}  within")
+    for name, value, baseline, ratio, budget, number in rows:
+        shown = f"{ratio:.1f}x" if ratio else "-"
+        print(f"{name:36} {value:>10}  {baseline:32} {shown:>6}  {budget:>5} ms  {'yes' if number < budget else 'no'}")
+    print(f"({figures['keystrokes']} keystrokes over {len(WORDS)} words; page turns of 60 rows)")
+
+
+if __name__ == "__main__":
+    main()
