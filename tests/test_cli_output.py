@@ -106,3 +106,13 @@ def test_settings_file_is_read(cli, three, tmp_path, monkeypatch):
     settings.write_text("page_size = 1\n")
     monkeypatch.setenv("CRM_CONFIG", str(settings))
     assert cli("customer", "list", "-f", "ids").stdout.split() == ["C-2"]
+
+
+def test_demo_loads_into_an_empty_database_only(cli, crm):
+    loaded = cli("demo", "load")
+    assert loaded.exit_code == 0 and "Demo loaded: 6 users, 20 customers" in loaded.stderr
+    again = cli("demo", "load")
+    assert (again.exit_code, again.stderr) == (
+        3,
+        "crm: error: demo data goes into an empty database only; this one already has records\n",
+    )

@@ -254,8 +254,8 @@ class Target(BaseModel):
 
 
 def jump_targets(crm: Crm, text: str, *, limit: int = 8) -> list[Target]:
-    """Records matching ``text``: a reference (C-12, D-4, T-7, O-3) exactly, else
-    customers and deals by name and title."""
+    """Records matching ``text``: a reference (C-12, D-4, T-7, O-3) exactly, else what
+    full-text search finds (customers, contacts, deals, tickets), best first."""
     from crm_tui.logic import customers, orders
     from crm_tui.logic.errors import CrmError
 
@@ -288,17 +288,13 @@ def jump_targets(crm: Crm, text: str, *, limit: int = 8) -> list[Target]:
                 detail=record.ref,
             )
         ]
-    found = [
-        Target(
-            ref=c.ref,
-            kind="customer",
-            label=c.name,
-            detail=" · ".join(x for x in (c.ref, c.city, c.email) if x),
-        )
-        for c in customers.list_customers(crm, text=text, limit=limit).customers
-    ]
-    found += [
-        Target(ref=d.ref, kind="deal", label=d.title, detail=f"{d.ref} · {d.customer_name} · {d.stage}")
-        for d in deals.list_deals(crm, text=text, limit=limit).deals
-    ]
+    from crm_tui.logic.search import search
+
+    found = []
+    for hit in search(crm, text, limit=limit):
+        # A contact opens its customer: people are seen in their company's record.
+        ref = hit.customer_ref if hit.kind == "contact" else hit.ref
+        owner = hit.customer if hit.kind != "customer" else ""
+        detail = " · ".join(part for part in (hit.ref, owner, hit.snippet) if part)
+        found.append(Target(ref=ref, kind=hit.kind, label=hit.title, detail=detail))
     return found[:limit]
