@@ -21,7 +21,7 @@ from crm_tui.logic.normalise import (
     fold,
     name_key,
 )
-from crm_tui.logic.records import check_version, fetch
+from crm_tui.logic.records import check_version, fetch, set_archived
 from crm_tui.logic.refs import parse_ref, ref
 from crm_tui.logic.schemas import (
     CustomerCreate,
@@ -316,19 +316,12 @@ def update_customer(
 def _set_archived(crm: Crm, reference: str | int, archived: bool) -> CustomerRead:
     with crm.work("customers.write") as work:
         customer = fetch(work, Customer, "customer", reference, for_update=True)
-        work.subject = ref("customer", customer.id)
-        if (customer.archived_at is not None) == archived:
-            state = "archived" if archived else "not archived"
-            raise Invalid(f"{work.subject} is already {state}")
-        if not archived and customer.merged_into_id:
+        if not archived and customer.merged_into_id and customer.archived_at is not None:
             raise Invalid(
-                f"{work.subject} was merged into {ref('customer', customer.merged_into_id)}; "
+                f"{ref('customer', customer.id)} was merged into {ref('customer', customer.merged_into_id)}; "
                 "it stays archived"
             )
-        before = customer.archived_at
-        customer.archived_at = utcnow() if archived else None
-        customer.updated_at = utcnow()
-        action = "archive" if archived else "restore"
+        action = set_archived(work, "customer", customer, archived)
         work.session.add(
             Activity(
                 customer_id=customer.id,
@@ -338,12 +331,6 @@ def _set_archived(crm: Crm, reference: str | int, archived: bool) -> CustomerRea
             )
         )
         work.session.flush()
-        work.audit(
-            "customer",
-            customer.id,
-            action,
-            {"archived_at": [audit.plain(before), audit.plain(customer.archived_at)]},
-        )
         return read_one(work, customer)
 
 

@@ -20,7 +20,7 @@ from crm_tui.logic import audit, money, pipelines, users
 from crm_tui.logic.context import Crm, Work
 from crm_tui.logic.errors import Invalid, NotFound
 from crm_tui.logic.normalise import clean_text
-from crm_tui.logic.records import check_version, fetch
+from crm_tui.logic.records import check_version, fetch, set_archived
 from crm_tui.logic.refs import ref
 from crm_tui.logic.schemas import (
     DealCreate,
@@ -498,20 +498,7 @@ def _last_open_stage(work: Work, deal: Deal) -> Stage:
 def _set_archived(crm: Crm, reference: str | int, archived: bool) -> DealRead:
     with crm.work("deals.write") as work:
         deal = fetch(work, Deal, "deal", reference, for_update=True)
-        work.subject = ref("deal", deal.id)
-        if (deal.archived_at is not None) == archived:
-            raise Invalid(f"{work.subject} is already {'archived' if archived else 'not archived'}")
-        before = deal.archived_at
-        deal.archived_at = utcnow() if archived else None
-        deal.updated_at = utcnow()
-        work.session.flush()
-        action = "archive" if archived else "restore"
-        work.audit(
-            "deal",
-            deal.id,
-            action,
-            {"archived_at": [audit.plain(before), audit.plain(deal.archived_at)]},
-        )
+        set_archived(work, "deal", deal, archived)
         return read_one(work, deal)
 
 

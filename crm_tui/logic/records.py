@@ -8,8 +8,9 @@ from sqlmodel import SQLModel
 
 from crm_tui.logic import audit
 from crm_tui.logic.context import Work
-from crm_tui.logic.errors import Conflict, NotFound
+from crm_tui.logic.errors import Conflict, Invalid, NotFound
 from crm_tui.logic.refs import parse_ref, ref
+from crm_tui.storage.types import utcnow
 
 Row = TypeVar("Row", bound=SQLModel)
 
@@ -42,3 +43,20 @@ def check_version(work: Work, kind: str, row: SQLModel, expected: int | None) ->
         f"{name} was changed{by} (now version {row.version}, your edit is based on "  # type: ignore[attr-defined]
         f"version {expected}); nothing was saved. Reload it and try again"
     )
+
+
+def set_archived(work: Work, kind: str, row: SQLModel, archived: bool) -> str:
+    """Archive (or restore) a record: the mark, the time, and the audit entry. Doing it
+    twice is an error, not a no-op. Returns the action: "archive" or "restore"."""
+    name = ref(kind, row.id)  # type: ignore[attr-defined]
+    work.subject = name
+    if (row.archived_at is not None) == archived:  # type: ignore[attr-defined]
+        raise Invalid(f"{name} is already {'archived' if archived else 'not archived'}")
+    before = row.archived_at  # type: ignore[attr-defined]
+    now = utcnow()
+    row.archived_at = now if archived else None  # type: ignore[attr-defined]
+    row.updated_at = now  # type: ignore[attr-defined]
+    work.session.flush()
+    action = "archive" if archived else "restore"
+    work.audit(kind, row.id, action, {"archived_at": [audit.plain(before), audit.plain(row.archived_at)]})  # type: ignore[attr-defined]
+    return action
