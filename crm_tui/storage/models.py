@@ -109,7 +109,10 @@ class CustomerTag(SQLModel, table=True):
 
 class Contact(Versioned, table=True):
     __tablename__: ClassVar[str] = "contacts"
-    __table_args__ = (Index("ix_contacts_customer_name", "customer_id", "name_key"),)
+    __table_args__ = (
+        Index("ix_contacts_customer_name", "customer_id", "name_key"),
+        Index("ix_contacts_name", "name_key", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = _ref("customers.id", nullable=False, index=False, cascade=True)
@@ -184,6 +187,7 @@ class Deal(Versioned, table=True):
         Index("ix_deals_active_stage", "archived_at", "stage_id", "id"),
         Index("ix_deals_active_updated", "archived_at", "updated_at", "id"),
         Index("ix_deals_active_created", "archived_at", "created_at", "id"),
+        Index("ix_deals_active_amount", "archived_at", "amount_minor", "id"),
         Index("ix_deals_owner_status", "owner_id", "status", "id"),
         Index("ix_deals_status_closed", "status", "closed_at"),
         Index("ix_deals_status_expected", "status", "expected_close"),
@@ -254,6 +258,7 @@ class Order(Versioned, table=True):
     __tablename__: ClassVar[str] = "orders"
     __table_args__ = (
         Index("ix_orders_status_confirmed", "status", "confirmed_at"),
+        Index("ix_orders_status", "status", "id"),
         Index("ix_orders_customer", "customer_id", "id"),
         Index("ix_orders_deal", "deal_id"),
         Index("ix_orders_owner", "owner_id", "id"),
@@ -393,6 +398,7 @@ class AuditEntry(SQLModel, table=True):
     __tablename__: ClassVar[str] = "audit_entries"
     __table_args__ = (
         Index("ix_audit_record", "entity", "entity_id", "id"),
+        Index("ix_audit_kind", "entity", "id"),
         Index("ix_audit_actor", "actor_id", "id"),
     )
 
