@@ -1,6 +1,6 @@
 """`python -m bench`: measure crm against its performance budgets and print one table.
 
-    python -m bench [--customers N] [--deals N] [--json PATH] [--quick]
+    python -m bench [--customers N] [--deals N] [--tickets N] [--json PATH] [--quick]
 
 Databases are generated once per size and kept under bench/data/; the rows of the
 table are also written as JSON (bench/results/latest.json by default).
@@ -31,6 +31,7 @@ class Plan:
 
     customers: int = 100_000
     deals: int = 200_000  # in the same database as the customers
+    tickets: int = 300_000  # in a database of their own with the same customers and deals
     cli_runs: int = 15
     list_runs: int = 10
     report_runs: int = 7
@@ -41,6 +42,7 @@ class Plan:
 QUICK = Plan(
     customers=2_000,
     deals=5_000,
+    tickets=20_000,
     cli_runs=5,
     list_runs=5,
     report_runs=3,
@@ -54,6 +56,11 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--customers", type=int, help="customers in the list benchmark's database (100000)")
     parser.add_argument(
         "--deals", type=int, help="deals in that database, for the sales report (200000; 0: skip it)"
+    )
+    parser.add_argument(
+        "--tickets",
+        type=int,
+        help="tickets, for `ticket list --breached` and the service report (300000; 0: skip)",
     )
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"default: {RESULTS}")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
@@ -105,6 +112,13 @@ def run(plan: Plan, scratch: Path) -> list[Result]:
     if plan.deals:
         step(f"crm report sales ({plan.report_runs} runs)")
         results += benchmarks.sales_report(setup, database, plan.deals)
+    if plan.tickets:
+        step(f"database with {plan.tickets:,} tickets as well (generated on first use each day)")
+        with_tickets = cached_database(plan.customers, deals=plan.deals, tickets=plan.tickets)
+        step(f"crm ticket list --breached ({plan.report_runs} runs)")
+        results.append(benchmarks.breached_list(setup, with_tickets, plan.tickets))
+        step(f"crm report service ({plan.report_runs} runs)")
+        results.append(benchmarks.service_report(setup, with_tickets, plan.tickets))
     step(f"crm customer add --from ({plan.import_rows:,} rows x {plan.import_runs})")
     results.append(benchmarks.customer_import(setup, small, plan.import_rows, plan.import_runs))
     return results
@@ -113,10 +127,10 @@ def run(plan: Plan, scratch: Path) -> list[Result]:
 def main(argv: list[str] | None = None) -> None:
     args = parse_arguments(argv)
     plan = QUICK if args.quick else Plan()
-    sizes = {"customers": args.customers, "deals": args.deals}
+    sizes = {"customers": args.customers, "deals": args.deals, "tickets": args.tickets}
     chosen = {name: size for name, size in sizes.items() if size is not None}
     if any(size < 0 for size in chosen.values()) or chosen.get("customers", 1) < 1:
-        sys.exit("bench: --customers must be at least 1 and --deals at least 0")
+        sys.exit("bench: --customers must be at least 1, --deals and --tickets at least 0")
     plan = Plan(**(asdict(plan) | chosen))
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="crm-bench-") as scratch:

@@ -448,3 +448,225 @@ def report_differences(report: dict[str, Any], rows: dict[str, list[tuple[Any, .
     if (cycle is None) != (shown is None) or (cycle is not None and abs(shown - cycle) > 0.051):
         differences.append("average_cycle_days")
     return differences
+
+
+# The service desk: `crm ticket list --breached` and `crm report service`, on the tickets.
+TICKET_BUDGET_MS = 1000  # issue 4: each under 1 s on a database with 300,000 tickets
+WAITING = "('new', 'open', 'pending')"
+# _breached_now in crm_tui/logic/tickets.py: past a due time it still has to meet, while
+# the clock runs (new, open) at :now, and for a pending ticket when it paused.
+BREACHED = """(
+    (status IN ('new', 'open')
+     AND (resolution_due < :now OR (first_response_at IS NULL AND first_response_due < :now)))
+    OR (status = 'pending'
+        AND (resolution_due < pending_since
+             OR (first_response_at IS NULL AND first_response_due < pending_since))))"""
+NEXT_DUE = (
+    "CASE WHEN first_response_at IS NULL AND first_response_due < resolution_due"
+    " THEN first_response_due ELSE resolution_due END"
+)
+BREACHED_SQL = f"""
+    SELECT * FROM tickets
+    WHERE archived_at IS NULL AND status IN {WAITING} AND {BREACHED}
+    ORDER BY {NEXT_DUE}, id LIMIT 51"""
+COUNTED = "archived_at IS NULL AND merged_into_id IS NULL"  # the report's tickets
+MINUTES = "(julianday({end}) - julianday({start})) * 1440"
+COMPLIED = (
+    "(first_response_at IS NOT NULL AND first_response_at <= first_response_due"
+    " AND resolved_at <= resolution_due)"
+)
+RESOLUTION_MINUTES = (
+    f"max({MINUTES.format(end='resolved_at', start='created_at')} - paused_seconds / 60.0, 0)"
+)
+
+
+def _ranked(minutes: str, where: str) -> str:
+    """The values at the ranks the median and the nearest-rank 90th percentile need."""
+    return f"""
+        SELECT r, n, m FROM (
+            SELECT {minutes} AS m, row_number() OVER (ORDER BY {minutes}) AS r, count(*) OVER () AS n
+            FROM tickets WHERE {COUNTED} AND {where})
+        WHERE r IN ((n + 1) / 2, n / 2 + 1, (9 * n + 9) / 10)"""
+
+
+# Every figure of crm_tui.logic.service_report with no period or agent, as plain SQL
+# (a calendar SLA clock, crm's default). The per-agent medians are left out.
+SERVICE_SQL = {
+    "volume": f"""
+        SELECT type, priority, channel, status, count(*) FROM tickets WHERE {COUNTED}
+        GROUP BY 1, 2, 3, 4""",
+    "resolved": f"""
+        SELECT count(*), sum({COMPLIED}), count(satisfaction), avg(satisfaction) FROM tickets
+        WHERE {COUNTED} AND resolved_at IS NOT NULL""",
+    "backlog": f"""
+        SELECT CASE WHEN age < 1 THEN 'under 1 day' WHEN age < 3 THEN '1-3 days'
+                    WHEN age < 7 THEN '3-7 days' WHEN age < 30 THEN '7-30 days'
+                    ELSE '30 days or more' END, count(*)
+        FROM (SELECT julianday(:now) - julianday(created_at) AS age FROM tickets
+              WHERE {COUNTED} AND status IN {WAITING})
+        GROUP BY 1""",
+    "agents": f"""
+        SELECT u.username, sum(status IN {WAITING}), count(resolved_at),
+               sum(resolved_at IS NOT NULL AND {COMPLIED}), count(CASE WHEN resolved_at IS NOT NULL
+               THEN satisfaction END), avg(CASE WHEN resolved_at IS NOT NULL THEN satisfaction END)
+        FROM tickets JOIN users u ON u.id = assignee_id
+        WHERE {COUNTED}
+        GROUP BY u.username ORDER BY u.username""",
+    "first_response": _ranked(
+        MINUTES.format(end="first_response_at", start="created_at"), "first_response_at IS NOT NULL"
+    ),
+    "resolution": _ranked(RESOLUTION_MINUTES, "resolved_at IS NOT NULL"),
+}
+
+
+def _now() -> str:
+    """The present as crm stores times (naive UTC)."""
+    return stamp(datetime.now(UTC).replace(tzinfo=None))
+
+
+def breached_page(database: Path) -> list[Any]:
+    """The first page of breached tickets, soonest due first, read with plain sqlite3."""
+    with closing(sqlite3.connect(database)) as db:
+        return db.execute(BREACHED_SQL, {"now": _now()}).fetchall()
+
+
+def breached_list(setup: Setup, database: Path, tickets: int) -> Result:
+    """Wall time of `crm ticket list --breached --format json` against the same page in SQL."""
+    command = [setup.crm, "--db", str(database), "ticket", "list", "--breached", "--format", "json"]
+    done = subprocess.run(command, env=setup.env, capture_output=True, text=True, check=True)
+    records = json.loads(done.stdout)
+    if not isinstance(records, list) or (records and "breached" not in records[0]):
+        raise RuntimeError(f"{' '.join(command)} printed no list of tickets")
+    with closing(sqlite3.connect(database)) as db:
+        db.row_factory = sqlite3.Row
+        expected = [row["id"] for row in db.execute(BREACHED_SQL, {"now": _now()}).fetchall()[:PAGE_SIZE]]
+        db.row_factory = None
+        total = db.execute(
+            f"SELECT count(*), sum({BREACHED}) FROM tickets"
+            f" WHERE archived_at IS NULL AND status IN {WAITING}",
+            {"now": _now()},
+        ).fetchone()
+    shown = [record["id"] for record in records]
+    agreement = "the same tickets as the query" if shown == expected else "tickets DIFFER from the query's"
+    value, _ = paired_medians(command, setup.python_pass, setup.report_runs, setup.env)
+    raw = median_ms(lambda: breached_page(database), runs=max(20, setup.report_runs * 3))
+    return Result(
+        f"ticket list --breached wall time, {tickets:,} tickets",
+        value,
+        "ms",
+        raw,
+        "sqlite3 first page",
+        budget=TICKET_BUDGET_MS,
+        note=(
+            f"median of {setup.report_runs} runs; printed {len(records)} tickets, {agreement}; "
+            f"{total[1] or 0:,} of {total[0]:,} waiting tickets breached; baseline: connect, select "
+            "and fetch the first 51 rows by next due (the condition of _breached_now) with sqlite3"
+        ),
+    )
+
+
+def service_figures(
+    database: Path, times: dict[str, float] | None = None
+) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows of every SERVICE_SQL query, connecting included; ``times`` gets their ms."""
+    now = _now()
+    rows = {}
+    with closing(sqlite3.connect(database)) as db:
+        for name, sql in SERVICE_SQL.items():
+            started = time.perf_counter()
+            rows[name] = db.execute(sql, {"now": now}).fetchall()
+            if times is not None:
+                times[name] = (time.perf_counter() - started) * 1000
+    return rows
+
+
+def _times(ranked: list[tuple[Any, ...]]) -> dict[str, Any]:
+    if not ranked:
+        return {"count": 0, "median_minutes": None, "p90_minutes": None}
+    count = ranked[0][1]
+    at = {rank: minutes for rank, _, minutes in ranked}
+    median = (at[(count + 1) // 2] + at[count // 2 + 1]) / 2
+    return {
+        "count": count,
+        "median_minutes": round(median, 1),
+        "p90_minutes": round(at[(9 * count + 9) // 10], 1),
+    }
+
+
+def service_differences(report: dict[str, Any], rows: dict[str, list[tuple[Any, ...]]]) -> list[str]:
+    """The figures where crm's service report and the SQL rows disagree (times within 0.2 min)."""
+    volume: dict[str, dict[str, int]] = {field: {} for field in ("type", "priority", "channel", "status")}
+    for *keys, count in rows["volume"]:
+        for field, value in zip(volume, keys, strict=True):
+            volume[field][value] = volume[field].get(value, 0) + count
+    resolved, complied, rated, mean = rows["resolved"][0]
+    expected: dict[str, Any] = {
+        "created": sum(row[-1] for row in rows["volume"]),
+        **{f"by_{field}": dict(sorted(counts.items())) for field, counts in volume.items()},
+        "resolved": resolved,
+        "sla_compliance": _percent(complied or 0, resolved),
+        "rated": rated,
+        "satisfaction": round(mean, 2) if mean is not None else None,
+    }
+    differences = [name for name, figure in expected.items() if report[name] != figure]
+    backlog = dict(rows["backlog"])
+    if any(backlog.get(label, 0) != count for label, count in report["backlog"].items()):
+        differences.append("backlog")
+    for name in ("first_response", "resolution"):
+        figures, shown = _times(rows[name]), report[name]
+        close = all(
+            (figures[k] is None) == (shown[k] is None)
+            and (figures[k] is None or abs(figures[k] - shown[k]) <= 0.2)
+            for k in ("median_minutes", "p90_minutes")
+        )
+        if figures["count"] != shown["count"] or not close:
+            differences.append(name)
+    agents = [
+        (agent["agent"], agent["waiting"], agent["resolved"], agent["sla_compliance"], agent["satisfaction"])
+        for agent in report["agents"]
+    ]
+    queried = [
+        (name, waiting, done, _percent(ok or 0, done), round(score, 2) if score is not None else None)
+        for name, waiting, done, ok, _, score in rows["agents"]
+    ]
+    if agents != queried:
+        differences.append("agents")
+    return differences
+
+
+def service_report(setup: Setup, database: Path, tickets: int) -> Result:
+    """Wall time of `crm report service --format json` (all time) against SQL for its figures."""
+    command = [setup.crm, "--db", str(database), "report", "service", "--format", "json"]
+    done = subprocess.run(command, env=setup.env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} exited with {done.returncode}: {done.stderr.strip()[-800:]}")
+    report = json.loads(done.stdout)
+    if not isinstance(report, dict) or "backlog" not in report or not report["created"]:
+        raise RuntimeError(f"{' '.join(command)} printed no service report")
+    differences = service_differences(report, service_figures(database))
+    value, _ = paired_medians(command, setup.python_pass, setup.report_runs, setup.env)
+    raw = median_ms(lambda: service_figures(database), runs=max(5, setup.report_runs))
+    times: dict[str, float] = {}
+    service_figures(database, times)
+    agreement = (
+        "crm's figures agree with the queries'"
+        if not differences
+        else f"crm's figures DIFFER from the queries' in {', '.join(differences)}"
+    )
+    breakdown = ", ".join(f"{name} {ms:,.0f}" for name, ms in times.items())
+    return Result(
+        f"report service wall time, {tickets:,} tickets",
+        value,
+        "ms",
+        raw,
+        "sqlite3 GROUP BYs",
+        budget=TICKET_BUDGET_MS,
+        note=(
+            f"`crm report service --format json`, all time, median of {setup.report_runs} runs; baseline "
+            "(bench/benchmarks.py SERVICE_SQL, sqlite3 in-process): volume by type, priority, channel and "
+            "status, resolved count, SLA compliance, rated count and mean satisfaction, backlog by age, "
+            "first response and resolution median and p90 (window functions), per agent waiting, resolved, "
+            f"SLA and satisfaction (not the per-agent medians); {agreement}; the queries' ms, one run: "
+            f"{breakdown}"
+        ),
+    )

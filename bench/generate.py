@@ -6,7 +6,7 @@ the first user); the rows are then written with the standard ``sqlite3`` module 
 ``executemany`` transactions, with the indexes dropped during the load and rebuilt from
 their own SQL afterwards, because the ORM would take far longer at a million customers.
 
-    python -m bench.generate PATH --customers 100000 --deals 200000 [--seed 1]
+    python -m bench.generate PATH --customers 100000 --deals 200000 [--tickets 300000] [--seed 1]
 
 The same sizes and seed always give the same rows (only the admin user's creation time,
 which crm sets, differs), and the customers do not depend on the number of deals. Emails
@@ -26,20 +26,23 @@ import time
 from array import array
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.dialects import sqlite
 
 from bench import words
 from crm_tui.config import load_settings
 from crm_tui.logic.context import open_crm
 from crm_tui.logic.money import line_amounts
 from crm_tui.logic.normalise import fold, name_key
+from crm_tui.storage import sales_facts
 from crm_tui.storage.schema import HEAD
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 # Bump when the generated rows change, so that cached databases are made anew.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 4
 CHUNK = 20_000  # customers per transaction: big enough to be fast, small enough for memory
 START = datetime(2020, 7, 1, 8, 0)  # customers are created between START and END
 END = datetime(2025, 6, 30, 18, 0)
@@ -93,7 +96,17 @@ SALES_COLUMNS = {
         "unit_price_minor", "discount_bp", "tax_rate_bp", "net_minor", "tax_minor",
     ),
 }  # fmt: skip
-TABLES = COLUMNS | SALES_COLUMNS
+TICKET_COLUMNS = {
+    "tickets": (
+        "id", "version", "customer_id", "contact_id", "order_id", "subject", "description", "type",
+        "priority", "channel", "status", "assignee_id", "created_at", "updated_at",
+        "first_response_due", "resolution_due", "first_response_at", "pending_since",
+        "paused_seconds", "resolved_at", "closed_at", "resolution", "merged_into_id", "satisfaction",
+        "satisfaction_comment", "archived_at",
+    ),
+    "ticket_messages": ("id", "ticket_id", "internal", "body", "author_id", "at"),
+}  # fmt: skip
+TABLES = COLUMNS | SALES_COLUMNS | TICKET_COLUMNS
 STAGED_CHANGES = "temp.staged_changes"
 
 # Weighted pools: rng.choice on a pool is several times faster than rng.choices.
@@ -115,6 +128,16 @@ ORDER_STATUS_POOL = (
 )
 LINES_PER_ORDER = (1, 1, 1, 1, 1, 2, 2, 2, 3, 3)
 DISCOUNTS_BP = (0, 0, 0, 0, 0, 0, 500, 1000, 1000, 1500)
+TICKET_DAYS = 730  # tickets are created over the two years before the moment they are made for
+TICKET_CHUNK = 50_000
+# crm's default SLA policies (migration 0004): priority -> (first response, resolution) minutes.
+SLA_MINUTES = {"urgent": (60, 240), "high": (240, 1440), "normal": (480, 4320), "low": (1440, 10080)}
+TICKET_TYPE_POOL = ("question",) * 35 + ("service_request",) * 30 + ("incident",) * 20 + ("complaint",) * 15
+PRIORITY_POOL = ("low",) * 20 + ("normal",) * 55 + ("high",) * 20 + ("urgent",) * 5
+CHANNEL_POOL = ("email",) * 55 + ("phone",) * 30 + ("in_person",) * 5 + ("other",) * 10
+SATISFACTION_POOL = (5,) * 45 + (4,) * 30 + (3,) * 12 + (2,) * 7 + (1,) * 6
+LATE_RESPONSE = 0.02  # tickets whose first reply comes after its due time
+LATE_RESOLUTION = 0.03  # tickets resolved after their due time
 # Letters that NFKD does not take apart; \u0131 is the Turkish dotless i.
 _ASCII = str.maketrans({"ø": "o", "æ": "ae", "\u0131": "i", "ł": "l", "đ": "d", "œ": "oe"})
 
@@ -668,6 +691,188 @@ class SalesGenerator:
         return orders, lines
 
 
+# Tickets
+
+
+class TicketGenerator:
+    """Makes service tickets and their messages, over the two years before ``now``.
+
+    The moment a ticket is made for is the real present (crm judges "breached" against
+    its own clock), so young tickets are still waiting: new, open or pending. Each ticket
+    gets a first reply and a resolution that mostly meet the default SLA policies; a few
+    are late, and those still waiting past a due time are breached. The clock is calendar
+    time, crm's default.
+    """
+
+    def __init__(
+        self, tickets: int, seed: int, customers: Generator, agents: list[int], now: datetime
+    ) -> None:
+        self.rng = random.Random(f"tickets-{seed}")
+        self.customers = customers
+        self.agents = agents
+        self.now = now
+        self.start = now - timedelta(days=TICKET_DAYS)
+        self.span_us = TICKET_DAYS * 86_400_000_000
+        self.step = max(1, self.span_us // max(1, tickets))
+        self.start_us = int((self.start - START).total_seconds() * 1_000_000)
+        self.next_message = 1
+        self.last_of_customer: dict[int, int] = {}
+
+    def chunk(self, first: int, count: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        tickets: list[tuple[Any, ...]] = []
+        messages: list[tuple[Any, ...]] = []
+        for ticket_id in range(first, first + count):
+            self.ticket(ticket_id, tickets, messages)
+        return tickets, messages
+
+    def _customer(self, offset: int) -> tuple[int, int | None]:
+        facts = self.customers
+        existing = bisect.bisect_right(facts.created_us, self.start_us + offset)
+        customer_id = self.rng.randint(1, max(1, existing))
+        index = customer_id - 1
+        contact_id = None
+        if facts.contact_counts[index] and self.rng.random() < 0.5:
+            contact_id = facts.first_contacts[index] + self.rng.randrange(facts.contact_counts[index])
+        return customer_id, contact_id
+
+    def _text(self, kind: str) -> tuple[str, str]:
+        rng = self.rng
+        subject = rng.choice(words.TICKET_SUBJECTS[kind]).format(
+            city=rng.choice(rng.choice(COUNTRY_POOL).cities)[0],
+            name=rng.choice(words.FIRST_NAMES),
+            number=rng.randint(10_000, 99_999),
+        )
+        return subject, " ".join(rng.sample(words.TICKET_SENTENCES, rng.randint(1, 3)))
+
+    def ticket(self, ticket_id: int, tickets: list[tuple[Any, ...]], messages: list[tuple[Any, ...]]) -> None:
+        rng, now = self.rng, self.now
+        offset = (ticket_id - 1) * self.step + rng.randrange(self.step)
+        created = self.start + timedelta(microseconds=offset)
+        customer_id, contact_id = self._customer(offset)
+        kind, priority = rng.choice(TICKET_TYPE_POOL), rng.choice(PRIORITY_POOL)
+        channel = rng.choice(CHANNEL_POOL)
+        subject, description = self._text(kind)
+        response_minutes, resolution_minutes = SLA_MINUTES[priority]
+        # Minutes after creation of the first public reply (None: never, e.g. solved on the
+        # phone) and of the resolution, not counting time spent pending.
+        chance = rng.random()
+        if chance < 0.04:
+            reply = None
+        elif chance < 0.04 + LATE_RESPONSE:
+            reply = response_minutes * rng.uniform(1.05, 3)
+        else:
+            reply = response_minutes * min(0.97, rng.lognormvariate(math.log(0.25), 0.8))
+        if rng.random() < LATE_RESOLUTION:
+            work = resolution_minutes * rng.uniform(1.05, 3)
+        else:
+            work = resolution_minutes * min(0.97, rng.lognormvariate(math.log(0.3), 0.9))
+        work = max(work, (reply or 0) + rng.uniform(5, 120))
+        # One pending spell (waiting on the customer) for a quarter of the tickets; a few
+        # wait for weeks.
+        pause_at = pause = None
+        if rng.random() < 0.25:
+            pause_from = (reply or 0) + 1
+            pause_at = created + timedelta(
+                minutes=pause_from + rng.random() * max(1, work - pause_from) * 0.8
+            )
+            days = (
+                rng.uniform(30, 200)
+                if rng.random() < 0.01
+                else min(45.0, rng.lognormvariate(math.log(0.8), 1.0))
+            )
+            pause = timedelta(days=days)
+        paused = pause if pause_at is not None and pause is not None and pause_at + pause <= now else None
+        solved = created + timedelta(minutes=work) + (pause or timedelta())
+        replied = created + timedelta(minutes=reply) if reply is not None else None
+        if replied is not None and pause_at is not None and pause_at <= replied:
+            replied += pause or timedelta()
+        response_due = created + timedelta(minutes=response_minutes)
+        resolution_due = created + timedelta(minutes=resolution_minutes)
+        pending_since = resolved = closed = resolution = satisfaction = comment = None
+        if solved <= now:
+            status, resolved = "resolved", solved
+            closing = solved + timedelta(days=rng.uniform(2, 10))
+            if closing <= now and rng.random() < 0.9:
+                status, closed = "closed", closing
+            resolution = rng.choice(words.RESOLUTIONS)
+            if rng.random() < 0.3:
+                satisfaction = rng.choice(SATISFACTION_POOL)
+                if rng.random() < 0.3:
+                    comment = rng.choice(words.SATISFACTION_COMMENTS)
+        elif pause_at is not None and pause is not None and pause_at <= now < pause_at + pause:
+            status, pending_since, paused = "pending", pause_at, None
+        elif (replied is not None and replied <= now) or paused is not None:
+            status = "open"
+        else:
+            status = "new"
+        if replied is not None and replied > now:
+            replied = None
+        if paused is not None:  # resumed: the due times moved on by the time it waited
+            resolution_due += paused
+            if replied is None or replied > pause_at:  # type: ignore[operator]
+                response_due += paused
+        assignee = rng.choice(self.agents)
+        if rng.random() < (0.5 if status == "new" else 0.04):
+            assignee = None
+        merged = archived = None
+        earlier = self.last_of_customer.get(customer_id)
+        if earlier is not None and rng.random() < 0.01:  # a duplicate, merged into the earlier one
+            merged, status, pending_since = earlier, "closed", None
+            resolved = closed = min(now, created + timedelta(minutes=rng.uniform(5, 600)))
+            resolution, satisfaction, comment = "Merged into an earlier ticket.", None, None
+        self.last_of_customer[customer_id] = ticket_id
+        last = max(moment for moment in (created, replied, pending_since, resolved, closed) if moment)
+        if paused is not None:
+            last = max(last, pause_at + paused)  # type: ignore[operator]
+        if rng.random() < 0.003:
+            archived = last = min(now, last + timedelta(days=rng.uniform(0, 30)))
+        tickets.append(
+            (
+                ticket_id, 1, customer_id, contact_id, None, subject, description, kind, priority,
+                channel, status, assignee, stamp(created), stamp(last), stamp(response_due),
+                stamp(resolution_due), stamp(replied) if replied else None,
+                stamp(pending_since) if pending_since else None,
+                round(paused.total_seconds()) if paused is not None else 0,
+                stamp(resolved) if resolved else None, stamp(closed) if closed else None, resolution,
+                merged, satisfaction, comment, stamp(archived) if archived else None,
+            )
+        )  # fmt: skip
+        self.messages(
+            ticket_id, created, replied, resolved or min(now, last + timedelta(hours=1)), assignee, messages
+        )
+
+    def messages(
+        self,
+        ticket_id: int,
+        created: datetime,
+        replied: datetime | None,
+        until: datetime,
+        assignee: int | None,
+        rows: list[tuple[Any, ...]],
+    ) -> None:
+        """1 to 4 messages: the first public reply if there was one, then replies and notes."""
+        rng = self.rng
+        found: list[tuple[datetime, bool, str, int]] = []
+        count = rng.randint(1, 4)
+        if replied is not None:
+            found.append(
+                (replied, False, rng.choice(words.TICKET_REPLIES), assignee or rng.choice(self.agents))
+            )
+        while len(found) < count:
+            moment = self.between(created, max(until, created + timedelta(seconds=2)))
+            internal = replied is None or moment <= replied or rng.random() < 0.35
+            body = rng.choice(words.TICKET_NOTES if internal else words.TICKET_REPLIES)
+            author = assignee if assignee and rng.random() < 0.8 else rng.choice(self.agents)
+            found.append((moment, internal, body, author))
+        for moment, internal, body, author in sorted(found, key=lambda message: message[0]):
+            rows.append((self.next_message, ticket_id, int(internal), body, author, stamp(moment)))
+            self.next_message += 1
+
+    def between(self, low: datetime, high: datetime) -> datetime:
+        span = int((high - low).total_seconds() * 1_000_000)
+        return low + timedelta(microseconds=1_000_000 + self.rng.randrange(max(1, span - 1_000_000)))
+
+
 # Writing a database
 
 
@@ -743,9 +948,10 @@ def _load_sales(
         db.executemany(stage_sql, change_rows)
         db.execute("COMMIT")
         db.execute("BEGIN")
+    # The conversion flags start false; _set_sales_facts sets them once the indexes are back.
     db.execute(
-        f"INSERT INTO deal_stage_changes ({', '.join(staged)}) SELECT {', '.join(staged)}"
-        f" FROM {STAGED_CHANGES} ORDER BY at, deal_id"
+        f"INSERT INTO deal_stage_changes ({', '.join(staged)}, first_entry, advanced)"
+        f" SELECT {', '.join(staged)}, 0, 0 FROM {STAGED_CHANGES} ORDER BY at, deal_id"
     )
     db.execute(f"DROP TABLE {STAGED_CHANGES}")
     orders, lines = sales.order_rows()
@@ -753,7 +959,44 @@ def _load_sales(
     db.executemany(insert_sql("order_lines"), lines)
 
 
-def _bulk_load(db: sqlite3.Connection, customers: int, deals: int, seed: int) -> None:
+def _insert_agents(db: sqlite3.Connection, users: list[tuple[int, str]]) -> list[int]:
+    """The service users, with more added if there are fewer than four; returns their ids."""
+    agents = [user_id for user_id, role in users if role == "service"]
+    joined = stamp(START - timedelta(days=30))
+    next_id = max(user_id for user_id, _ in users) + 1
+    for username, display, role in words.SERVICE_AGENTS[: max(0, 4 - len(agents))]:
+        db.execute(
+            "INSERT INTO users (id, version, username, display_name, role, active, created_at)"
+            " VALUES (?, 1, ?, ?, ?, 1, ?)",
+            (next_id, username, display, role, joined),
+        )
+        agents.append(next_id)
+        next_id += 1
+    return agents
+
+
+def _load_tickets(
+    db: sqlite3.Connection,
+    tickets: int,
+    seed: int,
+    customers: Generator,
+    users: list[tuple[int, str]],
+    now: datetime,
+) -> None:
+    """Tickets and their messages, inside the open transaction. The full-text triggers
+    index each ticket as it goes in, as they do for customers, contacts and deals."""
+    service = TicketGenerator(tickets, seed, customers, _insert_agents(db, users), now)
+    for first in range(1, tickets + 1, TICKET_CHUNK):
+        ticket_rows, message_rows = service.chunk(first, min(TICKET_CHUNK, tickets - first + 1))
+        db.executemany(insert_sql("tickets"), ticket_rows)
+        db.executemany(insert_sql("ticket_messages"), message_rows)
+        db.execute("COMMIT")
+        db.execute("BEGIN")
+
+
+def _bulk_load(
+    db: sqlite3.Connection, customers: int, deals: int, seed: int, tickets: int = 0, now: datetime = END
+) -> None:
     # Nobody else can see the file until it is renamed into place, so a crash may
     # leave it broken: no journal, no syncs.
     for pragma in (
@@ -774,11 +1017,29 @@ def _bulk_load(db: sqlite3.Connection, customers: int, deals: int, seed: int) ->
         db.execute("BEGIN")
     if deals:
         _load_sales(db, deals, seed, generator, users)
+    if tickets:
+        _load_tickets(db, tickets, seed, generator, users, now)
     db.execute("COMMIT")
     for sql in indexes:
         db.execute(sql)
+    if deals:
+        _set_sales_facts(db)
     # crm runs in WAL mode; setting it here spares the first crm command the switch.
     db.execute("PRAGMA journal_mode = WAL")
+
+
+def _set_sales_facts(db: sqlite3.Connection) -> None:
+    """The stage conversion flags of every stage change, from the history, by crm's own
+    ``sales_facts.recompute`` (its statements run here through ``sqlite3``)."""
+
+    class Statements:
+        def execute(self, statement: Any) -> None:
+            compiled = statement.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True})
+            db.execute(str(compiled))
+
+    db.execute("BEGIN")
+    sales_facts.recompute(Statements())  # type: ignore[arg-type]
+    db.execute("COMMIT")
 
 
 def remove_database(path: Path) -> None:
@@ -793,8 +1054,23 @@ def create_empty(path: Path) -> None:
     crm.close()
 
 
-def generate(path: str | Path, customers: int, seed: int = 1, *, deals: int = 0) -> Path:
-    """Write a new crm database with ``customers`` customers and ``deals`` deals at ``path``.
+def ticket_moment() -> datetime:
+    """The present as naive UTC, to the hour: what generated tickets are made for."""
+    return datetime.now(UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
+
+
+def generate(
+    path: str | Path,
+    customers: int,
+    seed: int = 1,
+    *,
+    deals: int = 0,
+    tickets: int = 0,
+    now: datetime | None = None,
+) -> Path:
+    """Write a new crm database with ``customers`` customers, ``deals`` deals and
+    ``tickets`` tickets at ``path``; the tickets are made for the moment ``now`` (naive
+    UTC, default the present hour), since crm judges them against its clock.
 
     The data is written to PATH.partial and renamed at the end, so ``path`` is either
     absent or complete.
@@ -802,30 +1078,36 @@ def generate(path: str | Path, customers: int, seed: int = 1, *, deals: int = 0)
     path = Path(path)
     if customers < 1:
         raise ValueError("customers must be at least 1")
-    if deals < 0:
-        raise ValueError("deals must not be negative")
+    if deals < 0 or tickets < 0:
+        raise ValueError("deals and tickets must not be negative")
     if path.exists():
         raise FileExistsError(f"{path} exists; generate writes new databases only")
     partial = path.with_name(path.name + ".partial")
     remove_database(partial)
     create_empty(partial)
     with closing(sqlite3.connect(partial, isolation_level=None)) as db:
-        _bulk_load(db, customers, deals, seed)
+        _bulk_load(db, customers, deals, seed, tickets, now or ticket_moment())
     os.replace(partial, path)
     return path
 
 
-def cached_database(customers: int, seed: int = 1, *, deals: int = 0) -> Path:
-    """The database for (customers, deals, seed) under bench/data/, generated on first use.
+def cached_database(customers: int, seed: int = 1, *, deals: int = 0, tickets: int = 0) -> Path:
+    """The database for (customers, deals, tickets, seed) under bench/data/, generated on
+    first use.
 
     The name holds the schema revision and the generator version, so a database made
-    by older code is never reused.
+    by older code is never reused; with tickets it also holds the day (UTC), because
+    which tickets are waiting or breached depends on when they were made for.
     """
-    name = f"crm-{customers}-{deals}deals-seed{seed}-schema{HEAD}-gen{GENERATOR_VERSION}.sqlite3"
+    made_for = ticket_moment()
+    sizes = f"{customers}-{deals}deals"
+    if tickets:
+        sizes += f"-{tickets}tickets-{made_for:%Y%m%d}"
+    name = f"crm-{sizes}-seed{seed}-schema{HEAD}-gen{GENERATOR_VERSION}.sqlite3"
     path = DATA_DIR / name
     if not path.exists():
         DATA_DIR.mkdir(parents=True, exist_ok=True)
-        generate(path, customers, seed, deals=deals)
+        generate(path, customers, seed, deals=deals, tickets=tickets, now=made_for)
     return path
 
 
@@ -845,6 +1127,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("path", type=Path, help="the database file to create")
     parser.add_argument("--customers", type=int, default=100_000, help="default: 100000")
     parser.add_argument("--deals", type=int, default=200_000, help="default: 200000; 0 for none")
+    parser.add_argument("--tickets", type=int, default=0, help="default: 0 (none)")
     parser.add_argument("--seed", type=int, default=1, help="default: 1")
     parser.add_argument("--force", action="store_true", help="replace PATH if it exists")
     args = parser.parse_args(argv)
@@ -852,7 +1135,7 @@ def main(argv: list[str] | None = None) -> None:
         remove_database(args.path)
     started = time.perf_counter()
     try:
-        generate(args.path, args.customers, args.seed, deals=args.deals)
+        generate(args.path, args.customers, args.seed, deals=args.deals, tickets=args.tickets)
     except (FileExistsError, ValueError) as exc:
         parser.error(f"{exc} (--force replaces an existing file)")
     elapsed = time.perf_counter() - started

@@ -241,3 +241,61 @@ PRODUCTS = (
     ("SUP-PREM-US", "Support package Premium, one year (US)", 390_000, "USD", 0, "once", True),
     ("LIC-LEGACY", "Legacy licence (no longer sold)", 19_900, "EUR", 1900, "seats", False),
 )  # fmt: skip
+
+# Service desk
+
+# fmt: off
+SERVICE_AGENTS = (  # added to the team when tickets are made, so that there are four
+    ("nora.berg", "Nora Berg", "service"),
+    ("luca.bianchi", "Luca Bianchi", "service"),
+)
+TICKET_SUBJECTS = {
+    "question": (
+        "How do I export my invoices?", "Question about the new price list", "Where is my order?",
+        "Can we add more users?", "Opening hours over the holidays", "VAT number on invoices",
+        "How to change the billing address", "Delivery time to {city}",
+    ),
+    "service_request": (
+        "Please reset the password for {name}", "Change of contact person", "Add a second delivery address",
+        "Cancel the subscription at the end of term", "Send a copy of invoice {number}",
+        "Upgrade to the premium plan", "Move the appointment to next week",
+    ),
+    "incident": (
+        "Login fails since this morning", "Error 500 when saving", "Sync stopped working",
+        "Reports are empty", "Order {number} stuck in processing", "Emails are not delivered",
+        "Slow response times in {city}",
+    ),
+    "complaint": (
+        "Damaged delivery", "Invoice {number} charged twice", "Nobody called back",
+        "Wrong items in order {number}", "Unhappy with the installation", "Late delivery again",
+    ),
+}
+TICKET_SENTENCES = (
+    "The customer called about this twice already.", "Screenshots are attached to the email.",
+    "It started after the last update.", "Several colleagues at the site are affected.",
+    "They would like an answer by the end of the week.", "The order was placed through the web shop.",
+    "No workaround so far.", "The contract number is in the signature of the email.",
+    "They asked for a call back in the afternoon.", "Happened once before, last quarter.",
+)
+TICKET_REPLIES = (
+    "Thank you for your message, we are looking into it.", "Could you send us a screenshot of the error?",
+    "We have forwarded this to our technical team.", "The replacement is on its way.",
+    "Please try again now; it should work.", "We have corrected the invoice and sent a new copy.",
+    "Can you confirm the delivery address?", "We are sorry for the trouble and have credited your account.",
+)
+TICKET_NOTES = (
+    "Checked the logs, nothing unusual.", "Asked the warehouse for the tracking number.",
+    "Same issue as last month, see the older ticket.", "Escalated to second level.",
+    "Waiting for the supplier.", "Customer is a key account, handle with care.",
+)
+RESOLUTIONS = (
+    "Answered the question.", "Password reset and confirmed by the customer.", "Invoice corrected.",
+    "Replacement shipped.", "Fixed by the latest release.", "Configuration changed on our side.",
+    "Credit note issued.", "No reply from the customer; closed.", "Duplicate of an earlier request.",
+    "Explained the settings; works now.",
+)
+SATISFACTION_COMMENTS = (
+    "Quick and friendly.", "Took too long.", "Problem solved, thanks!", "Had to ask twice.",
+    "Very helpful.", "OK.",
+)
+# fmt: on
