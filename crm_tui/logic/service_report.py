@@ -25,9 +25,10 @@ import math
 import statistics
 from collections import Counter
 from datetime import date, datetime
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, case, literal, or_, select
 
 from crm_tui.logic import users
 from crm_tui.logic.context import Crm
@@ -35,7 +36,8 @@ from crm_tui.logic.sales_report import period_bounds
 from crm_tui.logic.tickets import WAITING, working_time
 from crm_tui.logic.working_time import WorkingTime
 from crm_tui.storage.models import Ticket, User
-from crm_tui.storage.types import utcnow
+from crm_tui.storage.sql import seconds_between
+from crm_tui.storage.types import UTCDateTime, utcnow
 
 AGE_BUCKETS = [
     (1, "under 1 day"),
@@ -124,6 +126,23 @@ def _percent(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
+class Fact(NamedTuple):
+    """What the figures need of one ticket, with its times already turned into numbers."""
+
+    type: str
+    priority: str
+    channel: str
+    status: str
+    assignee_id: int | None
+    created_in: bool  # created in the period
+    resolved_in: bool  # resolved in the period
+    age_days: float  # since creation, calendar time
+    response_minutes: float | None  # created to first public reply, on the SLA clock
+    resolution_minutes: float | None  # created to resolved less pending time, on the SLA clock
+    complied: bool  # first response and resolution both by their due times
+    satisfaction: int | None
+
+
 def service_report(
     crm: Crm, *, start: date | None = None, end: date | None = None, agent: str | None = None
 ) -> ServiceReport:
@@ -132,46 +151,170 @@ def service_report(
     clock = working_time(crm)
     now = utcnow()
     with crm.work() as work:
-        columns = (
-            Ticket.id, Ticket.type, Ticket.priority, Ticket.channel, Ticket.status, Ticket.assignee_id,
-            Ticket.created_at, Ticket.first_response_at, Ticket.first_response_due, Ticket.resolved_at,
-            Ticket.resolution_due, Ticket.paused_seconds, Ticket.satisfaction,
-        )  # fmt: skip
-        query = select(*columns).where(Ticket.archived_at.is_(None), Ticket.merged_into_id.is_(None))
         agent_id = users.find(work, agent).id if agent else None
+        conditions = [Ticket.archived_at.is_(None), Ticket.merged_into_id.is_(None)]
         if agent_id is not None:
-            query = query.where(Ticket.assignee_id == agent_id)
+            conditions.append(Ticket.assignee_id == agent_id)
         # Only the tickets some figure needs: created or resolved in the period, or waiting.
-        relevant = [Ticket.status.in_(WAITING)]
-        relevant.append(_between(Ticket.created_at, low, high))
-        relevant.append(_between(Ticket.resolved_at, low, high))
-        rows = work.session.execute(query.where(or_(*relevant))).all()
+        conditions.append(
+            or_(
+                Ticket.status.in_(WAITING),
+                _between(Ticket.created_at, low, high),
+                _between(Ticket.resolved_at, low, high),
+            )
+        )
+        read = _calendar_facts if clock.hours is None else _working_facts
+        facts = read(work.session, conditions, low, high, now, clock)
         names = dict(work.session.execute(select(User.id, User.username)).all())
+    return _figures(facts, names, start, end, agent)
 
-    created = [t for t in rows if _in(t.created_at, low, high)]
-    resolved = [t for t in rows if _in(t.resolved_at, low, high)]
-    waiting = [t for t in rows if t.status in WAITING]
-    rated = [t.satisfaction for t in resolved if t.satisfaction is not None]
-    backlog = Counter(_age_bucket(now - t.created_at) for t in waiting)
+
+def _flags(low, high):
+    created_in = _between(Ticket.created_at, low, high)
+    resolved_in = _between(Ticket.resolved_at, low, high)
+    complied = and_(
+        Ticket.first_response_at.is_not(None),
+        Ticket.first_response_at <= Ticket.first_response_due,
+        Ticket.resolved_at <= Ticket.resolution_due,
+    )
+    return [case((condition, 1), else_=0) for condition in (created_in, resolved_in, complied)]
+
+
+def _calendar_facts(session, conditions, low, high, now, clock) -> list[Fact]:
+    """On calendar time every span is a subtraction the database does, so no datetime
+    is built in Python (at 300,000 tickets that was most of the report's time)."""
+    created_in, resolved_in, complied = _flags(low, high)
+    rows = session.execute(
+        select(
+            Ticket.type,
+            Ticket.priority,
+            Ticket.channel,
+            Ticket.status,
+            Ticket.assignee_id,
+            created_in,
+            resolved_in,
+            seconds_between(Ticket.created_at, literal(now, UTCDateTime)),
+            seconds_between(Ticket.created_at, Ticket.first_response_at),
+            seconds_between(Ticket.created_at, Ticket.resolved_at),
+            Ticket.paused_seconds,
+            complied,
+            Ticket.satisfaction,
+        ).where(*conditions)
+    )
+    return [
+        Fact(
+            kind,
+            priority,
+            channel,
+            status,
+            assignee,
+            bool(made),
+            bool(done),
+            age / 86_400,
+            response / 60 if response is not None else None,
+            max(resolution - paused, 0) / 60 if resolution is not None else None,
+            bool(ok),
+            score,
+        )
+        for (
+            kind,
+            priority,
+            channel,
+            status,
+            assignee,
+            made,
+            done,
+            age,
+            response,
+            resolution,
+            paused,
+            ok,
+            score,
+        ) in rows
+    ]
+
+
+def _working_facts(session, conditions, low, high, now, clock: WorkingTime) -> list[Fact]:
+    """With business hours the spans are working time, measured here."""
+    rows = session.execute(
+        select(
+            Ticket.type,
+            Ticket.priority,
+            Ticket.channel,
+            Ticket.status,
+            Ticket.assignee_id,
+            Ticket.created_at,
+            Ticket.first_response_at,
+            Ticket.first_response_due,
+            Ticket.resolved_at,
+            Ticket.resolution_due,
+            Ticket.paused_seconds,
+            Ticket.satisfaction,
+        ).where(*conditions)
+    ).all()
+    return [
+        Fact(
+            t.type,
+            t.priority,
+            t.channel,
+            t.status,
+            t.assignee_id,
+            _in(t.created_at, low, high),
+            _in(t.resolved_at, low, high),
+            (now - t.created_at).total_seconds() / 86_400,
+            clock.between(t.created_at, t.first_response_at) / 60 if t.first_response_at else None,
+            _resolution_minutes(t, clock) if t.resolved_at else None,
+            t.resolved_at is not None and _complied(t),
+            t.satisfaction,
+        )
+        for t in rows
+    ]
+
+
+def _figures(facts: list[Fact], names: dict[int, str], start, end, agent) -> ServiceReport:
+    """Every figure in one pass over the facts (and one more per agent's own)."""
+    created = [f for f in facts if f.created_in]
+    resolved = [f for f in facts if f.resolved_in]
+    waiting = [f for f in facts if f.status in WAITING]
+    rated = [f.satisfaction for f in resolved if f.satisfaction is not None]
+    backlog = Counter(_age_bucket(f.age_days) for f in waiting)
+    by_agent: dict[int, list[Fact]] = {}
+    for fact in facts:
+        if fact.assignee_id:
+            by_agent.setdefault(fact.assignee_id, []).append(fact)
     return ServiceReport(
         period_from=start,
         period_to=end,
         agent=agent,
         created=len(created),
-        by_type=dict(sorted(Counter(t.type for t in created).items())),
-        by_priority=dict(sorted(Counter(t.priority for t in created).items())),
-        by_channel=dict(sorted(Counter(t.channel for t in created).items())),
-        by_status=dict(sorted(Counter(t.status for t in created).items())),
-        first_response=times(
-            [clock.between(t.created_at, t.first_response_at) / 60 for t in created if t.first_response_at]
-        ),
-        resolution=times([_resolution_minutes(t, clock) for t in resolved]),
+        by_type=dict(sorted(Counter(f.type for f in created).items())),
+        by_priority=dict(sorted(Counter(f.priority for f in created).items())),
+        by_channel=dict(sorted(Counter(f.channel for f in created).items())),
+        by_status=dict(sorted(Counter(f.status for f in created).items())),
+        first_response=times([f.response_minutes for f in created if f.response_minutes is not None]),
+        resolution=times([f.resolution_minutes for f in resolved]),
         resolved=len(resolved),
-        sla_compliance=_percent(sum(_complied(t) for t in resolved), len(resolved)),
+        sla_compliance=_percent(sum(f.complied for f in resolved), len(resolved)),
         backlog={label: backlog.get(label, 0) for _, label in AGE_BUCKETS},
         satisfaction=_mean(rated),
         rated=len(rated),
-        agents=_per_agent(rows, resolved, waiting, names, clock),
+        agents=[
+            _agent_figures(names.get(agent_id, f"#{agent_id}"), mine)
+            for agent_id, mine in sorted(by_agent.items(), key=lambda item: names.get(item[0], ""))
+        ],
+    )
+
+
+def _agent_figures(name: str, mine: list[Fact]) -> AgentFigures:
+    resolved = [f for f in mine if f.resolved_in]
+    scores = [f.satisfaction for f in resolved if f.satisfaction is not None]
+    return AgentFigures(
+        agent=name,
+        waiting=sum(f.status in WAITING for f in mine),
+        resolved=len(resolved),
+        resolution=times([f.resolution_minutes for f in resolved]),
+        sla_compliance=_percent(sum(f.complied for f in resolved), len(resolved)),
+        satisfaction=_mean(scores),
     )
 
 
@@ -184,28 +327,8 @@ def _between(column, low, high):
     return and_(*conditions)
 
 
-def _age_bucket(age) -> str:
-    days = age.total_seconds() / 86_400
+def _age_bucket(days: float) -> str:
     for limit, label in AGE_BUCKETS:
         if limit is None or days < limit:
             return label
     raise AssertionError("the last bucket has no limit")
-
-
-def _per_agent(rows, resolved, waiting, names: dict[int, str], clock: WorkingTime) -> list[AgentFigures]:
-    agent_ids = sorted({t.assignee_id for t in rows if t.assignee_id}, key=lambda i: names.get(i, ""))
-    figures = []
-    for agent_id in agent_ids:
-        mine = [t for t in resolved if t.assignee_id == agent_id]
-        scores = [t.satisfaction for t in mine if t.satisfaction is not None]
-        figures.append(
-            AgentFigures(
-                agent=names.get(agent_id, f"#{agent_id}"),
-                waiting=sum(t.assignee_id == agent_id for t in waiting),
-                resolved=len(mine),
-                resolution=times([_resolution_minutes(t, clock) for t in mine]),
-                sla_compliance=_percent(sum(_complied(t) for t in mine), len(mine)),
-                satisfaction=_mean(scores),
-            )
-        )
-    return figures
