@@ -38,6 +38,9 @@ def frozen(monkeypatch):
 
 
 def fresh_crm(with_demo: bool = True):
+    """A new database at the same path each time (the path shows in the pictures); the
+    test closes it before the next one deletes it, since SQLite must not have a file
+    removed under open connections."""
     shutil.rmtree(FOLDER, ignore_errors=True)
     FOLDER.mkdir(parents=True)
     crm = open_crm(load_settings(db=str(FOLDER / "crm.sqlite3")))
@@ -102,14 +105,20 @@ SCREENS = {
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 @pytest.mark.parametrize("screen", list(SCREENS))
 def test_screen(snap_compare, frozen, screen, size):
-    app = make_app(fresh_crm())
-    assert snap_compare(app, terminal_size=size, run_before=SCREENS[screen])
+    crm = fresh_crm()
+    try:
+        assert snap_compare(make_app(crm), terminal_size=size, run_before=SCREENS[screen])
+    finally:
+        crm.close()
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 def test_welcome(snap_compare, frozen, size):
-    app = make_app(fresh_crm(with_demo=False))
-    assert snap_compare(app, terminal_size=size, run_before=visit())
+    crm = fresh_crm(with_demo=False)
+    try:
+        assert snap_compare(make_app(crm), terminal_size=size, run_before=visit())
+    finally:
+        crm.close()
 
 
 def test_the_demo_is_the_same_every_time(frozen):
@@ -122,4 +131,7 @@ def demo_customers():
     from crm_tui.logic import customers
 
     crm = fresh_crm()
-    return customers.list_customers(crm, limit=100).customers
+    try:
+        return customers.list_customers(crm, limit=100).customers
+    finally:
+        crm.close()

@@ -38,10 +38,8 @@ class DeskScreen(CrmScreen):
         yield VerticalScroll(Grid(id="desk"))
         yield Footer()
 
-    def on_mount(self) -> None:
-        self.action_refresh()
-
     def on_screen_resume(self) -> None:
+        # Sent on first display too, so this is also the first load.
         self.action_refresh()
 
     def on_resize(self) -> None:

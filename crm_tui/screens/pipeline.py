@@ -86,10 +86,8 @@ class PipelineScreen(CrmScreen):
         yield HorizontalScroll(id="board")  # a narrow terminal scrolls the stages sideways
         yield Footer()
 
-    def on_mount(self) -> None:
-        self.reload()
-
     def on_screen_resume(self) -> None:
+        # Sent on first display too, so this is also the first load.
         self.reload()
 
     def on_resize(self) -> None:

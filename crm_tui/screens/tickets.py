@@ -51,9 +51,9 @@ class TicketsScreen(CrmScreen):
         self.query_one(DataTable).add_columns(
             "Ref", "Priority", "Status", "SLA", "Subject", "Customer", "Agent"
         )
-        self.action_refresh()
 
     def on_screen_resume(self) -> None:
+        # Sent on first display too, so this is also the first load.
         self.action_refresh()
 
     def action_view(self, view: str) -> None:
