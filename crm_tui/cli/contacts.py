@@ -9,7 +9,7 @@ import typer
 from crm_tui.cli import output
 from crm_tui.cli.batch import add_from
 from crm_tui.cli.output import Format, FormatOption
-from crm_tui.cli.state import Limit, crm, page_size, refuse_mixed
+from crm_tui.cli.state import Limit, crm, page_size, refuse_mixed, supplied
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
@@ -32,7 +32,7 @@ Force = Annotated[bool, typer.Option("--force", help="Save even if it looks like
 
 
 def _given(**options: object) -> dict[str, object]:
-    return {key: value for key, value in options.items() if value is not None}
+    return supplied(options)
 
 
 @app.command("add")

@@ -9,7 +9,7 @@ import typer
 from crm_tui.cli import output
 from crm_tui.cli.batch import add_from
 from crm_tui.cli.output import Format, FormatOption
-from crm_tui.cli.state import Limit, crm, page_size, refuse_mixed
+from crm_tui.cli.state import Limit, crm, page_size, refuse_mixed, supplied
 from crm_tui.logic.vocabulary import CustomerKind, CustomerSort, Lifecycle
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
@@ -56,7 +56,7 @@ Ref = Annotated[str, typer.Argument(help="Customer reference, like C-12 (or 12).
 
 def _fields(name: str | None, **options: object) -> dict[str, object]:
     """The options the user gave, as schema fields (``""`` clears a field on edit)."""
-    given = {key: value for key, value in options.items() if value is not None}
+    given = supplied(options)
     if name is not None:
         given["name"] = name
     return given

@@ -9,7 +9,7 @@ import typer
 from crm_tui.cli import output
 from crm_tui.cli.batch import add_from
 from crm_tui.cli.output import Format, FormatOption
-from crm_tui.cli.state import Limit, crm, page_size, refuse_mixed
+from crm_tui.cli.state import Limit, crm, page_size, refuse_mixed, supplied
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
@@ -117,9 +117,7 @@ def add(
         "source": source,
         "expected_close": parse_day(close) if close else None,
     }
-    created = deals.add_deal(
-        crm(ctx), validated(DealCreate, {k: v for k, v in given.items() if v is not None})
-    )
+    created = deals.add_deal(crm(ctx), validated(DealCreate, supplied(given)))
     _saved(
         created,
         fmt,
@@ -216,7 +214,7 @@ def edit(
         "owner": owner,
         "source": source,
     }
-    given = {k: v for k, v in given.items() if v is not None}
+    given = supplied(given)
     if close is not None:
         given["expected_close"] = parse_day(close) if close.strip() else None
     updated = deals.update_deal(

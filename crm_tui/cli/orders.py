@@ -9,7 +9,7 @@ import typer
 from crm_tui.cli import output
 from crm_tui.cli.batch import add_from
 from crm_tui.cli.output import Format, FormatOption
-from crm_tui.cli.state import Limit, crm, page_size, refuse_mixed
+from crm_tui.cli.state import Limit, crm, page_size, refuse_mixed, supplied
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 line_app = typer.Typer(
@@ -111,9 +111,7 @@ def add(
         "owner": owner,
         "lines": [_line(s) for s in line or []],
     }
-    created = orders.add_order(
-        crm(ctx), validated(OrderCreate, {k: v for k, v in given.items() if v is not None})
-    )
+    created = orders.add_order(crm(ctx), validated(OrderCreate, supplied(given)))
     if fmt == Format.table:
         output.console().print(
             f"Added draft {created.ref} for {created.customer_name}: {created.total} {created.currency}",
@@ -188,7 +186,7 @@ def line_add(
         "discount": discount,
         "tax_rate": tax,
     }
-    data = validated(LineCreate, {k: v for k, v in given.items() if v is not None})
+    data = validated(LineCreate, supplied(given))
     _show(orders.add_line(crm(ctx), order, data, expected_version=expected_version), fmt)
 
 

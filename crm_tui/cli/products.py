@@ -9,7 +9,7 @@ import typer
 from crm_tui.cli import output
 from crm_tui.cli.batch import add_from
 from crm_tui.cli.output import Format, FormatOption
-from crm_tui.cli.state import crm, refuse_mixed
+from crm_tui.cli.state import crm, refuse_mixed, supplied
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
@@ -59,9 +59,7 @@ def add(
     if sku is None or name is None or price is None:
         raise typer.BadParameter("give SKU, NAME and --price, or --from FILE", param_hint="SKU NAME")
     given = {"sku": sku, "name": name, "price": price, "currency": currency, "tax_rate": tax}
-    created = products.add_product(
-        crm(ctx), validated(ProductCreate, {k: v for k, v in given.items() if v is not None})
-    )
+    created = products.add_product(crm(ctx), validated(ProductCreate, supplied(given)))
     if fmt == Format.table:
         output.console().print(
             f"Added {created.sku} {created.name} at {created.price} {created.currency}",
@@ -105,9 +103,7 @@ def edit(
     from crm_tui.logic.schemas import ProductUpdate, validated
 
     given = {"name": name, "price": price, "currency": currency, "tax_rate": tax}
-    updated = products.update_product(
-        crm(ctx), sku, validated(ProductUpdate, {k: v for k, v in given.items() if v is not None})
-    )
+    updated = products.update_product(crm(ctx), sku, validated(ProductUpdate, supplied(given)))
     output.say(f"Saved {updated.sku}: {updated.price} {updated.currency}, tax {updated.tax_rate} %")
 
 

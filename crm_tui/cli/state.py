@@ -105,3 +105,8 @@ Limit = Annotated[
 def page_size(ctx: typer.Context, limit: int | None) -> int:
     """The rows to show: ``--limit`` if given, else the page_size setting."""
     return limit if limit is not None else crm(ctx).settings.page_size
+
+
+def supplied(options: dict[str, Any]) -> dict[str, Any]:
+    """The options the user gave: those not left at None ("" is given: it clears a field)."""
+    return {name: value for name, value in options.items() if value is not None}

@@ -9,7 +9,7 @@ import typer
 from crm_tui.cli import output
 from crm_tui.cli.batch import add_from
 from crm_tui.cli.output import Format, FormatOption
-from crm_tui.cli.state import Limit, crm, page_size, refuse_mixed
+from crm_tui.cli.state import Limit, crm, page_size, refuse_mixed, supplied
 from crm_tui.logic.vocabulary import Channel, Priority, TicketType
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
@@ -136,9 +136,7 @@ def add(
         "order": order,
         "assignee": assignee,
     }
-    created = tickets.add_ticket(
-        crm(ctx), validated(TicketCreate, {k: v for k, v in given.items() if v is not None})
-    )
+    created = tickets.add_ticket(crm(ctx), validated(TicketCreate, supplied(given)))
     agent = f", with {created.assignee}" if created.assignee else ", unassigned"
     _done(
         created,

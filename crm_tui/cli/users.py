@@ -9,7 +9,7 @@ import typer
 from crm_tui.cli import output
 from crm_tui.cli.batch import add_from
 from crm_tui.cli.output import Format, FormatOption
-from crm_tui.cli.state import crm, refuse_mixed
+from crm_tui.cli.state import crm, refuse_mixed, supplied
 from crm_tui.logic.vocabulary import Role
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
@@ -79,9 +79,7 @@ def edit(
     from crm_tui.logic import users
     from crm_tui.logic.schemas import UserUpdate, validated
 
-    data = validated(
-        UserUpdate, {k: v for k, v in {"display_name": name, "role": role}.items() if v is not None}
-    )
+    data = validated(UserUpdate, supplied({"display_name": name, "role": role}))
     updated = users.update_user(crm(ctx), username, data)
     output.say(f"Saved {updated.username} ({updated.role})")
 
