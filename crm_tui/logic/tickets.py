@@ -11,12 +11,23 @@ Status workflow (anything else is refused):
     pending -> open, resolved               resolved -> open (reopen), closed
     closed -> open (reopen, admins and managers only)
 Resolving needs a resolution text. A merged ticket is closed with a link to the other.
+
+Service figures: each ticket keeps the spans the service report reads, measured on the
+SLA clock as they happen, in whole seconds (half a second rounds up). The first public
+reply sets the working time from creation to it (``response_seconds``). Resolving sets
+the working time from creation to resolution less the time spent pending
+(``resolution_seconds``), and whether the first response and the resolution each came
+by its due time (``met_sla``); reopening clears both. A merged duplicate keeps its own,
+which the report leaves out. Like due times, kept spans stay as they were measured when
+the business hours change.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import NamedTuple, Protocol
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, tuple_, update
 
@@ -360,6 +371,58 @@ def _on_timeline(work: Work, ticket: Ticket, text: str) -> None:
 # The clock
 
 
+class TicketTimes(Protocol):
+    """What the spans are measured from: a ticket, or a row of its times."""
+
+    created_at: datetime
+    first_response_due: datetime
+    resolution_due: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    paused_seconds: int
+
+
+class Spans(NamedTuple):
+    """The service figures kept on a ticket (see the module docstring)."""
+
+    response_seconds: int | None
+    resolution_seconds: int | None
+    met_sla: bool | None
+
+
+def measure_spans(clock: WorkingTime, ticket: TicketTimes) -> Spans:
+    """A ticket's spans from its times, equal to those kept as they happened when the
+    clock has not changed since; for rows written without these rules."""
+    response = _response_seconds(clock, ticket) if ticket.first_response_at is not None else None
+    if ticket.resolved_at is None:
+        return Spans(response, None, None)
+    return Spans(response, _resolution_seconds(clock, ticket), _met_sla(ticket))
+
+
+def _whole_seconds(seconds: float) -> int:
+    return math.floor(seconds + 0.5)
+
+
+def _response_seconds(clock: WorkingTime, ticket: TicketTimes) -> int:
+    assert ticket.first_response_at is not None
+    return _whole_seconds(clock.between(ticket.created_at, ticket.first_response_at))
+
+
+def _resolution_seconds(clock: WorkingTime, ticket: TicketTimes) -> int:
+    assert ticket.resolved_at is not None
+    worked = clock.between(ticket.created_at, ticket.resolved_at) - ticket.paused_seconds
+    return _whole_seconds(max(worked, 0))
+
+
+def _met_sla(ticket: TicketTimes) -> bool:
+    assert ticket.resolved_at is not None
+    return (
+        ticket.first_response_at is not None
+        and ticket.first_response_at <= ticket.first_response_due
+        and ticket.resolved_at <= ticket.resolution_due
+    )
+
+
 def _pause(ticket: Ticket, now: datetime) -> None:
     ticket.pending_since = now
 
@@ -460,6 +523,7 @@ def _message(
         if not internal:
             if ticket.first_response_at is None:
                 ticket.first_response_at = now
+                ticket.response_seconds = _response_seconds(working_time(work.crm), ticket)
             if pending and ticket.status != "pending":
                 _change_status(work, ticket, "pending", now)
             elif ticket.status == "new":
@@ -530,11 +594,19 @@ def resolve(
         before = _snapshot(ticket)
         now = utcnow()
         _change_status(work, ticket, "resolved", now)
-        ticket.resolved_at, ticket.resolution = now, text
+        _record_resolution(work, ticket, now, text)
         _on_timeline(work, ticket, f"Resolved {ref('ticket', ticket.id)}: {text[:200]}")
         work.session.flush()
         work.audit("ticket", ticket.id, "resolve", audit.diff(before, _snapshot(ticket)))
         return read_one(work, ticket)
+
+
+def _record_resolution(work: Work, ticket: Ticket, moment: datetime, text: str) -> None:
+    """The resolution of a ticket just moved to resolved (which ended any pause), with
+    the spans it completes."""
+    ticket.resolved_at, ticket.resolution = moment, text
+    ticket.resolution_seconds = _resolution_seconds(working_time(work.crm), ticket)
+    ticket.met_sla = _met_sla(ticket)
 
 
 def close(crm: Crm, reference: str | int, *, expected_version: int | None = None) -> TicketRead:
@@ -568,6 +640,7 @@ def reopen(crm: Crm, reference: str | int, *, expected_version: int | None = Non
         before = _snapshot(ticket)
         _change_status(work, ticket, "open", utcnow())
         ticket.resolved_at = ticket.closed_at = ticket.resolution = None
+        ticket.resolution_seconds = ticket.met_sla = None
         work.session.flush()
         work.audit("ticket", ticket.id, "reopen", audit.diff(before, _snapshot(ticket)))
         return read_one(work, ticket)
