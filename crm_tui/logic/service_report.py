@@ -2,7 +2,8 @@
 
 Definitions (a period is whole days in UTC, both ends included; archived tickets and
 duplicates merged into another ticket count nowhere; times are working time on the SLA
-clock, in minutes):
+clock, in minutes, from the spans each ticket keeps as they happen: see
+``logic/tickets.py``):
 
 - volume: tickets created in the period, counted by type, priority, channel and status.
 - first response time: created to first public reply, for tickets created in the period
@@ -17,6 +18,11 @@ clock, in minutes):
 
 The median is the middle value (the mean of the two middle ones for an even count); the
 90th percentile is the nearest-rank one: the value at rank ceil(0.9 n) in sorted order.
+
+Nothing is measured here (measuring every span at each reading costs seconds at 300,000
+tickets): counts and sums are GROUP BYs over the kept spans, and each median or
+percentile is the value read at its rank in the order of an index that leads with the
+span. The team's report reads covering indexes only, and sorts only the tickets waiting.
 """
 
 from __future__ import annotations
@@ -24,20 +30,21 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter
-from datetime import date, datetime
-from typing import NamedTuple
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import and_, case, literal, or_, select
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
 
 from crm_tui.logic import users
 from crm_tui.logic.context import Crm
 from crm_tui.logic.sales_report import period_bounds
-from crm_tui.logic.tickets import WAITING, working_time
-from crm_tui.logic.working_time import WorkingTime
+from crm_tui.logic.tickets import WAITING
 from crm_tui.storage.models import Ticket, User
-from crm_tui.storage.sql import seconds_between
-from crm_tui.storage.types import UTCDateTime, utcnow
+from crm_tui.storage.sql import no_index
+from crm_tui.storage.types import utcnow
 
 AGE_BUCKETS = [
     (1, "under 1 day"),
@@ -102,45 +109,27 @@ def times(values: list[float]) -> Times:
     )
 
 
-def _in(moment: datetime | None, low: datetime | None, high: datetime | None) -> bool:
-    return moment is not None and (low is None or moment >= low) and (high is None or moment < high)
-
-
-def _complied(ticket) -> bool:
-    return (
-        ticket.first_response_at is not None
-        and ticket.first_response_at <= ticket.first_response_due
-        and ticket.resolved_at <= ticket.resolution_due
-    )
-
-
-def _resolution_minutes(ticket, clock: WorkingTime) -> float:
-    return max(clock.between(ticket.created_at, ticket.resolved_at) - ticket.paused_seconds, 0) / 60
-
-
-def _mean(values: list[int]) -> float | None:
-    return round(sum(values) / len(values), 2) if values else None
+def _mean(total: int, count: int) -> float | None:
+    return round(total / count, 2) if count else None
 
 
 def _percent(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
-class Fact(NamedTuple):
-    """What the figures need of one ticket, with its times already turned into numbers."""
+class Outcomes(NamedTuple):
+    """Of the tickets resolved in the period (of one agent, or all): how many, how many
+    with a resolution time, within the SLA and rated, and the scores' sum."""
 
-    type: str
-    priority: str
-    channel: str
-    status: str
-    assignee_id: int | None
-    created_in: bool  # created in the period
-    resolved_in: bool  # resolved in the period
-    age_days: float  # since creation, calendar time
-    response_minutes: float | None  # created to first public reply, on the SLA clock
-    resolution_minutes: float | None  # created to resolved less pending time, on the SLA clock
-    complied: bool  # first response and resolution both by their due times
-    satisfaction: int | None
+    resolved: int = 0
+    timed: int = 0
+    met: int = 0
+    rated: int = 0
+    scores: int = 0
+
+
+def _add(outcomes: Iterable[Outcomes]) -> Outcomes:
+    return Outcomes(*(sum(column) for column in zip(Outcomes(), *outcomes, strict=True)))
 
 
 def service_report(
@@ -148,187 +137,164 @@ def service_report(
 ) -> ServiceReport:
     """Every service figure for the period, for the team or one agent."""
     low, high = period_bounds(start, end)
-    clock = working_time(crm)
     now = utcnow()
     with crm.work() as work:
-        agent_id = users.find(work, agent).id if agent else None
-        conditions = [Ticket.archived_at.is_(None), Ticket.merged_into_id.is_(None)]
-        if agent_id is not None:
-            conditions.append(Ticket.assignee_id == agent_id)
-        # Only the tickets some figure needs: created or resolved in the period, or waiting.
-        conditions.append(
-            or_(
-                Ticket.status.in_(WAITING),
-                _between(Ticket.created_at, low, high),
-                _between(Ticket.resolved_at, low, high),
+        session = work.session
+        counted = [Ticket.archived_at.is_(None), Ticket.merged_into_id.is_(None)]
+        if agent:
+            counted.append(Ticket.assignee_id == users.find(work, agent).id)
+        created = [*counted, *_between(Ticket.created_at, low, high)]
+        resolved = [*counted, *_between(Ticket.resolved_at, low, high)]
+        volume = _volume(session, created)
+        outcomes = _outcomes(session, resolved)
+        backlog = _backlog(session, counted, now)
+        team = _add(outcomes.values())
+        names = dict(session.execute(select(User.id, User.username)).all())
+        agent_ids = {row.assignee_id for row in volume} | set(outcomes) | set(backlog)
+        agent_ids.discard(None)
+        agents = [
+            _agent_figures(
+                session,
+                names.get(agent_id, f"#{agent_id}"),
+                [*resolved, Ticket.assignee_id == agent_id],
+                outcomes.get(agent_id, Outcomes()),
+                sum(backlog.get(agent_id, Counter()).values()),
             )
+            for agent_id in sorted(agent_ids, key=lambda agent_id: (names.get(agent_id, ""), agent_id))
+        ]
+        return ServiceReport(
+            period_from=start,
+            period_to=end,
+            agent=agent,
+            created=sum(row.tickets for row in volume),
+            by_type=_counted_by(volume, "type"),
+            by_priority=_counted_by(volume, "priority"),
+            by_channel=_counted_by(volume, "channel"),
+            by_status=_counted_by(volume, "status"),
+            first_response=_times(
+                session, Ticket.response_seconds, created, sum(row.responded for row in volume)
+            ),
+            resolution=_times(session, Ticket.resolution_seconds, resolved, team.timed),
+            resolved=team.resolved,
+            sla_compliance=_percent(team.met, team.resolved),
+            backlog={label: sum(ages[label] for ages in backlog.values()) for _, label in AGE_BUCKETS},
+            satisfaction=_mean(team.scores, team.rated),
+            rated=team.rated,
+            agents=agents,
         )
-        read = _calendar_facts if clock.hours is None else _working_facts
-        facts = read(work.session, conditions, low, high, now, clock)
-        names = dict(work.session.execute(select(User.id, User.username)).all())
-    return _figures(facts, names, start, end, agent)
 
 
-def _flags(low, high):
-    created_in = _between(Ticket.created_at, low, high)
-    resolved_in = _between(Ticket.resolved_at, low, high)
-    complied = and_(
-        Ticket.first_response_at.is_not(None),
-        Ticket.first_response_at <= Ticket.first_response_due,
-        Ticket.resolved_at <= Ticket.resolution_due,
+def _volume(session: Session, created: list) -> list[Any]:
+    """The tickets created in the period by type, priority, channel, status and agent,
+    and how many of them have had their first response."""
+    # In the order of the index that covers it, so no group is sorted.
+    groups = (Ticket.assignee_id, Ticket.type, Ticket.priority, Ticket.channel, Ticket.status)
+    return list(
+        session.execute(
+            select(
+                *groups,
+                func.count().label("tickets"),
+                func.count(Ticket.response_seconds).label("responded"),
+            )
+            .where(*created)
+            .group_by(*groups)
+        )
     )
-    return [case((condition, 1), else_=0) for condition in (created_in, resolved_in, complied)]
 
 
-def _calendar_facts(session, conditions, low, high, now, clock) -> list[Fact]:
-    """On calendar time every span is a subtraction the database does, so no datetime
-    is built in Python (at 300,000 tickets that was most of the report's time)."""
-    created_in, resolved_in, complied = _flags(low, high)
+def _counted_by(volume: list[Any], field: str) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for row in volume:
+        counts[getattr(row, field)] += row.tickets
+    return dict(sorted(counts.items()))
+
+
+def _outcomes(session: Session, resolved: list) -> dict[int | None, Outcomes]:
+    """Outcomes of the tickets resolved in the period, per agent (None: unassigned)."""
     rows = session.execute(
         select(
-            Ticket.type,
-            Ticket.priority,
-            Ticket.channel,
-            Ticket.status,
             Ticket.assignee_id,
-            created_in,
-            resolved_in,
-            seconds_between(Ticket.created_at, literal(now, UTCDateTime)),
-            seconds_between(Ticket.created_at, Ticket.first_response_at),
-            seconds_between(Ticket.created_at, Ticket.resolved_at),
-            Ticket.paused_seconds,
-            complied,
-            Ticket.satisfaction,
-        ).where(*conditions)
-    )
-    return [
-        Fact(
-            kind,
-            priority,
-            channel,
-            status,
-            assignee,
-            bool(made),
-            bool(done),
-            age / 86_400,
-            response / 60 if response is not None else None,
-            max(resolution - paused, 0) / 60 if resolution is not None else None,
-            bool(ok),
-            score,
+            func.count(),
+            func.count(Ticket.resolution_seconds),
+            func.sum(case((Ticket.met_sla, 1), else_=0)),
+            func.count(Ticket.satisfaction),
+            func.sum(Ticket.satisfaction),
         )
-        for (
-            kind,
-            priority,
-            channel,
-            status,
-            assignee,
-            made,
-            done,
-            age,
-            response,
-            resolution,
-            paused,
-            ok,
-            score,
-        ) in rows
+        .where(*resolved)
+        .group_by(Ticket.assignee_id)
+    )
+    return {
+        agent_id: Outcomes(count, timed, int(met or 0), rated, int(scores or 0))
+        for agent_id, count, timed, met, rated, scores in rows
+    }
+
+
+def _backlog(session: Session, counted: list, now: datetime) -> dict[int | None, Counter[str]]:
+    """The tickets waiting now, per agent, by age since creation."""
+    limits = [days for days, _ in AGE_BUCKETS if days is not None]
+    # Younger than each limit, counted apart: the buckets are the differences.
+    younger = [
+        func.sum(case((Ticket.created_at > now - timedelta(days=days), 1), else_=0)) for days in limits
     ]
-
-
-def _working_facts(session, conditions, low, high, now, clock: WorkingTime) -> list[Fact]:
-    """With business hours the spans are working time, measured here."""
     rows = session.execute(
-        select(
-            Ticket.type,
-            Ticket.priority,
-            Ticket.channel,
-            Ticket.status,
-            Ticket.assignee_id,
-            Ticket.created_at,
-            Ticket.first_response_at,
-            Ticket.first_response_due,
-            Ticket.resolved_at,
-            Ticket.resolution_due,
-            Ticket.paused_seconds,
-            Ticket.satisfaction,
-        ).where(*conditions)
-    ).all()
-    return [
-        Fact(
-            t.type,
-            t.priority,
-            t.channel,
-            t.status,
-            t.assignee_id,
-            _in(t.created_at, low, high),
-            _in(t.resolved_at, low, high),
-            (now - t.created_at).total_seconds() / 86_400,
-            clock.between(t.created_at, t.first_response_at) / 60 if t.first_response_at else None,
-            _resolution_minutes(t, clock) if t.resolved_at else None,
-            t.resolved_at is not None and _complied(t),
-            t.satisfaction,
+        select(Ticket.assignee_id, func.count(), *younger)
+        .where(*counted, Ticket.status.in_(WAITING))
+        .group_by(Ticket.assignee_id)
+    )
+    backlog: dict[int | None, Counter[str]] = {}
+    for agent_id, count, *under in rows:
+        bounds = [0, *(int(n) for n in under), count]
+        backlog[agent_id] = Counter(
+            {label: bounds[i + 1] - bounds[i] for i, (_, label) in enumerate(AGE_BUCKETS)}
         )
-        for t in rows
-    ]
+    return backlog
 
 
-def _figures(facts: list[Fact], names: dict[int, str], start, end, agent) -> ServiceReport:
-    """Every figure in one pass over the facts (and one more per agent's own)."""
-    created = [f for f in facts if f.created_in]
-    resolved = [f for f in facts if f.resolved_in]
-    waiting = [f for f in facts if f.status in WAITING]
-    rated = [f.satisfaction for f in resolved if f.satisfaction is not None]
-    backlog = Counter(_age_bucket(f.age_days) for f in waiting)
-    by_agent: dict[int, list[Fact]] = {}
-    for fact in facts:
-        if fact.assignee_id:
-            by_agent.setdefault(fact.assignee_id, []).append(fact)
-    return ServiceReport(
-        period_from=start,
-        period_to=end,
-        agent=agent,
-        created=len(created),
-        by_type=dict(sorted(Counter(f.type for f in created).items())),
-        by_priority=dict(sorted(Counter(f.priority for f in created).items())),
-        by_channel=dict(sorted(Counter(f.channel for f in created).items())),
-        by_status=dict(sorted(Counter(f.status for f in created).items())),
-        first_response=times([f.response_minutes for f in created if f.response_minutes is not None]),
-        resolution=times([f.resolution_minutes for f in resolved]),
-        resolved=len(resolved),
-        sla_compliance=_percent(sum(f.complied for f in resolved), len(resolved)),
-        backlog={label: backlog.get(label, 0) for _, label in AGE_BUCKETS},
-        satisfaction=_mean(rated),
-        rated=len(rated),
-        agents=[
-            _agent_figures(names.get(agent_id, f"#{agent_id}"), mine)
-            for agent_id, mine in sorted(by_agent.items(), key=lambda item: names.get(item[0], ""))
-        ],
+def _times(session: Session, span: Any, conditions: list, count: int) -> Times:
+    """The median and 90th percentile of ``span`` over the ``count`` tickets that match,
+    each read at its rank in the span's order (an index's) instead of sorting them all."""
+    if not count:
+        return Times(count=0, median_minutes=None, p90_minutes=None)
+    timed = select(span).where(*conditions, span.is_not(None))
+    middle = (
+        session.execute(timed.order_by(span).offset((count - 1) // 2).limit(2 - count % 2)).scalars().all()
+    )
+    # The 90th percentile counted from the top: ten times fewer index entries to step over.
+    high = session.execute(
+        timed.order_by(span.desc()).offset(count - math.ceil(0.9 * count)).limit(1)
+    ).scalar()
+    if len(middle) < 2 - count % 2 or high is None:
+        # Tickets changed since they were counted (PostgreSQL reads each statement at the
+        # latest commit): read the values themselves.
+        return times([value / 60 for value in session.execute(timed).scalars()])
+    return Times(
+        count=count,
+        median_minutes=round(statistics.median(value / 60 for value in middle), 1),
+        p90_minutes=round(high / 60, 1),
     )
 
 
-def _agent_figures(name: str, mine: list[Fact]) -> AgentFigures:
-    resolved = [f for f in mine if f.resolved_in]
-    scores = [f.satisfaction for f in resolved if f.satisfaction is not None]
+def _agent_figures(
+    session: Session, name: str, resolved: list, outcomes: Outcomes, waiting: int
+) -> AgentFigures:
     return AgentFigures(
         agent=name,
-        waiting=sum(f.status in WAITING for f in mine),
-        resolved=len(resolved),
-        resolution=times([f.resolution_minutes for f in resolved]),
-        sla_compliance=_percent(sum(f.complied for f in resolved), len(resolved)),
-        satisfaction=_mean(scores),
+        waiting=waiting,
+        resolved=outcomes.resolved,
+        resolution=_times(session, Ticket.resolution_seconds, resolved, outcomes.timed),
+        sla_compliance=_percent(outcomes.met, outcomes.resolved),
+        satisfaction=_mean(outcomes.scores, outcomes.rated),
     )
 
 
-def _between(column, low, high):
+def _between(column, low: datetime | None, high: datetime | None) -> list:
+    """In the period, checked in the covering indexes: at 300,000 tickets, a year's
+    tickets looked up row by row through an index on the time took three times as long
+    as reading a whole covering index, and a week's took little less."""
+    column = no_index(column)
     conditions = [column.is_not(None)]
     if low is not None:
         conditions.append(column >= low)
     if high is not None:
         conditions.append(column < high)
-    return and_(*conditions)
-
-
-def _age_bucket(days: float) -> str:
-    for limit, label in AGE_BUCKETS:
-        if limit is None or days < limit:
-            return label
-    raise AssertionError("the last bucket has no limit")
+    return conditions
