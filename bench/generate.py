@@ -28,6 +28,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy.dialects import sqlite
@@ -37,12 +38,14 @@ from crm_tui.config import load_settings
 from crm_tui.logic.context import open_crm
 from crm_tui.logic.money import line_amounts
 from crm_tui.logic.normalise import fold, name_key
+from crm_tui.logic.tickets import measure_spans
+from crm_tui.logic.working_time import WorkingTime
 from crm_tui.storage import sales_facts
 from crm_tui.storage.schema import HEAD
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 # Bump when the generated rows change, so that cached databases are made anew.
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 CHUNK = 20_000  # customers per transaction: big enough to be fast, small enough for memory
 START = datetime(2020, 7, 1, 8, 0)  # customers are created between START and END
 END = datetime(2025, 6, 30, 18, 0)
@@ -102,7 +105,7 @@ TICKET_COLUMNS = {
         "priority", "channel", "status", "assignee_id", "created_at", "updated_at",
         "first_response_due", "resolution_due", "first_response_at", "pending_since",
         "paused_seconds", "resolved_at", "closed_at", "resolution", "merged_into_id", "satisfaction",
-        "satisfaction_comment", "archived_at",
+        "satisfaction_comment", "archived_at", "response_seconds", "resolution_seconds", "met_sla",
     ),
     "ticket_messages": ("id", "ticket_id", "internal", "body", "author_id", "at"),
 }  # fmt: skip
@@ -138,6 +141,7 @@ CHANNEL_POOL = ("email",) * 55 + ("phone",) * 30 + ("in_person",) * 5 + ("other"
 SATISFACTION_POOL = (5,) * 45 + (4,) * 30 + (3,) * 12 + (2,) * 7 + (1,) * 6
 LATE_RESPONSE = 0.02  # tickets whose first reply comes after its due time
 LATE_RESOLUTION = 0.03  # tickets resolved after their due time
+CALENDAR = WorkingTime()  # the SLA clock of generated tickets: crm's default
 # Letters that NFKD does not take apart; \u0131 is the Turkish dotless i.
 _ASCII = str.maketrans({"ø": "o", "æ": "ae", "\u0131": "i", "ł": "l", "đ": "d", "œ": "oe"})
 
@@ -701,7 +705,8 @@ class TicketGenerator:
     its own clock), so young tickets are still waiting: new, open or pending. Each ticket
     gets a first reply and a resolution that mostly meet the default SLA policies; a few
     are late, and those still waiting past a due time are breached. The clock is calendar
-    time, crm's default.
+    time, crm's default, and the spans each ticket keeps for the service report are
+    measured from its times by crm's own ``measure_spans``.
     """
 
     def __init__(
@@ -826,15 +831,22 @@ class TicketGenerator:
             last = max(last, pause_at + paused)  # type: ignore[operator]
         if rng.random() < 0.003:
             archived = last = min(now, last + timedelta(days=rng.uniform(0, 30)))
+        paused_seconds = round(paused.total_seconds()) if paused is not None else 0
+        spans = measure_spans(
+            CALENDAR,
+            SimpleNamespace(
+                created_at=created, first_response_due=response_due, resolution_due=resolution_due,
+                first_response_at=replied, resolved_at=resolved, paused_seconds=paused_seconds,
+            ),
+        )  # fmt: skip
         tickets.append(
             (
                 ticket_id, 1, customer_id, contact_id, None, subject, description, kind, priority,
                 channel, status, assignee, stamp(created), stamp(last), stamp(response_due),
                 stamp(resolution_due), stamp(replied) if replied else None,
-                stamp(pending_since) if pending_since else None,
-                round(paused.total_seconds()) if paused is not None else 0,
+                stamp(pending_since) if pending_since else None, paused_seconds,
                 stamp(resolved) if resolved else None, stamp(closed) if closed else None, resolution,
-                merged, satisfaction, comment, stamp(archived) if archived else None,
+                merged, satisfaction, comment, stamp(archived) if archived else None, *spans,
             )
         )  # fmt: skip
         self.messages(
