@@ -123,6 +123,25 @@ def test_text_search_ignores_case_and_accents_and_reads_emails_and_phones(crm):
     assert customers.list_customers(crm, text="100%").customers == []
 
 
+@pytest.mark.parametrize("few", [0, 10_000], ids=["many matches", "few matches"])
+def test_text_filter_pages_are_the_same_whichever_way_the_matches_are_found(crm, monkeypatch, few):
+    """Few matches are looked up and sorted, many are found walking the sort's index:
+    the pages, filters and archived rule must not depend on which."""
+    monkeypatch.setattr(customers, "_FEW", few)
+    for n in (5, 3, 9, 1, 7, 2, 8, 4, 6, 0):
+        add(crm, f"Nordwind {n}", lifecycle="customer" if n % 2 else "lead")
+    add(crm, "Südwind")
+    customers.archive_customer(crm, "C-1")  # Nordwind 5
+    seen, after = [], None
+    while True:
+        page = customers.list_customers(crm, text="nord", lifecycle="customer", limit=2, after=after)
+        seen += [c.name for c in page.customers]
+        if page.next_after is None:
+            break
+        after = page.next_after
+    assert seen == ["Nordwind 1", "Nordwind 3", "Nordwind 7", "Nordwind 9"]
+
+
 @pytest.mark.parametrize("sort", list(CustomerSort))
 @pytest.mark.parametrize("descending", [False, True])
 def test_pages_cover_every_customer_once_in_order(crm, sort, descending):

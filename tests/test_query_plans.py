@@ -29,8 +29,8 @@ def crm_with_data(crm):
     return crm
 
 
-def full_scans(crm, call) -> list[str]:
-    """Run ``call`` and return the full scans in the plans of what it sent."""
+def plans(crm, call) -> list[tuple[str, list[str]]]:
+    """Run ``call`` and return each SELECT it sent with SQLite's plan for it."""
     sent: list[tuple[str, object]] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
@@ -43,17 +43,27 @@ def full_scans(crm, call) -> list[str]:
         call()
     finally:
         event.remove(engine, "before_cursor_execute", record)
-    scans = []
-    with crm.database.engine.connect() as conn:
-        for statement, parameters in sent:
-            plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
-            tables = [m.group(1) for m in map(FULL_SCAN.match, plan) if m and m.group(1) in BIG_TABLES]
-            bounded = "LIMIT" in statement and all(f"ORDER BY {t}.id" in statement for t in tables)
-            sorted_here = any("TEMP B-TREE FOR ORDER BY" in line for line in plan) and any(
-                f" {t}" in statement for t in BIG_TABLES
+    with engine.connect() as conn:
+        return [
+            (
+                statement,
+                [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)],
             )
-            if (tables and not bounded) or sorted_here:
-                scans.append(f"{plan}: {statement[:200]}")
+            for statement, parameters in sent
+        ]
+
+
+def full_scans(crm, call) -> list[str]:
+    """Run ``call`` and return the full scans in the plans of what it sent."""
+    scans = []
+    for statement, plan in plans(crm, call):
+        tables = [m.group(1) for m in map(FULL_SCAN.match, plan) if m and m.group(1) in BIG_TABLES]
+        bounded = "LIMIT" in statement and all(f"ORDER BY {t}.id" in statement for t in tables)
+        sorted_here = any("TEMP B-TREE FOR ORDER BY" in line for line in plan) and any(
+            f" {t}" in statement for t in BIG_TABLES
+        )
+        if (tables and not bounded) or sorted_here:
+            scans.append(f"{plan}: {statement[:200]}")
     return scans
 
 
@@ -68,7 +78,6 @@ LISTS = {
     "customers of an owner": lambda crm: customers.list_customers(crm, owner="sara"),
     "customers with a tag": lambda crm: customers.list_customers(crm, tag="vip"),
     "archived customers": lambda crm: customers.list_customers(crm, archived="archived"),
-    "customers matching text": lambda crm: customers.list_customers(crm, text="acme"),
     "customers, next page": lambda crm: customers.list_customers(crm, after="C-3"),
     "a customer's detail": lambda crm: customers.customer_detail(crm, "C-1"),
     "contacts of a customer": lambda crm: contacts.list_contacts(crm, "C-1"),
@@ -127,3 +136,19 @@ KNOWN_SORTS = {
 )
 def test_no_full_table_scan(crm_with_data, name):
     assert full_scans(crm_with_data, lambda: LISTS[name](crm_with_data)) == []
+
+
+def test_text_matching_many_customers_walks_the_name_index(crm_with_data, monkeypatch):
+    monkeypatch.setattr(customers, "_FEW", 0)  # every match count is "many"
+    assert full_scans(crm_with_data, lambda: customers.list_customers(crm_with_data, text="acme")) == []
+
+
+def test_text_matching_few_customers_looks_them_up_and_sorts_only_them(crm_with_data):
+    """A bounded sort: at most ``customers._FEW`` rows, found through the word index."""
+    found = []
+    sent = plans(crm_with_data, lambda: found.append(customers.list_customers(crm_with_data, text="acme")))
+    (plan,) = [plan for statement, plan in sent if "ORDER BY" in statement and "FROM customers" in statement]
+    assert "SEARCH customers USING INTEGER PRIMARY KEY (rowid=?)" in plan
+    assert not [line for line in plan if FULL_SCAN.match(line)]
+    names = [c.name for c in found[0].customers]
+    assert names and all("acme" in name.lower() for name in names)

@@ -32,9 +32,10 @@ from crm_tui.logic.schemas import (
     DuplicateGroup,
     MergeResult,
 )
-from crm_tui.logic.search import customer_filter
+from crm_tui.logic.search import customer_filter, few_customers_match
 from crm_tui.logic.vocabulary import ActivityKind, CustomerKind, CustomerSort, Lifecycle
 from crm_tui.storage.models import Activity, Contact, Customer, CustomerTag, Tag, Task, User
+from crm_tui.storage.sql import no_index
 from crm_tui.storage.types import utcnow
 
 _TEXT_LIMITS = {
@@ -437,6 +438,11 @@ _SORT_COLUMNS = {
 }
 
 
+# Up to this many customers matching a text filter are sorted; more, and the list walks
+# its sort's index (each step then finds a match soon enough).
+_FEW = 2_000
+
+
 def list_customers(
     crm: Crm,
     *,
@@ -460,19 +466,25 @@ def list_customers(
     if limit < 1:
         raise Invalid("limit must be at least 1")
     with crm.work() as work:
+        searching = bool(text and text.strip()) and not _is_name_prefix(text or "")
+        few = searching and few_customers_match(work.session, text or "", _FEW)
+        # Few customers match the words: look them up and sort them, no index of the
+        # other columns used. Many: walk the sort's index and keep the matches (one
+        # comes up soon enough), rather than sort them all.
+        plain = no_index if few else _as_is
         query = select(Customer)
         if archived == "active":
-            query = query.where(Customer.archived_at.is_(None))
+            query = query.where(plain(Customer.archived_at).is_(None))
         elif archived == "archived":
-            query = query.where(Customer.archived_at.is_not(None))
+            query = query.where(plain(Customer.archived_at).is_not(None))
         elif archived != "all":
             raise Invalid(f"archived must be active, archived or all, not {archived!r}")
         if lifecycle:
-            query = query.where(Customer.lifecycle == Lifecycle(lifecycle))
+            query = query.where(plain(Customer.lifecycle) == Lifecycle(lifecycle))
         if segment:
-            query = query.where(Customer.segment == segment.strip())
+            query = query.where(plain(Customer.segment) == segment.strip())
         if owner:
-            query = query.where(Customer.owner_id == users.find(work, owner).id)
+            query = query.where(plain(Customer.owner_id) == users.find(work, owner).id)
         if tag:
             tagged = (
                 select(CustomerTag.customer_id)
@@ -481,14 +493,15 @@ def list_customers(
             )
             query = query.where(Customer.id.in_(tagged))
         if text and text.strip():
-            query = query.where(_matches(work, text))
+            query = query.where(_matches(text, Customer.id if few else no_index(Customer.id)))
         column = _SORT_COLUMNS[CustomerSort(sort)]
+        sort_by = plain(column)
         if after is not None:
             anchor = fetch(work, Customer, "customer", after)
-            key = tuple_(column, Customer.id)
+            key = tuple_(sort_by, Customer.id)
             mark = tuple_(getattr(anchor, column.key), anchor.id)
             query = query.where(key < mark if descending else key > mark)
-        order = (column.desc(), Customer.id.desc()) if descending else (column, Customer.id)
+        order = (sort_by.desc(), Customer.id.desc()) if descending else (sort_by, Customer.id)
         rows = list(work.session.execute(query.order_by(*order).limit(limit + 1)).scalars())
         more = len(rows) > limit
         rows = rows[:limit]
@@ -498,6 +511,10 @@ def list_customers(
         )
 
 
+def _as_is(column: Any) -> Any:
+    return column
+
+
 def _name_starts_with(prefix: str) -> ColumnElement[bool]:
     """Name keys starting with ``prefix``, as a range the name index answers in order
     (a LIKE 'm%' would be read row by row: the index is not case-insensitive)."""
@@ -505,7 +522,12 @@ def _name_starts_with(prefix: str) -> ColumnElement[bool]:
     return and_(Customer.name_key >= prefix, Customer.name_key < following)
 
 
-def _matches(work: Work, text: str) -> ColumnElement[bool]:
+def _is_name_prefix(text: str) -> bool:
+    words = fold(text).split()
+    return len(words) == 1 and len(words[0]) <= 2 and not words[0].isdigit()
+
+
+def _matches(text: str, id_column: Any) -> ColumnElement[bool]:
     """Customers with a word in their name, company, email or phone starting with each
     word of ``text`` (case and accents ignored), through the full-text index.
 
@@ -518,11 +540,11 @@ def _matches(work: Work, text: str) -> ColumnElement[bool]:
     """
     folded = fold(text)
     words = folded.split()
-    if len(words) == 1 and len(words[0]) <= 2 and not words[0].isdigit():
+    if _is_name_prefix(text):
         return _name_starts_with(words[0])
-    conditions = [customer_filter(Customer.id, text)]
+    conditions = [customer_filter(id_column, text)]
     if len(words) >= 2:
-        after_first = customer_filter(Customer.id, " ".join(words[1:]))
+        after_first = customer_filter(id_column, " ".join(words[1:]))
         conditions.append(and_(after_first, Customer.name_key.contains(folded, autoescape=True)))
     digits = "".join(ch for ch in text if ch.isdigit())
     if len(digits) >= 3:

@@ -74,6 +74,12 @@ def customer_filter(id_column: Any, text: str) -> ColumnElement[bool]:
     return index.customer_matches(id_column, words) if words else false()
 
 
+def few_customers_match(session: Any, text: str, few: int) -> bool:
+    """Whether at most ``few`` customers pass the list's text filter for ``text``."""
+    words = query_words(text)
+    return not words or index.customers_matching_at_most(session.connection(), words, few + 1) <= few
+
+
 def _check(kinds: Iterable[str] | None, limit: int) -> set[str] | None:
     if not 1 <= limit <= MAX_LIMIT:
         raise Invalid(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")

@@ -21,9 +21,10 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, bindparam, text
+from sqlalchemy import ColumnElement, bindparam, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.types import NullType
 
 TABLE = "search_index"
 KINDS = {"customer": 1, "contact": 2, "deal": 3, "ticket": 4, "note": 5}
@@ -413,7 +414,9 @@ def _texts(conn: Connection, keys: list[int]) -> dict[int, tuple[str, str, str, 
 class CustomerMatch(ColumnElement[bool]):
     """``id_column`` is a customer whose own document holds every word (prefixes)."""
 
-    type = Boolean()
+    # No type: a Boolean one would be compared with 1 on SQLite ("id IN (...) = 1"),
+    # which hides the IN from the planner.
+    type = NullType()
     inherit_cache = False  # the words are part of the SQL text
 
     def __init__(self, id_column: Any, words: Words) -> None:
@@ -443,3 +446,21 @@ def _customer_match_postgresql(element: CustomerMatch, compiler: Any, **kw: Any)
         f"AND doc_id % {_SPAN} = 1"
     ).bindparams(query)
     return f"{compiler.process(element.id_column, **kw)} IN ({compiler.process(ids, **kw)})"
+
+
+def customers_matching_at_most(conn: Connection, words: Words, cap: int) -> int:
+    """How many customers' own documents hold every word, counting no further than ``cap``
+    (cheap: the index alone answers, and stops at ``cap``)."""
+    if _is_sqlite(conn):
+        sql = (
+            f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} WHERE {TABLE} MATCH :query "
+            f"AND rowid % {_SPAN} = 1 LIMIT :cap)"
+        )
+        query = _fts5_query(words, None, True)
+    else:
+        sql = (
+            f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} WHERE document @@ to_tsquery('simple', :query) "
+            f"AND doc_id % {_SPAN} = 1 LIMIT :cap) AS found"
+        )
+        query = _tsquery(words, None, True)
+    return conn.execute(text(sql), {"query": query, "cap": cap}).scalar_one()
