@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from textual.widgets import DataTable
 
 from crm_tui.app import make_app
 from crm_tui.config import load_settings
 from crm_tui.logic import demo
 from crm_tui.logic.context import open_crm
 from crm_tui.screens.customers import CustomerForm
+from crm_tui.screens.rows import RowTable
 
 pytestmark = pytest.mark.sqlite_only  # the pictures show a SQLite file's path
 FROZEN = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)  # a Monday morning
@@ -71,7 +71,7 @@ def visit(*keys: str, then=None):
 
 
 async def open_first_customer(pilot) -> None:
-    table = pilot.app.screen.query_one(DataTable)
+    table = pilot.app.screen.query_one(RowTable)
     table.focus()
     await pilot.press("enter")
 

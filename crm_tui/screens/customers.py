@@ -7,7 +7,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.message import Message
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
 from crm_tui.logic import contacts, customers, tasks, timeline
@@ -25,36 +24,19 @@ from crm_tui.logic.vocabulary import CustomerKind, CustomerSort, Lifecycle
 from crm_tui.screens.base import CrmModal, CrmScreen
 from crm_tui.screens.dialogs import TextPrompt
 from crm_tui.screens.format import shown
+from crm_tui.screens.rows import Column, RowTable
 
 PAGE = 60  # rows per page: a screenful or two, never the whole table
-COLUMNS = ("Ref", "Name", "Stage", "Owner", "Email", "Phone", "City", "Tags")
-
-
-class CustomerTable(DataTable):
-    """A table holding one page; moving past either end asks for the next or previous page."""
-
-    class PageWanted(Message):
-        def __init__(self, forward: bool) -> None:
-            super().__init__()
-            self.forward = forward
-
-    def action_page_down(self) -> None:
-        if self.row_count and self.cursor_row >= self.row_count - 1:
-            self.post_message(self.PageWanted(True))
-        else:
-            super().action_page_down()
-
-    def action_cursor_down(self) -> None:
-        if self.row_count and self.cursor_row >= self.row_count - 1:
-            self.post_message(self.PageWanted(True))
-        else:
-            super().action_cursor_down()
-
-    def action_page_up(self) -> None:
-        if self.cursor_row == 0:
-            self.post_message(self.PageWanted(False))
-        else:
-            super().action_page_up()
+COLUMNS = (  # on a narrow terminal the last ones are left out first
+    Column("Ref", 9),
+    Column("Name", 20, grow=4),
+    Column("Stage", 8),
+    Column("Owner", 8),
+    Column("Email", 16, grow=3),
+    Column("Phone", 13),
+    Column("City", 10, grow=1),
+    Column("Tags", 10, grow=1),
+)
 
 
 class CustomersScreen(CrmScreen):
@@ -91,11 +73,10 @@ class CustomersScreen(CrmScreen):
         with Horizontal(id="filter-bar"):
             yield Input(placeholder="Filter: name, email or phone…", id="filter")
         yield Static("", id="status", classes="hint")
-        yield CustomerTable(id="table", cursor_type="row", zebra_stripes=True)
+        yield RowTable(COLUMNS, id="table")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(CustomerTable).add_columns(*COLUMNS)
         self.load()
 
     def on_screen_resume(self) -> None:
@@ -122,30 +103,32 @@ class CustomersScreen(CrmScreen):
         )
 
     def fill(self, page, *, cursor_last: bool = False) -> None:
-        table = self.query_one(CustomerTable)
-        table.clear()
         self.refs = [c.ref for c in page.customers]
-        for c in page.customers:
-            table.add_row(
+        rows = [
+            (
                 c.ref,
-                c.name,
-                c.lifecycle.value,
-                c.owner or "",
-                c.email or "",
-                c.phone or "",
-                c.city or "",
-                ", ".join(c.tags),
-                key=c.ref,
+                (
+                    c.ref,
+                    c.name,
+                    c.lifecycle.value,
+                    c.owner or "",
+                    c.email or "",
+                    c.phone or "",
+                    c.city or "",
+                    ", ".join(c.tags),
+                ),
             )
+            for c in page.customers
+        ]
+        self.query_one(RowTable).set_rows(rows, cursor_last=cursor_last)
         self.next_after = page.next_after
-        if cursor_last and table.row_count:
-            table.move_cursor(row=table.row_count - 1)
         page_number = len(self.anchors)
         more = "; more below" if page.next_after else ""
         stage = f", stage {self.stage}" if self.stage else ""
         what = "archived customers" if self.archived else "customers"
         self.query_one("#status", Static).update(
-            f"{what.capitalize()} by {self.sort}{stage}: page {page_number}, {len(self.refs)} shown{more}"
+            f"{what.capitalize()} by {self.sort}{stage}: page {page_number}, {len(self.refs)} shown{more}",
+            layout=False,  # one line whatever it says: no need to lay the screen out again
         )
 
     @on(Input.Changed, "#filter")
@@ -155,10 +138,10 @@ class CustomersScreen(CrmScreen):
 
     @on(Input.Submitted, "#filter")
     def filter_done(self) -> None:
-        self.query_one(CustomerTable).focus()
+        self.query_one(RowTable).focus()
 
-    @on(CustomerTable.PageWanted)
-    def turn_page(self, event: CustomerTable.PageWanted) -> None:
+    @on(RowTable.PageWanted)
+    def turn_page(self, event: RowTable.PageWanted) -> None:
         if event.forward and self.next_after:
             self.anchors.append(self.next_after)
             self.load(self.next_after)
@@ -166,9 +149,9 @@ class CustomersScreen(CrmScreen):
             self.anchors.pop()
             self.load(self.anchors[-1], cursor_last=True)
 
-    @on(DataTable.RowSelected)
-    def open_customer(self, event: DataTable.RowSelected) -> None:
-        self.app.push_screen(CustomerDetailScreen(str(event.row_key.value)))
+    @on(RowTable.Selected)
+    def open_customer(self, event: RowTable.Selected) -> None:
+        self.app.push_screen(CustomerDetailScreen(event.key))
 
     def action_filter(self) -> None:
         self.query_one("#filter", Input).focus()
