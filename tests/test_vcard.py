@@ -1,15 +1,28 @@
-"""vCards: reading 3.0 and 4.0 as phones and address books write them, and writing 4.0."""
+"""vCards: reading 3.0 and 4.0 as phones and address books write them, writing 4.0, and
+contacts that survive the trip out and back in."""
 
 from __future__ import annotations
 
+import csv
 import io
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
-from crm_tui.logic import vcard
+from crm_tui.cli import GROUPS, app
+from crm_tui.config import load_settings
+from crm_tui.logic import contacts, customers, imports, users, vcard
+from crm_tui.logic.context import open_crm
 from crm_tui.logic.errors import Invalid
+from crm_tui.logic.schemas import ContactCreate, CustomerCreate, UserCreate
+
+
+@pytest.fixture(autouse=True)
+def wired(monkeypatch):
+    monkeypatch.setitem(GROUPS, "export", ("crm_tui.cli.exchange:export_app", "Export."))
+    monkeypatch.setitem(GROUPS, "import", ("crm_tui.cli.exchange:import_app", "Import."))
 
 
 def _cards(text: str) -> list[vcard.Card]:
@@ -173,3 +186,149 @@ def test_any_text_comes_back_as_written(name, customer, title):
     [card] = _cards(text)
     expected = {"name": name, "customer": customer} | ({"title": title} if title else {})
     assert vcard.contact_values(card) == expected
+
+
+# Import and export
+
+
+def _vcf(tmp_path, text: str, name: str = "cards.vcf", encoding: str = "utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_importing_vcards_links_contacts_to_their_company(crm, tmp_path, cli):
+    customers.add_customer(crm, CustomerCreate(name="Smith, Jones ; Partners", country="DE"))
+    source = _vcf(
+        tmp_path,
+        PHONE_EXPORT_30
+        + "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Lone Wolf\r\nEND:VCARD\r\n"
+        + "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Bad Mail\r\nORG:Smith\\, Jones \\; Partners\r\nEMAIL:bad@\r\nEND:VCARD\r\n",
+    )
+    result = cli("import", "contacts", str(source))
+    assert result.exit_code == 9, result.stderr
+    assert "line 16: the card has no ORG (company)" in result.stderr
+    assert "line 20: invalid email 'bad@'" in result.stderr
+    assert "imported 1 contacts from 3 cards" in result.stderr and "properties ignored: NOTE" in result.stderr
+    [juergen] = contacts.list_contacts(crm, "C-1")
+    assert (juergen.name, juergen.title, juergen.email, juergen.phone, juergen.mobile) == (
+        "Jürgen Müller", "Head of Sales, EMEA", "juergen@sjp.example", "+49301234567", "+491701234567"
+    )  # fmt: skip
+    rejected = list(csv.reader((tmp_path / "cards.rejected.csv").open(encoding="utf-8")))
+    assert rejected[0] == ["line", "reason", "card"]
+    assert [row[0] for row in rejected[1:]] == ["16", "20"]
+    assert rejected[1][2].startswith("BEGIN:VCARD\nVERSION:4.0\nFN:Lone Wolf")
+
+
+def test_vcards_are_recognised_by_their_content_and_from_stdin(crm, tmp_path, cli):
+    card = "BEGIN:VCARD\nVERSION:3.0\nFN:Ann Lee\nORG:Acme\nEND:VCARD\n"
+    result = cli("import", "contacts", str(_vcf(tmp_path, "\n" + card, "cards.txt")), "--create-customers")
+    assert result.exit_code == 0, result.stderr
+    result = cli("import", "contacts", "-", input=card.replace("Ann Lee", "Bo Chen"))
+    assert result.exit_code == 0, result.stderr
+    assert [c.name for c in contacts.list_contacts(crm, "C-1")] == ["Ann Lee", "Bo Chen"]
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "message"),
+    [
+        (b"", (), "cards.vcf is empty: expected vCards"),
+        (b"BEGIN:VCARD\nFN:M\xfcller\nORG:X\nEND:VCARD\n", (), "is not UTF-8 text"),
+        (b"Name,Company\nAnn,X\n", (), "is not a vCard file"),
+        (b"BEGIN:VCARD\nFN:A\nORG:X\nEND:VCARD\n", ("--map", "FN=name"), "--map names CSV columns"),
+    ],
+)
+def test_vcard_files_that_cannot_be_imported_change_nothing(
+    crm, tmp_path, cli, counts, content, args, message
+):
+    before = counts()
+    source = tmp_path / "cards.vcf"
+    source.write_bytes(content)
+    result = cli("import", "contacts", str(source), "--create-customers", *args)
+    assert result.exit_code == 3 and message in result.stderr
+    assert result.stderr.startswith("crm: error: ") and result.stderr.count("\n") == 1
+    assert counts() == before
+
+
+def test_a_vcard_in_another_encoding_can_be_named(crm, tmp_path, cli):
+    source = _vcf(
+        tmp_path, "BEGIN:VCARD\nVERSION:3.0\nFN:Jürgen\nORG:Köln AG\nEND:VCARD\n", encoding="cp1252"
+    )
+    result = cli("import", "contacts", str(source), "--create-customers", "--encoding", "cp1252")
+    assert result.exit_code == 0, result.stderr
+    assert contacts.list_contacts(crm, "C-1")[0].name == "Jürgen"
+
+
+def test_a_dry_run_of_vcards_changes_nothing(crm, tmp_path, cli, counts):
+    before = counts()
+    source = _vcf(tmp_path, "BEGIN:VCARD\nVERSION:4.0\nFN:Ann\nORG:New Co\nEND:VCARD\n")
+    result = cli("import", "contacts", str(source), "--create-customers", "--dry-run")
+    assert result.exit_code == 0 and "would import 1 contacts from 1 cards" in result.stderr
+    assert counts() == before
+
+
+def test_vcards_hold_contacts_only(crm, tmp_path, cli, counts):
+    before = counts()
+    source = _vcf(tmp_path, "BEGIN:VCARD\nVERSION:4.0\nFN:Ann\nORG:X\nEND:VCARD\n")
+    result = cli("import", "deals", str(source))
+    assert result.exit_code == 3 and "holds vCards, which are contacts" in result.stderr
+    result = cli("export", "customers", "--format", "vcard")
+    assert result.exit_code == 2 and "vCards hold contacts" in result.stderr
+    assert counts() == before
+
+
+def _contacts_of(url: str) -> list[tuple]:
+    crm = open_crm(load_settings(db=url))
+    try:
+        return sorted(
+            (c.customer_name, c.name, c.title, c.email, c.phone, c.mobile)
+            for c in contacts.list_contacts(crm, limit=1000)
+        )
+    finally:
+        crm.close()
+
+
+def test_contacts_exported_as_vcards_come_back_the_same_in_an_empty_database(crm, db_url, tmp_path, cli):
+    users.add_user(crm, UserCreate(username="bob", role="sales"))
+    acme = customers.add_customer(crm, CustomerCreate(name="Acme, Inc.; Europe", country="DE"))
+    nord = customers.add_customer(crm, CustomerCreate(name="Nörd Ståhl AB", country="SE"))
+    made = [
+        ContactCreate(customer=acme.ref, name="Ann Smith", title="CEO, founder; board", email="ann@acme.example",
+                      phone="+49 30 1234567", mobile="+49 170 1234567"),
+        ContactCreate(customer=acme.ref, name="Bob \\ Backslash", title="x" * 150, phone="+49 30 555 ext. 12"),
+        ContactCreate(customer=nord.ref, name="Åsa Öberg-Ljungqvist 李小龍 😀", email="asa@nord.example"),
+        ContactCreate(customer=nord.ref, name="Line\nBreak"),
+    ]  # fmt: skip
+    for data in made:
+        contacts.add_contact(crm, data)
+    out = tmp_path / "out"
+    out.mkdir()
+    exported = cli("export", "contacts", "--format", "vcard", "--out", str(out))
+    assert exported.exit_code == 0, exported.stderr
+    assert "exported 4 contacts as vCards" in exported.stderr
+    raw = (out / "contacts.vcf").read_bytes()
+    assert raw.count(b"BEGIN:VCARD\r\nVERSION:4.0\r\n") == 4 and b"\n" not in raw.replace(b"\r\n", b"")
+    assert all(len(line) <= 75 for line in raw.split(b"\r\n"))
+    target = f"sqlite:///{tmp_path / 'target.sqlite3'}"
+    loaded = CliRunner().invoke(
+        app, ["--db", target, "import", "contacts", str(out / "contacts.vcf"), "--create-customers"]
+    )
+    assert loaded.exit_code == 0, loaded.stderr
+    assert "imported 4 contacts from 4 cards" in loaded.stderr
+    assert _contacts_of(target) == _contacts_of(db_url)
+    to_stdout = cli("export", "contacts", "--format", "vcard")
+    assert to_stdout.stdout_bytes == raw  # CRLF on stdout too
+
+
+def test_exporting_vcards_needs_an_admin(crm, db_url, cli):
+    users.add_user(crm, UserCreate(username="bob", role="manager"))
+    result = cli("export", "contacts", "--format", "vcard", user="bob")
+    assert result.exit_code == 7 and result.stdout == ""
+
+
+def test_an_import_reports_vcards_as_the_logic_reads_them(crm):
+    customers.add_customer(crm, CustomerCreate(name="Acme"))
+    summary = imports.import_file(
+        crm, "contacts", io.StringIO("BEGIN:VCARD\nFN:A\nORG:Acme\nEND:VCARD\n", newline=""), "standard input"
+    )
+    assert (summary.format, summary.created, summary.mapping["ORG"]) == ("vcard", 1, "customer")

@@ -24,7 +24,9 @@ def export(
         str | None,
         typer.Argument(help="One table (customers, contacts, ...); default: everything.", show_default=False),
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="json or csv.")] = "json",
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="json or csv; vcard for contacts (vCard 4.0).")
+    ] = "json",
     out: Annotated[
         Path | None,
         typer.Option(
@@ -38,6 +40,9 @@ def export(
     """Export every record with stable field names (one file per table), or one table to stdout."""
     from crm_tui.logic import exports
 
+    if fmt == "vcard":
+        _export_vcards(ctx, entity, out)
+        return
     if entity is not None:
         target = (out / f"{entity}.{fmt}").open("w", encoding="utf-8", newline="") if out else sys.stdout
         count = exports.export_table(crm(ctx), entity, fmt, target)
@@ -53,21 +58,38 @@ def export(
     )
 
 
-def _mapping(pairs: list[str] | None) -> dict[str, str]:
-    mapping = {}
+def _export_vcards(ctx: typer.Context, entity: str | None, out: Path | None) -> None:
+    """Contacts as vCard 4.0, to stdout or to contacts.vcf in the --out folder."""
+    from crm_tui.logic import vcard
+
+    if entity != "contacts":
+        raise typer.BadParameter("vCards hold contacts: use `crm export contacts --format vcard`")
+    target = (out / "contacts.vcf").open("w", encoding="utf-8", newline="") if out else sys.stdout
+    try:
+        count = vcard.export_contacts(crm(ctx), target)
+    finally:
+        if target is not sys.stdout:
+            target.close()
+    output.say(f"exported {count} contacts as vCards")
+
+
+def _pairs(pairs: list[str] | None, option: str, shape: str) -> dict[str, str]:
+    """``A=B`` options as a dict; the last ``=`` splits, so column names may hold one."""
+    found = {}
     for pair in pairs or []:
-        column, sep, target = pair.rpartition("=")
-        if not sep or not column.strip() or not target.strip():
-            raise typer.BadParameter(f"expected COLUMN=FIELD, got {pair!r}", param_hint="--map")
-        mapping[column.strip()] = target.strip()
-    return mapping
+        given, sep, target = pair.rpartition("=")
+        if not sep or not given.strip() or not target.strip():
+            raise typer.BadParameter(f"expected {shape}, got {pair!r}", param_hint=option)
+        found[given.strip()] = target.strip()
+    return found
 
 
 def _import(
-    ctx: typer.Context, entity: str, file: str, maps: list[str] | None, policy: str, dry_run: bool,
-    create_users: bool, create_customers: bool, rejects: Path | None, encoding: str,
-) -> None:  # fmt: skip
-    from crm_tui.logic.imports import import_csv, open_source
+    ctx: typer.Context, entity: str, file: str, rejects: Path | None, encoding: str, **options
+) -> None:
+    """Run one import and report it: refused rows on stderr (the first 20) and in the
+    rejects file, a summary line, and exit 9 when any row was refused."""
+    from crm_tui.logic.imports import import_file, open_source
 
     source, name = open_source(file, encoding)
     if rejects is None and file != "-":
@@ -82,19 +104,23 @@ def _import(
             (output.say if reason.startswith("skipped:") else output.fail)(f"line {line}: {reason}")
 
     try:
-        summary = import_csv(
-            crm(ctx), entity, source, name, mapping=_mapping(maps), policy=policy, dry_run=dry_run,
-            create_users=create_users, create_customers=create_customers, rejects_path=rejects,
-            on_reject=report,
-        )  # fmt: skip
+        summary = import_file(
+            crm(ctx), entity, source, name, rejects_path=rejects, on_reject=report, **options
+        )
     finally:
         if source is not sys.stdin:
             source.close()
-    verb = "would import" if dry_run else "imported"
+    verb = "would import" if options.get("dry_run") else "imported"
+    unit = "cards" if summary.format == "vcard" else "rows"
+    unused = "properties" if summary.format == "vcard" else "columns"
     output.say(
-        f"{verb} {summary.created} {entity} from {summary.rows} rows: {summary.updated} updated, "
+        f"{verb} {summary.created} {entity} from {summary.rows} {unit}: {summary.updated} updated, "
         f"{summary.skipped} duplicates skipped, {summary.rejected - summary.skipped} refused"
-        + (f"; columns ignored: {', '.join(summary.ignored_columns[:10])}" if summary.ignored_columns else "")
+        + (
+            f"; {unused} ignored: {', '.join(summary.ignored_columns[:10])}"
+            if summary.ignored_columns
+            else ""
+        )
         + (f"; new users: {', '.join(summary.created_users)}" if summary.created_users else "")
         + (f"; reasons in {summary.rejects_file}" if summary.rejects_file else "")
     )
@@ -107,6 +133,7 @@ MapOpt = Annotated[list[str] | None, typer.Option("--map", "-m", help="COLUMN=FI
 PolicyOpt = Annotated[str, typer.Option("--on-duplicate", help="skip, update or merge.")]
 DryOpt = Annotated[bool, typer.Option("--dry-run", "-n", help="Check everything, store nothing.")]
 UsersOpt = Annotated[bool, typer.Option("--create-users", help="Add unknown owners as sales users.")]
+CustomersOpt = Annotated[bool, typer.Option("--create-customers", help="Add unknown companies.")]
 RejectsOpt = Annotated[
     Path | None,
     typer.Option(
@@ -116,6 +143,14 @@ RejectsOpt = Annotated[
     ),
 ]
 EncodingOpt = Annotated[str, typer.Option("--encoding", help="The file's encoding, e.g. cp1252.")]
+DateOrderOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--date-order",
+        help="dmy or mdy: how to read dates like 03/04/2025 (15/03 and 03/15 read alone).",
+        show_default=False,
+    ),
+]
 
 
 @import_app.command("customers")
@@ -125,20 +160,77 @@ def import_customers(
     encoding: EncodingOpt = "utf-8",
 ) -> None:  # fmt: skip
     """Import customers from CSV; headers of other CRMs are recognised."""
-    _import(ctx, "customers", file, maps, policy, dry_run, create_users, False, rejects, encoding)
+    _import(
+        ctx, "customers", file, rejects, encoding, mapping=_pairs(maps, "--map", "COLUMN=FIELD"),
+        policy=policy, dry_run=dry_run, create_users=create_users,
+    )  # fmt: skip
 
 
 @import_app.command("contacts")
 def import_contacts(
-    ctx: typer.Context, file: FileArg, maps: MapOpt = None, policy: PolicyOpt = "skip",
-    dry_run: DryOpt = False,
-    create_customers: Annotated[
-        bool, typer.Option("--create-customers", help="Add unknown companies.")
+    ctx: typer.Context,
+    file: Annotated[
+        str,
+        typer.Argument(help="CSV or vCard (.vcf) file (- for standard input).", show_default=False),
+    ],
+    maps: MapOpt = None, policy: PolicyOpt = "skip", dry_run: DryOpt = False,
+    create_customers: CustomersOpt = False, rejects: RejectsOpt = None, encoding: EncodingOpt = "utf-8",
+) -> None:  # fmt: skip
+    """Import contacts from CSV or vCards (3.0 or 4.0), linked to their customer by
+    company name (ORG) or reference."""
+    options = {"dry_run": dry_run, "create_customers": create_customers, "policy": policy}
+    if maps:
+        options["mapping"] = _pairs(maps, "--map", "COLUMN=FIELD")
+    _import(ctx, "contacts", file, rejects, encoding, **options)
+
+
+@import_app.command("deals")
+def import_deals(
+    ctx: typer.Context, file: FileArg, maps: MapOpt = None, dry_run: DryOpt = False,
+    pipelines: Annotated[
+        list[str] | None,
+        typer.Option("--pipeline", help="FILE_PIPELINE=PIPELINE: a pipeline of the file as one of crm's."),
+    ] = None,
+    stages: Annotated[
+        list[str] | None,
+        typer.Option("--stage", help="FILE_STAGE=STAGE: a stage of the file as one of the pipeline's."),
+    ] = None,
+    lost_reason: Annotated[
+        str | None, typer.Option("--lost-reason", help="Reason for lost deals whose row gives none.")
+    ] = None,
+    create_users: UsersOpt = False, create_customers: CustomersOpt = False,
+    date_order: DateOrderOpt = None, rejects: RejectsOpt = None, encoding: EncodingOpt = "utf-8",
+) -> None:  # fmt: skip
+    """Import deals from CSV: stages and owners by name, amounts, close dates; won and
+    lost deals come in closed. A deal already there (same customer and title) is skipped."""
+    _import(
+        ctx, "deals", file, rejects, encoding, mapping=_pairs(maps, "--map", "COLUMN=FIELD"),
+        dry_run=dry_run, pipelines=_pairs(pipelines, "--pipeline", "FILE_PIPELINE=PIPELINE"),
+        stages=_pairs(stages, "--stage", "FILE_STAGE=STAGE"), lost_reason=lost_reason,
+        create_users=create_users, create_customers=create_customers, date_order=date_order,
+    )  # fmt: skip
+
+
+@import_app.command("tickets")
+def import_tickets(
+    ctx: typer.Context, file: FileArg, maps: MapOpt = None, dry_run: DryOpt = False,
+    resolution: Annotated[
+        str | None,
+        typer.Option("--resolution", help="Resolution for resolved or closed tickets whose row gives none."),
+    ] = None,
+    create_users: Annotated[
+        bool, typer.Option("--create-users", help="Add unknown assignees as service users.")
     ] = False,
+    create_customers: CustomersOpt = False, date_order: DateOrderOpt = None,
     rejects: RejectsOpt = None, encoding: EncodingOpt = "utf-8",
 ) -> None:  # fmt: skip
-    """Import contacts from CSV, linked to their customer by company name or reference."""
-    _import(ctx, "contacts", file, maps, policy, dry_run, False, create_customers, rejects, encoding)
+    """Import tickets from CSV, with SLA due times counted from each one's created date.
+    A ticket already there (same customer, subject and created date) is skipped."""
+    _import(
+        ctx, "tickets", file, rejects, encoding, mapping=_pairs(maps, "--map", "COLUMN=FIELD"),
+        dry_run=dry_run, resolution=resolution, create_users=create_users,
+        create_customers=create_customers, date_order=date_order,
+    )  # fmt: skip
 
 
 @import_app.command("all")
