@@ -17,6 +17,7 @@ from crm_tui.cli import GROUPS
 from crm_tui.logic import audit, contacts, customers, deals, imports, search, tickets, timeline, users
 from crm_tui.logic.errors import Invalid
 from crm_tui.logic.schemas import ContactCreate, CustomerCreate, TicketCreate, UserCreate
+from crm_tui.storage.models import Ticket
 from tests.conftest import table_counts
 
 
@@ -318,6 +319,11 @@ def test_tickets_from_a_zendesk_export(team, tmp_path, cli, monkeypatch):
     )  # fmt: skip
     actions = [e.action for e in audit.list_entries(team, record="T-4")]
     assert actions == ["close", "resolve", "import", "create"]
+    # The service report's spans, kept as `crm ticket resolve` keeps them: 19 h 55 min of
+    # the (round-the-clock) SLA clock, and no response before the resolution.
+    with team.database.unit_of_work() as session:
+        kept = session.get(Ticket, 2)
+        assert (kept.response_seconds, kept.resolution_seconds, kept.met_sla) == (None, 71_700, False)
     opened = [e for e in timeline.timeline(team, "C-2") if e.body.startswith("Opened T-4")]
     assert [e.occurred_at for e in opened] == [_utc(2025, 5, 1)]
     assert [hit.ref for hit in search.search(team, "invoice", kinds=["ticket"])] == ["T-2"]

@@ -1423,7 +1423,8 @@ def _date_ticket(work: Work, ticket: Ticket, opened: datetime) -> None:
 
 def _settle(work: Work, ticket: Ticket, status: str, resolution: str | None, closed: datetime | None) -> None:
     """Take a new ticket through the workflow to ``status``, each step audited as the
-    ticket commands audit it; a resolved or closed one is resolved at ``closed``."""
+    ticket commands audit it; a resolved or closed one is resolved at ``closed``, with
+    the service report's spans kept as `crm ticket resolve` keeps them."""
     now = utcnow()
     if status == "new":
         return
@@ -1446,7 +1447,7 @@ def _settle(work: Work, ticket: Ticket, status: str, resolution: str | None, clo
         before = tickets._snapshot(ticket)
         tickets._change_status(work, ticket, step, moment)
         if step == "resolved":
-            ticket.resolved_at, ticket.resolution = moment, text
+            tickets._record_resolution(work, ticket, moment, text)  # with the spans it completes
             work.session.add(
                 Activity(customer_id=ticket.customer_id, ticket_id=ticket.id, kind="system",
                          body=f"Resolved {name}: {text[:200]}", author_id=work.actor.id, occurred_at=moment)
