@@ -3,6 +3,7 @@ falls behind the data, however the data was written."""
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 
@@ -10,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from crm_tui.config import load_settings
-from crm_tui.logic import contacts, customer_batches, customers, deals, search, tickets, timeline
+from crm_tui.logic import contacts, customer_batches, customers, deals, imports, search, tickets, timeline
 from crm_tui.logic.context import open_crm
 from crm_tui.logic.errors import Invalid
 from crm_tui.logic.schemas import (
@@ -169,6 +170,13 @@ def test_the_index_follows_every_way_data_is_written(crm, db_url, tmp_path):
     assert set(refs(crm, "nimbus")) == bulk
     assert names(crm, "nimb ba") == ["Nimbus Batch"]
 
+    # A CSV import of contacts, indexed in one statement at the end of each batch.
+    csv_file = io.StringIO("Name,Company,Email\nOrla Osprey,Azimuth Labs,orla@azimuth.example\n")
+    assert imports.import_csv(crm, "contacts", csv_file, "contacts.csv").created == 1
+    [orla] = search.search(crm, "osprey")
+    assert (orla.kind, orla.customer_ref) == ("contact", acme.ref)
+    assert refs(crm, "orla@azimuth") == [orla.ref]
+
     # Raw SQL, as another program or a restore by SQL would write.
     with crm.database.connection(write=True) as conn:
         _raw_customer(conn, "Raw Rhubarb", "raw rhubarb")
@@ -187,7 +195,9 @@ def test_the_index_follows_every_way_data_is_written(crm, db_url, tmp_path):
     assert [c.name for c in listed] == ["Raw Rhubarb"]
 
     # Rebuilding changes nothing but the time it takes.
-    before = {query: refs(crm, query) for query in ("azimuth", "quasar", "xylo", "nimbus", "rhubarb")}
+    before = {
+        query: refs(crm, query) for query in ("azimuth", "quasar", "xylo", "nimbus", "rhubarb", "osprey")
+    }
     with crm.database.connection(write=True) as conn:
         assert index.rebuild(conn) >= 6
     assert {query: refs(crm, query) for query in before} == before
@@ -262,6 +272,23 @@ def test_the_command_prints_hits_in_every_format(crm, runner, db_url):
     assert nothing.exit_code == 0 and nothing.stdout == "" and "Nothing matches" in nothing.stderr
     assert _run_search(runner, db_url, "acme", "--kind", "order").exit_code == 2
     assert _run_search(runner, db_url, " ").exit_code == 2
+
+
+@pytest.mark.sqlite_only
+def test_a_bulk_write_that_fails_leaves_no_pause_behind(crm):
+    add(crm, "Before Bulk")
+    with (
+        pytest.raises(RuntimeError),
+        crm.database.connection(write=True) as conn,
+        index.indexed_at_end(conn, "customers"),
+    ):
+        _raw_customer(conn, "Lost Lynx", "lost lynx")
+        raise RuntimeError("the batch fails halfway")
+    with crm.database.connection() as conn:
+        assert conn.execute(text(f"SELECT count(*) FROM {index.PAUSED}")).scalar_one() == 0
+    add(crm, "After Bulk")  # indexed by its trigger again
+    assert sorted(names(crm, "bulk")) == ["After Bulk", "Before Bulk"]
+    assert names(crm, "lynx") == []
 
 
 def test_the_index_tables_are_the_storage_layers_own():

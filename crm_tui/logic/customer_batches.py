@@ -28,6 +28,7 @@ from crm_tui.logic.customers import (
 from crm_tui.logic.errors import CrmError
 from crm_tui.logic.refs import ref
 from crm_tui.logic.schemas import CustomerCreate, CustomerRead
+from crm_tui.storage import search as search_index
 from crm_tui.storage.models import AuditEntry, Customer, CustomerTag
 from crm_tui.storage.types import utcnow
 
@@ -141,11 +142,12 @@ def _insert(work: Work, cleaned: list[tuple[int, dict[str, Any], list[str]]]) ->
         for _, values, _ in cleaned
     ]
     table = Customer.__table__
-    ids = (
-        work.session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-        .scalars()
-        .all()
-    )
+    with search_index.indexed_at_end(work.session.connection(), "customers"):
+        ids = (
+            work.session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+            .scalars()
+            .all()
+        )
     tag_ids = _tag_ids(work, {tag for _, _, tags in cleaned for tag in tags})
     links = [
         {"customer_id": customer_id, "tag_id": tag_ids[tag]}

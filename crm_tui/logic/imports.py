@@ -55,6 +55,7 @@ from crm_tui.logic.errors import CrmError, Duplicate, Forbidden, Invalid, NotFou
 from crm_tui.logic.normalise import clean_email, clean_phone, clean_text, fold, name_key
 from crm_tui.logic.refs import parse_ref, ref
 from crm_tui.logic.schemas import CustomerCreate, DealCreate, Output, TicketCreate, UserCreate, validated
+from crm_tui.storage import search as search_index
 from crm_tui.storage.models import (
     Activity,
     AuditEntry,
@@ -825,7 +826,8 @@ def _insert_contacts(work: Work, cleaned: list[tuple[Row, _Owner, dict[str, Any]
     if dialect.name == "sqlite":
         first = (session.execute(select(func.max(table.c.id))).scalar() or 0) + 1
         ids = list(range(first, first + len(rows)))
-        _sqlite_insert(session, table, [{"id": n, **values} for n, values in zip(ids, rows, strict=True)])
+        with search_index.indexed_at_end(session.connection(), "contacts"):
+            _sqlite_insert(session, table, [{"id": n, **values} for n, values in zip(ids, rows, strict=True)])
     else:
         ids = (
             session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)

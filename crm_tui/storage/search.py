@@ -18,6 +18,8 @@ migration that calls it again (it drops what it creates first).
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,14 +144,30 @@ _FTS5 = (
 )
 
 
+# A bulk write (an import) names its table here for the length of its transaction: the
+# rows it inserts are indexed together at its end, which costs a quarter of indexing
+# them one by one through the trigger. Nobody else sees the row: it is written and
+# removed inside one write transaction.
+PAUSED = f"{TABLE}_paused"
+_PAUSED_TABLE = f"CREATE TABLE IF NOT EXISTS {PAUSED} (source TEXT PRIMARY KEY)"
+
+
+def _insert_trigger(source: _Source, pausable: bool = True) -> str:
+    columns, new = _document(source, "NEW", "rowid")
+    when = f"WHEN NOT EXISTS (SELECT 1 FROM {PAUSED} WHERE source = '{source.table}') " if pausable else ""
+    return (
+        f"CREATE TRIGGER {TABLE}_{source.table}_insert AFTER INSERT ON {source.table} "
+        f"{when}BEGIN INSERT INTO {TABLE} ({columns}) VALUES ({new}); END"
+    )
+
+
 def _sqlite_triggers(source: _Source) -> list[str]:
     columns, new = _document(source, "NEW", "rowid")
     key = f"OLD.id * {_SPAN} + {KINDS[source.kind]}"
     changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in source.columns)
     name = f"{TABLE}_{source.table}"
     statements = [
-        f"CREATE TRIGGER {name}_insert AFTER INSERT ON {source.table} BEGIN "
-        f"INSERT INTO {TABLE} ({columns}) VALUES ({new}); END",
+        _insert_trigger(source),
         f"CREATE TRIGGER {name}_update AFTER UPDATE OF {', '.join(source.columns)} ON {source.table} "
         f"WHEN {changed} BEGIN DELETE FROM {TABLE} WHERE rowid = {key}; "
         f"INSERT INTO {TABLE} ({columns}) VALUES ({new}); END",
@@ -257,6 +275,7 @@ def uninstall(conn: Connection) -> None:
             conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {TABLE}_{source.table}_sync() CASCADE")
     if sqlite:
         conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {TABLE}_customers_follow")
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {PAUSED}")
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {TABLE}")
 
 
@@ -264,12 +283,45 @@ def install(conn: Connection) -> None:
     """Create the index and its triggers, and fill it from the data."""
     uninstall(conn)
     sqlite = _is_sqlite(conn)
-    statements = [_FTS5] if sqlite else _pg_table()
+    statements = [_FTS5, _PAUSED_TABLE] if sqlite else _pg_table()
     for source in _SOURCES:
         statements += _sqlite_triggers(source) if sqlite else _pg_triggers(source)
     for statement in statements:
         conn.exec_driver_sql(statement)
     _fill(conn)
+
+
+def pause_on_insert(conn: Connection, pausable: bool = True) -> None:
+    """Make each SQLite insert trigger skip a table named in the paused table, or (not
+    ``pausable``) index every row again; the index itself is kept."""
+    if not _is_sqlite(conn):
+        return
+    conn.exec_driver_sql(_PAUSED_TABLE if pausable else f"DROP TABLE IF EXISTS {PAUSED}")
+    for source in _SOURCES:
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {TABLE}_{source.table}_insert")
+        conn.exec_driver_sql(_insert_trigger(source, pausable))
+
+
+@contextmanager
+def indexed_at_end(conn: Connection, table: str) -> Iterator[None]:
+    """Index the rows inserted into ``table`` inside this block all at once, at its end.
+
+    Call it inside a write transaction (which holds SQLite's write lock, so the rows
+    with ids above the largest one now are exactly those this block inserts). On
+    PostgreSQL the triggers keep indexing row by row.
+    """
+    if not _is_sqlite(conn):
+        yield
+        return
+    source = next(source for source in _SOURCES if source.table == table)
+    last = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar_one()
+    conn.exec_driver_sql(f"INSERT INTO {PAUSED} (source) VALUES ('{table}')")
+    yield
+    conn.exec_driver_sql(f"DELETE FROM {PAUSED} WHERE source = '{table}'")
+    columns, values = _document(source, table, "rowid")
+    conn.exec_driver_sql(
+        f"INSERT INTO {TABLE} ({columns}) SELECT {values} FROM {table} WHERE id > {int(last)}"
+    )
 
 
 def _fill(conn: Connection) -> None:
