@@ -95,6 +95,19 @@ def test_export_needs_an_admin(crm, db_url, tmp_path):
     assert not (tmp_path / "e" / "manifest.json").exists()
 
 
+@pytest.mark.parametrize("fmt", ["csv", "vcard"])
+def test_an_export_that_fails_leaves_no_file(crm, tmp_path, cli, fmt):
+    users.add_user(crm, UserCreate(username="bob", role="manager"))
+    out = tmp_path / "out"
+    out.mkdir()
+    result = cli("export", "contacts", "--format", fmt, "--out", str(out), user="bob")
+    assert result.exit_code == 7 and "crm: error:" in result.stderr
+    assert list(out.iterdir()) == []
+    result = cli("export", "contacts", "--format", fmt, "--out", str(out))
+    assert result.exit_code == 0
+    assert [path.name for path in out.iterdir()] == [f"contacts.{'vcf' if fmt == 'vcard' else fmt}"]
+
+
 def _write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.write_bytes(text.encode(encoding))
     return path

@@ -48,10 +48,13 @@ GROUPS = {
     "db": ("crm_tui.cli.db", "The database: status, schema upgrades, search index."),
     "backup": ("crm_tui.cli.backup", "Backups: create, list, verify (cron-ready)."),
     "restore": ("crm_tui.cli.backup:restore_app", "Replace the database with a verified backup."),
-    "export": ("crm_tui.cli.exchange:export_app", "Export every record as JSON or CSV."),
+    "export": (
+        "crm_tui.cli.exchange:export_app",
+        "Export every record as JSON or CSV, or contacts as vCards.",
+    ),
     "import": (
         "crm_tui.cli.exchange:import_app",
-        "Import customers or contacts from CSV, or a whole export.",
+        "Import customers, contacts (CSV or vCard), deals or tickets, or a whole export.",
     ),
 }
 

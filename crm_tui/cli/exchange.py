@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import IO, Annotated
 
 import typer
 
@@ -44,10 +47,9 @@ def export(
         _export_vcards(ctx, entity, out)
         return
     if entity is not None:
-        target = (out / f"{entity}.{fmt}").open("w", encoding="utf-8", newline="") if out else sys.stdout
-        count = exports.export_table(crm(ctx), entity, fmt, target)
-        if target is not sys.stdout:
-            target.close()
+        opened = crm(ctx)
+        with _whole_file(out / f"{entity}.{fmt}" if out else None) as target:
+            count = exports.export_table(opened, entity, fmt, target)
         output.say(f"exported {count} {entity}")
         return
     folder = out or Path(f"crm-export-{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
@@ -64,13 +66,27 @@ def _export_vcards(ctx: typer.Context, entity: str | None, out: Path | None) -> 
 
     if entity != "contacts":
         raise typer.BadParameter("vCards hold contacts: use `crm export contacts --format vcard`")
-    target = (out / "contacts.vcf").open("w", encoding="utf-8", newline="") if out else sys.stdout
-    try:
-        count = vcard.export_contacts(crm(ctx), target)
-    finally:
-        if target is not sys.stdout:
-            target.close()
+    opened = crm(ctx)
+    with _whole_file(out / "contacts.vcf" if out else None) as target:
+        count = vcard.export_contacts(opened, target)
     output.say(f"exported {count} contacts as vCards")
+
+
+@contextmanager
+def _whole_file(path: Path | None) -> Iterator[IO[str]]:
+    """stdout, or ``path`` written whole: under a temporary name, renamed into place when
+    the export succeeds and removed when it fails, so no half or empty file is left."""
+    if path is None:
+        yield sys.stdout
+        return
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as target:
+            yield target
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def _pairs(pairs: list[str] | None, option: str, shape: str) -> dict[str, str]:
