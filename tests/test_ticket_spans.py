@@ -325,3 +325,19 @@ def test_migration_0007_goes_down_and_up_again(db_url):
     schema.upgrade(database)
     assert len(_kept(database)) == len(BEFORE_0007)
     database.close()
+
+
+def test_crm_db_upgrade_measures_with_the_settings_business_hours(db_url):
+    from crm_tui.config import load_settings
+    from crm_tui.logic.database import upgrade_database
+
+    database = _old_database(db_url)
+    database.close()
+    settings = load_settings(db=db_url, user="alice")
+    settings.business_hours, settings.business_days, settings.timezone = "09:00-17:00", "mon-fri", "UTC"
+    upgrade_database(settings)
+    database = Database(db_url)
+    clock = WorkingTime.from_settings("09:00-17:00", "mon-fri", "UTC")
+    assert _kept(database) == _measured(database, clock)
+    assert _kept(database) != _measured(database, WorkingTime())  # the hours made a difference
+    database.close()

@@ -47,7 +47,9 @@ def upgrade_database(settings: Settings) -> DatabaseStatus:
         if status.state == "foreign":
             raise DatabaseProblem(f"{crm.describe()}: {_MESSAGES['foreign']}")
         if status.state != "current":
-            schema.upgrade(crm.database)
+            from crm_tui.logic.tickets import span_measure
+
+            schema.upgrade(crm.database, measure_spans=span_measure(crm))
         if status.state == "empty":
             crm.ensure_first_user()
     except StorageError as exc:

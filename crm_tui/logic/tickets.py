@@ -24,8 +24,9 @@ the business hours change.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol
 
@@ -397,6 +398,14 @@ def measure_spans(clock: WorkingTime, ticket: TicketTimes) -> Spans:
     if ticket.resolved_at is None:
         return Spans(response, None, None)
     return Spans(response, _resolution_seconds(clock, ticket), _met_sla(ticket))
+
+
+def span_measure(crm: Crm) -> Callable[[TicketTimes], Spans] | None:
+    """What a schema upgrade measures existing tickets' spans with: the SLA clock of the
+    settings when business hours are set; None (the database measures calendar time,
+    the same and much quicker) when they are not."""
+    clock = working_time(crm)
+    return functools.partial(measure_spans, clock) if clock.hours else None
 
 
 def _whole_seconds(seconds: float) -> int:
