@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event
 
-from crm_tui.logic import audit, contacts, customers, deals, demo, orders, tasks, tickets
+from crm_tui.logic import audit, contacts, customers, deals, demo, orders, sales_report, tasks, tickets
 
 pytestmark = pytest.mark.sqlite_only
 BIG_TABLES = {"customers", "contacts", "deals", "deal_stage_changes", "tickets", "ticket_messages", "tasks",
@@ -103,6 +103,8 @@ LISTS = {
     "audit of a record": lambda crm: audit.list_entries(crm, record="C-1"),
     "audit by an actor": lambda crm: audit.list_entries(crm, actor="alice"),
     "audit of a kind": lambda crm: audit.list_entries(crm, entity="deal"),
+    "the desk's open pipeline": lambda crm: sales_report.pipeline_by_stage(crm),
+    "one owner's open pipeline": lambda crm: sales_report.pipeline_by_stage(crm, owner="sara"),
     "orders": lambda crm: orders.list_orders(crm),
     "confirmed orders": lambda crm: orders.list_orders(crm, status="confirmed"),
     "orders of a customer": lambda crm: orders.list_orders(crm, customer="C-1"),

@@ -191,6 +191,10 @@ class Deal(Versioned, table=True):
         Index("ix_deals_owner_status", "owner_id", "status", "id"),
         Index("ix_deals_status_closed", "status", "closed_at"),
         Index("ix_deals_status_expected", "status", "expected_close"),
+        Index(
+            "ix_deals_open_pipeline",
+            *("status", "pipeline_id", "stage_id", "currency", "archived_at", "owner_id", "amount_minor"),
+        ),
         Index("ix_deals_customer", "customer_id", "id"),
     )
 
