@@ -19,11 +19,22 @@ from crm_tui.storage.search import is_index_table
 POSTGRES = os.environ.get("CRM_TEST_POSTGRES_URL")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "postgres_only: checks PostgreSQL behaviour; runs when CRM_TEST_POSTGRES_URL is set"
+    )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if POSTGRES:
         skip = pytest.mark.skip(reason="SQLite file behaviour; this run is on PostgreSQL")
         for item in items:
             if "sqlite_only" in item.keywords:
+                item.add_marker(skip)
+    else:
+        skip = pytest.mark.skip(reason="PostgreSQL behaviour; set CRM_TEST_POSTGRES_URL to run it")
+        for item in items:
+            if "postgres_only" in item.keywords:
                 item.add_marker(skip)
 
 

@@ -198,6 +198,15 @@ def test_cron_run_with_an_empty_environment_and_no_terminal(crm, db_url, folder,
     assert code == 8 and out == "" and err.count("\n") == 1 and err.startswith("crm: error: ")
 
 
+def test_nothing_to_back_up_is_said_clearly(db_url, folder, cli):
+    result = cli("backup", "create", "--dir", str(folder))
+    assert result.exit_code == 8 and "no database at" in result.stderr
+    Path(db_url.removeprefix("sqlite:///")).touch()
+    result = cli("backup", "create", "--dir", str(folder))
+    assert result.exit_code == 3 and "holds no crm data yet" in result.stderr
+    assert backups.list_backups(folder) == []
+
+
 def test_restore_without_yes_and_without_a_terminal_is_refused(crm, folder, cli):
     path = backups.create_backup(crm, folder=folder).file
     result = cli("restore", path)
@@ -223,7 +232,7 @@ def test_restore_brings_back_the_data_and_keeps_a_safety_copy(crm, db_url, folde
     other.close()
 
 
-def test_a_newer_schema_is_refused_and_an_older_one_upgraded(crm, db_url, folder, tmp_path, counts):
+def test_a_newer_schema_is_refused_and_an_older_one_upgraded(crm, db_url, folder, tmp_path, counts, cli):
     _add(crm, "Acme")
     schema.stamp(crm.database, "9999")
     newer = backups.create_backup(crm, folder=folder).file
@@ -237,8 +246,11 @@ def test_a_newer_schema_is_refused_and_an_older_one_upgraded(crm, db_url, folder
 
     with crm.database.connection(write=True) as conn:
         command.downgrade(schema._alembic_config(conn), "0003")
-    older = backups.create_backup(crm, folder=folder)
-    assert older.schema_version == "0003"
+    # The backup to take before `crm db upgrade`: crm opens the older database for it.
+    result = cli("backup", "create", "--dir", str(folder))
+    assert result.exit_code == 0, result.stderr
+    older = backups.verify_backup(result.stdout.strip())
+    assert older.ok and older.schema_version == "0003"
     target = tmp_path / "upgraded.sqlite3"
     report = backups.restore_backup(load_settings(db=str(target)), older.file, folder=folder)
     assert report.upgraded_from == "0003" and report.schema_version == schema.HEAD

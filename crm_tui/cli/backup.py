@@ -14,7 +14,7 @@ import typer
 
 from crm_tui.cli import output
 from crm_tui.cli.output import Format, FormatOption
-from crm_tui.cli.state import crm, state
+from crm_tui.cli.state import state
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 # A single command with no callback: the root group shows it as `crm restore`.
@@ -68,9 +68,14 @@ def create(
     ] = False,
 ) -> None:
     """Take a consistent, verified, compressed backup while others keep working."""
-    from crm_tui.logic.backups import create_backup
+    from crm_tui.logic.backups import create_backup, open_for_backup
 
-    made = create_backup(crm(ctx), folder=folder, keep=keep, recipients=recipients or ())
+    # Opened at any schema version: the backup to take before `crm db upgrade` must work.
+    database = open_for_backup(state(ctx).settings())
+    try:
+        made = create_backup(database, folder=folder, keep=keep, recipients=recipients or ())
+    finally:
+        database.close()
     if not quiet:
         sys.stdout.write(made.file + "\n")
 
