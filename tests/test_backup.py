@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from crm_tui.cli import GROUPS
 from crm_tui.config import load_settings
 from crm_tui.logic import backups, customers, users
 from crm_tui.logic.context import open_crm
@@ -24,21 +23,7 @@ from crm_tui.storage import schema
 
 pytestmark = pytest.mark.sqlite_only
 ROOT = Path(__file__).resolve().parent.parent
-# Until the lead wires them into GROUPS, a subprocess registers the commands itself.
-WIRED_MAIN = textwrap.dedent(
-    """
-    from crm_tui.cli import GROUPS, main
-    GROUPS.setdefault("backup", ("crm_tui.cli.backup", "Backups."))
-    GROUPS.setdefault("restore", ("crm_tui.cli.backup:restore_app", "Restore."))
-    main()
-    """
-)
-
-
-@pytest.fixture(autouse=True)
-def wired(monkeypatch):
-    monkeypatch.setitem(GROUPS, "backup", ("crm_tui.cli.backup", "Backups."))
-    monkeypatch.setitem(GROUPS, "restore", ("crm_tui.cli.backup:restore_app", "Restore."))
+CRM = Path(sys.executable).with_name("crm")  # the installed console script, as cron runs it
 
 
 @pytest.fixture
@@ -167,7 +152,7 @@ def test_a_held_lock_is_reported_as_a_conflict(crm, folder, monkeypatch):
 
 def _crm_process(db: Path, *args: str, env: dict[str, str] | None = None, **kwargs) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-c", WIRED_MAIN, "--db", str(db), *args],
+        [str(CRM), "--db", str(db), *args],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env=env if env is not None else {**os.environ, "CRM_USER": "alice"}, cwd=ROOT, **kwargs,
     )  # fmt: skip
