@@ -1,28 +1,38 @@
 """`python -m bench`: measure crm against its performance budgets and print one table.
 
-    python -m bench [--customers N] [--deals N] [--tickets N] [--json PATH] [--quick]
+    python -m bench [--customers N] [--deals N] [--tickets N] [--json PATH] [--quick] [--skip PART]
 
 Databases are generated once per size and kept under bench/data/; the rows of the
-table are also written as JSON (bench/results/latest.json by default).
+table are also written as JSON (bench/results/latest.json by default). Search, the TUI,
+CSV import and backup are measured by their own scripts (bench/search_bench.py, ...),
+each run here in a process of its own, which hands its figures back as JSON.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import ModuleType
 
-from bench import benchmarks
+from bench import backup_bench, benchmarks, import_bench, search_bench, tui_bench
 from bench.generate import cached_database
 from bench.report import Result, table, write_json
 
-RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
-SMALL_CUSTOMERS = 1_000  # the database the import benchmark adds to
+ROOT = Path(__file__).resolve().parent.parent  # where `python -m bench.NAME` finds the scripts
+RESULTS = ROOT / "bench" / "results" / "latest.json"
+SMALL_CUSTOMERS = 1_000  # the database the import benchmark adds to, and the export's baseline
+# The parts of a run, in the order they run; --skip leaves any of them out.
+PARTS = ("start-up", "list", "search", "tui", "sales", "tickets", "add", "csv", "export", "backup")
+Measure = Callable[[], list[Result]]
 
 
 @dataclass(frozen=True)
@@ -37,6 +47,11 @@ class Plan:
     report_runs: int = 7
     import_rows: int = 5_000
     import_runs: int = 3
+    search_queries: int = 200
+    tui_launches: int = 5
+    tui_words: int = len(tui_bench.WORDS)
+    tui_pages: int = 10
+    csv_rows: int = 100_000
 
 
 QUICK = Plan(
@@ -48,6 +63,11 @@ QUICK = Plan(
     report_runs=3,
     import_rows=300,
     import_runs=1,
+    search_queries=50,
+    tui_launches=2,
+    tui_words=2,
+    tui_pages=3,
+    csv_rows=2_000,
 )
 
 
@@ -64,6 +84,14 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"default: {RESULTS}")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=PARTS,
+        metavar="PART",
+        help=f"leave out a part of the run; repeat for more ({', '.join(PARTS)})",
+    )
     return parser.parse_args(argv)
 
 
@@ -90,7 +118,97 @@ def step(message: str) -> None:
     print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
-def run(plan: Plan, scratch: Path) -> list[Result]:
+def apart(
+    setup: benchmarks.Setup, script: ModuleType, figures: type, *arguments: object, **options: object
+) -> list[Result]:
+    """Run a benchmark script (``python -m bench.NAME ARGUMENTS --OPTION VALUE ...``) in a
+    process of its own, with the run's environment, and turn the ``figures`` it hands back
+    into its rows."""
+    handed = setup.scratch / f"{script.__name__}.json"
+    command = [setup.python, "-m", script.__name__, *map(str, arguments)]
+    for option, value in options.items():
+        command += [f"--{option}", str(value)]
+    subprocess.run([*command, "--figures", str(handed)], env=setup.env, cwd=ROOT, check=True)
+    return script.results(figures(**json.loads(handed.read_text(encoding="utf-8"))))
+
+
+def start_up(setup: benchmarks.Setup) -> list[Result]:
+    """`crm --help`, `crm --version` and shell completion: wall time and big imports."""
+    results: list[Result] = []
+    for flag in ("--help", "--version"):
+        results += [benchmarks.start_time(setup, flag), benchmarks.start_imports(setup, flag)]
+    return results + benchmarks.completion(setup)
+
+
+@dataclass(frozen=True)
+class Databases:
+    customers: Path  # the plan's customers and deals
+    small: Path  # SMALL_CUSTOMERS customers
+    tickets: Path | None  # the same customers and deals with the plan's tickets
+
+
+def parts(plan: Plan, setup: benchmarks.Setup, db: Databases) -> dict[str, tuple[str, Measure]]:
+    """Each part of the run by name: what it says on stderr as it starts, and what it runs."""
+    fullest = db.tickets or db.customers  # search and the desk cover tickets too
+    size = db.customers.stat().st_size / backup_bench.MB
+    return {
+        "start-up": ("crm --help, --version, completion", lambda: start_up(setup)),
+        "list": ("crm customer list", lambda: benchmarks.customer_list(setup, db.customers, plan.customers)),
+        "search": (
+            f"full-text search, {plan.search_queries} queries",
+            lambda: apart(
+                setup, search_bench, search_bench.SearchFigures, fullest, queries=plan.search_queries
+            ),
+        ),
+        "tui": (
+            f"TUI: first paint ({plan.tui_launches} launches), keystrokes, page turns",
+            lambda: apart(
+                setup,
+                tui_bench,
+                tui_bench.TuiFigures,
+                fullest,
+                runs=plan.tui_launches,
+                words=plan.tui_words,
+                pages=plan.tui_pages,
+            ),
+        ),
+        "sales": (
+            f"crm report sales ({plan.report_runs} runs)",
+            lambda: benchmarks.sales_report(setup, db.customers, plan.deals),
+        ),
+        "tickets": (
+            f"crm ticket list --breached and crm report service ({plan.report_runs} runs each)",
+            lambda: [
+                benchmarks.breached_list(setup, db.tickets, plan.tickets),
+                benchmarks.service_report(setup, db.tickets, plan.tickets),
+            ],
+        ),
+        "add": (
+            f"crm customer add --from ({plan.import_rows:,} rows x {plan.import_runs})",
+            lambda: [benchmarks.customer_import(setup, db.small, plan.import_rows, plan.import_runs)],
+        ),
+        "csv": (
+            f"CSV import of {plan.csv_rows:,} contacts",
+            lambda: apart(
+                setup, import_bench, import_bench.ImportFigures, rows=plan.csv_rows, scratch=setup.scratch
+            ),
+        ),
+        "export": (
+            "crm export customers",
+            lambda: [
+                benchmarks.customer_export(setup, db.customers, plan.customers, db.small, SMALL_CUSTOMERS)
+            ],
+        ),
+        "backup": (
+            f"backup of {db.customers.name}, {size:,.0f} MB, while another process writes to it",
+            lambda: apart(
+                setup, backup_bench, backup_bench.BackupFigures, db=db.customers, scratch=setup.scratch
+            ),
+        ),
+    }
+
+
+def run(plan: Plan, scratch: Path, skip: set[str]) -> list[Result]:
     setup = benchmarks.Setup(
         crm=crm_script(),
         python=sys.executable,
@@ -101,26 +219,18 @@ def run(plan: Plan, scratch: Path) -> list[Result]:
         report_runs=plan.report_runs,
     )
     step(f"database with {plan.customers:,} customers and {plan.deals:,} deals (generated on first use)")
-    database = cached_database(plan.customers, deals=plan.deals)
-    small = cached_database(SMALL_CUSTOMERS)
-    results: list[Result] = []
-    for flag in ("--help", "--version"):
-        step(f"crm {flag}")
-        results += [benchmarks.start_time(setup, flag), benchmarks.start_imports(setup, flag)]
-    step("crm customer list")
-    results += benchmarks.customer_list(setup, database, plan.customers)
-    if plan.deals:
-        step(f"crm report sales ({plan.report_runs} runs)")
-        results += benchmarks.sales_report(setup, database, plan.deals)
-    if plan.tickets:
+    customers = cached_database(plan.customers, deals=plan.deals)
+    tickets = None
+    if plan.tickets and not {"search", "tui", "tickets"} <= skip:
         step(f"database with {plan.tickets:,} tickets as well (generated on first use each day)")
-        with_tickets = cached_database(plan.customers, deals=plan.deals, tickets=plan.tickets)
-        step(f"crm ticket list --breached ({plan.report_runs} runs)")
-        results.append(benchmarks.breached_list(setup, with_tickets, plan.tickets))
-        step(f"crm report service ({plan.report_runs} runs)")
-        results.append(benchmarks.service_report(setup, with_tickets, plan.tickets))
-    step(f"crm customer add --from ({plan.import_rows:,} rows x {plan.import_runs})")
-    results.append(benchmarks.customer_import(setup, small, plan.import_rows, plan.import_runs))
+        tickets = cached_database(plan.customers, deals=plan.deals, tickets=plan.tickets)
+    skip = skip | ({"sales"} if not plan.deals else set()) | ({"tickets"} if tickets is None else set())
+    results: list[Result] = []
+    databases = Databases(customers, cached_database(SMALL_CUSTOMERS), tickets)
+    for name, (message, measure) in parts(plan, setup, databases).items():
+        if name not in skip:
+            step(message)
+            results += measure()
     return results
 
 
@@ -134,9 +244,9 @@ def main(argv: list[str] | None = None) -> None:
     plan = Plan(**(asdict(plan) | chosen))
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="crm-bench-") as scratch:
-        results = run(plan, Path(scratch))
+        results = run(plan, Path(scratch), set(args.skip))
     print(table(results))
-    write_json(args.json, results, asdict(plan) | {"quick": args.quick})
+    write_json(args.json, results, asdict(plan) | {"quick": args.quick, "skipped": sorted(set(args.skip))})
     step(f"done in {time.perf_counter() - started:.0f} s; rows written to {args.json}")
 
 

@@ -16,13 +16,13 @@ import statistics
 import subprocess
 import time
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench.generate import COLUMNS, create_empty, new_customers, remove_database, stamp
-from bench.report import Result
+from bench.report import Result, peak_memory
 from bench.timing import median_ms, paired_medians, wall
 from crm_tui.logic.normalise import name_key
 
@@ -101,6 +101,27 @@ def start_imports(setup: Setup, flag: str) -> Result:
         budget=0,
         note=f"big packages loaded: {', '.join(loaded) or 'none'}",
     )
+
+
+# Bash asking crm to complete `crm customer l`: the group's module loads to name its commands.
+COMPLETION_ENV = {"_CRM_COMPLETE": "complete_bash", "COMP_WORDS": "crm customer l", "COMP_CWORD": "2"}
+
+
+def completion(setup: Setup) -> list[Result]:
+    """Shell completion, timed and probed as `crm --help` is, with bash's request in the
+    environment; it must offer `list`."""
+    completing = replace(setup, env=setup.env | COMPLETION_ENV)
+    offered = subprocess.run([setup.crm], env=completing.env, capture_output=True, text=True, check=True)
+    if "list" not in offered.stdout.split():
+        raise RuntimeError(f"completing `crm customer l` offered {offered.stdout.split()}, not list")
+    timed = start_time(completing, "customer")
+    probed = start_imports(completing, "customer")
+    return [
+        replace(
+            timed, metric="crm completion wall time", note=f"`crm customer l<TAB>` in bash, {timed.note}"
+        ),
+        replace(probed, metric="crm completion loads textual/sqlalchemy"),
+    ]
 
 
 def first_page(database: Path) -> list[Any]:
@@ -804,4 +825,54 @@ def service_report(setup: Setup, database: Path, tickets: int) -> Result:
             f"{breakdown}; measuring the spans from the times instead (READ_TIME_SQL, window functions, "
             f"no per-agent medians): {read_time:,.0f} ms"
         ),
+    )
+
+
+# Runs a command and prints its exit code, seconds and peak RSS in KB. A process started
+# by a large one is charged that one's memory as well (Linux's ru_maxrss), so commands
+# are started from this small one instead of from the benchmark process.
+PEAK_RSS_PROBE = """
+import os, subprocess, sys, time
+started = time.perf_counter()
+process = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(process.pid, 0)
+print(os.waitstatus_to_exitcode(status), time.perf_counter() - started, usage.ru_maxrss)
+"""
+
+
+def peak_rss(setup: Setup, command: list[str]) -> tuple[float, float]:
+    """Seconds ``command`` ran and its peak RSS in MB; its output goes to /dev/null, and
+    a failing command is an error."""
+    done = subprocess.run(
+        [setup.python, "-c", PEAK_RSS_PROBE, *command],
+        env=setup.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    code, seconds, kilobytes = done.stdout.split()
+    if code != "0":
+        raise RuntimeError(f"{' '.join(command)} exited with {code}: {done.stderr.strip()[-800:]}")
+    return float(seconds), int(kilobytes) / 1024
+
+
+def customer_export(setup: Setup, database: Path, customers: int, small_database: Path, small: int) -> Result:
+    """Peak RSS of `crm export customers --format csv` (to /dev/null) on the database,
+    against the same export of a small database: what the command holds whatever the
+    size, so that a streaming export stays close to it."""
+
+    def export(source: Path) -> tuple[float, float]:
+        return peak_rss(setup, [setup.crm, "--db", str(source), "export", "customers", "--format", "csv"])
+
+    export(small_database)  # untimed: compiles bytecode, warms the page cache
+    seconds, rss = export(database)
+    _, fixed = export(small_database)
+    return peak_memory(
+        f"customer export peak RSS, {customers:,} customers",
+        rss,
+        fixed,
+        f"{small:,} customers",
+        f"`crm export customers --format csv` to /dev/null: {seconds:.1f} s, {customers / seconds:,.0f} "
+        f"rows/s; baseline: the same export of a {small:,}-customer database; the budget is for a "
+        "1M-row file",
     )

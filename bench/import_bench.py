@@ -1,28 +1,35 @@
-# ruff: noqa: E501 (printed report lines read best whole)
-"""CSV import of contacts: crm's import (mapping, cleaning, duplicates, audit) beside raw
-sqlite3 executemany of the same rows into a bare table, in the same run.
+"""CSV import of contacts: crm's import (mapping, cleaning, duplicates, audit) beside the
+same rows loaded raw, in the same run.
 
     python -m bench.import_bench [--rows 100000] [--customers 1000]
 
-Also prints the peak RSS of the whole run: the import streams, so it stays flat with
-the file's size (try --rows 1000000).
+Baselines: `sqlite3 .import` (the sqlite3 command-line shell, when installed) and
+Python's csv with sqlite3 executemany into a bare table, nothing checked; and "raw into
+crm": executemany into crm's own contacts table, with its indexes and full-text search
+triggers, the floor below which no import into crm can go. Also the peak RSS of the
+whole run: the import streams, so it stays flat with the file's size (try --rows
+1000000). Budgets (ARCHITECTURE.md section 4): at least 50,000 rows/s, under 150 MB.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import os
 import random
-import resource
+import shutil
 import sqlite3
 import tempfile
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench.generate import DATA_DIR
+from bench.report import Result, hand_over, peak_memory, peak_rss_mb
+from bench.timing import wall
 
 BUDGET_ROWS_PER_S = 50_000
-BUDGET_RSS_MB = 150.0
+BARE_TABLE = "CREATE TABLE contacts (first, last, company, title, email, mobile)"
 FIRST = [
     "Anna",
     "Ben",
@@ -72,10 +79,27 @@ def _write_csv(path: Path, rows: int, companies: list[str]) -> None:
             )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class ImportFigures:
+    """Seconds and megabytes of one CSV import and of its baselines."""
+
+    rows: int
+    customers: int
+    created: int
+    refused: int
+    crm_seconds: float
+    crm_cpu_seconds: float  # this process's CPU time during the import
+    executemany_seconds: float
+    dot_import_seconds: float | None  # None: no sqlite3 shell installed
+    floor_seconds: float  # raw into crm's contacts table
+    rss_before: float  # MB, all set up, before the import
+    rss_peak: float  # MB, after it
+
+
 def _raw_baseline(path: Path, scratch: Path) -> float:
     """Raw sqlite3: the same rows, read by csv and inserted by executemany, nothing checked."""
     conn = sqlite3.connect(scratch / "raw.sqlite3")
-    conn.execute("CREATE TABLE contacts (first, last, company, title, email, mobile)")
+    conn.execute(BARE_TABLE)
     start = time.perf_counter()
     with path.open(encoding="utf-8", newline="") as source, conn:
         reader = csv.reader(source)
@@ -84,6 +108,18 @@ def _raw_baseline(path: Path, scratch: Path) -> float:
     elapsed = time.perf_counter() - start
     conn.close()
     return elapsed
+
+
+def _dot_import(path: Path, scratch: Path) -> float | None:
+    """The sqlite3 shell's `.import` of the same file into a bare table, in one
+    transaction, its start included; None when the shell is not installed."""
+    shell = shutil.which("sqlite3")
+    if shell is None:
+        return None
+    target = scratch / "dot-import.sqlite3"
+    env = dict(os.environ)
+    wall([shell, "-bail", str(target), BARE_TABLE], env)
+    return wall([shell, "-bail", str(target), f'.import --csv --skip 1 "{path}" contacts'], env)
 
 
 def _schema_floor(path: Path, db: Path, customers: int) -> float:
@@ -113,67 +149,122 @@ def _schema_floor(path: Path, db: Path, customers: int) -> float:
     return elapsed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--customers", type=int, default=1_000)
-    args = parser.parse_args()
-
+def _crm_with_companies(path: Path, companies: list[str]) -> None:
+    """A new crm database at ``path`` with one company customer per name."""
     from crm_tui.config import load_settings
-    from crm_tui.logic import customer_batches, imports
+    from crm_tui.logic import customer_batches
     from crm_tui.logic.context import open_crm
     from crm_tui.logic.schemas import CustomerCreate
 
-    with tempfile.TemporaryDirectory(dir=DATA_DIR.parent) as name:
-        scratch = Path(name)
-        crm = open_crm(load_settings(db=str(scratch / "crm.sqlite3"), user="admin"))
-        companies = [f"Company {n} GmbH" for n in range(args.customers)]
-        with crm.work("customers.write") as work:
-            customer_batches.create_batch_in(
-                work, [(n, CustomerCreate(name=c)) for n, c in enumerate(companies)]
-            )
-        source = scratch / "contacts.csv"
-        _write_csv(source, args.rows, companies)
-        raw_s = _raw_baseline(source, scratch)
-        floor_db = scratch / "floor.sqlite3"
-        floor_crm = open_crm(load_settings(db=str(floor_db), user="admin"))
-        with floor_crm.work("customers.write") as work:
-            customer_batches.create_batch_in(
-                work, [(n, CustomerCreate(name=c)) for n, c in enumerate(companies)]
-            )
-        floor_crm.close()
-        floor_s = _schema_floor(source, floor_db, args.customers)
+    crm = open_crm(load_settings(db=path, user="admin"))
+    with crm.work("customers.write") as work:
+        customer_batches.create_batch_in(work, [(n, CustomerCreate(name=c)) for n, c in enumerate(companies)])
+    crm.close()
+
+
+def measure(rows: int = 100_000, customers: int = 1_000, scratch: Path | None = None) -> ImportFigures:
+    """Import ``rows`` contacts of ``customers`` companies from a CSV file with crm, in a new
+    database in ``scratch`` (default: a folder in bench/), after the baselines."""
+    from crm_tui.config import load_settings
+    from crm_tui.logic import imports
+    from crm_tui.logic.context import open_crm
+
+    with tempfile.TemporaryDirectory(dir=scratch or DATA_DIR.parent) as name:
+        folder = Path(name)
+        companies = [f"Company {n} GmbH" for n in range(customers)]
+        _crm_with_companies(folder / "crm.sqlite3", companies)
+        _crm_with_companies(folder / "floor.sqlite3", companies)
+        source = folder / "contacts.csv"
+        _write_csv(source, rows, companies)
+        executemany_seconds = _raw_baseline(source, folder)
+        dot_import_seconds = _dot_import(source, folder)
+        floor_seconds = _schema_floor(source, folder / "floor.sqlite3", customers)
+        crm = open_crm(load_settings(db=folder / "crm.sqlite3", user="admin"))
+        rss_before = peak_rss_mb()
         start, cpu = time.perf_counter(), time.process_time()
         with source.open(encoding="utf-8", newline="") as stream:
             summary = imports.import_csv(
-                crm, "contacts", stream, str(source), rejects_path=scratch / "rej.csv"
+                crm, "contacts", stream, str(source), rejects_path=folder / "rej.csv"
             )
-        crm_s, crm_cpu = time.perf_counter() - start, time.process_time() - cpu
+        crm_seconds, crm_cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
         crm.close()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    crm_rate, raw_rate = args.rows / crm_s, args.rows / raw_s
-    print(
-        f"rows            {args.rows:,} contacts for {args.customers:,} customers (created {summary.created:,}, "
-        f"refused {summary.rejected:,})"
+    return ImportFigures(
+        rows=rows,
+        customers=customers,
+        created=summary.created,
+        refused=summary.rejected,
+        crm_seconds=crm_seconds,
+        crm_cpu_seconds=crm_cpu_seconds,
+        executemany_seconds=executemany_seconds,
+        dot_import_seconds=dot_import_seconds,
+        floor_seconds=floor_seconds,
+        rss_before=rss_before,
+        rss_peak=peak_rss_mb(),
     )
-    print(f"raw executemany {raw_s:6.2f} s  {raw_rate:10,.0f} rows/s  (csv + sqlite3, nothing checked)")
-    print(
-        f"raw into crm    {floor_s:6.2f} s  {args.rows / floor_s:10,.0f} rows/s  (csv + sqlite3 into crm's contacts "
-        "table: its indexes and full-text search triggers, nothing checked, no audit)"
+
+
+def results(figures: ImportFigures) -> list[Result]:
+    """The import's rate beside each baseline's (the budget on the first row), and its
+    memory beside this process's before it."""
+    rows = figures.rows
+    rate = rows / figures.crm_seconds
+    size = f"{rows:,} contacts"
+    baselines = [
+        (
+            figures.dot_import_seconds,
+            "sqlite3 .import",
+            "the sqlite3 shell into a bare table, shell start included",
+        ),
+        (figures.executemany_seconds, "sqlite3 executemany", "csv and executemany into a bare table"),
+        (
+            figures.floor_seconds,
+            "raw into crm",
+            "csv and executemany into crm's contacts table (its indexes and full-text triggers), "
+            "nothing checked, no audit",
+        ),
+    ]
+    made = [
+        Result(
+            f"CSV import vs {name}, {size}",
+            rate,
+            "rows/s",
+            rows / seconds,
+            name,
+            note=f"baseline: {what}, one transaction, {seconds:.2f} s",
+        )
+        for seconds, name, what in baselines
+        if seconds is not None
+    ]
+    crm = (
+        f"crm_tui.logic.imports.import_csv in-process (mapping, cleaning, duplicates, audit) of a new "
+        f"file of {rows:,} contacts for {figures.customers:,} companies: {figures.crm_seconds:.2f} s, "
+        f"created {figures.created:,}, refused {figures.refused:,}; its CPU time alone "
+        f"{figures.crm_cpu_seconds:.2f} s ({rows / figures.crm_cpu_seconds:,.0f} rows/s)"
     )
-    print(
-        f"crm import      {crm_s:6.2f} s  {crm_rate:10,.0f} rows/s  (mapping, cleaning, duplicates, audit; "
-        f"{crm_rate / raw_rate:.0%} of raw)"
+    made[0] = replace(
+        made[0], metric=f"CSV import, {size}", budget=BUDGET_ROWS_PER_S, note=f"{crm}; {made[0].note}"
     )
-    print(
-        f"crm import CPU  {crm_cpu:6.2f} s  {args.rows / crm_cpu:10,.0f} rows/s  (this process's CPU time: "
-        "what the import would take alone on the machine)"
-    )
-    print(f"peak RSS        {rss:,.0f} MB")
-    print(
-        f"budget          at least {BUDGET_ROWS_PER_S:,} rows/s: {'PASS' if crm_rate >= BUDGET_ROWS_PER_S else 'FAIL'}; "
-        f"RSS under {BUDGET_RSS_MB:.0f} MB: {'PASS' if rss < BUDGET_RSS_MB else 'FAIL'}"
-    )
+    return [
+        *made,
+        peak_memory(
+            f"CSV import peak RSS, {size}",
+            figures.rss_peak,
+            figures.rss_before,
+            "before the import",
+            "the peak resident set of the process after the import, baselines included",
+        ),
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.import_bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--customers", type=int, default=1_000)
+    parser.add_argument("--scratch", type=Path, help="where the files go (a new folder in bench/)")
+    parser.add_argument("--figures", type=Path, help="write the figures as JSON here instead of a table")
+    args = parser.parse_args(argv)
+    figures = measure(args.rows, args.customers, args.scratch)
+    hand_over(figures, results(figures), args.figures)
 
 
 if __name__ == "__main__":

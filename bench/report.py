@@ -1,28 +1,36 @@
-"""Result rows, the table printed at the end of a run, and the JSON file with the same rows."""
+"""Result rows, the table printed at the end of a run, and the JSON file with the same rows;
+also the figures a benchmark script hands to `python -m bench` from its own process."""
 
 from __future__ import annotations
 
 import json
+import math
 import platform
+import resource
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 HEADERS = ("metric", "value", "baseline", "ratio", "budget", "within budget")
+# ARCHITECTURE.md section 4: the TUI at 1M customers; importing or exporting a 1M-row
+# file; backing up a 1 GB database.
+MEMORY_BUDGET_MB = 150
 
 
 @dataclass(frozen=True)
 class Result:
     """One measured number, the baseline measured next to it, and the budget it must meet.
 
-    ``budget`` is an upper bound for times and counts; rates have no budget here.
+    ``budget`` is an upper bound for times, sizes and counts, and a lower bound for rates
+    (units ending in "/s").
     """
 
     metric: str
     value: float
-    unit: str  # "ms", "rows/s" or "modules"
+    unit: str  # "ms", "s", "MB", "rows/s", "MB/s" or "modules"
     baseline: float | None = None
     baseline_name: str = ""
     budget: float | None = None
@@ -61,9 +69,9 @@ class Result:
 
 
 def amount(number: float, unit: str) -> str:
-    """``148.2 ms``, ``812 rows/s``, ``0 modules``."""
-    if unit == "ms" and number != int(number):
-        return f"{number:,.1f} ms"
+    """``148.2 ms``, ``0.04 ms``, ``12.5 s``, ``812 rows/s``, ``0 modules``."""
+    if unit in ("ms", "s") and number != int(number):
+        return f"{number:,.{2 if number < 1 else 1}f} {unit}"
     return f"{number:,.0f} {unit}"
 
 
@@ -93,3 +101,37 @@ def write_json(path: Path, results: list[Result], settings: dict[str, Any]) -> N
         "results": [result.as_json() for result in results],
     }
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+def percentile(values: Sequence[float], percent: float) -> float:
+    """The nearest-rank percentile: the smallest value with ``percent`` % at or below it."""
+    return sorted(values)[max(math.ceil(percent / 100 * len(values)), 1) - 1]
+
+
+def peak_memory(metric: str, peak: float, baseline: float, baseline_name: str, note: str) -> Result:
+    """A peak RSS in MB beside the same program's at an earlier point, or a smaller job's."""
+    return Result(metric, peak, "MB", baseline, baseline_name, budget=MEMORY_BUDGET_MB, note=note)
+
+
+def peak_rss_mb() -> float:
+    """The most memory this program has held so far (its peak resident set), in MB.
+
+    Linux's ``ru_maxrss`` also counts the memory of the process that started this one,
+    as it was when this one started; the kernel's high-water mark of this program's own
+    memory (VmHWM) does not.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text(encoding="ascii").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def hand_over(figures: Any, results: list[Result], path: Path | None) -> None:
+    """End of a benchmark script: its table on stdout, or, for `python -m bench` (which
+    runs the script in a process of its own), its figures as JSON at ``path``."""
+    if path is None:
+        print(table(results))
+    else:
+        path.write_text(json.dumps(asdict(figures)) + "\n", encoding="utf-8")

@@ -1,6 +1,6 @@
 """Full-text search time on a generated database, against the raw FTS5 query.
 
-Usage: python -m bench.search_bench DB [--queries 200] [--seed 1]
+    python -m bench.search_bench DB [--queries 200] [--seed 1]
 
 DB must be at crm's current schema (copy a generated database and run `crm db upgrade`
 on the copy). Queries are words drawn from real customer and contact names, half of
@@ -19,13 +19,33 @@ import random
 import re
 import sqlite3
 import statistics
-import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.report import Result, hand_over, percentile
 
 BUDGET_MS = 20.0
+RAW_SQL = "SELECT rowid FROM search_index WHERE search_index MATCH ? LIMIT 20"
+RANKED_SQL = "SELECT rowid FROM search_index WHERE search_index MATCH ? ORDER BY rank LIMIT 20"
 
 
-def sample_queries(path: str, count: int, seed: int) -> list[str]:
+@dataclass(frozen=True)
+class SearchFigures:
+    """Milliseconds per query of crm's search and of the bare FTS5 query."""
+
+    customers: int
+    queries: int
+    crm_median: float
+    crm_p95: float
+    raw_median: float
+    raw_p95: float
+    ranked_median: float  # the bare query ordered by bm25, on the first 50 words
+    slowest: list[tuple[str, float]]  # crm's five slowest queries
+
+
+def sample_queries(path: Path, count: int, seed: int) -> list[str]:
     """Words from names in the data, whole or as 3-5 letter prefixes, lower-cased."""
     rng = random.Random(seed)
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
@@ -42,7 +62,7 @@ def sample_queries(path: str, count: int, seed: int) -> list[str]:
     return [w.lower() if i % 2 == 0 else w.lower()[: rng.randint(3, 5)] for i, w in enumerate(chosen)]
 
 
-def time_ms(function, queries: list[str]) -> list[float]:
+def time_ms(function: Callable[[str], object], queries: list[str]) -> list[float]:
     times = []
     for query in queries:
         start = time.perf_counter()
@@ -51,62 +71,87 @@ def time_ms(function, queries: list[str]) -> list[float]:
     return times
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.search_bench", description=__doc__.splitlines()[0])
-    parser.add_argument("db")
-    parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args(argv)
-
-    os.environ.setdefault("CRM_USER", "admin")
+def measure(database: Path, queries: int = 200, seed: int = 1) -> SearchFigures:
+    """Each sampled query through crm's search and as the bare FTS5 query, taking turns
+    query by query after 20 untimed ones (page cache and statement caches warm)."""
     from crm_tui.config import load_settings
     from crm_tui.logic import search
     from crm_tui.logic.context import open_crm
 
-    queries = sample_queries(args.db, args.queries, args.seed)
-    crm = open_crm(load_settings(db=args.db))
-    raw = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)
+    words = sample_queries(database, queries, seed)
+    crm = open_crm(load_settings(db=database))
+    raw = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    customers = raw.execute("SELECT count(*) FROM customers").fetchone()[0]
 
     def logic(query: str) -> None:
         search.search(crm, query, limit=20)
 
-    def baseline(query: str) -> None:
-        raw.execute(
-            "SELECT rowid FROM search_index WHERE search_index MATCH ? LIMIT 20", (f'"{query}"*',)
-        ).fetchall()
+    def bare(query: str, sql: str = RAW_SQL) -> None:
+        raw.execute(sql, (f'"{query}"*',)).fetchall()
 
-    def ranked(query: str) -> None:
-        raw.execute(
-            "SELECT rowid FROM search_index WHERE search_index MATCH ? ORDER BY rank LIMIT 20",
-            (f'"{query}"*',),
-        ).fetchall()
-
-    for function in (logic, baseline):  # warm the page cache and the statement caches
-        time_ms(function, queries[:20])
-    results = {name: time_ms(function, queries) for name, function in (("crm", logic), ("raw", baseline))}
-    bm25 = time_ms(ranked, queries[:50])
+    time_ms(logic, words[:20])
+    time_ms(bare, words[:20])
+    crm_ms, raw_ms = [], []
+    for word in words:
+        crm_ms += time_ms(logic, [word])
+        raw_ms += time_ms(bare, [word])
+    ranked = time_ms(lambda query: bare(query, RANKED_SQL), words[:50])
     crm.close()
-
-    def p95(values: list[float]) -> float:
-        return sorted(values)[int(len(values) * 0.95) - 1]
-
-    figure, base = statistics.median(results["crm"]), statistics.median(results["raw"])
-    print(f"full-text search, {len(queries)} queries (whole words and 3-5 letter prefixes) on {args.db}")
-    print(f"{'metric':<44}{'figure':>10}{'baseline':>10}{'ratio':>8}{'budget':>9}  within")
-    print(
-        f"{'search() median, ms':<44}{figure:>10.2f}{base:>10.2f}{figure / base:>8.1f}{BUDGET_MS:>9.0f}"
-        f"  {'yes' if figure < BUDGET_MS else 'no'}"
+    raw.close()
+    return SearchFigures(
+        customers=customers,
+        queries=len(words),
+        crm_median=statistics.median(crm_ms),
+        crm_p95=percentile(crm_ms, 95),
+        raw_median=statistics.median(raw_ms),
+        raw_p95=percentile(raw_ms, 95),
+        ranked_median=statistics.median(ranked),
+        slowest=[(word, ms) for ms, word in sorted(zip(crm_ms, words, strict=True), reverse=True)[:5]],
     )
-    crm95, raw95 = p95(results["crm"]), p95(results["raw"])
-    print(
-        f"{'search() 95th percentile, ms':<44}{crm95:>10.2f}{raw95:>10.2f}{crm95 / raw95:>8.1f}"
-        f"{BUDGET_MS:>9.0f}  {'yes' if crm95 < BUDGET_MS else 'no'}"
-    )
-    print(f"{'(info) raw FTS5 ORDER BY rank (bm25), median ms':<44}{statistics.median(bm25):>10.2f}")
-    slowest = sorted(zip(results["crm"], queries, strict=True), reverse=True)[:5]
-    print("slowest:", ", ".join(f"{q!r} {t:.1f} ms" for t, q in slowest))
-    return 0
+
+
+def results(figures: SearchFigures) -> list[Result]:
+    """The median and 95th percentile rows, each beside the bare query's."""
+    size = f"{figures.customers:,} customers"
+    slowest = ", ".join(f"{word!r} {ms:.1f} ms" for word, ms in figures.slowest)
+    return [
+        Result(
+            f"search median, {size}",
+            figures.crm_median,
+            "ms",
+            figures.raw_median,
+            "FTS5 prefix query",
+            budget=BUDGET_MS,
+            note=(
+                f"crm_tui.logic.search.search (a page of 20, in-process) for {figures.queries} words from "
+                "customer and contact names, half whole, half cut to 3-5 letters; baseline: the bare FTS5 "
+                "MATCH of the word as a prefix, first 20 rowids, sqlite3 in-process; the same ordered by "
+                f"bm25: {figures.ranked_median:.1f} ms; the budget is for 1M customers"
+            ),
+        ),
+        Result(
+            f"search 95th percentile, {size}",
+            figures.crm_p95,
+            "ms",
+            figures.raw_p95,
+            "FTS5 prefix query",
+            budget=BUDGET_MS,
+            note=f"slowest: {slowest}",
+        ),
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.search_bench", description=__doc__.splitlines()[0])
+    parser.add_argument("db", type=Path)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--figures", type=Path, help="write the figures as JSON here instead of a table")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("CRM_USER", "admin")
+    figures = measure(args.db, args.queries, args.seed)
+    hand_over(figures, results(figures), args.figures)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
