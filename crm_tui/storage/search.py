@@ -313,15 +313,18 @@ def indexed_at_end(conn: Connection, table: str) -> Iterator[None]:
     if not _is_sqlite(conn):
         yield
         return
-    source = next(source for source in _SOURCES if source.table == table)
     last = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar_one()
     conn.exec_driver_sql(f"INSERT INTO {PAUSED} (source) VALUES ('{table}')")
     yield
     conn.exec_driver_sql(f"DELETE FROM {PAUSED} WHERE source = '{table}'")
+    conn.exec_driver_sql(index_rows_after(table, last))
+
+
+def index_rows_after(table: str, last: int) -> str:
+    """SQLite: the statement that indexes the rows of ``table`` with ids above ``last``."""
+    source = next(source for source in _SOURCES if source.table == table)
     columns, values = _document(source, table, "rowid")
-    conn.exec_driver_sql(
-        f"INSERT INTO {TABLE} ({columns}) SELECT {values} FROM {table} WHERE id > {int(last)}"
-    )
+    return f"INSERT INTO {TABLE} ({columns}) SELECT {values} FROM {table} WHERE id > {int(last)}"
 
 
 def _fill(conn: Connection) -> None:
