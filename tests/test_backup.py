@@ -244,6 +244,28 @@ def test_a_newer_schema_is_refused_and_an_older_one_upgraded(crm, db_url, folder
     restored.close()
 
 
+def test_an_older_copy_is_upgraded_as_crm_db_upgrade_would(tmp_path, folder):
+    """Tickets' service spans, new in 0007, measured on the settings' business hours."""
+    from crm_tui.logic.working_time import WorkingTime
+    from crm_tui.storage.database import Database
+    from tests.test_ticket_spans import _kept, _measured, _old_database
+
+    old = tmp_path / "old.sqlite3"
+    _old_database(f"sqlite:///{old}").close()
+    crm = backups.open_for_backup(load_settings(db=str(old), user="alice"))
+    made = backups.create_backup(crm, folder=folder)
+    crm.close()
+    assert made.schema_version == "0006"
+    target = tmp_path / "restored.sqlite3"
+    settings = load_settings(db=str(target), user="alice")
+    settings.business_hours, settings.business_days, settings.timezone = "09:00-17:00", "mon-fri", "UTC"
+    assert backups.restore_backup(settings, made.file, folder=folder).upgraded_from == "0006"
+    database = Database(f"sqlite:///{target}")
+    clock = WorkingTime.from_settings("09:00-17:00", "mon-fri", "UTC")
+    assert _kept(database) == _measured(database, clock) != _measured(database, WorkingTime())
+    database.close()
+
+
 def test_encryption_round_trip(crm, folder, tmp_path, cli):
     from pyrage import x25519
 

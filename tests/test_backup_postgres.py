@@ -358,6 +358,28 @@ def test_a_newer_dump_is_refused_and_an_older_one_upgraded(crm, db_url, folder, 
     assert schema.read_status(crm.database).state == "current" and _names(crm) == ["Acme"]
 
 
+def test_an_older_dump_is_upgraded_as_crm_db_upgrade_would(db_url, folder, other_url):
+    """Tickets' service spans, new in 0007, measured on the settings' business hours."""
+    from crm_tui.logic.working_time import WorkingTime
+    from crm_tui.storage.database import Database
+    from tests.test_ticket_spans import _kept, _measured, _old_database
+
+    _old_database(db_url).close()
+    crm = backups.open_for_backup(load_settings(db=db_url, user="alice"))
+    try:
+        made = backups.create_backup(crm, folder=folder)
+    finally:
+        crm.close()
+    assert made.schema_version == "0006"
+    settings = load_settings(db=other_url, user="alice")
+    settings.business_hours, settings.business_days, settings.timezone = "09:00-17:00", "mon-fri", "UTC"
+    assert backups.restore_backup(settings, made.file, folder=folder).upgraded_from == "0006"
+    database = Database(other_url)
+    clock = WorkingTime.from_settings("09:00-17:00", "mon-fri", "UTC")
+    assert _kept(database) == _measured(database, clock) != _measured(database, WorkingTime())
+    database.close()
+
+
 def test_sqlite_backups_restore_into_postgresql_and_back(crm, db_url, folder, tmp_path):
     _add(crm, "Placeholder")
     sqlite_db = tmp_path / "team.sqlite3"

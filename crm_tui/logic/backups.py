@@ -447,7 +447,7 @@ def _restore_into_sqlite(
         with files.scratch_folder(target.parent) as work:
             manifest, copy = _unpacked(backup, identity or _need_identity(backup), work, [])
             assert copy is not None
-            copy, upgraded_from = _as_sqlite_at_head(backup, manifest, copy)
+            copy, upgraded_from = _as_sqlite_at_head(backup, manifest, copy, settings)
             safety = _safety_backup(current, folder)
             files.restore_sqlite(copy, target)
     except StorageError as exc:
@@ -478,10 +478,10 @@ def _restore_into_postgres(
             upgraded_from = _dump_upgraded_from(manifest, backup) if manifest.content == "dump" else None
             is_dump = manifest.content == "dump" and upgraded_from is None
             if not is_dump:
-                copy, upgraded_from = _as_sqlite_at_head(backup, manifest, copy)
+                copy, upgraded_from = _as_sqlite_at_head(backup, manifest, copy, settings)
             safety = _safety_backup(current, folder)
             if schema.read_status(database).state in ("empty", "older"):
-                schema.upgrade(database)
+                _upgrade(database, settings)
             _replace_rows(database, copy, is_dump)
     except StorageError as exc:
         raise DatabaseProblem(str(exc)) from None
@@ -568,19 +568,21 @@ def _safety_backup(current: Crm | None, folder: Path | str | None) -> str | None
     return create_backup(current, folder=folder, kind="safety").file
 
 
-def _as_sqlite_at_head(backup: Path, manifest: files.Manifest, copy: Path) -> tuple[Path, str | None]:
+def _as_sqlite_at_head(
+    backup: Path, manifest: files.Manifest, copy: Path, settings: Settings
+) -> tuple[Path, str | None]:
     """An unpacked backup as a SQLite file at this crm's schema, and the version it was
     upgraded from: a SQLite copy is upgraded in place; a dump is loaded into a new file
     at its own schema version, which the migrations then upgrade (the dump is removed)."""
     if manifest.content == "sqlite":
-        return copy, _bring_to_head(copy, backup)
+        return copy, _bring_to_head(copy, backup, settings)
     upgraded_from = _dump_upgraded_from(manifest, backup)
-    loaded = _dump_as_sqlite(copy, manifest.schema_version or "")
+    loaded = _dump_as_sqlite(copy, manifest.schema_version or "", settings)
     files.remove_quietly(copy)
     return loaded, upgraded_from
 
 
-def _bring_to_head(copy: Path, backup: Path) -> str | None:
+def _bring_to_head(copy: Path, backup: Path, settings: Settings) -> str | None:
     """Refuse a copy newer than this crm; upgrade an older one. Returns the old version."""
     database = Database(f"sqlite:///{copy}", create=False)
     try:
@@ -593,7 +595,7 @@ def _bring_to_head(copy: Path, backup: Path) -> str | None:
         if status.state in ("empty", "foreign"):
             raise Invalid(f"{backup.name} does not hold a crm database")
         if status.state == "older":
-            schema.upgrade(database)
+            _upgrade(database, settings)
             return status.current
         return None
     finally:
@@ -614,7 +616,7 @@ def _dump_upgraded_from(manifest: files.Manifest, backup: Path) -> str | None:
     return version
 
 
-def _dump_as_sqlite(dump: Path, version: str) -> Path:
+def _dump_as_sqlite(dump: Path, version: str, settings: Settings) -> Path:
     """Load a dump into a new SQLite file beside it, at the dump's schema ``version``,
     then upgrade the file to this crm's schema with the migrations."""
     from crm_tui.logic import exports
@@ -627,10 +629,19 @@ def _dump_as_sqlite(dump: Path, version: str) -> Path:
         with database.connection(write=True) as conn:
             exports.replace_rows(conn, exports.dump_chunks(dump))
         if version != schema.HEAD:
-            schema.upgrade(database)
+            _upgrade(database, settings)
     except BaseException:
         database.close()
         files.remove_sqlite_files(loaded)
         raise
     database.close()
     return loaded
+
+
+def _upgrade(database: Database, settings: Settings) -> None:
+    """Upgrade to this crm's schema as `crm db upgrade` does: existing tickets' service
+    spans measured on the SLA clock of the settings."""
+    from crm_tui.logic.tickets import span_measure
+
+    measure = span_measure(Crm(database, settings, settings.acting_username()))
+    schema.upgrade(database, measure_spans=measure)
