@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable
 from datetime import date
@@ -279,6 +280,28 @@ def test_a_session_holding_the_tables_makes_restore_wait_then_give_up(crm, db_ur
         with pytest.raises(Conflict, match="is in use"):
             backups.restore_backup(load_settings(db=db_url), path, folder=folder)
     assert _names(crm) == ["Acme", "Later"]
+
+
+def test_a_backup_beside_a_restore_sees_the_restored_rows(crm, db_url, folder, tmp_path):
+    """TRUNCATE is not MVCC-safe: a dump whose snapshot predates a restore's commit
+    would read the emptied tables as empty. The dump locks them first and waits."""
+    _add(crm, "Old One", "Old Two")
+    url = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url) as restore:  # what a restore does, held open
+        restore.execute("TRUNCATE customers CASCADE")
+        restore.execute(
+            "INSERT INTO customers (version, name, name_key, kind, lifecycle, custom, created_at, updated_at)"
+            " VALUES (1, 'Restored', 'restored', 'company', 'lead', '{}', now(), now())"
+        )
+        made: list[str] = []
+        backup = threading.Thread(target=lambda: made.append(backups.create_backup(crm, folder=folder).file))
+        backup.start()
+        time.sleep(1.0)
+        assert not made  # waiting for the restore
+        restore.commit()
+    backup.join(30)
+    rows = _dumped_rows(Path(made[0]), tmp_path)
+    assert [row["name"] for row in rows["customers"]] == ["Restored"]
 
 
 def test_rotation_keeps_the_newest_and_never_safety_copies(crm, folder):

@@ -392,7 +392,11 @@ def write_dump(crm: Crm, path: Path) -> Dump:
     this crm's: the dump holds its tables as they are, and says which version they are.
     """
     counts: dict[str, int] = {}
-    with files.read_snapshot(crm.database.engine) as conn, files.private_file(path) as out:
+    engine = crm.database.engine
+    with engine.connect() as probe:
+        present = set(inspect(probe).get_table_names())
+    locked = [table.name for table in tables() if table.name in present]
+    with files.read_snapshot(engine, locked) as conn, files.private_file(path) as out:
         version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
         found = _tables_in(conn)
         columns = {table.name: list(table.columns.keys()) for table in found}

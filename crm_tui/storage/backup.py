@@ -447,19 +447,24 @@ def _decompress(decompressor: Any, source: BinaryIO, out: _HashingWriter) -> Non
 
 
 @contextlib.contextmanager
-def read_snapshot(engine: Any) -> Iterator[Any]:
+def read_snapshot(engine: Any, tables: Sequence[str] = ()) -> Iterator[Any]:
     """One read-only transaction that sees the database as of its first query.
 
     PostgreSQL: REPEATABLE READ, READ ONLY: every table is read from the same
-    snapshot while others keep writing, as pg_dump does. SQLite: a deferred
+    snapshot while others keep writing, as pg_dump does. Like pg_dump it first locks
+    ``tables`` against changes of their structure and TRUNCATE (not writes), and only
+    then takes its snapshot: TRUNCATE is not MVCC-safe, and a table a restore emptied
+    and filled after the snapshot was taken would read as empty. SQLite: a deferred
     transaction, which in WAL mode is a snapshot too.
     """
-    options: dict[str, Any] = {}
-    if engine.dialect.name == "postgresql":
-        options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+    postgres = engine.dialect.name == "postgresql"
+    options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True} if postgres else {}
     with engine.connect().execution_options(**options) as conn, conn.begin():
-        if engine.dialect.name == "postgresql":
+        if postgres:
             conn.exec_driver_sql("SET LOCAL TimeZone = 'UTC'")  # times as dump_rows writes them
+            if tables:
+                listed = ", ".join(f'"{name}"' for name in tables)
+                conn.exec_driver_sql(f"LOCK TABLE {listed} IN ACCESS SHARE MODE")
         yield conn
 
 
