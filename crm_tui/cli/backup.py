@@ -98,7 +98,8 @@ def verify(
     identity: IdentityOption = None,
     fmt: Format = FormatOption,
 ) -> None:
-    """Check checksum, decompression, integrity and schema version; exit 3 if damaged."""
+    """Check checksum, decompression, then integrity (a PostgreSQL dump: every row and the
+    row counts) and schema version; exit 3 if damaged."""
     from crm_tui.logic.backups import verify_all, verify_backup
 
     if (file is None) == (not all_):

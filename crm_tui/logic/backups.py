@@ -308,7 +308,8 @@ def list_backups(folder: Path | str | None = None) -> list[BackupInfo]:
 
 def verify_backup(path: Path | str, *, identity: Path | str | None = None) -> VerifyReport:
     """Check one backup: its manifest, SHA-256 and size; then, when it can be read
-    (unencrypted, or with the identity), that it decompresses and is a sound database."""
+    (unencrypted, or with the identity), that it decompresses and is a sound database
+    (a SQLite copy's integrity check; a dump's every row and row counts)."""
     backup = Path(path).expanduser().absolute()
     checked: list[str] = []
     try:
