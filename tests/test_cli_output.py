@@ -116,3 +116,26 @@ def test_demo_loads_into_an_empty_database_only(cli, crm):
         3,
         "crm: error: demo data goes into an empty database only; this one already has records\n",
     )
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(crm, db_url):
+    """`crm customer list -f jsonl | head -1`: no error message, SIGPIPE's exit status."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from crm_tui.logic import customer_batches
+    from crm_tui.logic.schemas import CustomerCreate
+
+    with crm.work("customers.write") as work:  # more than a pipe's buffer of output
+        customer_batches.create_batch_in(work, [(n, CustomerCreate(name=f"Firm {n}")) for n in range(400)])
+    read_end, write_end = os.pipe()
+    command = [str(Path(sys.executable).with_name("crm")), "--db", db_url, "customer", "list", "-f", "jsonl",
+               "--limit", "400"]  # fmt: skip
+    process = subprocess.Popen(command, stdout=write_end, stderr=subprocess.PIPE, text=True)
+    os.close(write_end)
+    with os.fdopen(read_end) as reader:
+        assert json.loads(reader.readline())["name"] == "Firm 0"
+    assert process.wait(timeout=60) == 141
+    assert process.stderr.read() == ""

@@ -7,6 +7,7 @@ Command modules import the logic layer inside their functions, so that `crm --he
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Annotated, Any
 
@@ -101,6 +102,11 @@ class CrmGroup(TyperGroup):
         except KeyboardInterrupt:
             output.fail("interrupted")
             raise typer.Exit(output.INTERRUPTED) from None
+        except BrokenPipeError:
+            # The reader has all it wanted (`crm customer list | head`): stop quietly, and
+            # point stdout at nothing so that Python's own flush at exit does not complain.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(output.READER_GONE) from None
         except Exception as exc:
             if _debugging(ctx):
                 raise

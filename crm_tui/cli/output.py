@@ -24,6 +24,7 @@ INTERNAL = 1
 USAGE = 2
 SOME_LINES_FAILED = 9
 INTERRUPTED = 130
+READER_GONE = 141  # as a program killed by SIGPIPE: the reader of stdout closed it (| head)
 
 
 class Format(StrEnum):
