@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
@@ -136,3 +137,26 @@ def table_counts(url: str) -> dict[str, int]:
 @pytest.fixture
 def counts(db_url):
     return lambda: table_counts(db_url)
+
+
+class Clock:
+    """The time the ticket rules see; tests move it forward by hand."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **span: float) -> None:
+        self.now += timedelta(**span)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Ticket rules' clock, from Monday 2026-11-23 08:00 UTC."""
+    from crm_tui.logic import tickets
+
+    fake = Clock(datetime(2026, 11, 23, 8, 0, tzinfo=UTC))
+    monkeypatch.setattr(tickets, "utcnow", fake)
+    return fake

@@ -21,26 +21,6 @@ from crm_tui.storage.types import UTCDateTime
 MONDAY = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 
-class Clock:
-    """The time the ticket rules see; tests move it by hand."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **span: float) -> None:
-        self.now += timedelta(**span)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    fake = Clock(MONDAY)
-    monkeypatch.setattr(tickets, "utcnow", fake)
-    return fake
-
-
 @pytest.fixture
 def desk(crm, clock):
     customers.add_customer(crm, CustomerCreate(name="Acme"))

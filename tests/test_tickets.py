@@ -13,26 +13,6 @@ from crm_tui.logic.schemas import CustomerCreate, TicketCreate, UserCreate
 from crm_tui.logic.working_time import WorkingTime
 
 
-class Clock:
-    """The time the ticket rules see; tests move it forward by hand."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **span: float) -> None:
-        self.now += timedelta(**span)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    fake = Clock(datetime(2026, 11, 23, 8, 0, tzinfo=UTC))  # a Monday
-    monkeypatch.setattr(tickets, "utcnow", fake)
-    return fake
-
-
 @pytest.fixture
 def desk(crm, clock):
     customers.add_customer(crm, CustomerCreate(name="Acme"))
