@@ -34,7 +34,10 @@ WRITE_EVERY_S = 0.05
 # The rest of the team: one customer updated per commit, as crm would, until interrupted;
 # then prints how many commits it made.
 WRITER = f"""
-import random, sqlite3, sys, time
+import random, signal, sqlite3, sys, time
+# Stopped by SIGINT even when started from a shell that ignores it (nohup, a job in the
+# background), which the child would otherwise inherit.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 db = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)
 db.execute("PRAGMA synchronous = NORMAL")
 top = db.execute("SELECT max(id) FROM customers").fetchone()[0]
