@@ -139,9 +139,15 @@ def _status(*bounds: object):
     return Deal.status if any(bound is not None for bound in bounds) else no_index(Deal.status)
 
 
-def _weighted_sum():
-    """Sum of each deal's weighted amount, rounded half up per deal as DealRead does."""
-    return func.sum((2 * Deal.amount_minor * Stage.probability + 100) // 200)
+def _weighted_sum(probabilities: dict[int, int]):
+    """Sum of each deal's weighted amount, rounded half up per deal as DealRead does.
+
+    Each deal's rounding needs its stage's probability; the few stages' probabilities
+    (``probabilities``: stage id to percent) are written into the query rather than
+    joined to every deal, so the deals can be read from an index alone.
+    """
+    probability = case(probabilities, value=Deal.stage_id, else_=0) if probabilities else 0
+    return func.sum((2 * Deal.amount_minor * probability + 100) // 200)
 
 
 def sales_report(
@@ -182,26 +188,20 @@ def sales_report(
 
 
 def _by_stage(work: Work, pipeline_id: int, deals: list) -> list[StageFigure]:
-    """Open deals of a pipeline by stage and currency, from the open deals' index alone.
-
-    Each deal's weighted amount is rounded on its own, so the stage's probability is
-    written into the query (one CASE over the pipeline's few stages) rather than joined
-    to every deal.
-    """
+    """Open deals of a pipeline by stage and currency, from the open deals' index alone."""
     of_pipeline = Stage.pipeline_id == pipeline_id
     stages = work.session.execute(
         select(Stage.id, Stage.name, Stage.position, Stage.probability).where(of_pipeline)
     ).all()
     if not stages:
         return []
-    probability = case({stage.id: stage.probability for stage in stages}, value=Deal.stage_id, else_=0)
     rows = work.session.execute(
         select(
             Deal.stage_id,
             Deal.currency,
             func.count(),
             func.sum(Deal.amount_minor),
-            func.sum((2 * Deal.amount_minor * probability + 100) // 200),
+            _weighted_sum({stage.id: stage.probability for stage in stages}),
         )
         .where(Deal.status == "open", Deal.pipeline_id == pipeline_id, *deals)
         .group_by(Deal.stage_id, Deal.currency)
@@ -231,6 +231,8 @@ def _open_deals(work: Work, deals: list, start: date | None, end: date | None) -
     if end:
         expected.append(Deal.expected_close <= end)
     month = case((and_(*expected), month_of(Deal.expected_close)))
+    stages = work.session.execute(select(Stage.id, Stage.probability))
+    probabilities = {stage_id: percent for stage_id, percent in stages}
     return [
         (stage_id, currency, month, count, int(amount), int(weighted))
         for stage_id, currency, month, count, amount, weighted in work.session.execute(
@@ -240,10 +242,10 @@ def _open_deals(work: Work, deals: list, start: date | None, end: date | None) -
                 month,
                 func.count(),
                 func.sum(Deal.amount_minor),
-                _weighted_sum(),
+                _weighted_sum(probabilities),
             )
-            .join(Stage, Stage.id == Deal.stage_id)
-            .where(_status() == "open", *deals)
+            # The open deals' own index holds every column read here.
+            .where(Deal.status == "open", *deals)
             .group_by(Deal.stage_id, Deal.currency, month)
         )
     ]

@@ -194,6 +194,7 @@ class Deal(Versioned, table=True):
         Index(
             "ix_deals_open_pipeline",
             *("status", "pipeline_id", "stage_id", "currency", "archived_at", "owner_id", "amount_minor"),
+            "expected_close",
         ),
         Index("ix_deals_customer", "customer_id", "id"),
     )

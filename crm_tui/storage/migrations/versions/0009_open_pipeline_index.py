@@ -4,9 +4,10 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-11-25 00:20:00
 
-The desk's pipeline by stage (everyone's, or one owner's) counts and sums the open
-deals of a pipeline by stage and currency; this index holds every column it reads, so
-the open deals are read from it alone instead of from every deal in the table.
+The desk's pipeline by stage (everyone's, or one owner's) and the sales report's open
+pipeline and forecast count and sum the open deals by stage, currency and month of
+expected close; this index holds every column they read, so the open deals are read
+from it alone instead of from every deal in the table.
 """
 
 from collections.abc import Sequence
@@ -18,7 +19,10 @@ down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-COLUMNS = ["status", "pipeline_id", "stage_id", "currency", "archived_at", "owner_id", "amount_minor"]
+COLUMNS = [
+    *("status", "pipeline_id", "stage_id", "currency"),
+    *("archived_at", "owner_id", "amount_minor", "expected_close"),
+]
 
 
 def upgrade() -> None:
