@@ -140,6 +140,22 @@ def test_only_admins_back_up_and_restore(crm, db_url, folder, cli):
     assert result.exit_code == 7 and "admin" in result.stderr
 
 
+def test_a_backup_run_removes_scratch_folders_of_dead_runs_only(crm, folder):
+    from crm_tui.storage.backup import scratch_folder
+
+    folder.mkdir(mode=0o700)
+    dead = folder / ".crm-work-dead"  # as left by a verify killed with SIGKILL
+    dead.mkdir()
+    (dead / ".in-use").touch()
+    (dead / "copy.sqlite3").write_bytes(b"x" * 1000)
+    young = folder / ".crm-work-young"  # made a moment ago, its lock not yet taken
+    young.mkdir()
+    with scratch_folder(folder) as busy:  # a verify beside the backup, still reading
+        backups.create_backup(crm, folder=folder)
+        assert busy.exists()
+    assert not dead.exists() and young.exists() and not busy.exists()
+
+
 def test_a_held_lock_is_reported_as_a_conflict(crm, folder, monkeypatch):
     from crm_tui.storage.backup import folder_lock
 

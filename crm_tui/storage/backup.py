@@ -34,6 +34,7 @@ MANIFEST_SUFFIX = ".json"
 TEMP_PREFIX = ".tmp-"
 SCRATCH_PREFIX = ".crm-work-"
 LOCK_NAME = ".crm-backup.lock"
+SCRATCH_LOCK = ".in-use"
 CHUNK = 1 << 20  # bytes per read: large enough for speed, small enough for memory
 # Level 1 on every core: a 1.8 GB database packs in about 4 s on two cores (level 3 on
 # one core took 10 s) and to about 34 % of its size instead of 31 %. The backup budget
@@ -154,9 +155,30 @@ def remove_sqlite_files(path: Path) -> None:
 
 
 def remove_stale_temporaries(folder: Path) -> None:
-    """Temporary files left by a run that died; call only while holding the lock."""
+    """Temporary files and scratch folders left by runs that died; call only while
+    holding the folder's lock. A scratch folder still in use holds a lock of its own
+    (see ``scratch_folder``) and is left alone."""
     for path in folder.glob(TEMP_PREFIX + "*"):
         remove_quietly(path)
+    for scratch in folder.glob(SCRATCH_PREFIX + "*"):
+        if scratch.is_dir() and _abandoned(scratch):
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _abandoned(scratch: Path) -> bool:
+    """Whether no living process holds ``scratch``'s lock (the kernel drops a dead
+    process's flock). A folder too new to hold its lock file yet is not abandoned."""
+    try:
+        fd = os.open(scratch / SCRATCH_LOCK, os.O_RDWR)
+    except FileNotFoundError:
+        return time.time() - scratch.stat().st_mtime > 3600
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True
 
 
 @contextlib.contextmanager
@@ -164,12 +186,17 @@ def scratch_folder(near: Path) -> Iterator[Path]:
     """A new private folder in ``near`` for unpacked copies, removed with all it holds.
 
     Not a ``.tmp-`` name: a backup run removes those as left behind by dead runs, and
-    would remove a copy that a verify or restore beside it is still reading.
+    would remove a copy that a verify or restore beside it is still reading. While in
+    use it holds a lock, so that a run killed outright leaves a folder the next backup
+    run can tell apart from one still in use, and remove.
     """
     folder = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=near))
+    fd = os.open(folder / SCRATCH_LOCK, os.O_CREAT | os.O_RDWR, 0o600)
     try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         yield folder
     finally:
+        os.close(fd)
         shutil.rmtree(folder, ignore_errors=True)
 
 
