@@ -609,7 +609,7 @@ def _dump_upgraded_from(manifest: files.Manifest, backup: Path) -> str | None:
     version = manifest.schema_version
     if version == schema.HEAD:
         return None
-    if version not in schema._known_revisions():
+    if version not in schema.known_revisions():
         raise DatabaseProblem(
             f"{backup.name} has schema {version}, newer than this crm knows ({schema.HEAD}); "
             "install a newer crm to restore it"

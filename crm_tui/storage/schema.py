@@ -45,7 +45,8 @@ def _alembic_config(connection: Any | None = None, **attributes: Any) -> Config:
     return config
 
 
-def _known_revisions() -> set[str]:
+def known_revisions() -> set[str]:
+    """Every schema revision this code's migrations can bring to head."""
     from alembic.script import ScriptDirectory
 
     scripts = ScriptDirectory.from_config(_alembic_config())
@@ -77,7 +78,7 @@ def read_status(database: Database) -> SchemaStatus:
         state = "empty" if not (tables - {"alembic_version"}) else "foreign"
     elif current == HEAD:
         state = "current"
-    elif current in _known_revisions():
+    elif current in known_revisions():
         state = "older"
     else:
         state = "newer"
