@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import func, select, tuple_
 
 from crm_tui.logic import audit, money, pipelines, users
 from crm_tui.logic.context import Crm, Work
@@ -193,22 +193,7 @@ def _record_move(work: Work, deal: Deal, source: Stage | None, target: Stage) ->
     entered_before = work.session.execute(
         select(DealStageChange.id).where(history, DealStageChange.to_stage_id == target.id).limit(1)
     ).first()
-    if target.kind != "lost":
-        work.session.execute(
-            update(DealStageChange)
-            .where(
-                history,
-                DealStageChange.first_entry,
-                ~DealStageChange.advanced,
-                DealStageChange.to_stage_id.in_(
-                    select(Stage.id).where(
-                        Stage.pipeline_id == target.pipeline_id, Stage.position < target.position
-                    )
-                ),
-            )
-            .values(advanced=True),
-            execution_options={"synchronize_session": False},
-        )
+    pipelines.mark_advanced(work, history, target)
     work.session.add(
         DealStageChange(
             deal_id=deal.id,

@@ -9,7 +9,7 @@ still names it, and the conversion figures are computed from that history.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 
 from crm_tui.logic import audit
 from crm_tui.logic.context import Crm, Work
@@ -286,6 +286,24 @@ def remove_stage(crm: Crm, pipeline: str | None, stage: str, *, move_to: str | N
         return read(work, found)
 
 
+def mark_advanced(work: Work, history: ColumnElement[bool], target: Stage) -> None:
+    """Deals entering ``target`` advanced from every stage of lower position they first
+    entered before, unless ``target`` is a lost stage (the ``advanced`` fact of
+    ``storage/sales_facts.py``); ``history`` picks the deals' stage changes."""
+    if target.kind == "lost":
+        return
+    earlier = select(Stage.id).where(
+        Stage.pipeline_id == target.pipeline_id, Stage.position < target.position
+    )
+    work.session.execute(
+        update(DealStageChange)
+        .where(history, DealStageChange.first_entry, ~DealStageChange.advanced)
+        .where(DealStageChange.to_stage_id.in_(earlier))
+        .values(advanced=True),
+        execution_options={"synchronize_session": False},
+    )
+
+
 def _move_all(work: Work, source: Stage, target: Stage) -> None:
     """Move every deal of ``source`` to ``target``, each move kept in the history with
     the facts stage conversion counts, as ``deals._record_move`` keeps them."""
@@ -298,22 +316,7 @@ def _move_all(work: Work, source: Stage, target: Stage) -> None:
             .distinct()
         ).scalars()
     )
-    if target.kind != "lost":
-        work.session.execute(
-            update(DealStageChange)
-            .where(
-                DealStageChange.deal_id.in_(moving),
-                DealStageChange.first_entry,
-                ~DealStageChange.advanced,
-                DealStageChange.to_stage_id.in_(
-                    select(Stage.id).where(
-                        Stage.pipeline_id == target.pipeline_id, Stage.position < target.position
-                    )
-                ),
-            )
-            .values(advanced=True),
-            execution_options={"synchronize_session": False},
-        )
+    mark_advanced(work, DealStageChange.deal_id.in_(moving), target)
     for deal_id in deal_ids:
         work.session.add(
             DealStageChange(
