@@ -223,7 +223,7 @@ async def keystrokes(database: Path, words: list[str], pages: int) -> dict[str, 
                 typing.append(
                     await painted.shown(
                         started,
-                        lambda: box.value == text and screen.refs == wanted,  # noqa: B023
+                        lambda: box.value == text and table.keys == wanted,  # noqa: B023
                         wanted[:3] or [", 0 shown"],
                     )
                 )

@@ -66,7 +66,6 @@ class CustomersScreen(CrmScreen):
         self.archived = False
         self.anchors: list[str | None] = [None]  # where each page we went through started
         self.next_after: str | None = None
-        self.refs: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -80,7 +79,7 @@ class CustomersScreen(CrmScreen):
         self.load()
 
     def on_screen_resume(self) -> None:
-        if self.refs:
+        if self.query_one(RowTable).keys:
             self.load(self.anchors[-1])  # back from a detail or a form: show what changed
 
     def load(self, after: str | None = None, *, cursor_last: bool = False) -> None:
@@ -103,7 +102,6 @@ class CustomersScreen(CrmScreen):
         )
 
     def fill(self, page, *, cursor_last: bool = False) -> None:
-        self.refs = [c.ref for c in page.customers]
         rows = [
             (
                 c.ref,
@@ -126,8 +124,9 @@ class CustomersScreen(CrmScreen):
         more = "; more below" if page.next_after else ""
         stage = f", stage {self.stage}" if self.stage else ""
         what = "archived customers" if self.archived else "customers"
+        count = len(page.customers)
         self.query_one("#status", Static).update(
-            f"{what.capitalize()} by {self.sort}{stage}: page {page_number}, {len(self.refs)} shown{more}",
+            f"{what.capitalize()} by {self.sort}{stage}: page {page_number}, {count} shown{more}",
             layout=False,  # one line whatever it says: no need to lay the screen out again
         )
 
