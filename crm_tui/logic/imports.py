@@ -824,9 +824,8 @@ def _insert_contacts(work: Work, cleaned: list[tuple[Row, _Owner, dict[str, Any]
     session = work.session
     dialect = session.get_bind().dialect
     if dialect.name == "sqlite":
-        first = (session.execute(select(func.max(table.c.id))).scalar() or 0) + 1
-        ids = list(range(first, first + len(rows)))
-        with search_index.indexed_at_end(session.connection(), "contacts"):
+        with search_index.indexed_at_end(session.connection(), "contacts") as last:
+            ids = list(range(last + 1, last + 1 + len(rows)))
             _sqlite_insert(session, table, [{"id": n, **values} for n, values in zip(ids, rows, strict=True)])
     else:
         ids = (

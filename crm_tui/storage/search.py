@@ -303,19 +303,20 @@ def pause_on_insert(conn: Connection, pausable: bool = True) -> None:
 
 
 @contextmanager
-def indexed_at_end(conn: Connection, table: str) -> Iterator[None]:
+def indexed_at_end(conn: Connection, table: str) -> Iterator[int | None]:
     """Index the rows inserted into ``table`` inside this block all at once, at its end.
 
     Call it inside a write transaction (which holds SQLite's write lock, so the rows
-    with ids above the largest one now are exactly those this block inserts). On
-    PostgreSQL the triggers keep indexing row by row.
+    with ids above the largest one now are exactly those this block inserts); the block
+    gets that largest id (0 for an empty table). On PostgreSQL the triggers keep
+    indexing row by row, and the block gets None.
     """
     if not _is_sqlite(conn):
-        yield
+        yield None
         return
     last = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar_one()
     conn.exec_driver_sql(f"INSERT INTO {PAUSED} (source) VALUES ('{table}')")
-    yield
+    yield last
     conn.exec_driver_sql(f"DELETE FROM {PAUSED} WHERE source = '{table}'")
     conn.exec_driver_sql(index_rows_after(table, last))
 
