@@ -10,13 +10,14 @@ import csv
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
-from enum import Enum, StrEnum
+from enum import StrEnum
 from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from crm_tui.display import shown
 
 # Exit codes; README's table is written from this one. Stable: scripts depend on them.
 OK = 0
@@ -69,25 +70,6 @@ def fail(message: str) -> None:
 
 def as_dict(record: Any) -> dict[str, Any]:
     return record.model_dump(mode="json") if hasattr(record, "model_dump") else dict(record)
-
-
-def shown(value: Any) -> str:
-    """A value as a table cell: local times, joined lists, blanks for None."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, datetime):
-        return value.astimezone().strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return str(value.value)
-    if isinstance(value, list | tuple):
-        return ", ".join(shown(item) for item in value)
-    if isinstance(value, dict):
-        return ", ".join(f"{key}={shown(item)}" for key, item in value.items())
-    return str(value)
 
 
 def cell(record: Any, field: str | Callable[[Any], Any]) -> Any:

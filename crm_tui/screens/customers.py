@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
+from crm_tui.display import shown
 from crm_tui.logic import contacts, customers, tasks, timeline
 from crm_tui.logic.errors import Conflict, CrmError, Duplicate
 from crm_tui.logic.schemas import (
@@ -23,7 +24,6 @@ from crm_tui.logic.schemas import (
 from crm_tui.logic.vocabulary import CustomerKind, CustomerSort, Lifecycle
 from crm_tui.screens.base import CrmModal, CrmScreen
 from crm_tui.screens.dialogs import TextPrompt
-from crm_tui.screens.format import shown
 from crm_tui.screens.rows import Column, RowTable
 
 PAGE = 60  # rows per page: a screenful or two, never the whole table

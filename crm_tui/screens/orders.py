@@ -8,9 +8,9 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
+from crm_tui.display import shown
 from crm_tui.logic import money, orders, products
 from crm_tui.screens.base import CrmModal, CrmScreen
-from crm_tui.screens.format import shown
 
 
 class OrdersScreen(CrmScreen):

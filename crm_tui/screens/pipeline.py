@@ -9,11 +9,11 @@ from textual.containers import HorizontalScroll, Vertical
 from textual.events import Click
 from textual.widgets import Footer, Header, Label, ListItem, ListView, Static
 
+from crm_tui.display import shown
 from crm_tui.logic import deals, money, orders, pipelines
 from crm_tui.logic.schemas import DealRead
 from crm_tui.screens.base import CrmModal, CrmScreen
 from crm_tui.screens.dialogs import TextPrompt
-from crm_tui.screens.format import shown
 
 CARDS_PER_STAGE = 40  # a board shows the newest cards of each stage; lists page through all
 

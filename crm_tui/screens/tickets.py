@@ -9,11 +9,11 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
+from crm_tui.display import shown
 from crm_tui.logic import tickets
 from crm_tui.logic.desk import sla_text
 from crm_tui.screens.base import CrmScreen
 from crm_tui.screens.dialogs import TextPrompt
-from crm_tui.screens.format import shown
 
 PRIORITY_STYLE = {"urgent": "bold red", "high": "dark_orange", "normal": "", "low": "dim"}
 VIEWS = {
