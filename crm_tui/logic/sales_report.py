@@ -20,6 +20,7 @@ nowhere; every money figure is per currency, since sums across currencies mean n
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import BaseModel, ConfigDict
@@ -189,10 +190,7 @@ def sales_report(
 
 def _by_stage(work: Work, pipeline_id: int, deals: list) -> list[StageFigure]:
     """Open deals of a pipeline by stage and currency, from the open deals' index alone."""
-    of_pipeline = Stage.pipeline_id == pipeline_id
-    stages = work.session.execute(
-        select(Stage.id, Stage.name, Stage.position, Stage.probability).where(of_pipeline)
-    ).all()
+    stages = _stages_of(work, pipeline_id)
     if not stages:
         return []
     rows = work.session.execute(
@@ -201,25 +199,16 @@ def _by_stage(work: Work, pipeline_id: int, deals: list) -> list[StageFigure]:
             Deal.currency,
             func.count(),
             func.sum(Deal.amount_minor),
-            _weighted_sum({stage.id: stage.probability for stage in stages}),
+            _weighted_sum({stage.id: stage.probability for stage in stages.values()}),
         )
         .where(Deal.status == "open", Deal.pipeline_id == pipeline_id, *deals)
         .group_by(Deal.stage_id, Deal.currency)
-    ).all()
-    by_id = {stage.id: stage for stage in stages}
-    figures = [
-        StageFigure(
-            stage=by_id[stage_id].name,
-            position=by_id[stage_id].position,
-            probability=by_id[stage_id].probability,
-            currency=currency,
-            deals=count,
-            amount_minor=int(amount),
-            weighted_minor=int(weighted),
-        )
+    )
+    totals = {
+        (stage_id, currency): (count, int(amount), int(weighted))
         for stage_id, currency, count, amount, weighted in rows
-    ]
-    return sorted(figures, key=lambda figure: (figure.position, figure.currency))
+    }
+    return _figures(stages, totals)
 
 
 def _open_deals(work: Work, deals: list, start: date | None, end: date | None) -> list[tuple]:
@@ -252,10 +241,7 @@ def _open_deals(work: Work, deals: list, start: date | None, end: date | None) -
 
 
 def _stage_figures(work: Work, pipeline_id: int, open_deals: list[tuple]) -> list[StageFigure]:
-    stages = {
-        stage.id: stage
-        for stage in work.session.execute(select(Stage).where(Stage.pipeline_id == pipeline_id)).scalars()
-    }
+    stages = _stages_of(work, pipeline_id)
     totals: dict[tuple[int, str], list[int]] = {}
     for stage_id, currency, _, count, amount, weighted in open_deals:
         if stage_id in stages:
@@ -263,6 +249,17 @@ def _stage_figures(work: Work, pipeline_id: int, open_deals: list[tuple]) -> lis
             figure[0] += count
             figure[1] += amount
             figure[2] += weighted
+    return _figures(stages, totals)
+
+
+def _stages_of(work: Work, pipeline_id: int) -> dict[int, Stage]:
+    query = select(Stage).where(Stage.pipeline_id == pipeline_id)
+    return {stage.id: stage for stage in work.session.execute(query).scalars()}
+
+
+def _figures(stages: dict[int, Stage], totals: dict[tuple[int, str], Sequence[int]]) -> list[StageFigure]:
+    """A figure per (stage, currency) of ``totals`` (deals, amount, weighted), in stage
+    order, then by currency."""
     return sorted(
         (
             StageFigure(
