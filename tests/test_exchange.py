@@ -106,6 +106,7 @@ def test_an_export_that_fails_leaves_no_file(crm, tmp_path, cli, fmt):
     result = cli("export", "contacts", "--format", fmt, "--out", str(out))
     assert result.exit_code == 0
     assert [path.name for path in out.iterdir()] == [f"contacts.{'vcf' if fmt == 'vcard' else fmt}"]
+    assert all(path.stat().st_mode & 0o777 == 0o600 for path in out.iterdir())  # personal data
 
 
 def _write(path: Path, text: str, encoding: str = "utf-8") -> Path:

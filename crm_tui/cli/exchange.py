@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -74,19 +73,14 @@ def _export_vcards(ctx: typer.Context, entity: str | None, out: Path | None) -> 
 
 @contextmanager
 def _whole_file(path: Path | None) -> Iterator[IO[str]]:
-    """stdout, or ``path`` written whole: under a temporary name, renamed into place when
-    the export succeeds and removed when it fails, so no half or empty file is left."""
+    """stdout, or ``path`` written whole and private, as a full export's files are."""
     if path is None:
         yield sys.stdout
         return
-    partial = path.with_name(path.name + ".partial")
-    try:
-        with partial.open("w", encoding="utf-8", newline="") as target:
-            yield target
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    from crm_tui.logic.exports import private_text
+
+    with private_text(path) as target:
+        yield target
 
 
 def _pairs(pairs: list[str] | None, option: str, shape: str) -> dict[str, str]:

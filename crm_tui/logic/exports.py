@@ -173,13 +173,21 @@ def _private_folder(folder: Path) -> None:
 
 
 @contextmanager
-def _private_text(path: Path) -> Iterator[IO[str]]:
-    """A new text file (0600: exports hold personal data), replacing an older one."""
+def private_text(path: Path) -> Iterator[IO[str]]:
+    """A new text file (0600: exports hold personal data), replacing an older one.
+
+    Written whole or not at all: under a temporary name, renamed into place when the
+    block succeeds and removed when it fails, so no half or empty file is left.
+    """
     temp = path.with_name(".tmp-" + path.name)
     files.remove_quietly(temp)
     fd = os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    with open(fd, "w", encoding="utf-8", newline="") as out:
-        yield out
+    try:
+        with open(fd, "w", encoding="utf-8", newline="") as out:
+            yield out
+    except BaseException:
+        files.remove_quietly(temp)
+        raise
     os.replace(temp, path)
 
 
@@ -214,7 +222,7 @@ def export_all(crm: Crm, folder: Path, fmt: str) -> ExportReport:
     counts: dict[str, int] = {}
     with snapshot(crm) as conn:
         for table in tables():
-            with _private_text(folder / f"{table.name}.{fmt}") as out:
+            with private_text(folder / f"{table.name}.{fmt}") as out:
                 records = rows(conn, table)
                 counts[table.name] = (
                     write_json_rows(out, records) if fmt == "json" else write_csv_rows(out, table, records)
@@ -223,7 +231,7 @@ def export_all(crm: Crm, folder: Path, fmt: str) -> ExportReport:
         "format": EXPORT_FORMAT, "file_format": fmt, "schema_version": HEAD, "crm_version": __version__,
         "exported_at": datetime.now(UTC).isoformat(), "source": crm.describe(), "counts": counts,
     }  # fmt: skip
-    with _private_text(folder / "manifest.json") as out:
+    with private_text(folder / "manifest.json") as out:
         out.write(json.dumps(manifest, indent=2) + "\n")
     return ExportReport(folder=str(folder), format=fmt, schema_version=HEAD, counts=counts)
 
