@@ -120,8 +120,9 @@ class Contact(Versioned, table=True):
     name_key: str = Field(max_length=200)
     title: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320, index=True)
-    phone: str | None = Field(default=None, max_length=64, index=True)
-    mobile: str | None = Field(default=None, max_length=64, index=True)
+    # No index on phone or mobile: nothing looks contacts up by them (migration 0010).
+    phone: str | None = Field(default=None, max_length=64)
+    mobile: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
