@@ -335,3 +335,22 @@ def test_imported_contacts_are_stored_like_contacts_added_one_by_one(crm):
     assert abs(listed["Bob Jones"].created_at - listed["Ann Smith"].created_at).total_seconds() < 60
     # a contact added by hand after the import gets the next id
     assert contacts.add_contact(crm, ContactCreate(customer="C-1", name="Ed Wood")).id == 5
+
+
+def test_contact_duplicates_are_found_however_many_lookups_a_batch_takes(crm, monkeypatch):
+    """A batch's existing emails and names are looked up a few thousand at a time; a
+    duplicate is skipped whichever of those lookups holds it, and the rest go in."""
+    monkeypatch.setattr(imports, "_VALUES_PER_QUERY", 4)
+    customers.add_customer(crm, CustomerCreate(name="Acme GmbH"))
+    for n in (1, 5, 9):
+        contacts.add_contact(
+            crm, ContactCreate(customer="C-1", name=f"Known {n}", email=f"k{n}@acme.example")
+        )
+    lines = ["Name,Company,Email"]
+    for n in range(1, 11):
+        lines.append(f"Known {n},Acme GmbH,new{n}@acme.example")  # the names of 1, 5 and 9 exist
+        lines.append(f"Other {n},Acme GmbH,K{n}@acme.example")  # the emails of 1, 5 and 9 exist
+    summary = imports.import_csv(crm, "contacts", io.StringIO("\n".join(lines) + "\n"), "in.csv")
+    assert (summary.created, summary.skipped, summary.rejected) == (14, 6, 6)
+    names = {contact.name for contact in contacts.list_contacts(crm, "C-1")}
+    assert names == {f"Known {n}" for n in range(1, 11)} | {f"Other {n}" for n in (2, 3, 4, 6, 7, 8, 10)}
