@@ -56,11 +56,12 @@ def _seconds_generic(element: seconds_between, compiler: Any, **kw: Any) -> str:
 
 @compiles(seconds_between, "sqlite")
 def _seconds_sqlite(element: seconds_between, compiler: Any, **kw: Any) -> str:
-    # julianday() keeps milliseconds only: whole seconds, plus the stored fraction
-    # (".ffffff" from the 20th character; none reads as 0).
+    # SQLite's date functions keep milliseconds only, and round: read as a whole,
+    # 00:00:00.9997 is 00:00:01. So the whole seconds come from the first 19 characters,
+    # and the stored fraction (".ffffff" from the 20th; none reads as 0) is added.
     start, end = (compiler.process(value, **kw) for value in element.clauses)
     return (
-        f"((strftime('%s', {end}) - strftime('%s', {start}))"
+        f"((strftime('%s', substr({end}, 1, 19)) - strftime('%s', substr({start}, 1, 19)))"
         f" + (CAST(substr({end}, 20) AS REAL) - CAST(substr({start}, 20) AS REAL)))"
     )
 
