@@ -235,6 +235,28 @@ def test_snippets_are_short_and_show_the_match():
     assert search.snippet("Short Zürich", words) == "Short Zürich"
 
 
+def test_a_number_typed_the_national_way_finds_the_stored_international_one(db_url):
+    """Numbers are kept from abroad (+49...); typed as at home (0170 ...), in the default
+    country, they are found all the same, by search and by the customer list's filter."""
+    crm = open_crm(load_settings(db=db_url, default_country="DE"))
+    try:
+        shop = add(crm, "Corner Shop", phone="030 1234567")
+        contacts.add_contact(crm, ContactCreate(customer=shop.ref, name="Ann Lee", mobile="0170 7654321"))
+        add(crm, "Far Away Ltd", phone="+44 20 1234 5678")
+        assert names(crm, "0170 765") == ["Ann Lee"]
+        assert names(crm, "030 123") == ["Corner Shop"]
+        assert names(crm, "+49 30 123") == ["Corner Shop"]
+        assert names(crm, "0044 20") == []  # a number from abroad is typed with its +
+        listed = customers.list_customers(crm, text="030-1234567").customers
+        assert [c.name for c in listed] == ["Corner Shop"]
+    finally:
+        crm.close()
+    assert search.query_words("0170 765", "DE") == [["0170765", "49170765"]]
+    assert search.query_words("0170 765", "us") == [["0170765"]]  # no trunk 0 there
+    assert search.query_words("+0170 765", "DE") == [["0170765"]]
+    assert search.query_words("0170 765") == [["0170765"]]
+
+
 def test_query_words_fold_and_keep_what_was_typed():
     assert search.query_words("Søren  Müller-Lüdenscheid") == [
         ["soren", "søren"], ["muller"], ["ludenscheid"]

@@ -467,7 +467,8 @@ def list_customers(
         raise Invalid("limit must be at least 1")
     with crm.work() as work:
         searching = bool(text and text.strip()) and not _is_name_prefix(text or "")
-        few = searching and few_customers_match(work.session, text or "", _FEW)
+        country = crm.settings.default_country
+        few = searching and few_customers_match(work.session, text or "", _FEW, country)
         # Few customers match the words: look them up and sort them, no index of the
         # other columns used. Many: walk the sort's index and keep the matches (one
         # comes up soon enough), rather than sort them all.
@@ -493,7 +494,7 @@ def list_customers(
             )
             query = query.where(Customer.id.in_(tagged))
         if text and text.strip():
-            query = query.where(_matches(text, Customer.id if few else no_index(Customer.id)))
+            query = query.where(_matches(text, Customer.id if few else no_index(Customer.id), country))
         column = _SORT_COLUMNS[CustomerSort(sort)]
         sort_by = plain(column)
         if after is not None:
@@ -527,7 +528,7 @@ def _is_name_prefix(text: str) -> bool:
     return len(words) == 1 and len(words[0]) <= 2 and not words[0].isdigit()
 
 
-def _matches(text: str, id_column: Any) -> ColumnElement[bool]:
+def _matches(text: str, id_column: Any, country: str | None) -> ColumnElement[bool]:
     """Customers with a word in their name, company, email or phone starting with each
     word of ``text`` (case and accents ignored), through the full-text index.
 
@@ -542,9 +543,9 @@ def _matches(text: str, id_column: Any) -> ColumnElement[bool]:
     words = folded.split()
     if _is_name_prefix(text):
         return _name_starts_with(words[0])
-    conditions = [customer_filter(id_column, text)]
+    conditions = [customer_filter(id_column, text, country)]
     if len(words) >= 2:
-        after_first = customer_filter(id_column, " ".join(words[1:]))
+        after_first = customer_filter(id_column, " ".join(words[1:]), country)
         conditions.append(and_(after_first, Customer.name_key.contains(folded, autoescape=True)))
     digits = "".join(ch for ch in text if ch.isdigit())
     if len(digits) >= 3:

@@ -166,6 +166,27 @@ def _read_phone(text: str, country: str | None) -> str:
     return formatted
 
 
+def dialled_from_abroad(digits: str, country: str | None) -> str | None:
+    """The digits of a number written the national way as they are dialled from abroad,
+    without the +: in Germany "01701234" is "491701234". None when ``digits`` does not
+    start with ``country``'s trunk prefix (or no country is known)."""
+    trunk = _trunk_and_code(country.upper()) if country else None
+    if trunk is None or not digits.startswith(trunk[0]):
+        return None
+    return trunk[1] + digits.removeprefix(trunk[0])
+
+
+@functools.cache
+def _trunk_and_code(country: str) -> tuple[str, str] | None:
+    """The trunk prefix and calling code of ``country`` ("0" and "49" for DE), or None."""
+    import phonenumbers  # costly import: only when a number is looked for
+
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(country)
+    if metadata is None or not metadata.national_prefix:
+        return None
+    return metadata.national_prefix, str(metadata.country_code)
+
+
 def clean_country(value: str | None) -> str | None:
     """An ISO 3166 alpha-2 country code, upper-cased; None when blank."""
     text = (value or "").strip().upper()

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, false, select
 
 from crm_tui.logic.context import Crm
 from crm_tui.logic.errors import Invalid
-from crm_tui.logic.normalise import fold
+from crm_tui.logic.normalise import dialled_from_abroad, fold
 from crm_tui.logic.refs import ref
 from crm_tui.logic.schemas import Output
 from crm_tui.storage import search as index
@@ -45,17 +45,20 @@ class SearchHit(Output):
     snippet: str
 
 
-def query_words(text: str) -> index.Words:
+def query_words(text: str, country: str | None = None) -> index.Words:
     """The words of a query, each with the spellings that may match it.
 
-    A phone number typed with spaces or dashes is one word of its digits. Letters no
-    decomposition makes plain (ø, ł, ß) are searched both folded and as typed, since the
-    SQLite tokenizer keeps them while logic's name keys fold them.
+    A phone number typed with spaces or dashes is one word of its digits; typed the
+    national way of ``country`` (the default country: 0170 123 in Germany), it is also
+    spelt as stored, from abroad (49170123). Letters no decomposition makes plain (ø, ł,
+    ß) are searched both folded and as typed, since the SQLite tokenizer keeps them
+    while logic's name keys fold them.
     """
     stripped = text.strip()
     digits = "".join(ch for ch in stripped if ch.isdigit())
     if _PHONE.match(stripped) and len(digits) >= 3:
-        return [[digits]]
+        abroad = dialled_from_abroad(digits, country) if not stripped.startswith("+") else None
+        return [sorted({digits, abroad or digits})]
     folded = _TOKEN.findall(fold(stripped))
     typed = _TOKEN.findall(_without_marks(stripped.casefold()))
     if len(typed) != len(folded):
@@ -67,16 +70,16 @@ def _without_marks(text: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
 
 
-def customer_filter(id_column: Any, text: str) -> ColumnElement[bool]:
+def customer_filter(id_column: Any, text: str, country: str | None = None) -> ColumnElement[bool]:
     """The customer list's text filter: the customer's own name, company, email or phone
     has a word starting with each word of ``text`` (notes are not searched here)."""
-    words = query_words(text)
+    words = query_words(text, country)
     return index.customer_matches(id_column, words) if words else false()
 
 
-def few_customers_match(session: Any, text: str, few: int) -> bool:
+def few_customers_match(session: Any, text: str, few: int, country: str | None = None) -> bool:
     """Whether at most ``few`` customers pass the list's text filter for ``text``."""
-    words = query_words(text)
+    words = query_words(text, country)
     return not words or index.customers_matching_at_most(session.connection(), words, few + 1) <= few
 
 
@@ -100,7 +103,7 @@ def search(
     ``archived`` includes archived and merged records and those of archived customers.
     """
     chosen = _check(kinds, limit)
-    words = query_words(text)
+    words = query_words(text, crm.settings.default_country)
     if not words:
         return []
     with crm.work() as work:
