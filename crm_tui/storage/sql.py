@@ -57,11 +57,12 @@ def _seconds_generic(element: seconds_between, compiler: Any, **kw: Any) -> str:
 @compiles(seconds_between, "sqlite")
 def _seconds_sqlite(element: seconds_between, compiler: Any, **kw: Any) -> str:
     # SQLite's date functions keep milliseconds only, and round: read as a whole,
-    # 00:00:00.9997 is 00:00:01. So the whole seconds come from the first 19 characters,
-    # and the stored fraction (".ffffff" from the 20th; none reads as 0) is added.
+    # 00:00:00.9997 is 00:00:01. So the whole seconds come from the first 19 characters
+    # (the days between them, rounded to the second, which they are), and the stored
+    # fraction (".ffffff" from the 20th character; none reads as 0) is added.
     start, end = (compiler.process(value, **kw) for value in element.clauses)
     return (
-        f"((strftime('%s', substr({end}, 1, 19)) - strftime('%s', substr({start}, 1, 19)))"
+        f"(round((julianday(substr({end}, 1, 19)) - julianday(substr({start}, 1, 19))) * 86400)"
         f" + (CAST(substr({end}, 20) AS REAL) - CAST(substr({start}, 20) AS REAL)))"
     )
 
