@@ -844,8 +844,8 @@ def _insert_contacts(work: Work, cleaned: list[tuple[Row, _Owner, dict[str, Any]
     rows = [{**values, "version": 1, "created_at": now, "updated_at": now} for _, _, values in cleaned]
     table = Contact.__table__
     session = work.session
-    dialect = session.get_bind().dialect
-    if dialect.name == "sqlite":
+    sqlite = _is_sqlite(work)
+    if sqlite:
         with search_index.indexed_at_end(session.connection(), "contacts") as last:
             ids = list(range(last + 1, last + 1 + len(rows)))
             _sqlite_insert(session, table, [{"id": n, **values} for n, values in zip(ids, rows, strict=True)])
@@ -867,7 +867,7 @@ def _insert_contacts(work: Work, cleaned: list[tuple[Row, _Owner, dict[str, Any]
             {"at": now, "actor_id": actor_id, "entity": "contact", "entity_id": contact_id,
              "action": "create", "changes": changes}
         )  # fmt: skip
-    if dialect.name == "sqlite":
+    if sqlite:
         _sqlite_insert(session, AuditEntry.__table__, entries)
     else:
         session.execute(insert(AuditEntry.__table__), entries)
