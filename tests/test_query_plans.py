@@ -54,10 +54,10 @@ def plans(crm, call) -> list[tuple[str, list[str]]]:
         ]
 
 
-def full_scans(crm, call) -> list[str]:
-    """Run ``call`` and return the full scans in the plans of what it sent."""
+def full_scans(sent: list[tuple[str, list[str]]]) -> list[str]:
+    """The full scans among the plans of the statements ``sent`` (from ``plans``)."""
     scans = []
-    for statement, plan in plans(crm, call):
+    for statement, plan in sent:
         tables = [m.group(1) for m in map(FULL_SCAN.match, plan) if m and m.group(1) in BIG_TABLES]
         bounded = "LIMIT" in statement and all(f"ORDER BY {t}.id" in statement for t in tables)
         if tables and not bounded:
@@ -65,11 +65,11 @@ def full_scans(crm, call) -> list[str]:
     return scans
 
 
-def sorts(crm, call) -> list[str]:
-    """Run ``call`` and return the statements on big tables whose rows found are sorted."""
+def sorts(sent: list[tuple[str, list[str]]]) -> list[str]:
+    """The statements ``sent`` (from ``plans``) on big tables whose rows found are sorted."""
     return [
         f"{plan}: {statement[:200]}"
-        for statement, plan in plans(crm, call)
+        for statement, plan in sent
         if any("TEMP B-TREE FOR ORDER BY" in line for line in plan)
         and any(f" {table}" in statement for table in BIG_TABLES)
     ]
@@ -137,7 +137,7 @@ KNOWN_SORTS = {
 
 @pytest.mark.parametrize("name", list(LISTS))
 def test_no_full_table_scan(crm_with_data, name):
-    assert full_scans(crm_with_data, lambda: LISTS[name](crm_with_data)) == []
+    assert full_scans(plans(crm_with_data, lambda: LISTS[name](crm_with_data))) == []
 
 
 @pytest.mark.parametrize(
@@ -150,14 +150,14 @@ def test_no_full_table_scan(crm_with_data, name):
     ],
 )
 def test_no_sort_of_the_rows_found(crm_with_data, name):
-    assert sorts(crm_with_data, lambda: LISTS[name](crm_with_data)) == []
+    assert sorts(plans(crm_with_data, lambda: LISTS[name](crm_with_data))) == []
 
 
 def test_text_matching_many_customers_walks_the_name_index(crm_with_data, monkeypatch):
     monkeypatch.setattr(customers, "_FEW", 0)  # every match count is "many"
-    listed = lambda: customers.list_customers(crm_with_data, text="acme")  # noqa: E731
-    assert full_scans(crm_with_data, listed) == []
-    assert sorts(crm_with_data, listed) == []
+    sent = plans(crm_with_data, lambda: customers.list_customers(crm_with_data, text="acme"))
+    assert full_scans(sent) == []
+    assert sorts(sent) == []
 
 
 def test_text_matching_few_customers_looks_them_up_and_sorts_only_them(crm_with_data):
