@@ -82,8 +82,8 @@ def measure(database: Path, scratch: Path, user: str = "admin") -> BackupFigures
     """Copy ``database`` into ``scratch``, then back the copy up with crm while another
     process writes to it, and verify the backup; all of it is deleted afterwards."""
     from crm_tui.config import load_settings
-    from crm_tui.logic import backups
-    from crm_tui.logic.context import open_crm
+    from crm_tui.logic.admin import backups
+    from crm_tui.logic.core.context import open_crm
 
     with tempfile.TemporaryDirectory(dir=scratch) as name:
         copy = Path(name) / database.name
@@ -135,8 +135,9 @@ def results(figures: BackupFigures) -> list[Result]:
             "plain file copy",
             budget=BUDGET_MB_PER_S,
             note=(
-                f"crm_tui.logic.backups.create_backup in-process (snapshot, quick_check, zstd, SHA-256, "
-                f"manifest) of a copy of {figures.database}: {figures.backup_seconds:.2f} s (the budget: "
+                "crm_tui.logic.admin.backups.create_backup in-process (snapshot, quick_check, zstd, "
+                f"SHA-256, manifest) of a copy of {figures.database}: {figures.backup_seconds:.2f} s "
+                f"(the budget: "
                 f"1 GB in {BUDGET_SECONDS_PER_GB:.0f} s), while another process updated a customer in "
                 f"it every {WRITE_EVERY_S * 1000:.0f} ms ({figures.writes} commits); "
                 f"{figures.backup_size:,.0f} MB ({figures.backup_size / figures.size:.0%} of the database); "

@@ -24,7 +24,7 @@ from typing import Any
 from bench.generate import COLUMNS, create_empty, new_customers, remove_database, stamp
 from bench.report import Result, peak_memory
 from bench.timing import median_ms, paired_medians, wall
-from crm_tui.logic.normalise import name_key
+from crm_tui.logic.values.normalise import name_key
 
 START_BUDGET_MS = 150  # `crm --help`, `crm --version`: ARCHITECTURE.md section 4
 READ_BUDGET_MS = 500  # a CLI read command on a 1M-customer database
@@ -249,7 +249,7 @@ def customer_row(record: dict[str, str], now: str) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-# The sales report: every figure of crm_tui.logic.sales_report with no period, owner or
+# The sales report: every figure of crm_tui.logic.reports.sales with no period, owner or
 # pipeline given, as plain SQL. Archived deals count nowhere; stages and stage conversion
 # are those of the default pipeline, the other figures cover every pipeline.
 WEIGHTED = "(2 * d.amount_minor * s.probability + 100) / 200"  # per deal, rounded half up
@@ -497,7 +497,7 @@ AGE = """CASE WHEN age < 1 THEN 'under 1 day' WHEN age < 3 THEN '1-3 days'
               WHEN age < 7 THEN '3-7 days' WHEN age < 30 THEN '7-30 days'
               ELSE '30 days or more' END"""
 
-# Every figure of crm_tui.logic.service_report with no period or agent, as plain SQL over
+# Every figure of crm_tui.logic.reports.service with no period or agent, as plain SQL over
 # the spans each ticket keeps (response_seconds, resolution_seconds, met_sla), read the
 # way the report reads them: GROUP BYs, then each median and 90th percentile as the value
 # at its rank in the span's order (RANKED, once per figure and per agent).

@@ -35,11 +35,11 @@ from sqlalchemy.dialects import sqlite
 
 from bench import words
 from crm_tui.config import load_settings
-from crm_tui.logic.context import open_crm
-from crm_tui.logic.money import line_amounts
-from crm_tui.logic.normalise import fold, name_key
-from crm_tui.logic.tickets import measure_spans
-from crm_tui.logic.working_time import WorkingTime
+from crm_tui.logic.core.context import open_crm
+from crm_tui.logic.service.tickets import measure_spans
+from crm_tui.logic.service.working_time import WorkingTime
+from crm_tui.logic.values.money import line_amounts
+from crm_tui.logic.values.normalise import fold, name_key
 from crm_tui.storage import sales_facts
 from crm_tui.storage.schema import HEAD
 

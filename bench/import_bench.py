@@ -181,7 +181,8 @@ def _cleaning_alone(path: Path) -> float:
     """crm's own reading, mapping and checking of the same rows (names, email, phone
     numbers through phonenumbers), with no database: the other part of an import's
     floor. It runs after the import, so that neither warms a cache for the other."""
-    from crm_tui.logic import imports, normalise
+    from crm_tui.logic.exchange import imports
+    from crm_tui.logic.values import normalise
 
     normalise._read_phone.cache_clear()
     customer = imports._Owner(1, "Company 0 GmbH", None)
@@ -197,9 +198,9 @@ def _cleaning_alone(path: Path) -> float:
 def _crm_with_companies(path: Path, companies: list[str]) -> None:
     """A new crm database at ``path`` with one company customer per name."""
     from crm_tui.config import load_settings
-    from crm_tui.logic import customer_batches
-    from crm_tui.logic.context import open_crm
-    from crm_tui.logic.schemas import CustomerCreate
+    from crm_tui.logic.core.context import open_crm
+    from crm_tui.logic.core.schemas import CustomerCreate
+    from crm_tui.logic.customers import batches as customer_batches
 
     crm = open_crm(load_settings(db=path, user="admin"))
     with crm.work("customers.write") as work:
@@ -211,8 +212,8 @@ def measure(rows: int = 100_000, customers: int = 1_000, scratch: Path | None = 
     """Import ``rows`` contacts of ``customers`` companies from a CSV file with crm, in a new
     database in ``scratch`` (default: a folder in bench/), after the baselines."""
     from crm_tui.config import load_settings
-    from crm_tui.logic import imports
-    from crm_tui.logic.context import open_crm
+    from crm_tui.logic.core.context import open_crm
+    from crm_tui.logic.exchange import imports
 
     with tempfile.TemporaryDirectory(dir=scratch or DATA_DIR.parent) as name:
         folder = Path(name)
@@ -305,8 +306,9 @@ def results(figures: ImportFigures) -> list[Result]:
         if seconds is not None
     ]
     crm = (
-        f"crm_tui.logic.imports.import_csv in-process (mapping, cleaning, duplicates, audit) of a new "
-        f"file of {rows:,} contacts for {figures.customers:,} companies: {figures.crm_seconds:.2f} s, "
+        "crm_tui.logic.exchange.imports.import_csv in-process (mapping, cleaning, duplicates, audit) "
+        f"of a new file of {rows:,} contacts for {figures.customers:,} companies: "
+        f"{figures.crm_seconds:.2f} s, "
         f"created {figures.created:,}, refused {figures.refused:,}; its CPU time alone "
         f"{figures.crm_cpu_seconds:.2f} s ({rows / figures.crm_cpu_seconds:,.0f} rows/s)"
     )

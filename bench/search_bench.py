@@ -5,7 +5,7 @@
 DB must be at crm's current schema (copy a generated database and run `crm db upgrade`
 on the copy). Queries are words drawn from real customer and contact names, half of
 them whole, half cut to their first 3 to 5 letters, as someone typing would send them.
-The figure is crm's logic function in-process (``crm_tui.logic.search.search``, a page
+The figure is crm's logic function in-process (``crm_tui.logic.customers.search.search``, a page
 of 20); the baseline is the bare FTS5 query for the same word as a prefix, first 20
 matches, with Python's sqlite3 on its own connection. Prints median and 95th percentile
 of each, their ratio, and the budget from ARCHITECTURE.md (20 ms).
@@ -75,8 +75,8 @@ def measure(database: Path, queries: int = 200, seed: int = 1) -> SearchFigures:
     """Each sampled query through crm's search and as the bare FTS5 query, taking turns
     query by query after 20 untimed ones (page cache and statement caches warm)."""
     from crm_tui.config import load_settings
-    from crm_tui.logic import search
-    from crm_tui.logic.context import open_crm
+    from crm_tui.logic.core.context import open_crm
+    from crm_tui.logic.customers import search
 
     words = sample_queries(database, queries, seed)
     crm = open_crm(load_settings(db=database))
@@ -123,7 +123,8 @@ def results(figures: SearchFigures) -> list[Result]:
             "FTS5 prefix query",
             budget=BUDGET_MS,
             note=(
-                f"crm_tui.logic.search.search (a page of 20, in-process) for {figures.queries} words from "
+                "crm_tui.logic.customers.search.search (a page of 20, in-process) "
+                f"for {figures.queries} words from "
                 "customer and contact names, half whole, half cut to 3-5 letters; baseline: the bare FTS5 "
                 "MATCH of the word as a prefix, first 20 rowids, sqlite3 in-process; the same ordered by "
                 f"bm25: {figures.ranked_median:.1f} ms; the budget is for 1M customers"

@@ -189,8 +189,8 @@ async def keystrokes(database: Path, words: list[str], pages: int) -> dict[str, 
 
     from crm_tui.app import make_app
     from crm_tui.config import load_settings
-    from crm_tui.logic import customers
-    from crm_tui.logic.context import open_crm
+    from crm_tui.logic.core.context import open_crm
+    from crm_tui.logic.customers import customers
     from crm_tui.screens.rows import RowTable
 
     crm = open_crm(load_settings(db=database))
@@ -307,7 +307,7 @@ def results(figures: TuiFigures) -> list[Result]:
             note=(
                 f"{typed} in the customer list's filter, in-process under Textual's test driver (120x40): "
                 "from the key event to the first frame that draws the new rows; baseline: "
-                "crm_tui.logic.customers.list_customers for the same text (60 rows)"
+                "crm_tui.logic.customers.customers.list_customers for the same text (60 rows)"
             ),
         ),
         timed("filter keystroke 95th percentile", figures.keystroke_p95, figures.query_p95, "list query"),

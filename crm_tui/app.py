@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from crm_tui.config import Settings, save_setting
-from crm_tui.logic import desk
+from crm_tui.logic.reports import desk
 from crm_tui.screens.customers import CustomerDetailScreen, CustomersScreen
 from crm_tui.screens.desk import DeskScreen, HelpScreen, WelcomeScreen
 from crm_tui.screens.orders import OrderDetail, OrdersScreen
@@ -23,7 +23,7 @@ from crm_tui.screens.pipeline import DealDetail, PipelineScreen
 from crm_tui.screens.tickets import TicketScreen, TicketsScreen
 
 if TYPE_CHECKING:
-    from crm_tui.logic.context import Crm
+    from crm_tui.logic.core.context import Crm
 
 
 class RecordsProvider(Provider):

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from crm_tui.config import load_settings
-from crm_tui.logic.context import Crm, open_crm
+from crm_tui.logic.core.context import Crm, open_crm
 from crm_tui.storage.search import is_index_table
 
 POSTGRES = os.environ.get("CRM_TEST_POSTGRES_URL")
@@ -155,7 +155,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch):
     """Ticket rules' clock, from Monday 2026-11-23 08:00 UTC."""
-    from crm_tui.logic import tickets
+    from crm_tui.logic.service import tickets
 
     fake = Clock(datetime(2026, 11, 23, 8, 0, tzinfo=UTC))
     monkeypatch.setattr(tickets, "utcnow", fake)

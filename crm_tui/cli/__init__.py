@@ -88,7 +88,7 @@ class CrmGroup(TyperGroup):
         return group
 
     def invoke(self, ctx: typer.Context) -> Any:
-        from crm_tui.logic.errors import CrmError
+        from crm_tui.logic.core.errors import CrmError
 
         try:
             return super().invoke(ctx)

@@ -41,7 +41,7 @@ def list_(
     fmt: Format = FormatOption,
 ) -> None:
     """The audit trail, newest first (admins and managers)."""
-    from crm_tui.logic.audit import list_entries
+    from crm_tui.logic.reports.audit_trail import list_entries
 
     entries = list_entries(
         crm(ctx),

@@ -68,7 +68,7 @@ def create(
     ] = False,
 ) -> None:
     """Take a consistent, verified, compressed backup while others keep working."""
-    from crm_tui.logic.backups import create_backup, open_for_backup
+    from crm_tui.logic.admin.backups import create_backup, open_for_backup
 
     # Opened at any schema version: the backup to take before `crm db upgrade` must work.
     database = open_for_backup(state(ctx).settings())
@@ -83,7 +83,7 @@ def create(
 @app.command("list")
 def list_(ctx: typer.Context, folder: DirOption = None, fmt: Format = FormatOption) -> None:
     """The backups in the folder, newest first."""
-    from crm_tui.logic.backups import list_backups
+    from crm_tui.logic.admin.backups import list_backups
 
     if not output.print_records(list_backups(folder), fmt, LIST_COLUMNS) and fmt == Format.table:
         output.say("no backups yet")
@@ -100,7 +100,7 @@ def verify(
 ) -> None:
     """Check checksum, decompression, then integrity (a PostgreSQL dump: every row and the
     row counts) and schema version; exit 3 if damaged."""
-    from crm_tui.logic.backups import verify_all, verify_backup
+    from crm_tui.logic.admin.backups import verify_all, verify_backup
 
     if (file is None) == (not all_):
         raise typer.BadParameter("give one backup FILE, or --all", param_hint="FILE")
@@ -129,7 +129,7 @@ def restore(
     ] = None,
 ) -> None:
     """Replace the database with a backup: verified first, the current data kept aside."""
-    from crm_tui.logic.backups import restore_backup
+    from crm_tui.logic.admin.backups import restore_backup
 
     current = state(ctx)
     if not yes:

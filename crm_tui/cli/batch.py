@@ -23,7 +23,7 @@ def add_from(
     create_batch: Callable[[Any, Any], Any] | None = None,
 ) -> None:
     """Create records from JSON Lines; exits 9 if any line failed (the rest are kept)."""
-    from crm_tui.logic.batch import create_many
+    from crm_tui.logic.exchange.batch import create_many
 
     failed: list[int] = []
     with input_lines(source) as lines, output.Printer(fmt, columns) as printer:

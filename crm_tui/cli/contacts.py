@@ -52,8 +52,8 @@ def add(
     fmt: Format = FormatOption,
 ) -> None:
     """Add a person to a customer (or many, with --from)."""
-    from crm_tui.logic import contacts
-    from crm_tui.logic.schemas import ContactCreate, validated
+    from crm_tui.logic.core.schemas import ContactCreate, validated
+    from crm_tui.logic.customers import contacts
 
     if from_file is not None:
         refuse_mixed(
@@ -96,7 +96,7 @@ def list_(
     fmt: Format = FormatOption,
 ) -> None:
     """List contacts by name."""
-    from crm_tui.logic import contacts
+    from crm_tui.logic.customers import contacts
 
     found = contacts.list_contacts(crm(ctx), customer, limit=page_size(ctx, limit), after=after)
     output.print_records(found, fmt, COLUMNS)
@@ -105,7 +105,7 @@ def list_(
 @app.command("show")
 def show(ctx: typer.Context, contact: Ref, fmt: Format = FormatOption) -> None:
     """Show a contact."""
-    from crm_tui.logic import contacts
+    from crm_tui.logic.customers import contacts
 
     output.print_record(contacts.get_contact(crm(ctx), contact), fmt, [*COLUMNS, ("version", "Version")])
 
@@ -127,8 +127,8 @@ def edit(
     fmt: Format = FormatOption,
 ) -> None:
     """Change a contact's fields; an empty value ("") clears a field."""
-    from crm_tui.logic import contacts
-    from crm_tui.logic.schemas import ContactUpdate, validated
+    from crm_tui.logic.core.schemas import ContactUpdate, validated
+    from crm_tui.logic.customers import contacts
 
     data = validated(ContactUpdate, _given(name=name, title=title, email=email, phone=phone, mobile=mobile))
     updated = contacts.update_contact(crm(ctx), contact, data, expected_version=expected_version, force=force)
@@ -143,7 +143,7 @@ def edit(
 @app.command("remove")
 def remove(ctx: typer.Context, contact: Ref) -> None:
     """Remove a contact (the audit log keeps what it held)."""
-    from crm_tui.logic import contacts
+    from crm_tui.logic.customers import contacts
 
     gone = contacts.remove_contact(crm(ctx), contact)
     output.say(f"Removed {gone.ref} {gone.name} from {gone.customer}")

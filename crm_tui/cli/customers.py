@@ -10,7 +10,7 @@ from crm_tui.cli import output
 from crm_tui.cli.batch import add_from
 from crm_tui.cli.output import Format, FormatOption
 from crm_tui.cli.state import Limit, crm, page_size, refuse_mixed, supplied
-from crm_tui.logic.vocabulary import CustomerKind, CustomerSort, Lifecycle
+from crm_tui.logic.core.vocabulary import CustomerKind, CustomerSort, Lifecycle
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
@@ -112,8 +112,8 @@ def add(
     fmt: Format = FormatOption,
 ) -> None:
     """Add a customer (or many, with --from). A likely duplicate is refused unless --force."""
-    from crm_tui.logic import customers
-    from crm_tui.logic.schemas import CustomerCreate, validated
+    from crm_tui.logic.core.schemas import CustomerCreate, validated
+    from crm_tui.logic.customers import customers
 
     options = dict(
         kind=kind, company=company, lifecycle=stage, segment=segment, owner=owner, email=email,
@@ -122,7 +122,7 @@ def add(
     )  # fmt: skip
     if from_file is not None:
         refuse_mixed(from_file, name=name, tag=tag, field=field, **options)
-        from crm_tui.logic.customer_batches import create_batch_in
+        from crm_tui.logic.customers.batches import create_batch_in
 
         add_from(
             ctx, from_file, "customers.write", CustomerCreate,
@@ -161,7 +161,7 @@ def list_(
     fmt: Format = FormatOption,
 ) -> None:
     """List customers, a page at a time."""
-    from crm_tui.logic import customers
+    from crm_tui.logic.customers import customers
 
     page = customers.list_customers(
         crm(ctx), text=search, lifecycle=stage, segment=segment, tag=tag, owner=owner,
@@ -179,7 +179,7 @@ def list_(
 def show(ctx: typer.Context, customer: Ref, fmt: Format = FormatOption) -> None:
     """Show a customer with contacts, latest timeline and open tasks."""
     from crm_tui.cli import contacts, notes, tasks
-    from crm_tui.logic.customers import customer_detail
+    from crm_tui.logic.customers.customers import customer_detail
 
     detail = customer_detail(crm(ctx), customer)
     if fmt != Format.table:
@@ -229,8 +229,8 @@ def edit(
     fmt: Format = FormatOption,
 ) -> None:
     """Change a customer's fields; an empty value ("") clears a field."""
-    from crm_tui.logic import customers
-    from crm_tui.logic.schemas import CustomerUpdate, validated
+    from crm_tui.logic.core.schemas import CustomerUpdate, validated
+    from crm_tui.logic.customers import customers
 
     given = _fields(
         name, kind=kind, company=company, lifecycle=stage, segment=segment, owner=owner,
@@ -250,7 +250,7 @@ def edit(
 @app.command("archive")
 def archive(ctx: typer.Context, customer: Ref) -> None:
     """Archive a customer: hidden from lists, everything kept."""
-    from crm_tui.logic.customers import archive_customer
+    from crm_tui.logic.customers.customers import archive_customer
 
     done = archive_customer(crm(ctx), customer)
     output.say(f"Archived {done.ref} {done.name}")
@@ -259,7 +259,7 @@ def archive(ctx: typer.Context, customer: Ref) -> None:
 @app.command("restore")
 def restore(ctx: typer.Context, customer: Ref) -> None:
     """Bring an archived customer back."""
-    from crm_tui.logic.customers import restore_customer
+    from crm_tui.logic.customers.customers import restore_customer
 
     done = restore_customer(crm(ctx), customer)
     output.say(f"Restored {done.ref} {done.name}")
@@ -271,7 +271,7 @@ Tags = Annotated[list[str], typer.Argument(help="Tags.", show_default=False)]
 @app.command("tag")
 def tag(ctx: typer.Context, customer: Ref, tags: Tags) -> None:
     """Add tags to a customer."""
-    from crm_tui.logic.customers import tag_customer
+    from crm_tui.logic.customers.customers import tag_customer
 
     done = tag_customer(crm(ctx), customer, tags)
     output.say(f"{done.ref} tags: {', '.join(done.tags)}")
@@ -280,7 +280,7 @@ def tag(ctx: typer.Context, customer: Ref, tags: Tags) -> None:
 @app.command("untag")
 def untag(ctx: typer.Context, customer: Ref, tags: Tags) -> None:
     """Remove tags from a customer."""
-    from crm_tui.logic.customers import untag_customer
+    from crm_tui.logic.customers.customers import untag_customer
 
     done = untag_customer(crm(ctx), customer, tags)
     output.say(f"{done.ref} tags: {', '.join(done.tags) or '(none)'}")
@@ -293,7 +293,7 @@ def dupes(
     fmt: Format = FormatOption,
 ) -> None:
     """List likely duplicates: customers sharing an email, a phone, or a name."""
-    from crm_tui.logic.customers import find_duplicates
+    from crm_tui.logic.customers.customers import find_duplicates
 
     groups = find_duplicates(crm(ctx), limit=limit)
     if fmt == Format.table:
@@ -336,7 +336,7 @@ def merge(
     fmt: Format = FormatOption,
 ) -> None:
     """Merge OTHER into KEEP: contacts, timeline, tasks and tags move; OTHER is archived."""
-    from crm_tui.logic.customers import merge_customers
+    from crm_tui.logic.customers.customers import merge_customers
 
     result = merge_customers(crm(ctx), keep, other)
     if fmt == Format.table:

@@ -22,7 +22,7 @@ FIELDS = [
 @app.command("status")
 def status(ctx: typer.Context, fmt: Format = FormatOption) -> None:
     """Where the database is and whether its schema matches this crm."""
-    from crm_tui.logic.database import database_status
+    from crm_tui.logic.admin.database import database_status
 
     output.print_record(database_status(state(ctx).settings()), fmt, FIELDS)
 
@@ -30,7 +30,7 @@ def status(ctx: typer.Context, fmt: Format = FormatOption) -> None:
 @app.command("upgrade")
 def upgrade(ctx: typer.Context) -> None:
     """Upgrade the database's schema to this crm's (take a backup first)."""
-    from crm_tui.logic.database import upgrade_database
+    from crm_tui.logic.admin.database import upgrade_database
 
     result = upgrade_database(state(ctx).settings())
     output.say(f"{result.location}: schema {result.schema_version}, {result.message}")
@@ -40,6 +40,6 @@ def upgrade(ctx: typer.Context) -> None:
 def reindex(ctx: typer.Context) -> None:
     """Rebuild the full-text search index from the data (it keeps itself in sync; this is for repairs)."""
     from crm_tui.cli.state import crm
-    from crm_tui.logic.search import reindex as rebuild
+    from crm_tui.logic.customers.search import reindex as rebuild
 
     output.say(f"search index rebuilt: {rebuild(crm(ctx))} documents")

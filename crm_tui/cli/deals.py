@@ -83,9 +83,9 @@ def add(
     fmt: Format = FormatOption,
 ) -> None:
     """Open a deal for a customer (or many, with --from)."""
-    from crm_tui.logic import deals
-    from crm_tui.logic.dates import parse_day
-    from crm_tui.logic.schemas import DealCreate, validated
+    from crm_tui.logic.core.schemas import DealCreate, validated
+    from crm_tui.logic.sales import deals
+    from crm_tui.logic.values.dates import parse_day
 
     if from_file is not None:
         refuse_mixed(
@@ -146,7 +146,7 @@ def list_(
     fmt: Format = FormatOption,
 ) -> None:
     """List deals, most recently changed first."""
-    from crm_tui.logic import deals
+    from crm_tui.logic.sales import deals
 
     page = deals.list_deals(
         crm(ctx),
@@ -170,7 +170,7 @@ def list_(
 @app.command("show")
 def show(ctx: typer.Context, deal: Ref, fmt: Format = FormatOption) -> None:
     """Show a deal with its stage history and orders."""
-    from crm_tui.logic import deals
+    from crm_tui.logic.sales import deals
 
     detail = deals.deal_detail(crm(ctx), deal)
     if fmt != Format.table:
@@ -202,9 +202,9 @@ def edit(
     fmt: Format = FormatOption,
 ) -> None:
     """Change a deal's fields."""
-    from crm_tui.logic import deals
-    from crm_tui.logic.dates import parse_day
-    from crm_tui.logic.schemas import DealUpdate, validated
+    from crm_tui.logic.core.schemas import DealUpdate, validated
+    from crm_tui.logic.sales import deals
+    from crm_tui.logic.values.dates import parse_day
 
     given: dict[str, object] = {
         "title": title,
@@ -232,7 +232,7 @@ def move(
     fmt: Format = FormatOption,
 ) -> None:
     """Move an open deal to another open stage."""
-    from crm_tui.logic import deals
+    from crm_tui.logic.sales import deals
 
     moved = deals.move_deal(crm(ctx), deal, stage, expected_version=expected_version)
     _saved(moved, fmt, f"{moved.ref} is now in {moved.stage} ({moved.probability} %)")
@@ -247,7 +247,7 @@ def win(
     fmt: Format = FormatOption,
 ) -> None:
     """Win a deal."""
-    from crm_tui.logic import deals
+    from crm_tui.logic.sales import deals
 
     won, made = deals.win_deal(crm(ctx), deal, create_order=order, expected_version=expected_version)
     _saved(won, fmt, f"Won {won.ref} {won.title}" + (f"; draft order {made.ref}" if made else ""))
@@ -262,7 +262,7 @@ def lose(
     fmt: Format = FormatOption,
 ) -> None:
     """Lose a deal, saying why."""
-    from crm_tui.logic import deals
+    from crm_tui.logic.sales import deals
 
     lost = deals.lose_deal(crm(ctx), deal, reason, expected_version=expected_version)
     _saved(lost, fmt, f"Lost {lost.ref} {lost.title}: {lost.lost_reason}")
@@ -277,7 +277,7 @@ def reopen(
     fmt: Format = FormatOption,
 ) -> None:
     """Reopen a won or lost deal."""
-    from crm_tui.logic import deals
+    from crm_tui.logic.sales import deals
 
     opened = deals.reopen_deal(crm(ctx), deal, stage, expected_version=expected_version)
     _saved(opened, fmt, f"Reopened {opened.ref} in {opened.stage}")
@@ -286,7 +286,7 @@ def reopen(
 @app.command("archive")
 def archive(ctx: typer.Context, deal: Ref) -> None:
     """Archive a deal: out of lists and figures, kept with its history."""
-    from crm_tui.logic import deals
+    from crm_tui.logic.sales import deals
 
     done = deals.archive_deal(crm(ctx), deal)
     output.say(f"Archived {done.ref} {done.title}")
@@ -295,7 +295,7 @@ def archive(ctx: typer.Context, deal: Ref) -> None:
 @app.command("restore")
 def restore(ctx: typer.Context, deal: Ref) -> None:
     """Bring an archived deal back."""
-    from crm_tui.logic import deals
+    from crm_tui.logic.sales import deals
 
     done = deals.restore_deal(crm(ctx), deal)
     output.say(f"Restored {done.ref} {done.title}")

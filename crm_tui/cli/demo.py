@@ -18,7 +18,7 @@ def demo() -> None:
 @app.command("load")
 def load(ctx: typer.Context) -> None:
     """Fill an empty database with a demo team, customers, deals, orders and tickets."""
-    from crm_tui.logic.demo import load_demo
+    from crm_tui.logic.admin.demo import load_demo
 
     made = load_demo(crm(ctx))
     output.say(

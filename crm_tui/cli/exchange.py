@@ -40,7 +40,7 @@ def export(
     ] = None,
 ) -> None:
     """Export every record with stable field names (one file per table), or one table to stdout."""
-    from crm_tui.logic import exports
+    from crm_tui.logic.exchange import exports
 
     if fmt == "vcard":
         _export_vcards(ctx, entity, out)
@@ -61,7 +61,7 @@ def export(
 
 def _export_vcards(ctx: typer.Context, entity: str | None, out: Path | None) -> None:
     """Contacts as vCard 4.0, to stdout or to contacts.vcf in the --out folder."""
-    from crm_tui.logic import vcard
+    from crm_tui.logic.exchange import vcard
 
     if entity != "contacts":
         raise typer.BadParameter("vCards hold contacts: use `crm export contacts --format vcard`")
@@ -77,7 +77,7 @@ def _whole_file(path: Path | None) -> Iterator[IO[str]]:
     if path is None:
         yield sys.stdout
         return
-    from crm_tui.logic.exports import private_text
+    from crm_tui.logic.exchange.exports import private_text
 
     with private_text(path) as target:
         yield target
@@ -99,7 +99,7 @@ def _import(
 ) -> None:
     """Run one import and report it: refused rows on stderr (the first 20) and in the
     rejects file, a summary line, and exit 9 when any row was refused."""
-    from crm_tui.logic.imports import import_file, open_source
+    from crm_tui.logic.exchange.imports import import_file, open_source
 
     source, name = open_source(file, encoding)
     if rejects is None and file != "-":
@@ -249,7 +249,7 @@ def import_all(
     folder: Annotated[Path, typer.Argument(help="A folder written by `crm export`.", show_default=False)],
 ) -> None:
     """Load a full export into a new, empty database: the same records, links and audit trail."""
-    from crm_tui.logic import exports
+    from crm_tui.logic.exchange import exports
 
     counts = exports.load_export(crm(ctx), folder)
     output.say(f"loaded {sum(counts.values())} rows of {len(counts)} tables from {folder}")

@@ -11,7 +11,7 @@ from crm_tui.cli import output
 from crm_tui.cli.batch import add_from
 from crm_tui.cli.output import Format, FormatOption
 from crm_tui.cli.state import Limit, crm, page_size, refuse_mixed
-from crm_tui.logic.vocabulary import ActivityKind
+from crm_tui.logic.core.vocabulary import ActivityKind
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
@@ -43,8 +43,8 @@ def add(
     """Add a note, call, email or meeting to a customer's timeline."""
     import sys
 
-    from crm_tui.logic import timeline
-    from crm_tui.logic.schemas import ActivityCreate, validated
+    from crm_tui.logic.core.schemas import ActivityCreate, validated
+    from crm_tui.logic.customers import timeline
 
     if from_file is not None:
         refuse_mixed(from_file, customer=customer, text=text, subject=subject, at=at)
@@ -84,7 +84,7 @@ def list_(
     fmt: Format = FormatOption,
 ) -> None:
     """A customer's timeline, newest first."""
-    from crm_tui.logic import timeline
+    from crm_tui.logic.customers import timeline
 
     output.print_records(
         timeline.timeline(crm(ctx), customer, limit=page_size(ctx, limit), before=before),

@@ -57,7 +57,7 @@ def _show(order, fmt: Format) -> None:
         output.print_record(order, fmt)
         return
     output.print_record(order, fmt, DETAIL)
-    from crm_tui.logic.money import format_amount
+    from crm_tui.logic.values.money import format_amount
 
     lines = [
         ("position", "#"),
@@ -95,8 +95,8 @@ def add(
     fmt: Format = FormatOption,
 ) -> None:
     """Start a draft order (or many, with --from)."""
-    from crm_tui.logic import orders
-    from crm_tui.logic.schemas import OrderCreate, validated
+    from crm_tui.logic.core.schemas import OrderCreate, validated
+    from crm_tui.logic.sales import orders
 
     if from_file is not None:
         refuse_mixed(from_file, customer=customer, deal=deal, currency=currency, owner=owner, line=line)
@@ -136,7 +136,7 @@ def list_(
     fmt: Format = FormatOption,
 ) -> None:
     """List orders, newest first."""
-    from crm_tui.logic import orders
+    from crm_tui.logic.sales import orders
 
     found, more = orders.list_orders(
         crm(ctx),
@@ -154,7 +154,7 @@ def list_(
 @app.command("show")
 def show(ctx: typer.Context, order: Ref, fmt: Format = FormatOption) -> None:
     """Show an order with its lines and totals."""
-    from crm_tui.logic import orders
+    from crm_tui.logic.sales import orders
 
     _show(orders.get_order(crm(ctx), order), fmt)
 
@@ -175,8 +175,8 @@ def line_add(
     fmt: Format = FormatOption,
 ) -> None:
     """Add a line to a draft order."""
-    from crm_tui.logic import orders
-    from crm_tui.logic.schemas import LineCreate, validated
+    from crm_tui.logic.core.schemas import LineCreate, validated
+    from crm_tui.logic.sales import orders
 
     given = {
         "product": product,
@@ -199,13 +199,13 @@ def line_remove(
     fmt: Format = FormatOption,
 ) -> None:
     """Remove a line from a draft order."""
-    from crm_tui.logic import orders
+    from crm_tui.logic.sales import orders
 
     _show(orders.remove_line(crm(ctx), order, position, expected_version=expected_version), fmt)
 
 
 def _advance(ctx: typer.Context, order: str, action: str, expected_version: int | None) -> None:
-    from crm_tui.logic import orders
+    from crm_tui.logic.sales import orders
 
     done = orders.advance(crm(ctx), order, action, expected_version=expected_version)
     output.say(f"{done.ref} is {done.status}")
@@ -237,7 +237,7 @@ def cancel(
     expected_version: Expected = None,
 ) -> None:
     """Cancel an order that is not paid yet."""
-    from crm_tui.logic import orders
+    from crm_tui.logic.sales import orders
 
     done = orders.cancel_order(crm(ctx), order, reason, expected_version=expected_version)
     output.say(f"{done.ref} is cancelled: {done.cancel_reason}")

@@ -79,7 +79,7 @@ def cell(record: Any, field: str | Callable[[Any], Any]) -> Any:
 
 def money(minor_field: str) -> Callable[[Any], str]:
     """A column showing ``minor_field`` of a record as ``1,234.50 EUR``."""
-    from crm_tui.logic.money import format_amount
+    from crm_tui.logic.values.money import format_amount
 
     return lambda record: format_amount(getattr(record, minor_field), record.currency)
 

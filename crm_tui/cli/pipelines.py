@@ -36,7 +36,7 @@ def _show(pipeline, fmt: Format) -> None:
 @app.command("list")
 def list_(ctx: typer.Context, fmt: Format = FormatOption) -> None:
     """List pipelines with their stages."""
-    from crm_tui.logic.pipelines import list_pipelines
+    from crm_tui.logic.sales.pipelines import list_pipelines
 
     found = list_pipelines(crm(ctx))
     if fmt == Format.table:
@@ -53,7 +53,7 @@ def show(
     fmt: Format = FormatOption,
 ) -> None:
     """Show a pipeline's stages, probabilities and deal counts."""
-    from crm_tui.logic.pipelines import get_pipeline
+    from crm_tui.logic.sales.pipelines import get_pipeline
 
     _show(get_pipeline(crm(ctx), name), fmt)
 
@@ -65,7 +65,7 @@ def add(
     fmt: Format = FormatOption,
 ) -> None:
     """Add a pipeline with the usual stages (managers and admins)."""
-    from crm_tui.logic.pipelines import add_pipeline
+    from crm_tui.logic.sales.pipelines import add_pipeline
 
     _show(add_pipeline(crm(ctx), name), fmt)
 
@@ -73,7 +73,7 @@ def add(
 @app.command("default")
 def default(ctx: typer.Context, name: Annotated[str, typer.Argument(show_default=False)]) -> None:
     """Make a pipeline the default for new deals."""
-    from crm_tui.logic.pipelines import set_default
+    from crm_tui.logic.sales.pipelines import set_default
 
     output.say(f"New deals go into {set_default(crm(ctx), name).name}")
 
@@ -91,7 +91,7 @@ def stage_add(
     fmt: Format = FormatOption,
 ) -> None:
     """Add a stage."""
-    from crm_tui.logic.pipelines import add_stage
+    from crm_tui.logic.sales.pipelines import add_stage
 
     _show(
         add_stage(crm(ctx), pipeline, name, probability=probability, kind=kind, position=position),
@@ -111,7 +111,7 @@ def stage_set(
     fmt: Format = FormatOption,
 ) -> None:
     """Rename a stage, set its probability or kind, or move it."""
-    from crm_tui.logic.pipelines import change_stage
+    from crm_tui.logic.sales.pipelines import change_stage
 
     changed = change_stage(
         crm(ctx), pipeline, name, name=rename, probability=probability, kind=kind, position=position
@@ -128,6 +128,6 @@ def stage_remove(
     fmt: Format = FormatOption,
 ) -> None:
     """Remove a stage; deals in it must be moved to another stage of the same kind."""
-    from crm_tui.logic.pipelines import remove_stage
+    from crm_tui.logic.sales.pipelines import remove_stage
 
     _show(remove_stage(crm(ctx), pipeline, name, move_to=move_to), fmt)

@@ -40,8 +40,8 @@ def add(
     fmt: Format = FormatOption,
 ) -> None:
     """Add a product to the catalogue (managers and admins)."""
-    from crm_tui.logic import products
-    from crm_tui.logic.schemas import ProductCreate, validated
+    from crm_tui.logic.core.schemas import ProductCreate, validated
+    from crm_tui.logic.sales import products
 
     if from_file is not None:
         refuse_mixed(from_file, sku=sku, name=name, price=price, currency=currency, tax=tax)
@@ -76,7 +76,7 @@ def list_(
     fmt: Format = FormatOption,
 ) -> None:
     """List the catalogue."""
-    from crm_tui.logic import products
+    from crm_tui.logic.sales import products
 
     output.print_records(products.list_products(crm(ctx), include_inactive=all_), fmt, COLUMNS)
 
@@ -84,7 +84,7 @@ def list_(
 @app.command("show")
 def show(ctx: typer.Context, sku: Sku, fmt: Format = FormatOption) -> None:
     """Show a product."""
-    from crm_tui.logic import products
+    from crm_tui.logic.sales import products
 
     output.print_record(products.get_product(crm(ctx), sku), fmt, [*COLUMNS, ("version", "Version")])
 
@@ -99,8 +99,8 @@ def edit(
     tax: Annotated[str | None, typer.Option("--tax")] = None,
 ) -> None:
     """Change a product; orders already made keep their prices."""
-    from crm_tui.logic import products
-    from crm_tui.logic.schemas import ProductUpdate, validated
+    from crm_tui.logic.core.schemas import ProductUpdate, validated
+    from crm_tui.logic.sales import products
 
     given = {"name": name, "price": price, "currency": currency, "tax_rate": tax}
     updated = products.update_product(crm(ctx), sku, validated(ProductUpdate, supplied(given)))
@@ -110,7 +110,7 @@ def edit(
 @app.command("retire")
 def retire(ctx: typer.Context, sku: Sku) -> None:
     """Take a product off sale; orders that have it keep it."""
-    from crm_tui.logic import products
+    from crm_tui.logic.sales import products
 
     output.say(f"{products.set_active(crm(ctx), sku, False).sku} is off sale")
 
@@ -118,6 +118,6 @@ def retire(ctx: typer.Context, sku: Sku) -> None:
 @app.command("offer")
 def offer(ctx: typer.Context, sku: Sku) -> None:
     """Put a retired product back on sale."""
-    from crm_tui.logic import products
+    from crm_tui.logic.sales import products
 
     output.say(f"{products.set_active(crm(ctx), sku, True).sku} is on sale")

@@ -19,7 +19,7 @@ def report() -> None:
 
 
 def _day(text: str | None):
-    from crm_tui.logic.dates import parse_day
+    from crm_tui.logic.values.dates import parse_day
 
     return parse_day(text) if text else None
 
@@ -38,8 +38,8 @@ def sales(
     fmt: Format = FormatOption,
 ) -> None:
     """Sales figures: pipeline, forecast, win rate, deal size, cycle, conversion, revenue."""
-    from crm_tui.logic.money import format_amount
-    from crm_tui.logic.sales_report import sales_report
+    from crm_tui.logic.reports.sales import sales_report
+    from crm_tui.logic.values.money import format_amount
 
     report = sales_report(crm(ctx), start=_day(start), end=_day(end), owner=owner, pipeline=pipeline)
     if fmt != Format.table:
@@ -138,8 +138,8 @@ def service(
     fmt: Format = FormatOption,
 ) -> None:
     """Service figures: volume, response and resolution times, SLA, backlog, satisfaction."""
-    from crm_tui.logic.dates import duration_text
-    from crm_tui.logic.service_report import service_report
+    from crm_tui.logic.reports.service import service_report
+    from crm_tui.logic.values.dates import duration_text
 
     report = service_report(crm(ctx), start=_day(start), end=_day(end), agent=agent)
     if fmt != Format.table:

@@ -45,7 +45,7 @@ def search(
     """Find customers, contacts, deals and tickets by words of their names, emails, phones,
     subjects and notes; best matches first. Accents and case are ignored, and a word may be
     typed in part: "acm zur" finds Acme Zürich."""
-    from crm_tui.logic.search import search as find
+    from crm_tui.logic.customers.search import search as find
 
     if not text.strip():
         raise typer.BadParameter("give some words to search for", param_hint="TEXT")

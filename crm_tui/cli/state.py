@@ -13,7 +13,7 @@ import typer
 
 if TYPE_CHECKING:
     from crm_tui.config import Settings
-    from crm_tui.logic.context import Crm
+    from crm_tui.logic.core.context import Crm
 
 
 @dataclass
@@ -31,7 +31,7 @@ class CliState:
     def crm(self) -> Crm:
         """The open crm, opened on first use (commands that do not need it never pay)."""
         if self._crm is None:
-            from crm_tui.logic.context import open_crm
+            from crm_tui.logic.core.context import open_crm
 
             self._crm = open_crm(self.settings())
         return self._crm
@@ -57,7 +57,7 @@ def crm(ctx: typer.Context) -> Crm:
 @contextmanager
 def input_lines(source: str) -> Iterator[Iterator[str]]:
     """The lines of ``source`` (a path, or - for stdin), read as UTF-8 one at a time."""
-    from crm_tui.logic.errors import Invalid
+    from crm_tui.logic.core.errors import Invalid
 
     if source == "-":
         stream: TextIO = sys.stdin

@@ -10,7 +10,7 @@ from crm_tui.cli import output
 from crm_tui.cli.batch import add_from
 from crm_tui.cli.output import Format, FormatOption
 from crm_tui.cli.state import Limit, crm, page_size, refuse_mixed
-from crm_tui.logic.vocabulary import TaskScope
+from crm_tui.logic.core.vocabulary import TaskScope
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
@@ -46,9 +46,9 @@ def add(
     fmt: Format = FormatOption,
 ) -> None:
     """Plan a follow-up task."""
-    from crm_tui.logic import tasks
-    from crm_tui.logic.dates import parse_day
-    from crm_tui.logic.schemas import TaskCreate, validated
+    from crm_tui.logic.core.schemas import TaskCreate, validated
+    from crm_tui.logic.customers import tasks
+    from crm_tui.logic.values.dates import parse_day
 
     if from_file is not None:
         refuse_mixed(from_file, title=title, customer=customer, due=due, assignee=assignee, notes=notes)
@@ -88,7 +88,7 @@ def list_(
     fmt: Format = FormatOption,
 ) -> None:
     """List tasks by due date; yours and open unless asked otherwise."""
-    from crm_tui.logic import tasks
+    from crm_tui.logic.customers import tasks
 
     who = None if assignee.lower() == "all" else assignee
     found = tasks.list_tasks(
@@ -102,7 +102,7 @@ def list_(
 @app.command("show")
 def show(ctx: typer.Context, task: Ref, fmt: Format = FormatOption) -> None:
     """Show a task."""
-    from crm_tui.logic import tasks
+    from crm_tui.logic.customers import tasks
 
     output.print_record(
         tasks.get_task(crm(ctx), task), fmt, [*COLUMNS, ("notes", "Notes"), ("version", "Version")]
@@ -112,7 +112,7 @@ def show(ctx: typer.Context, task: Ref, fmt: Format = FormatOption) -> None:
 @app.command("done")
 def done(ctx: typer.Context, task: Ref) -> None:
     """Mark a task done."""
-    from crm_tui.logic import tasks
+    from crm_tui.logic.customers import tasks
 
     finished = tasks.set_done(crm(ctx), task, True)
     output.say(f"Done: {finished.ref} {finished.title}")
@@ -121,7 +121,7 @@ def done(ctx: typer.Context, task: Ref) -> None:
 @app.command("reopen")
 def reopen(ctx: typer.Context, task: Ref) -> None:
     """Open a done task again."""
-    from crm_tui.logic import tasks
+    from crm_tui.logic.customers import tasks
 
     opened = tasks.set_done(crm(ctx), task, False)
     output.say(f"Reopened {opened.ref} {opened.title}")

@@ -10,7 +10,7 @@ from crm_tui.cli import output
 from crm_tui.cli.batch import add_from
 from crm_tui.cli.output import Format, FormatOption
 from crm_tui.cli.state import Limit, crm, page_size, refuse_mixed, supplied
-from crm_tui.logic.vocabulary import Channel, Priority, TicketType
+from crm_tui.logic.core.vocabulary import Channel, Priority, TicketType
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 sla_app = typer.Typer(no_args_is_help=True, add_completion=False)
@@ -20,7 +20,7 @@ def _due(ticket) -> str:
     """How long until the running clock's due time, or how far past it."""
     from datetime import UTC, datetime
 
-    from crm_tui.logic.dates import duration_text
+    from crm_tui.logic.values.dates import duration_text
 
     if ticket.next_due is None:
         return ""
@@ -108,8 +108,8 @@ def add(
     fmt: Format = FormatOption,
 ) -> None:
     """Open a ticket (or many, with --from)."""
-    from crm_tui.logic import tickets
-    from crm_tui.logic.schemas import TicketCreate, validated
+    from crm_tui.logic.core.schemas import TicketCreate, validated
+    from crm_tui.logic.service import tickets
 
     if from_file is not None:
         refuse_mixed(
@@ -168,8 +168,8 @@ def list_(
     fmt: Format = FormatOption,
 ) -> None:
     """The ticket queue, soonest due first."""
-    from crm_tui.logic import tickets
-    from crm_tui.logic.dates import parse_duration
+    from crm_tui.logic.service import tickets
+    from crm_tui.logic.values.dates import parse_duration
 
     page = tickets.list_tickets(
         crm(ctx),
@@ -192,7 +192,7 @@ def list_(
 @app.command("show")
 def show(ctx: typer.Context, ticket: Ref, fmt: Format = FormatOption) -> None:
     """Show a ticket with its conversation."""
-    from crm_tui.logic import tickets
+    from crm_tui.logic.service import tickets
 
     detail = tickets.ticket_detail(crm(ctx), ticket)
     if fmt != Format.table:
@@ -223,7 +223,7 @@ def reply(
     fmt: Format = FormatOption,
 ) -> None:
     """Reply to the customer; the first reply is the first response."""
-    from crm_tui.logic import tickets
+    from crm_tui.logic.service import tickets
 
     done = tickets.reply(crm(ctx), ticket, _text(text), pending=pending, expected_version=expected_version)
     _done(done, fmt, f"Replied on {done.ref}; it is {done.status}")
@@ -234,7 +234,7 @@ def note(
     ctx: typer.Context, ticket: Ref, text: Text, expected_version: Expected = None, fmt: Format = FormatOption
 ) -> None:
     """Add an internal note for the team (not a response)."""
-    from crm_tui.logic import tickets
+    from crm_tui.logic.service import tickets
 
     done = tickets.note(crm(ctx), ticket, _text(text), expected_version=expected_version)
     _done(done, fmt, f"Noted on {done.ref}")
@@ -249,7 +249,7 @@ def assign(
     fmt: Format = FormatOption,
 ) -> None:
     """Give a ticket to an agent."""
-    from crm_tui.logic import tickets
+    from crm_tui.logic.service import tickets
 
     who = None if agent.lower() == "none" else agent
     done = tickets.assign(crm(ctx), ticket, who, expected_version=expected_version)
@@ -265,7 +265,7 @@ def status(
     fmt: Format = FormatOption,
 ) -> None:
     """Set a ticket open, or pending (waiting on the customer: the clock stops)."""
-    from crm_tui.logic import tickets
+    from crm_tui.logic.service import tickets
 
     done = tickets.set_status(crm(ctx), ticket, new_status, expected_version=expected_version)
     _done(done, fmt, f"{done.ref} is {done.status}")
@@ -280,7 +280,7 @@ def resolve(
     fmt: Format = FormatOption,
 ) -> None:
     """Resolve a ticket, saying how."""
-    from crm_tui.logic import tickets
+    from crm_tui.logic.service import tickets
 
     done = tickets.resolve(crm(ctx), ticket, resolution, expected_version=expected_version)
     _done(
@@ -296,7 +296,7 @@ def close(
     ctx: typer.Context, ticket: Ref, expected_version: Expected = None, fmt: Format = FormatOption
 ) -> None:
     """Close a resolved ticket."""
-    from crm_tui.logic import tickets
+    from crm_tui.logic.service import tickets
 
     done = tickets.close(crm(ctx), ticket, expected_version=expected_version)
     _done(done, fmt, f"Closed {done.ref}")
@@ -307,7 +307,7 @@ def reopen(
     ctx: typer.Context, ticket: Ref, expected_version: Expected = None, fmt: Format = FormatOption
 ) -> None:
     """Reopen a resolved ticket (a closed one: admins and managers)."""
-    from crm_tui.logic import tickets
+    from crm_tui.logic.service import tickets
 
     done = tickets.reopen(crm(ctx), ticket, expected_version=expected_version)
     _done(done, fmt, f"Reopened {done.ref}")
@@ -321,7 +321,7 @@ def merge(
     fmt: Format = FormatOption,
 ) -> None:
     """Merge a duplicate into another ticket: its conversation moves, it closes with a link."""
-    from crm_tui.logic import tickets
+    from crm_tui.logic.service import tickets
 
     done = tickets.merge(crm(ctx), duplicate, into)
     _done(done, fmt, f"Merged into {done.ref}")
@@ -336,7 +336,7 @@ def rate(
     fmt: Format = FormatOption,
 ) -> None:
     """Record the customer's satisfaction with a resolved ticket."""
-    from crm_tui.logic import tickets
+    from crm_tui.logic.service import tickets
 
     done = tickets.rate(crm(ctx), ticket, score, comment)
     _done(done, fmt, f"{done.ref} rated {done.satisfaction}/5")
@@ -350,7 +350,7 @@ SLA_COLUMNS = [
 
 
 def _minutes(value: int) -> str:
-    from crm_tui.logic.dates import duration_text
+    from crm_tui.logic.values.dates import duration_text
 
     return duration_text(value * 60)
 
@@ -358,7 +358,7 @@ def _minutes(value: int) -> str:
 @sla_app.command("show")
 def sla_show(ctx: typer.Context, fmt: Format = FormatOption) -> None:
     """The SLA targets per priority, and the clock they run on."""
-    from crm_tui.logic import tickets
+    from crm_tui.logic.service import tickets
 
     policies = tickets.sla_policies(crm(ctx))
     output.print_records(policies, fmt, SLA_COLUMNS)
@@ -381,8 +381,8 @@ def sla_set(
     fmt: Format = FormatOption,
 ) -> None:
     """Set a priority's targets (managers and admins); open tickets keep their due times."""
-    from crm_tui.logic import tickets
-    from crm_tui.logic.dates import parse_duration
+    from crm_tui.logic.service import tickets
+    from crm_tui.logic.values.dates import parse_duration
 
     done = tickets.set_sla(
         crm(ctx),

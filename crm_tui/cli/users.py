@@ -10,7 +10,7 @@ from crm_tui.cli import output
 from crm_tui.cli.batch import add_from
 from crm_tui.cli.output import Format, FormatOption
 from crm_tui.cli.state import crm, refuse_mixed, supplied
-from crm_tui.logic.vocabulary import Role
+from crm_tui.logic.core.vocabulary import Role
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
@@ -30,8 +30,8 @@ def add(
     fmt: Format = FormatOption,
 ) -> None:
     """Add a team member (admins only)."""
-    from crm_tui.logic import users
-    from crm_tui.logic.schemas import UserCreate, validated
+    from crm_tui.logic.core import users
+    from crm_tui.logic.core.schemas import UserCreate, validated
 
     if from_file is not None:
         refuse_mixed(from_file, username=username, name=name)
@@ -55,7 +55,7 @@ def list_(
     fmt: Format = FormatOption,
 ) -> None:
     """List team members."""
-    from crm_tui.logic import users
+    from crm_tui.logic.core import users
 
     output.print_records(users.list_users(crm(ctx), include_inactive=not active), fmt, COLUMNS)
 
@@ -63,7 +63,7 @@ def list_(
 @app.command("show")
 def show(ctx: typer.Context, username: Username, fmt: Format = FormatOption) -> None:
     """Show a team member."""
-    from crm_tui.logic import users
+    from crm_tui.logic.core import users
 
     output.print_record(users.get_user(crm(ctx), username), fmt, [*COLUMNS, ("created_at", "Since")])
 
@@ -76,8 +76,8 @@ def edit(
     role: Annotated[Role | None, typer.Option(help="New role.")] = None,
 ) -> None:
     """Change a team member's display name or role (admins only)."""
-    from crm_tui.logic import users
-    from crm_tui.logic.schemas import UserUpdate, validated
+    from crm_tui.logic.core import users
+    from crm_tui.logic.core.schemas import UserUpdate, validated
 
     data = validated(UserUpdate, supplied({"display_name": name, "role": role}))
     updated = users.update_user(crm(ctx), username, data)
@@ -87,7 +87,7 @@ def edit(
 @app.command("deactivate")
 def deactivate(ctx: typer.Context, username: Username) -> None:
     """Stop a user from using crm; their records and history stay."""
-    from crm_tui.logic import users
+    from crm_tui.logic.core import users
 
     output.say(f"Deactivated {users.set_active(crm(ctx), username, False).username}")
 
@@ -95,6 +95,6 @@ def deactivate(ctx: typer.Context, username: Username) -> None:
 @app.command("activate")
 def activate(ctx: typer.Context, username: Username) -> None:
     """Let a deactivated user back in."""
-    from crm_tui.logic import users
+    from crm_tui.logic.core import users
 
     output.say(f"Activated {users.set_active(crm(ctx), username, True).username}")

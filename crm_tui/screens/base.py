@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from textual.screen import ModalScreen, Screen
 
-from crm_tui.logic.errors import CrmError
+from crm_tui.logic.core.errors import CrmError
 
 if TYPE_CHECKING:
-    from crm_tui.logic.context import Crm
+    from crm_tui.logic.core.context import Crm
 
 
 class Calls:

@@ -10,9 +10,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
 from crm_tui.display import shown
-from crm_tui.logic import contacts, customers, tasks, timeline
-from crm_tui.logic.errors import Conflict, CrmError, Duplicate
-from crm_tui.logic.schemas import (
+from crm_tui.logic.core.errors import Conflict, CrmError, Duplicate
+from crm_tui.logic.core.schemas import (
     ActivityCreate,
     ContactCreate,
     CustomerCreate,
@@ -21,7 +20,8 @@ from crm_tui.logic.schemas import (
     TaskCreate,
     validated,
 )
-from crm_tui.logic.vocabulary import CustomerKind, CustomerSort, Lifecycle
+from crm_tui.logic.core.vocabulary import CustomerKind, CustomerSort, Lifecycle
+from crm_tui.logic.customers import contacts, customers, tasks, timeline
 from crm_tui.screens.base import CrmModal, CrmScreen
 from crm_tui.screens.dialogs import TextPrompt
 from crm_tui.screens.rows import Column, RowTable

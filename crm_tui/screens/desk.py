@@ -9,8 +9,10 @@ from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, SelectionList, Static
 
-from crm_tui.logic import demo, desk, users
-from crm_tui.logic.schemas import UserUpdate
+from crm_tui.logic.admin import demo
+from crm_tui.logic.core import users
+from crm_tui.logic.core.schemas import UserUpdate
+from crm_tui.logic.reports import desk
 from crm_tui.screens.base import CrmModal, CrmScreen
 
 

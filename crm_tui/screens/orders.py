@@ -9,7 +9,8 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from crm_tui.display import shown
-from crm_tui.logic import money, orders, products
+from crm_tui.logic.sales import orders, products
+from crm_tui.logic.values import money
 from crm_tui.screens.base import CrmModal, CrmScreen
 
 

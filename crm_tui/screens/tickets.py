@@ -10,8 +10,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
 from crm_tui.display import shown
-from crm_tui.logic import tickets
-from crm_tui.logic.desk import sla_text
+from crm_tui.logic.reports.desk import sla_text
+from crm_tui.logic.service import tickets
 from crm_tui.screens.base import CrmScreen
 from crm_tui.screens.dialogs import TextPrompt
 

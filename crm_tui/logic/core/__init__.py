@@ -1,0 +1,1 @@
+"""The ground every module stands on: the unit of work, the acting user, access, audit, errors, references."""

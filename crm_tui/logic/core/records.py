@@ -1,0 +1,73 @@
+"""Helpers every module uses to fetch a record and to guard an edit against staleness."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from sqlalchemy import func, select
+from sqlmodel import SQLModel
+
+from crm_tui.logic.core import audit
+from crm_tui.logic.core.context import Crm, Work
+from crm_tui.logic.core.errors import Conflict, Invalid, NotFound
+from crm_tui.logic.core.refs import parse_ref, ref
+from crm_tui.storage.models import Customer, Deal, Ticket, User
+from crm_tui.storage.types import utcnow
+
+Row = TypeVar("Row", bound=SQLModel)
+
+
+def fetch(work: Work, model: type[Row], kind: str, reference: str | int, *, for_update: bool = False) -> Row:
+    """The record of ``kind`` named by ``reference``; NotFound if there is none.
+
+    ``for_update`` locks the row on PostgreSQL so that a concurrent edit waits for
+    this one (SQLite's write lock already serialises writers).
+    """
+    record_id = parse_ref(kind, reference)
+    row = work.session.get(model, record_id, with_for_update=for_update or None)
+    if row is None:
+        raise NotFound(f"no {kind} {ref(kind, record_id)}")
+    return row
+
+
+def check_version(work: Work, kind: str, row: SQLModel, expected: int | None) -> None:
+    """Refuse an edit made from version ``expected`` when the record is newer.
+
+    The message says who changed it last, so the user knows whose edit to look at.
+    """
+    name = ref(kind, row.id)  # type: ignore[attr-defined]
+    work.subject = name
+    if expected is None or expected == row.version:  # type: ignore[attr-defined]
+        return
+    last = audit.last_change(work.session, kind, row.id)  # type: ignore[attr-defined]
+    by = f" by {last[0]} at {last[1]:%Y-%m-%d %H:%M} UTC" if last else ""
+    raise Conflict(
+        f"{name} was changed{by} (now version {row.version}, your edit is based on "  # type: ignore[attr-defined]
+        f"version {expected}); nothing was saved. Reload it and try again"
+    )
+
+
+def set_archived(work: Work, kind: str, row: SQLModel, archived: bool) -> str:
+    """Archive (or restore) a record: the mark, the time, and the audit entry. Doing it
+    twice is an error, not a no-op. Returns the action: "archive" or "restore"."""
+    name = ref(kind, row.id)  # type: ignore[attr-defined]
+    work.subject = name
+    if (row.archived_at is not None) == archived:  # type: ignore[attr-defined]
+        raise Invalid(f"{name} is already {'archived' if archived else 'not archived'}")
+    before = row.archived_at  # type: ignore[attr-defined]
+    now = utcnow()
+    row.archived_at = now if archived else None  # type: ignore[attr-defined]
+    row.updated_at = now  # type: ignore[attr-defined]
+    work.session.flush()
+    action = "archive" if archived else "restore"
+    work.audit(kind, row.id, action, {"archived_at": [audit.plain(before), audit.plain(row.archived_at)]})  # type: ignore[attr-defined]
+    return action
+
+
+def is_empty(crm: Crm) -> bool:
+    """True on a database with no customers, deals or tickets yet: a new team's first start."""
+    with crm.work() as work:
+        for model in (Customer, Deal, Ticket):
+            if work.session.execute(select(model.id).limit(1)).first():
+                return False
+        return work.session.execute(select(func.count()).select_from(User)).scalar_one() <= 1

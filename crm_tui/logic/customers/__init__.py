@@ -1,0 +1,1 @@
+"""Customers and what hangs on them: contacts, the timeline, follow-up tasks, search, batches."""

@@ -1,0 +1,179 @@
+"""Contacts: the people at a customer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, or_, select
+
+from crm_tui.logic.core import audit
+from crm_tui.logic.core.context import Crm, Work
+from crm_tui.logic.core.errors import Duplicate, Invalid
+from crm_tui.logic.core.records import check_version, fetch
+from crm_tui.logic.core.refs import ref
+from crm_tui.logic.core.schemas import ContactCreate, ContactRead, ContactUpdate
+from crm_tui.logic.values.normalise import clean_email, clean_phone, clean_text, name_key
+from crm_tui.storage.models import Contact, Customer
+from crm_tui.storage.types import utcnow
+
+
+def read(contact: Contact, customer: Customer) -> ContactRead:
+    return ContactRead(
+        id=contact.id,
+        ref=ref("contact", contact.id),
+        customer=ref("customer", customer.id),
+        customer_name=customer.name,
+        name=contact.name,
+        title=contact.title,
+        email=contact.email,
+        phone=contact.phone,
+        mobile=contact.mobile,
+        created_at=contact.created_at,
+        updated_at=contact.updated_at,
+        version=contact.version,
+    )
+
+
+def _clean(work: Work, given: dict[str, Any], customer: Customer) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    country = customer.country or work.crm.settings.default_country
+    for field, raw in given.items():
+        if field == "name":
+            values["name"] = clean_text(raw, "name", required=True)
+            values["name_key"] = name_key(values["name"], company=False)
+        elif field == "title":
+            values["title"] = clean_text(raw, "title")
+        elif field == "email":
+            values["email"] = clean_email(raw)
+        elif field in ("phone", "mobile"):
+            values[field] = clean_phone(raw, country, field)
+    return values
+
+
+def _refuse_duplicate(work: Work, customer: Customer, values: dict[str, Any], exclude: int | None) -> None:
+    """Refuse a contact with the same email anywhere, or the same name at this customer."""
+    conditions = []
+    if values.get("email"):
+        conditions.append(Contact.email == values["email"])
+    if values.get("name_key"):
+        conditions.append((Contact.customer_id == customer.id) & (Contact.name_key == values["name_key"]))
+    if not conditions:
+        return
+    query = select(Contact).where(or_(*conditions))
+    if exclude is not None:
+        query = query.where(Contact.id != exclude)
+    other = work.session.execute(query.limit(1)).scalar_one_or_none()
+    if other is not None:
+        owner = work.session.get(Customer, other.customer_id)
+        reason = (
+            "the same email" if values.get("email") and other.email == values["email"] else "the same name"
+        )
+        raise Duplicate(
+            f"{ref('contact', other.id)} {other.name} at {ref('customer', owner.id)} {owner.name} "
+            f"has {reason}; use --force to save it anyway"
+        )
+
+
+def create_in(work: Work, data: ContactCreate, *, force: bool = False) -> ContactRead:
+    """Add a contact to a customer inside ``work``."""
+    work.require("customers.write")
+    customer = fetch(work, Customer, "customer", data.customer)
+    if customer.archived_at is not None:
+        raise Invalid(f"{ref('customer', customer.id)} is archived; restore it to add contacts")
+    values = _clean(
+        work,
+        data.model_dump(exclude={"customer"}, exclude_unset=True) | {"name": data.name},
+        customer,
+    )
+    if not force:
+        _refuse_duplicate(work, customer, values, None)
+    contact = Contact(customer_id=customer.id, **values)
+    work.session.add(contact)
+    work.session.flush()
+    created = read(contact, customer)
+    fields = created.model_dump(include={"customer", "name", "title", "email", "phone", "mobile"})
+    work.audit("contact", contact.id, "create", audit.diff({}, {k: v for k, v in fields.items() if v}))
+    return created
+
+
+def add_contact(crm: Crm, data: ContactCreate, *, force: bool = False) -> ContactRead:
+    """Add a person to a customer; a likely duplicate is refused unless ``force``."""
+    with crm.work("customers.write") as work:
+        return create_in(work, data, force=force)
+
+
+def get_contact(crm: Crm, reference: str | int) -> ContactRead:
+    with crm.work() as work:
+        contact = fetch(work, Contact, "contact", reference)
+        return read(contact, work.session.get(Customer, contact.customer_id))
+
+
+def list_contacts(
+    crm: Crm, customer: str | int | None = None, *, limit: int = 50, after: str | int | None = None
+) -> list[ContactRead]:
+    """Contacts of one customer (or of all), by name; ``after`` continues a list."""
+    with crm.work() as work:
+        query = select(Contact, Customer).join(Customer, Customer.id == Contact.customer_id)
+        if customer is not None:
+            query = query.where(Contact.customer_id == fetch(work, Customer, "customer", customer).id)
+        if after is not None:
+            anchor = fetch(work, Contact, "contact", after)
+            query = query.where(
+                or_(
+                    Contact.name_key > anchor.name_key,
+                    (Contact.name_key == anchor.name_key) & (Contact.id > anchor.id),
+                )
+            )
+        query = query.order_by(Contact.name_key, Contact.id).limit(limit)
+        return [read(contact, owner) for contact, owner in work.session.execute(query)]
+
+
+def update_contact(
+    crm: Crm,
+    reference: str | int,
+    data: ContactUpdate,
+    *,
+    expected_version: int | None = None,
+    force: bool = False,
+) -> ContactRead:
+    """Change the fields given; stale edits and likely duplicates are refused."""
+    with crm.work("customers.write") as work:
+        contact = fetch(work, Contact, "contact", reference, for_update=True)
+        check_version(work, "contact", contact, expected_version)
+        customer = work.session.get(Customer, contact.customer_id)
+        given = data.model_dump(exclude_unset=True)
+        if not given:
+            raise Invalid("nothing to change: give at least one field")
+        before = read(contact, customer)
+        values = _clean(work, given, customer)
+        if not force:
+            _refuse_duplicate(
+                work,
+                customer,
+                {k: v for k, v in values.items() if k in ("email", "name_key")},
+                contact.id,
+            )
+        for column, value in values.items():
+            setattr(contact, column, value)
+        contact.updated_at = utcnow()
+        work.session.flush()
+        after = read(contact, customer)
+        work.audit(
+            "contact",
+            contact.id,
+            "update",
+            audit.diff(before.model_dump(), after.model_dump(exclude={"updated_at", "version"})),
+        )
+        return after
+
+
+def remove_contact(crm: Crm, reference: str | int) -> ContactRead:
+    """Delete a contact; the audit entry keeps what it held."""
+    with crm.work("customers.write") as work:
+        contact = fetch(work, Contact, "contact", reference, for_update=True)
+        customer = work.session.get(Customer, contact.customer_id)
+        gone = read(contact, customer)
+        work.session.execute(delete(Contact).where(Contact.id == contact.id))
+        kept = gone.model_dump(include={"customer", "name", "title", "email", "phone", "mobile"})
+        work.audit("contact", contact.id, "remove", {k: [v, None] for k, v in kept.items() if v})
+        return gone

@@ -1,0 +1,1 @@
+"""Files in and out: CSV and JSON Lines imports, vCard, exports."""

@@ -1,0 +1,400 @@
+"""vCard files: contacts read from vCard 3.0 and 4.0 (RFC 2426, RFC 6350), written as 4.0.
+
+Reading is lenient where phones and address books differ, strict where data would be lost:
+
+- a line that starts with a space or tab continues the one before (folding);
+- property names and parameters are case-insensitive, a group prefix (``item1.EMAIL``)
+  is dropped, a bare parameter (``TEL;CELL``, vCard 2.1) is a TYPE;
+- quoted-printable values (older phones and Outlook write them in 3.0) are decoded in
+  their CHARSET, their soft line breaks (a trailing ``=``) joined;
+- text values are unescaped (``\\n``, ``\\,``, ``\\;``, ``\\\\``);
+- every card stands alone: one without END:VCARD, a BEGIN:VCARD inside a card, an
+  unknown VERSION or a line that is not a property is that card's error, reported with
+  its line, and the cards around it are still read.
+
+Writing: vCard 4.0, CRLF line ends, lines folded at 75 octets (never inside a UTF-8
+character), text escaped; ORG is the contact's customer.
+"""
+
+from __future__ import annotations
+
+import codecs
+import quopri
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from crm_tui.logic.core.context import Crm
+from crm_tui.logic.core.errors import Invalid
+
+VERSIONS = ("2.1", "3.0", "4.0")
+LINE_OCTETS = 75
+# The card properties a contact is made of; anything else on a card is left out.
+USED = ("FN", "N", "ORG", "TITLE", "EMAIL", "TEL")
+_NOT_PHONES = {"fax", "pager", "textphone"}
+
+
+@dataclass(frozen=True)
+class Property:
+    """One property of a card: ``TEL;TYPE=cell:+49 170 1234567``."""
+
+    name: str  # upper case, without a group
+    params: dict[str, list[str]]  # upper-case names; TYPE values lower case
+    value: str  # decoded, still escaped
+
+
+@dataclass
+class Card:
+    """One BEGIN:VCARD ... END:VCARD, or the text that should have been one."""
+
+    line: int  # where it begins
+    lines: list[str] = field(default_factory=list)  # as in the file, for the rejects file
+    properties: list[Property] = field(default_factory=list)
+    error: str | None = None  # why the card cannot be read
+    error_line: int | None = None  # the line at fault, when it is not the first
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    def all(self, name: str) -> list[Property]:
+        return [prop for prop in self.properties if prop.name == name]
+
+
+# Reading
+
+
+def looks_like_vcard(first_line: str) -> bool:
+    """Whether a file's first non-blank line opens a vCard."""
+    return first_line.strip().lstrip("\ufeff").upper() == "BEGIN:VCARD"
+
+
+def read_cards(lines: Iterable[str], name: str) -> Iterator[Card]:
+    """The cards of a vCard file, each with its error if it cannot be read.
+
+    Invalid when the file holds no card at all: it is empty, or it is not a vCard file.
+    """
+    card: Card | None = None
+    stray: Card | None = None
+    seen_any = False
+    for number, text, raw in _logical_lines(lines):
+        command = text.strip().upper()
+        if not seen_any:
+            if command != "BEGIN:VCARD":
+                raise Invalid(
+                    f"{name} is not a vCard file: line {number} is {text[:40]!r}, expected BEGIN:VCARD"
+                )
+            seen_any = True
+        if command == "BEGIN:VCARD":
+            if stray is not None:
+                yield stray
+                stray = None
+            if card is not None:
+                card.error = f"no END:VCARD before the next card at line {number}"
+                yield card
+            card = Card(line=number, lines=list(raw))
+            continue
+        if card is None:
+            # Text between cards: reported once per stretch, from where it starts.
+            if stray is None:
+                stray = Card(line=number, error="text outside a card (expected BEGIN:VCARD)")
+            stray.lines.extend(raw)
+            continue
+        card.lines.extend(raw)
+        if command == "END:VCARD":
+            yield _finished(card)
+            card = None
+            continue
+        if card.error is None:
+            try:
+                card.properties.append(parse_property(text))
+            except Invalid as exc:
+                card.error = f"{exc} (in the card from line {card.line})"
+                card.error_line = number
+    if stray is not None:
+        yield stray
+    if card is not None:
+        card.error = "no END:VCARD: the file ends inside the card"
+        yield card
+    if not seen_any:
+        raise Invalid(f"{name} is empty: expected vCards (BEGIN:VCARD ... END:VCARD)")
+
+
+def _finished(card: Card) -> Card:
+    """A complete card, with an error if its VERSION is one this reader does not know."""
+    versions = card.all("VERSION")
+    version = versions[0].value.strip() if versions else "3.0"  # often left out by hand
+    if card.error is None and version not in VERSIONS:
+        card.error = f"vCard version {version!r} is not supported (3.0 and 4.0 are)"
+    return card
+
+
+def _logical_lines(lines: Iterable[str]) -> Iterator[tuple[int, str, list[str]]]:
+    """(line number, unfolded text, the file's lines) for each content line; blank lines
+    are skipped. A quoted-printable value ending in ``=`` continues on the next line."""
+    start, parts, raw = 0, [], []
+    for number, line in enumerate(lines, start=1):
+        text = line.rstrip("\r\n")
+        if number == 1:
+            text = text.lstrip("\ufeff")
+        if parts and text[:1] in (" ", "\t"):
+            parts.append(text[1:])
+            raw.append(text)
+            continue
+        if parts and _soft_break(parts):
+            parts[-1] = parts[-1][:-1]
+            parts.append(text)
+            raw.append(text)
+            continue
+        if parts:
+            yield start, "".join(parts), raw
+            start, parts, raw = 0, [], []
+        if text.strip():
+            start, parts, raw = number, [text], [text]
+    if parts:
+        yield start, "".join(parts), raw
+
+
+def _soft_break(parts: list[str]) -> bool:
+    if not parts[-1].endswith("="):
+        return False
+    head = parts[0].split(":", 1)[0].upper()
+    return "QUOTED-PRINTABLE" in head
+
+
+def _split_outside_quotes(text: str, separator: str, limit: int = -1) -> list[str]:
+    pieces, current, quoted = [], [], False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        if char == separator and not quoted and limit != 0:
+            pieces.append("".join(current))
+            current = []
+            limit -= 1
+            continue
+        current.append(char)
+    pieces.append("".join(current))
+    return pieces
+
+
+def parse_property(text: str) -> Property:
+    """One unfolded content line: ``[group.]NAME[;PARAM=VALUE...]:VALUE``."""
+    head_and_value = _split_outside_quotes(text, ":", limit=1)
+    if len(head_and_value) != 2:
+        raise Invalid(f"not a vCard property (NAME:value): {text[:60]!r}")
+    head, value = head_and_value
+    name, *param_texts = _split_outside_quotes(head, ";")
+    name = name.rpartition(".")[2].strip().upper()
+    if not name or not re.fullmatch(r"[A-Z0-9-]+", name):
+        raise Invalid(f"not a vCard property name: {name or head!r}")
+    params: dict[str, list[str]] = {}
+    for param in param_texts:
+        key, sep, values = param.partition("=")
+        key = key.strip().upper()
+        if not sep:  # vCard 2.1: TEL;CELL;VOICE, EMAIL;INTERNET, FN;QUOTED-PRINTABLE
+            key, values = ("ENCODING", key) if key in ("QUOTED-PRINTABLE", "BASE64", "B") else ("TYPE", key)
+        items = [item.strip().strip('"') for item in _split_outside_quotes(values, ",")]
+        if key == "TYPE":  # TYPE="work,voice" (4.0) is a list as well
+            items = [part.strip().lower() for item in items for part in item.split(",")]
+        params.setdefault(key, []).extend(item for item in items if item)
+    return Property(name=name, params=params, value=_decoded(value, params))
+
+
+def _decoded(value: str, params: dict[str, list[str]]) -> str:
+    encoding = {item.upper() for item in params.get("ENCODING", [])}
+    if "QUOTED-PRINTABLE" not in encoding:
+        return value
+    charset = (params.get("CHARSET") or ["utf-8"])[0]
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        raise Invalid(f"unknown CHARSET {charset!r}") from None
+    try:
+        return quopri.decodestring(value.encode("utf-8")).decode(charset)
+    except UnicodeDecodeError:
+        raise Invalid(f"a quoted-printable value is not valid {charset}") from None
+
+
+_ESCAPES = {"n": "\n", "N": "\n", ",": ",", ";": ";", "\\": "\\"}
+
+
+def unescape(text: str) -> str:
+    """A text value as written: ``\\,`` is a comma, ``\\n`` a new line."""
+    out, index = [], 0
+    while index < len(text):
+        char = text[index]
+        if char == "\\" and index + 1 < len(text):
+            following = text[index + 1]
+            out.append(_ESCAPES.get(following, following))
+            index += 2
+            continue
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
+def components(text: str) -> list[str]:
+    """The fields of a compound value (N, ORG), split at unescaped semicolons, unescaped."""
+    pieces, current, index = [], [], 0
+    while index < len(text):
+        char = text[index]
+        if char == "\\" and index + 1 < len(text):
+            current.append(text[index : index + 2])
+            index += 2
+            continue
+        if char == ";":
+            pieces.append(unescape("".join(current)))
+            current = []
+        else:
+            current.append(char)
+        index += 1
+    pieces.append(unescape("".join(current)))
+    return pieces
+
+
+def _preferred(props: list[Property]) -> list[Property]:
+    """Preferred first: TYPE=pref (3.0) or the lowest PREF (4.0); otherwise file order."""
+
+    def rank(prop: Property) -> int:
+        if "pref" in prop.params.get("TYPE", []):
+            return 1
+        try:
+            return int((prop.params.get("PREF") or ["101"])[0])
+        except ValueError:
+            return 101
+
+    return sorted(props, key=rank)
+
+
+def _phone_text(prop: Property) -> str:
+    """A TEL value as a phone number: ``tel:+49301234567;ext=5`` is ``+49301234567 ext. 5``."""
+    text = unescape(prop.value).strip()
+    if text.lower().startswith("tel:"):
+        number, _, extension = text[4:].partition(";ext=")
+        text = number.split(";", 1)[0] + (f" ext. {extension}" if extension else "")
+    return text
+
+
+def contact_values(card: Card) -> dict[str, Any]:
+    """The contact a card describes, as the fields a contact import fills:
+    name (FN, else N), customer (ORG), title, email, phone and mobile."""
+    names = [unescape(prop.value).strip() for prop in card.all("FN")]
+    name = next((text for text in names if text), "")
+    if not name:
+        for prop in card.all("N"):
+            family, given, additional = ([*components(prop.value), "", "", ""])[:3]
+            name = " ".join(" ".join(part.replace(",", " ").split()) for part in (given, additional, family))
+            name = " ".join(name.split())
+            if name:
+                break
+    if not name:
+        raise Invalid("the card has no name (FN or N)")
+    values: dict[str, Any] = {"name": name}
+    for prop in card.all("ORG"):
+        company = components(prop.value)[0].strip()
+        if company:
+            values["customer"] = company
+            break
+    title = next((unescape(p.value).strip() for p in card.all("TITLE") if p.value.strip()), None)
+    email = next((unescape(p.value).strip() for p in _preferred(card.all("EMAIL")) if p.value.strip()), None)
+    phones = [p for p in _preferred(card.all("TEL")) if not _NOT_PHONES & set(p.params.get("TYPE", []))]
+    mobile = next((_phone_text(p) for p in phones if "cell" in p.params.get("TYPE", [])), None)
+    phone = next((_phone_text(p) for p in phones if "cell" not in p.params.get("TYPE", [])), None)
+    for key, value in (("title", title), ("email", email), ("phone", phone), ("mobile", mobile)):
+        if value:
+            values[key] = value
+    return values
+
+
+def unused_properties(card: Card) -> set[str]:
+    """The properties of a card that no contact field takes (for the import summary)."""
+    skipped = {"BEGIN", "END", "VERSION", "PRODID", "UID", "REV", "KIND", *USED}
+    return {prop.name for prop in card.properties if prop.name not in skipped}
+
+
+# Writing
+
+
+def escape(text: str) -> str:
+    """A text value escaped for vCard 4.0: backslash, comma, semicolon and new lines."""
+    return (
+        text.replace("\\", "\\\\")
+        .replace(",", "\\,")
+        .replace(";", "\\;")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+        .replace("\r", "\\n")
+    )
+
+
+def fold(line: str) -> str:
+    """A content line cut into pieces of at most 75 octets, joined by CRLF and a space;
+    a cut never falls inside a UTF-8 character."""
+    data = line.encode("utf-8")
+    if len(data) <= LINE_OCTETS:
+        return line
+    pieces, start, room = [], 0, LINE_OCTETS
+    while start < len(data):
+        end = min(start + room, len(data))
+        while end < len(data) and (data[end] & 0xC0) == 0x80:  # a continuation byte
+            end -= 1
+        pieces.append(data[start:end].decode("utf-8"))
+        start, room = end, LINE_OCTETS - 1  # the leading space counts
+    return "\r\n ".join(pieces)
+
+
+def _tel(number: str) -> str:
+    """A stored phone as a TEL property: a tel: URI when it is international."""
+    match = re.fullmatch(r"(\+\d+)(?: ext\. (\d+))?", number)
+    if match:
+        extension = f";ext={match.group(2)}" if match.group(2) else ""
+        return f"VALUE=uri:tel:{match.group(1)}{extension}"
+    return f"VALUE=text:{escape(number)}"
+
+
+def card_text(
+    *, name: str, customer: str | None, title: str | None, email: str | None,
+    phone: str | None, mobile: str | None,
+) -> str:  # fmt: skip
+    """One contact as a vCard 4.0, CRLF line ends included."""
+    lines = ["BEGIN:VCARD", "VERSION:4.0", f"FN:{escape(name)}"]
+    if customer:
+        lines.append(f"ORG:{escape(customer)}")
+    if title:
+        lines.append(f"TITLE:{escape(title)}")
+    if email:
+        lines.append(f"EMAIL;TYPE=work:{escape(email)}")
+    if phone:
+        lines.append(f"TEL;TYPE=voice;{_tel(phone)}")
+    if mobile:
+        lines.append(f"TEL;TYPE=cell;{_tel(mobile)}")
+    lines.append("END:VCARD")
+    return "".join(fold(line) + "\r\n" for line in lines)
+
+
+def export_contacts(crm: Crm, out: IO[str]) -> int:
+    """Write every contact to ``out`` as vCard 4.0, oldest first; returns how many.
+
+    Read in one consistent snapshot and streamed, like every export (admins only).
+    """
+    from sqlalchemy import select
+
+    from crm_tui.logic.exchange.exports import snapshot
+    from crm_tui.storage.models import Contact, Customer
+
+    query = (
+        select(Contact.name, Customer.name, Contact.title, Contact.email, Contact.phone, Contact.mobile)
+        .join(Customer, Customer.id == Contact.customer_id)
+        .order_by(Contact.id)
+    )
+    count = 0
+    with snapshot(crm) as conn:
+        for name, customer, title, email, phone, mobile in conn.execution_options(yield_per=2_000).execute(
+            query
+        ):
+            out.write(
+                card_text(name=name, customer=customer, title=title, email=email, phone=phone, mobile=mobile)
+            )
+            count += 1
+    return count

@@ -1,0 +1,1 @@
+"""Read-only figures across modules: sales, service, the audit trail, the desk's panels."""

@@ -1,0 +1,1 @@
+"""Pipelines and their stages, deals moving through them, products, and orders from won deals."""

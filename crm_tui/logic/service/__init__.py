@@ -1,0 +1,1 @@
+"""Tickets: SLA policies and their clocks, replies, assignment and the status workflow."""

@@ -1,0 +1,1 @@
+"""Pure functions over plain values: cleaning names, emails and phones, reading dates, money."""

@@ -1,0 +1,336 @@
+"""vCards: reading 3.0 and 4.0 as phones and address books write them, writing 4.0, and
+contacts that survive the trip out and back in."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from crm_tui.cli import GROUPS, app
+from crm_tui.config import load_settings
+from crm_tui.logic.core import users
+from crm_tui.logic.core.context import open_crm
+from crm_tui.logic.core.errors import Invalid
+from crm_tui.logic.core.schemas import ContactCreate, CustomerCreate, UserCreate
+from crm_tui.logic.customers import contacts, customers
+from crm_tui.logic.exchange import imports, vcard
+
+
+@pytest.fixture(autouse=True)
+def wired(monkeypatch):
+    monkeypatch.setitem(GROUPS, "export", ("crm_tui.cli.exchange:export_app", "Export."))
+    monkeypatch.setitem(GROUPS, "import", ("crm_tui.cli.exchange:import_app", "Import."))
+
+
+def _cards(text: str) -> list[vcard.Card]:
+    return list(vcard.read_cards(io.StringIO(text, newline=""), "test.vcf"))
+
+
+# Reading
+
+PHONE_EXPORT_30 = (
+    "BEGIN:VCARD\r\n"
+    "VERSION:3.0\r\n"
+    "N:M=C3=BCller;J=C3=BCrgen;;;\r\n"
+    "FN;ENCODING=QUOTED-PRINTABLE;CHARSET=UTF-8:J=C3=BCrgen M=C3=BC=\r\n"
+    "ller\r\n"
+    "ORG:Smith\\, Jones \\; Partners;Sales\r\n"
+    "TITLE:Head of Sales\\, EMEA\r\n"
+    "item1.EMAIL;TYPE=INTERNET:other@sjp.example\r\n"
+    "EMAIL;TYPE=INTERNET,PREF:Juergen@SJP.example\r\n"
+    "TEL;TYPE=CELL:+49 170 1234567\r\n"
+    "TEL;TYPE=FAX:+49 30 999\r\n"
+    "TEL;TYPE=WORK,VOICE:+49 30 1234567\r\n"
+    "NOTE:A long note that a phone folded\r\n"
+    "  across two lines\r\n"
+    "END:VCARD\r\n"
+)
+
+
+def test_a_vcard_30_as_phones_write_it():
+    [card] = _cards(PHONE_EXPORT_30)
+    assert card.error is None and card.line == 1
+    assert vcard.contact_values(card) == {
+        "name": "Jürgen Müller",
+        "customer": "Smith, Jones ; Partners",
+        "title": "Head of Sales, EMEA",
+        "email": "Juergen@SJP.example",
+        "phone": "+49 30 1234567",
+        "mobile": "+49 170 1234567",
+    }
+    assert vcard.unused_properties(card) == {"NOTE"}
+    [note] = card.all("NOTE")
+    assert note.value == "A long note that a phone folded across two lines"
+
+
+def test_a_vcard_40_with_uris_quoted_types_and_pref():
+    [card] = _cards(
+        "BEGIN:VCARD\nVERSION:4.0\nFN:Ann Lee\nORG:Acme\n"
+        'TEL;VALUE=uri;TYPE="voice,cell";PREF=2:tel:+1-555-555-0100\n'
+        "TEL;VALUE=uri;TYPE=cell;PREF=1:tel:+1-555-555-0199\n"
+        "TEL;VALUE=uri;TYPE=work:tel:+1-555-555-0000;ext=42\n"
+        "EMAIL;PREF=2:second@acme.example\nEMAIL;PREF=1:first@acme.example\nEND:VCARD\n"
+    )
+    assert vcard.contact_values(card) == {
+        "name": "Ann Lee", "customer": "Acme", "email": "first@acme.example",
+        "phone": "+1-555-555-0000 ext. 42", "mobile": "+1-555-555-0199",
+    }  # fmt: skip
+
+
+def test_a_card_named_only_by_n_and_vcard_21_bare_parameters():
+    [card] = _cards(
+        "BEGIN:VCARD\nVERSION:2.1\nN:van der Berg;Anna;Maria;Dr.;\nORG:Berg BV\nTEL;CELL;VOICE:0612345678\n"
+        "TITLE;QUOTED-PRINTABLE:Gesch=C3=A4ftsf=C3=BChrerin\nEND:VCARD\n"
+    )
+    assert vcard.contact_values(card) == {
+        "name": "Anna Maria van der Berg", "customer": "Berg BV", "title": "Geschäftsführerin",
+        "mobile": "0612345678",
+    }  # fmt: skip
+
+
+def test_quoted_printable_in_another_charset():
+    [card] = _cards(
+        "BEGIN:VCARD\nVERSION:3.0\nFN;ENCODING=QUOTED-PRINTABLE;CHARSET=ISO-8859-1:Bj=F6rn\nORG:X\nEND:VCARD\n"
+    )
+    assert vcard.contact_values(card)["name"] == "Björn"
+
+
+def test_each_bad_card_is_reported_with_its_line_and_the_others_are_read():
+    text = (
+        "BEGIN:VCARD\nVERSION:3.0\nFN:Good One\nORG:A\nEND:VCARD\n"  # 1
+        "BEGIN:VCARD\nVERSION:3.0\nFN:No End\n"  # 6: the next card begins first
+        "BEGIN:VCARD\nVERSION:5.0\nFN:Future\nEND:VCARD\n"  # 9
+        "stray text\n"  # 13
+        "BEGIN:VCARD\nVERSION:4.0\nFN:Broken\nthis is not a property\nEND:VCARD\n"  # 14
+        "BEGIN:VCARD\nVERSION:4.0\nFN;CHARSET=nope;ENCODING=QUOTED-PRINTABLE:x\nEND:VCARD\n"  # 19
+        "BEGIN:VCARD\nVERSION:4.0\nFN:Good Two\nORG:B\nEND:VCARD\n"  # 23
+        "BEGIN:VCARD\nVERSION:4.0\nFN:Cut short\n"  # 28: the file ends
+    )
+    cards = _cards(text)
+    assert [(card.line, card.error_line, card.error) for card in cards] == [
+        (1, None, None),
+        (6, None, "no END:VCARD before the next card at line 9"),
+        (9, None, "vCard version '5.0' is not supported (3.0 and 4.0 are)"),
+        (13, None, "text outside a card (expected BEGIN:VCARD)"),
+        (14, 17, "not a vCard property (NAME:value): 'this is not a property' (in the card from line 14)"),
+        (19, 21, "unknown CHARSET 'nope' (in the card from line 19)"),
+        (23, None, None),
+        (28, None, "no END:VCARD: the file ends inside the card"),
+    ]
+    assert cards[1].text == "BEGIN:VCARD\nVERSION:3.0\nFN:No End"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "is empty: expected vCards"),
+        ("\n\n", "is empty: expected vCards"),
+        ("Name,Email\nAnn,a@x.example\n", "is not a vCard file: line 1 is 'Name,Email'"),
+    ],
+)
+def test_a_file_without_cards_is_refused(text, message):
+    with pytest.raises(Invalid, match=message):
+        _cards(text)
+
+
+def test_a_card_without_a_name_is_refused():
+    [card] = _cards("BEGIN:VCARD\nVERSION:4.0\nORG:Acme\nEMAIL:a@acme.example\nEND:VCARD\n")
+    with pytest.raises(Invalid, match="no name"):
+        vcard.contact_values(card)
+
+
+# Writing
+
+
+def test_a_written_card_is_vcard_40_with_crlf_escaping_and_folding():
+    long_title = "Directrice générale adjointe, responsable des ventes; Europe du Nord " * 2
+    text = vcard.card_text(
+        name="Åsa Öberg", customer="Nord; Syd AB", title=long_title.strip(), email="asa@nord.example",
+        phone="+4681234567 ext. 12", mobile="0701234567",
+    )  # fmt: skip
+    lines = text.split("\r\n")
+    assert lines[:3] == ["BEGIN:VCARD", "VERSION:4.0", "FN:Åsa Öberg"]
+    assert lines[-2:] == ["END:VCARD", ""]
+    assert "\n" not in text.replace("\r\n", "")
+    assert "ORG:Nord\\; Syd AB" in lines
+    assert "TEL;TYPE=voice;VALUE=uri:tel:+4681234567;ext=12" in lines
+    assert "TEL;TYPE=cell;VALUE=text:0701234567" in lines
+    assert all(len(line.encode("utf-8")) <= 75 for line in lines)
+    title_lines = [i for i, line in enumerate(lines) if line.startswith("TITLE:")]
+    assert lines[title_lines[0] + 1].startswith(" ")  # folded
+    [card] = _cards(text)
+    assert vcard.contact_values(card)["title"] == long_title.strip()
+
+
+def test_folding_never_cuts_a_character_in_two():
+    line = "FN:" + "ü" * 100 + "😀" * 30
+    folded = vcard.fold(line)
+    pieces = folded.split("\r\n ")
+    assert "".join(pieces) == line
+    assert all(len(piece.encode("utf-8")) <= (75 if n == 0 else 74) for n, piece in enumerate(pieces))
+
+
+_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1, max_size=120
+).filter(lambda text: text == text.strip())
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=_TEXT, customer=_TEXT, title=_TEXT | st.none())
+def test_any_text_comes_back_as_written(name, customer, title):
+    text = vcard.card_text(name=name, customer=customer, title=title, email=None, phone=None, mobile=None)
+    assert all(len(line.encode("utf-8")) <= 75 for line in text.split("\r\n"))
+    [card] = _cards(text)
+    expected = {"name": name, "customer": customer} | ({"title": title} if title else {})
+    assert vcard.contact_values(card) == expected
+
+
+# Import and export
+
+
+def _vcf(tmp_path, text: str, name: str = "cards.vcf", encoding: str = "utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_importing_vcards_links_contacts_to_their_company(crm, tmp_path, cli):
+    customers.add_customer(crm, CustomerCreate(name="Smith, Jones ; Partners", country="DE"))
+    source = _vcf(
+        tmp_path,
+        PHONE_EXPORT_30
+        + "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Lone Wolf\r\nEND:VCARD\r\n"
+        + "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Bad Mail\r\nORG:Smith\\, Jones \\; Partners\r\nEMAIL:bad@\r\nEND:VCARD\r\n",
+    )
+    result = cli("import", "contacts", str(source))
+    assert result.exit_code == 9, result.stderr
+    assert "line 16: the card has no ORG (company)" in result.stderr
+    assert "line 20: invalid email 'bad@'" in result.stderr
+    assert "imported 1 contacts from 3 cards" in result.stderr and "properties ignored: NOTE" in result.stderr
+    [juergen] = contacts.list_contacts(crm, "C-1")
+    assert (juergen.name, juergen.title, juergen.email, juergen.phone, juergen.mobile) == (
+        "Jürgen Müller", "Head of Sales, EMEA", "juergen@sjp.example", "+49301234567", "+491701234567"
+    )  # fmt: skip
+    rejected = list(csv.reader((tmp_path / "cards.rejected.csv").open(encoding="utf-8")))
+    assert rejected[0] == ["line", "reason", "card"]
+    assert [row[0] for row in rejected[1:]] == ["16", "20"]
+    assert rejected[1][2].startswith("BEGIN:VCARD\nVERSION:4.0\nFN:Lone Wolf")
+
+
+def test_vcards_are_recognised_by_their_content_and_from_stdin(crm, tmp_path, cli):
+    card = "BEGIN:VCARD\nVERSION:3.0\nFN:Ann Lee\nORG:Acme\nEND:VCARD\n"
+    result = cli("import", "contacts", str(_vcf(tmp_path, "\n" + card, "cards.txt")), "--create-customers")
+    assert result.exit_code == 0, result.stderr
+    result = cli("import", "contacts", "-", input=card.replace("Ann Lee", "Bo Chen"))
+    assert result.exit_code == 0, result.stderr
+    assert [c.name for c in contacts.list_contacts(crm, "C-1")] == ["Ann Lee", "Bo Chen"]
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "message"),
+    [
+        (b"", (), "cards.vcf is empty: expected vCards"),
+        (b"BEGIN:VCARD\nFN:M\xfcller\nORG:X\nEND:VCARD\n", (), "is not UTF-8 text"),
+        (b"Name,Company\nAnn,X\n", (), "is not a vCard file"),
+        (b"BEGIN:VCARD\nFN:A\nORG:X\nEND:VCARD\n", ("--map", "FN=name"), "--map names CSV columns"),
+    ],
+)
+def test_vcard_files_that_cannot_be_imported_change_nothing(
+    crm, tmp_path, cli, counts, content, args, message
+):
+    before = counts()
+    source = tmp_path / "cards.vcf"
+    source.write_bytes(content)
+    result = cli("import", "contacts", str(source), "--create-customers", *args)
+    assert result.exit_code == 3 and message in result.stderr
+    assert result.stderr.startswith("crm: error: ") and result.stderr.count("\n") == 1
+    assert counts() == before
+
+
+def test_a_vcard_in_another_encoding_can_be_named(crm, tmp_path, cli):
+    source = _vcf(
+        tmp_path, "BEGIN:VCARD\nVERSION:3.0\nFN:Jürgen\nORG:Köln AG\nEND:VCARD\n", encoding="cp1252"
+    )
+    result = cli("import", "contacts", str(source), "--create-customers", "--encoding", "cp1252")
+    assert result.exit_code == 0, result.stderr
+    assert contacts.list_contacts(crm, "C-1")[0].name == "Jürgen"
+
+
+def test_a_dry_run_of_vcards_changes_nothing(crm, tmp_path, cli, counts):
+    before = counts()
+    source = _vcf(tmp_path, "BEGIN:VCARD\nVERSION:4.0\nFN:Ann\nORG:New Co\nEND:VCARD\n")
+    result = cli("import", "contacts", str(source), "--create-customers", "--dry-run")
+    assert result.exit_code == 0 and "would import 1 contacts from 1 cards" in result.stderr
+    assert counts() == before
+
+
+def test_vcards_hold_contacts_only(crm, tmp_path, cli, counts):
+    before = counts()
+    source = _vcf(tmp_path, "BEGIN:VCARD\nVERSION:4.0\nFN:Ann\nORG:X\nEND:VCARD\n")
+    result = cli("import", "deals", str(source))
+    assert result.exit_code == 3 and "holds vCards, which are contacts" in result.stderr
+    result = cli("export", "customers", "--format", "vcard")
+    assert result.exit_code == 2 and "vCards hold contacts" in result.stderr
+    assert counts() == before
+
+
+def _contacts_of(url: str) -> list[tuple]:
+    crm = open_crm(load_settings(db=url))
+    try:
+        return sorted(
+            (c.customer_name, c.name, c.title, c.email, c.phone, c.mobile)
+            for c in contacts.list_contacts(crm, limit=1000)
+        )
+    finally:
+        crm.close()
+
+
+def test_contacts_exported_as_vcards_come_back_the_same_in_an_empty_database(crm, db_url, tmp_path, cli):
+    users.add_user(crm, UserCreate(username="bob", role="sales"))
+    acme = customers.add_customer(crm, CustomerCreate(name="Acme, Inc.; Europe", country="DE"))
+    nord = customers.add_customer(crm, CustomerCreate(name="Nörd Ståhl AB", country="SE"))
+    made = [
+        ContactCreate(customer=acme.ref, name="Ann Smith", title="CEO, founder; board", email="ann@acme.example",
+                      phone="+49 30 1234567", mobile="+49 170 1234567"),
+        ContactCreate(customer=acme.ref, name="Bob \\ Backslash", title="x" * 150, phone="+49 30 555 ext. 12"),
+        ContactCreate(customer=nord.ref, name="Åsa Öberg-Ljungqvist 李小龍 😀", email="asa@nord.example"),
+        ContactCreate(customer=nord.ref, name="Line\nBreak"),
+    ]  # fmt: skip
+    for data in made:
+        contacts.add_contact(crm, data)
+    out = tmp_path / "out"
+    out.mkdir()
+    exported = cli("export", "contacts", "--format", "vcard", "--out", str(out))
+    assert exported.exit_code == 0, exported.stderr
+    assert "exported 4 contacts as vCards" in exported.stderr
+    raw = (out / "contacts.vcf").read_bytes()
+    assert raw.count(b"BEGIN:VCARD\r\nVERSION:4.0\r\n") == 4 and b"\n" not in raw.replace(b"\r\n", b"")
+    assert all(len(line) <= 75 for line in raw.split(b"\r\n"))
+    target = f"sqlite:///{tmp_path / 'target.sqlite3'}"
+    loaded = CliRunner().invoke(
+        app, ["--db", target, "import", "contacts", str(out / "contacts.vcf"), "--create-customers"]
+    )
+    assert loaded.exit_code == 0, loaded.stderr
+    assert "imported 4 contacts from 4 cards" in loaded.stderr
+    assert _contacts_of(target) == _contacts_of(db_url)
+    to_stdout = cli("export", "contacts", "--format", "vcard")
+    assert to_stdout.stdout_bytes == raw  # CRLF on stdout too
+
+
+def test_exporting_vcards_needs_an_admin(crm, db_url, cli):
+    users.add_user(crm, UserCreate(username="bob", role="manager"))
+    result = cli("export", "contacts", "--format", "vcard", user="bob")
+    assert result.exit_code == 7 and result.stdout == ""
+
+
+def test_an_import_reports_vcards_as_the_logic_reads_them(crm):
+    customers.add_customer(crm, CustomerCreate(name="Acme"))
+    summary = imports.import_file(
+        crm, "contacts", io.StringIO("BEGIN:VCARD\nFN:A\nORG:Acme\nEND:VCARD\n", newline=""), "standard input"
+    )
+    assert (summary.format, summary.created, summary.mapping["ORG"]) == ("vcard", 1, "customer")
