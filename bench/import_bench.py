@@ -199,8 +199,8 @@ def _crm_with_companies(path: Path, companies: list[str]) -> None:
     """A new crm database at ``path`` with one company customer per name."""
     from crm_tui.config import load_settings
     from crm_tui.logic.core.context import open_crm
-    from crm_tui.logic.core.schemas import CustomerCreate
     from crm_tui.logic.customers import batches as customer_batches
+    from crm_tui.logic.customers.schemas import CustomerCreate
 
     crm = open_crm(load_settings(db=path, user="admin"))
     with crm.work("customers.write") as work:

@@ -52,8 +52,9 @@ def add(
     fmt: Format = FormatOption,
 ) -> None:
     """Add a person to a customer (or many, with --from)."""
-    from crm_tui.logic.core.schemas import ContactCreate, validated
+    from crm_tui.logic.core.schemas import validated
     from crm_tui.logic.customers import contacts
+    from crm_tui.logic.customers.schemas import ContactCreate
 
     if from_file is not None:
         refuse_mixed(
@@ -127,8 +128,9 @@ def edit(
     fmt: Format = FormatOption,
 ) -> None:
     """Change a contact's fields; an empty value ("") clears a field."""
-    from crm_tui.logic.core.schemas import ContactUpdate, validated
+    from crm_tui.logic.core.schemas import validated
     from crm_tui.logic.customers import contacts
+    from crm_tui.logic.customers.schemas import ContactUpdate
 
     data = validated(ContactUpdate, _given(name=name, title=title, email=email, phone=phone, mobile=mobile))
     updated = contacts.update_contact(crm(ctx), contact, data, expected_version=expected_version, force=force)

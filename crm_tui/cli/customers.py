@@ -112,8 +112,9 @@ def add(
     fmt: Format = FormatOption,
 ) -> None:
     """Add a customer (or many, with --from). A likely duplicate is refused unless --force."""
-    from crm_tui.logic.core.schemas import CustomerCreate, validated
+    from crm_tui.logic.core.schemas import validated
     from crm_tui.logic.customers import customers
+    from crm_tui.logic.customers.schemas import CustomerCreate
 
     options = dict(
         kind=kind, company=company, lifecycle=stage, segment=segment, owner=owner, email=email,
@@ -229,8 +230,9 @@ def edit(
     fmt: Format = FormatOption,
 ) -> None:
     """Change a customer's fields; an empty value ("") clears a field."""
-    from crm_tui.logic.core.schemas import CustomerUpdate, validated
+    from crm_tui.logic.core.schemas import validated
     from crm_tui.logic.customers import customers
+    from crm_tui.logic.customers.schemas import CustomerUpdate
 
     given = _fields(
         name, kind=kind, company=company, lifecycle=stage, segment=segment, owner=owner,

@@ -83,8 +83,9 @@ def add(
     fmt: Format = FormatOption,
 ) -> None:
     """Open a deal for a customer (or many, with --from)."""
-    from crm_tui.logic.core.schemas import DealCreate, validated
+    from crm_tui.logic.core.schemas import validated
     from crm_tui.logic.sales import deals
+    from crm_tui.logic.sales.schemas import DealCreate
     from crm_tui.logic.values.dates import parse_day
 
     if from_file is not None:
@@ -202,8 +203,9 @@ def edit(
     fmt: Format = FormatOption,
 ) -> None:
     """Change a deal's fields."""
-    from crm_tui.logic.core.schemas import DealUpdate, validated
+    from crm_tui.logic.core.schemas import validated
     from crm_tui.logic.sales import deals
+    from crm_tui.logic.sales.schemas import DealUpdate
     from crm_tui.logic.values.dates import parse_day
 
     given: dict[str, object] = {

@@ -43,8 +43,9 @@ def add(
     """Add a note, call, email or meeting to a customer's timeline."""
     import sys
 
-    from crm_tui.logic.core.schemas import ActivityCreate, validated
+    from crm_tui.logic.core.schemas import validated
     from crm_tui.logic.customers import timeline
+    from crm_tui.logic.customers.schemas import ActivityCreate
 
     if from_file is not None:
         refuse_mixed(from_file, customer=customer, text=text, subject=subject, at=at)

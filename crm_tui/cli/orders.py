@@ -95,8 +95,9 @@ def add(
     fmt: Format = FormatOption,
 ) -> None:
     """Start a draft order (or many, with --from)."""
-    from crm_tui.logic.core.schemas import OrderCreate, validated
+    from crm_tui.logic.core.schemas import validated
     from crm_tui.logic.sales import orders
+    from crm_tui.logic.sales.schemas import OrderCreate
 
     if from_file is not None:
         refuse_mixed(from_file, customer=customer, deal=deal, currency=currency, owner=owner, line=line)
@@ -175,8 +176,9 @@ def line_add(
     fmt: Format = FormatOption,
 ) -> None:
     """Add a line to a draft order."""
-    from crm_tui.logic.core.schemas import LineCreate, validated
+    from crm_tui.logic.core.schemas import validated
     from crm_tui.logic.sales import orders
+    from crm_tui.logic.sales.schemas import LineCreate
 
     given = {
         "product": product,

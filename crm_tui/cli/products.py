@@ -40,8 +40,9 @@ def add(
     fmt: Format = FormatOption,
 ) -> None:
     """Add a product to the catalogue (managers and admins)."""
-    from crm_tui.logic.core.schemas import ProductCreate, validated
+    from crm_tui.logic.core.schemas import validated
     from crm_tui.logic.sales import products
+    from crm_tui.logic.sales.schemas import ProductCreate
 
     if from_file is not None:
         refuse_mixed(from_file, sku=sku, name=name, price=price, currency=currency, tax=tax)
@@ -99,8 +100,9 @@ def edit(
     tax: Annotated[str | None, typer.Option("--tax")] = None,
 ) -> None:
     """Change a product; orders already made keep their prices."""
-    from crm_tui.logic.core.schemas import ProductUpdate, validated
+    from crm_tui.logic.core.schemas import validated
     from crm_tui.logic.sales import products
+    from crm_tui.logic.sales.schemas import ProductUpdate
 
     given = {"name": name, "price": price, "currency": currency, "tax_rate": tax}
     updated = products.update_product(crm(ctx), sku, validated(ProductUpdate, supplied(given)))

@@ -46,8 +46,9 @@ def add(
     fmt: Format = FormatOption,
 ) -> None:
     """Plan a follow-up task."""
-    from crm_tui.logic.core.schemas import TaskCreate, validated
+    from crm_tui.logic.core.schemas import validated
     from crm_tui.logic.customers import tasks
+    from crm_tui.logic.customers.schemas import TaskCreate
     from crm_tui.logic.values.dates import parse_day
 
     if from_file is not None:

@@ -108,8 +108,9 @@ def add(
     fmt: Format = FormatOption,
 ) -> None:
     """Open a ticket (or many, with --from)."""
-    from crm_tui.logic.core.schemas import TicketCreate, validated
+    from crm_tui.logic.core.schemas import validated
     from crm_tui.logic.service import tickets
+    from crm_tui.logic.service.schemas import TicketCreate
 
     if from_file is not None:
         refuse_mixed(

@@ -11,17 +11,17 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Sel
 
 from crm_tui.display import shown
 from crm_tui.logic.core.errors import Conflict, CrmError, Duplicate
-from crm_tui.logic.core.schemas import (
+from crm_tui.logic.core.schemas import validated
+from crm_tui.logic.core.vocabulary import CustomerKind, CustomerSort, Lifecycle
+from crm_tui.logic.customers import contacts, customers, tasks, timeline
+from crm_tui.logic.customers.schemas import (
     ActivityCreate,
     ContactCreate,
     CustomerCreate,
     CustomerRead,
     CustomerUpdate,
     TaskCreate,
-    validated,
 )
-from crm_tui.logic.core.vocabulary import CustomerKind, CustomerSort, Lifecycle
-from crm_tui.logic.customers import contacts, customers, tasks, timeline
 from crm_tui.screens.base import CrmModal, CrmScreen
 from crm_tui.screens.dialogs import TextPrompt
 from crm_tui.screens.rows import Column, RowTable

@@ -10,8 +10,8 @@ from textual.events import Click
 from textual.widgets import Footer, Header, Label, ListItem, ListView, Static
 
 from crm_tui.display import shown
-from crm_tui.logic.core.schemas import DealRead
 from crm_tui.logic.sales import deals, orders, pipelines
+from crm_tui.logic.sales.schemas import DealRead
 from crm_tui.logic.values import money
 from crm_tui.screens.base import CrmModal, CrmScreen
 from crm_tui.screens.dialogs import TextPrompt
@@ -213,7 +213,7 @@ class PipelineScreen(CrmScreen):
             return
 
         def draft(crm, ref):
-            from crm_tui.logic.core.schemas import OrderCreate
+            from crm_tui.logic.sales.schemas import OrderCreate
 
             return orders.add_order(crm, OrderCreate(customer=deal.customer, deal=ref))
 

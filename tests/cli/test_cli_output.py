@@ -125,8 +125,8 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(crm, db_url):
     import sys
     from pathlib import Path
 
-    from crm_tui.logic.core.schemas import CustomerCreate
     from crm_tui.logic.customers import batches as customer_batches
+    from crm_tui.logic.customers.schemas import CustomerCreate
 
     with crm.work("customers.write") as work:  # more than a pipe's buffer of output
         customer_batches.create_batch_in(work, [(n, CustomerCreate(name=f"Firm {n}")) for n in range(400)])

@@ -16,12 +16,14 @@ from hypothesis import strategies as st
 from crm_tui.cli import GROUPS
 from crm_tui.logic.core import users
 from crm_tui.logic.core.errors import Invalid
-from crm_tui.logic.core.schemas import ContactCreate, CustomerCreate, TicketCreate, UserCreate
+from crm_tui.logic.core.schemas import UserCreate
 from crm_tui.logic.customers import contacts, customers, search, timeline
+from crm_tui.logic.customers.schemas import ContactCreate, CustomerCreate
 from crm_tui.logic.exchange import imports
 from crm_tui.logic.reports import audit_trail
 from crm_tui.logic.sales import deals
 from crm_tui.logic.service import tickets
+from crm_tui.logic.service.schemas import TicketCreate
 from crm_tui.storage.models import Ticket
 from tests.conftest import table_counts
 

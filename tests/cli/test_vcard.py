@@ -16,8 +16,9 @@ from crm_tui.config import load_settings
 from crm_tui.logic.core import users
 from crm_tui.logic.core.context import open_crm
 from crm_tui.logic.core.errors import Invalid
-from crm_tui.logic.core.schemas import ContactCreate, CustomerCreate, UserCreate
+from crm_tui.logic.core.schemas import UserCreate
 from crm_tui.logic.customers import contacts, customers
+from crm_tui.logic.customers.schemas import ContactCreate, CustomerCreate
 from crm_tui.logic.exchange import imports, vcard
 
 

@@ -7,8 +7,8 @@ import threading
 import pytest
 
 from crm_tui.logic.core.errors import Conflict
-from crm_tui.logic.core.schemas import CustomerCreate, CustomerUpdate
 from crm_tui.logic.customers import customers
+from crm_tui.logic.customers.schemas import CustomerCreate, CustomerUpdate
 
 
 @pytest.fixture
@@ -82,8 +82,8 @@ def test_the_orm_refuses_a_write_over_a_row_changed_meanwhile(crm):
 
 
 def test_notes_and_tasks_do_not_make_an_open_edit_stale(crm):
-    from crm_tui.logic.core.schemas import ActivityCreate, TaskCreate
     from crm_tui.logic.customers import tasks, timeline
+    from crm_tui.logic.customers.schemas import ActivityCreate, TaskCreate
 
     created = customers.add_customer(crm, CustomerCreate(name="Acme"))
     timeline.add_activity(crm, ActivityCreate(customer=created.ref, body="called"))

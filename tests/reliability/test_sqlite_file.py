@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from crm_tui.logic.core.schemas import CustomerCreate
 from crm_tui.logic.customers import customers
+from crm_tui.logic.customers.schemas import CustomerCreate
 
 pytestmark = pytest.mark.sqlite_only
 

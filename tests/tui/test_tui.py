@@ -7,8 +7,8 @@ from textual.widgets import Button, DataTable, Input, ListView, Static
 
 from crm_tui.app import make_app
 from crm_tui.logic.admin import demo
-from crm_tui.logic.core.schemas import CustomerUpdate
 from crm_tui.logic.customers import customers
+from crm_tui.logic.customers.schemas import CustomerUpdate
 from crm_tui.logic.sales import deals
 from crm_tui.logic.service import tickets
 from crm_tui.screens.customers import CustomerDetailScreen, CustomerForm, CustomersScreen

@@ -6,16 +6,16 @@ import pytest
 
 from crm_tui.logic.core import users
 from crm_tui.logic.core.errors import Forbidden
-from crm_tui.logic.core.schemas import (
+from crm_tui.logic.core.schemas import UserCreate
+from crm_tui.logic.customers import contacts, customers, tasks, timeline
+from crm_tui.logic.customers.schemas import (
     ActivityCreate,
     ContactCreate,
     ContactUpdate,
     CustomerCreate,
     CustomerUpdate,
     TaskCreate,
-    UserCreate,
 )
-from crm_tui.logic.customers import contacts, customers, tasks, timeline
 from crm_tui.logic.reports import audit_trail
 
 

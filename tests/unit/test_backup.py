@@ -19,8 +19,9 @@ from crm_tui.logic.admin import backups
 from crm_tui.logic.core import users
 from crm_tui.logic.core.context import open_crm
 from crm_tui.logic.core.errors import Conflict, DatabaseProblem, Forbidden, Invalid
-from crm_tui.logic.core.schemas import CustomerCreate, UserCreate
+from crm_tui.logic.core.schemas import UserCreate
 from crm_tui.logic.customers import customers
+from crm_tui.logic.customers.schemas import CustomerCreate
 from crm_tui.storage import schema
 
 pytestmark = pytest.mark.sqlite_only
@@ -317,7 +318,7 @@ WRITER = textwrap.dedent(
     from crm_tui.config import load_settings
     from crm_tui.logic.customers import customers
     from crm_tui.logic.core.context import open_crm
-    from crm_tui.logic.core.schemas import CustomerCreate
+    from crm_tui.logic.customers.schemas import CustomerCreate
     crm = open_crm(load_settings(db=sys.argv[1], user="alice"))
     n = 0
     deadline = time.monotonic() + float(sys.argv[2])

@@ -23,18 +23,14 @@ from crm_tui.logic.admin import backups, demo
 from crm_tui.logic.core import users
 from crm_tui.logic.core.context import open_crm
 from crm_tui.logic.core.errors import Conflict, DatabaseProblem
-from crm_tui.logic.core.schemas import (
-    ActivityCreate,
-    CustomerCreate,
-    DealCreate,
-    TaskCreate,
-    TicketCreate,
-    UserCreate,
-)
+from crm_tui.logic.core.schemas import UserCreate
 from crm_tui.logic.customers import customers, tasks, timeline
+from crm_tui.logic.customers.schemas import ActivityCreate, CustomerCreate, TaskCreate
 from crm_tui.logic.exchange import exports
 from crm_tui.logic.sales import deals
+from crm_tui.logic.sales.schemas import DealCreate
 from crm_tui.logic.service import tickets
+from crm_tui.logic.service.schemas import TicketCreate
 from crm_tui.storage import backup as files
 from crm_tui.storage import schema
 from tests.conftest import _postgres_database, table_counts
@@ -440,7 +436,7 @@ WRITER = textwrap.dedent(
     from crm_tui.config import load_settings
     from crm_tui.logic.customers import customers
     from crm_tui.logic.core.context import open_crm
-    from crm_tui.logic.core.schemas import CustomerCreate
+    from crm_tui.logic.customers.schemas import CustomerCreate
     crm = open_crm(load_settings(db=sys.argv[1], user="alice"))
     n = 0
     deadline = time.monotonic() + float(sys.argv[2])

@@ -8,15 +8,15 @@ import pytest
 
 from crm_tui.logic.core import users
 from crm_tui.logic.core.errors import Duplicate, Invalid, NotFound
-from crm_tui.logic.core.schemas import (
+from crm_tui.logic.core.schemas import UserCreate
+from crm_tui.logic.customers import contacts, customers, tasks, timeline
+from crm_tui.logic.customers.schemas import (
     ActivityCreate,
     ContactCreate,
     ContactUpdate,
     CustomerCreate,
     TaskCreate,
-    UserCreate,
 )
-from crm_tui.logic.customers import contacts, customers, tasks, timeline
 from crm_tui.logic.values.dates import parse_day
 
 

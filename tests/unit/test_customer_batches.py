@@ -10,9 +10,10 @@ from crm_tui.config import load_settings
 from crm_tui.logic.core import users
 from crm_tui.logic.core.context import open_crm
 from crm_tui.logic.core.errors import Duplicate
-from crm_tui.logic.core.schemas import CustomerCreate, UserCreate
+from crm_tui.logic.core.schemas import UserCreate
 from crm_tui.logic.customers import batches as customer_batches
 from crm_tui.logic.customers import customers
+from crm_tui.logic.customers.schemas import CustomerCreate
 from crm_tui.logic.reports import audit_trail
 
 RECORDS = [

@@ -6,21 +6,21 @@ import pytest
 
 from crm_tui.logic.core import users
 from crm_tui.logic.core.errors import Duplicate, Invalid
-from crm_tui.logic.core.schemas import (
+from crm_tui.logic.core.schemas import UserCreate
+from crm_tui.logic.core.vocabulary import CustomerSort
+from crm_tui.logic.customers import contacts, customers, tasks, timeline
+from crm_tui.logic.customers.schemas import (
     ActivityCreate,
     ContactCreate,
     CustomerCreate,
     CustomerUpdate,
-    DealCreate,
     TaskCreate,
-    TicketCreate,
-    UserCreate,
 )
-from crm_tui.logic.core.vocabulary import CustomerSort
-from crm_tui.logic.customers import contacts, customers, tasks, timeline
 from crm_tui.logic.reports import audit_trail
 from crm_tui.logic.sales import deals
+from crm_tui.logic.sales.schemas import DealCreate
 from crm_tui.logic.service import tickets
+from crm_tui.logic.service.schemas import TicketCreate
 
 
 def add(crm, name, **fields):

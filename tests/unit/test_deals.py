@@ -8,10 +8,12 @@ import pytest
 
 from crm_tui.logic.core import users
 from crm_tui.logic.core.errors import Conflict, Duplicate, Forbidden, Invalid, NotFound
-from crm_tui.logic.core.schemas import CustomerCreate, DealCreate, DealUpdate, UserCreate
+from crm_tui.logic.core.schemas import UserCreate
 from crm_tui.logic.customers import customers
+from crm_tui.logic.customers.schemas import CustomerCreate
 from crm_tui.logic.reports import audit_trail
 from crm_tui.logic.sales import deals, pipelines
+from crm_tui.logic.sales.schemas import DealCreate, DealUpdate
 
 
 @pytest.fixture
@@ -139,8 +141,8 @@ def test_closed_deals_must_be_reopened_first(crm, acme):
 
 
 def test_deals_need_an_active_customer_and_their_own_contact(crm, acme):
-    from crm_tui.logic.core.schemas import ContactCreate
     from crm_tui.logic.customers import contacts
+    from crm_tui.logic.customers.schemas import ContactCreate
 
     other = customers.add_customer(crm, CustomerCreate(name="Other")).ref
     stranger = contacts.add_contact(crm, ContactCreate(customer=other, name="Stranger")).ref

@@ -11,16 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crm_tui.logic.core.errors import Duplicate, Invalid
-from crm_tui.logic.core.schemas import (
-    CustomerCreate,
-    DealCreate,
-    LineCreate,
-    OrderCreate,
-    ProductCreate,
-    ProductUpdate,
-)
 from crm_tui.logic.customers import customers
+from crm_tui.logic.customers.schemas import CustomerCreate
 from crm_tui.logic.sales import deals, orders, products
+from crm_tui.logic.sales.schemas import DealCreate, LineCreate, OrderCreate, ProductCreate, ProductUpdate
 from crm_tui.logic.values import money
 
 

@@ -8,9 +8,10 @@ import random
 import pytest
 from sqlalchemy import select, update
 
-from crm_tui.logic.core.schemas import CustomerCreate, DealCreate
 from crm_tui.logic.customers import customers
+from crm_tui.logic.customers.schemas import CustomerCreate
 from crm_tui.logic.sales import deals, pipelines
+from crm_tui.logic.sales.schemas import DealCreate
 from crm_tui.storage import sales_facts
 from crm_tui.storage.models import DealStageChange, Stage
 

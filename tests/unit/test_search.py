@@ -13,20 +13,20 @@ from sqlalchemy import text
 from crm_tui.config import load_settings
 from crm_tui.logic.core.context import open_crm
 from crm_tui.logic.core.errors import Invalid
-from crm_tui.logic.core.schemas import (
+from crm_tui.logic.customers import batches as customer_batches
+from crm_tui.logic.customers import contacts, customers, search, timeline
+from crm_tui.logic.customers.schemas import (
     ActivityCreate,
     ContactCreate,
     ContactUpdate,
     CustomerCreate,
     CustomerUpdate,
-    DealCreate,
-    TicketCreate,
 )
-from crm_tui.logic.customers import batches as customer_batches
-from crm_tui.logic.customers import contacts, customers, search, timeline
 from crm_tui.logic.exchange import imports
 from crm_tui.logic.sales import deals
+from crm_tui.logic.sales.schemas import DealCreate
 from crm_tui.logic.service import tickets
+from crm_tui.logic.service.schemas import TicketCreate
 from crm_tui.storage import search as index
 from tests.conftest import POSTGRES
 

@@ -11,9 +11,11 @@ import pytest
 import sqlalchemy as sa
 
 from crm_tui.logic.core import users
-from crm_tui.logic.core.schemas import CustomerCreate, TicketCreate, UserCreate
+from crm_tui.logic.core.schemas import UserCreate
 from crm_tui.logic.customers import customers
+from crm_tui.logic.customers.schemas import CustomerCreate
 from crm_tui.logic.service import tickets
+from crm_tui.logic.service.schemas import TicketCreate
 from crm_tui.logic.service.working_time import WorkingTime
 from crm_tui.storage import schema
 from crm_tui.storage.database import Database

@@ -9,10 +9,12 @@ import pytest
 
 from crm_tui.logic.core import users
 from crm_tui.logic.core.errors import Forbidden, Invalid
-from crm_tui.logic.core.schemas import CustomerCreate, TicketCreate, UserCreate
+from crm_tui.logic.core.schemas import UserCreate
 from crm_tui.logic.customers import customers
+from crm_tui.logic.customers.schemas import CustomerCreate
 from crm_tui.logic.reports import audit_trail
 from crm_tui.logic.service import tickets
+from crm_tui.logic.service.schemas import TicketCreate
 from crm_tui.logic.service.working_time import WorkingTime
 
 
@@ -238,8 +240,8 @@ def test_queues(desk, clock):
 
 def test_tickets_belong_to_an_active_customer(desk, counts):
     other = customers.add_customer(desk, CustomerCreate(name="Other"))
-    from crm_tui.logic.core.schemas import ContactCreate
     from crm_tui.logic.customers import contacts
+    from crm_tui.logic.customers.schemas import ContactCreate
 
     stranger = contacts.add_contact(desk, ContactCreate(customer=other.ref, name="Stranger"))
     before = counts()

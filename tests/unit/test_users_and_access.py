@@ -6,8 +6,9 @@ import pytest
 
 from crm_tui.logic.core import users
 from crm_tui.logic.core.errors import Duplicate, Forbidden, Invalid
-from crm_tui.logic.core.schemas import CustomerCreate, UserCreate, UserUpdate
+from crm_tui.logic.core.schemas import UserCreate, UserUpdate
 from crm_tui.logic.customers import customers
+from crm_tui.logic.customers.schemas import CustomerCreate
 
 
 def test_the_first_user_of_a_new_database_is_an_admin(crm):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from crm_tui.config import Settings
+from crm_tui.logic.admin.schemas import DatabaseStatus
 from crm_tui.logic.core.context import open_crm
 from crm_tui.logic.core.errors import DatabaseProblem
-from crm_tui.logic.core.schemas import DatabaseStatus
 from crm_tui.storage import schema
 from crm_tui.storage.errors import StorageError
 

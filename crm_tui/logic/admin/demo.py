@@ -15,21 +15,13 @@ from crm_tui.logic.core import users
 from crm_tui.logic.core.context import Crm
 from crm_tui.logic.core.errors import Invalid
 from crm_tui.logic.core.records import is_empty
-from crm_tui.logic.core.schemas import (
-    ActivityCreate,
-    ContactCreate,
-    CustomerCreate,
-    DealCreate,
-    LineCreate,
-    OrderCreate,
-    ProductCreate,
-    TaskCreate,
-    TicketCreate,
-    UserCreate,
-)
+from crm_tui.logic.core.schemas import UserCreate
 from crm_tui.logic.customers import contacts, customers, tasks, timeline
+from crm_tui.logic.customers.schemas import ActivityCreate, ContactCreate, CustomerCreate, TaskCreate
 from crm_tui.logic.sales import deals, orders, products
+from crm_tui.logic.sales.schemas import DealCreate, LineCreate, OrderCreate, ProductCreate
 from crm_tui.logic.service import tickets
+from crm_tui.logic.service.schemas import TicketCreate
 from crm_tui.logic.values.dates import local_today
 from crm_tui.logic.values.normalise import fold
 

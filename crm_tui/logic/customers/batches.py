@@ -18,7 +18,6 @@ from crm_tui.logic.core import audit
 from crm_tui.logic.core.context import Work
 from crm_tui.logic.core.errors import CrmError
 from crm_tui.logic.core.refs import ref
-from crm_tui.logic.core.schemas import CustomerCreate, CustomerRead
 from crm_tui.logic.customers.customers import (
     _creation_changes,
     _new_values,
@@ -28,6 +27,7 @@ from crm_tui.logic.customers.customers import (
     create_in,
     duplicate_error,
 )
+from crm_tui.logic.customers.schemas import CustomerCreate, CustomerRead
 from crm_tui.storage import search as search_index
 from crm_tui.storage.models import AuditEntry, Customer, CustomerTag
 from crm_tui.storage.types import utcnow

@@ -11,7 +11,7 @@ from crm_tui.logic.core.context import Crm, Work
 from crm_tui.logic.core.errors import Duplicate, Invalid
 from crm_tui.logic.core.records import check_version, fetch
 from crm_tui.logic.core.refs import ref
-from crm_tui.logic.core.schemas import ContactCreate, ContactRead, ContactUpdate
+from crm_tui.logic.customers.schemas import ContactCreate, ContactRead, ContactUpdate
 from crm_tui.logic.values.normalise import clean_email, clean_phone, clean_text, name_key
 from crm_tui.storage.models import Contact, Customer
 from crm_tui.storage.types import utcnow

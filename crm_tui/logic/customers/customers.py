@@ -13,7 +13,8 @@ from crm_tui.logic.core.context import Crm, Work
 from crm_tui.logic.core.errors import CrmError, Duplicate, Invalid
 from crm_tui.logic.core.records import check_version, fetch, set_archived
 from crm_tui.logic.core.refs import parse_ref, ref
-from crm_tui.logic.core.schemas import (
+from crm_tui.logic.core.vocabulary import ActivityKind, CustomerKind, CustomerSort, Lifecycle
+from crm_tui.logic.customers.schemas import (
     CustomerCreate,
     CustomerDetail,
     CustomerPage,
@@ -22,7 +23,6 @@ from crm_tui.logic.core.schemas import (
     DuplicateGroup,
     MergeResult,
 )
-from crm_tui.logic.core.vocabulary import ActivityKind, CustomerKind, CustomerSort, Lifecycle
 from crm_tui.logic.customers.search import customer_filter, few_customers_match
 from crm_tui.logic.values.normalise import (
     clean_country,

@@ -11,8 +11,8 @@ from crm_tui.logic.core.context import Crm, Work
 from crm_tui.logic.core.errors import Invalid
 from crm_tui.logic.core.records import check_version, fetch
 from crm_tui.logic.core.refs import ref
-from crm_tui.logic.core.schemas import TaskCreate, TaskRead
 from crm_tui.logic.core.vocabulary import TaskScope
+from crm_tui.logic.customers.schemas import TaskCreate, TaskRead
 from crm_tui.logic.values.dates import local_today
 from crm_tui.logic.values.normalise import clean_text
 from crm_tui.storage.models import Customer, Task, User

@@ -9,8 +9,8 @@ from crm_tui.logic.core.context import Crm, Work
 from crm_tui.logic.core.errors import Invalid
 from crm_tui.logic.core.records import fetch
 from crm_tui.logic.core.refs import ref
-from crm_tui.logic.core.schemas import ActivityCreate, ActivityRead
 from crm_tui.logic.core.vocabulary import ActivityKind
+from crm_tui.logic.customers.schemas import ActivityCreate, ActivityRead
 from crm_tui.logic.values.normalise import clean_text
 from crm_tui.storage.models import Activity, Customer, User
 from crm_tui.storage.types import utcnow

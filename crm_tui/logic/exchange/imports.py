@@ -50,13 +50,16 @@ from crm_tui.logic.core import audit, users
 from crm_tui.logic.core.context import Crm, Work
 from crm_tui.logic.core.errors import CrmError, Duplicate, Forbidden, Invalid, NotFound
 from crm_tui.logic.core.refs import parse_ref, ref
-from crm_tui.logic.core.schemas import CustomerCreate, DealCreate, Output, TicketCreate, UserCreate, validated
+from crm_tui.logic.core.schemas import Output, UserCreate, validated
 from crm_tui.logic.customers import batches as customer_batches
 from crm_tui.logic.customers.customers import clean_fields as clean_customer
 from crm_tui.logic.customers.customers import read_one as read_customer
+from crm_tui.logic.customers.schemas import CustomerCreate
 from crm_tui.logic.exchange import vcard
 from crm_tui.logic.sales import deals, pipelines
+from crm_tui.logic.sales.schemas import DealCreate
 from crm_tui.logic.service import tickets
+from crm_tui.logic.service.schemas import TicketCreate
 from crm_tui.logic.values.normalise import clean_email, clean_phone, clean_text, fold, name_key
 from crm_tui.storage import search as search_index
 from crm_tui.storage.models import (

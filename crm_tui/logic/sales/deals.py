@@ -21,7 +21,8 @@ from crm_tui.logic.core.context import Crm, Work
 from crm_tui.logic.core.errors import Invalid, NotFound
 from crm_tui.logic.core.records import check_version, fetch, set_archived
 from crm_tui.logic.core.refs import ref
-from crm_tui.logic.core.schemas import (
+from crm_tui.logic.sales import pipelines
+from crm_tui.logic.sales.schemas import (
     DealCreate,
     DealDetail,
     DealPage,
@@ -30,7 +31,6 @@ from crm_tui.logic.core.schemas import (
     OrderRead,
     StageChangeRead,
 )
-from crm_tui.logic.sales import pipelines
 from crm_tui.logic.values import money
 from crm_tui.logic.values.normalise import clean_text
 from crm_tui.storage.models import (

@@ -15,8 +15,8 @@ from crm_tui.logic.core.context import Crm, Work
 from crm_tui.logic.core.errors import Invalid
 from crm_tui.logic.core.records import check_version, fetch
 from crm_tui.logic.core.refs import ref
-from crm_tui.logic.core.schemas import LineCreate, LineRead, OrderCreate, OrderRead
 from crm_tui.logic.sales import products
+from crm_tui.logic.sales.schemas import LineCreate, LineRead, OrderCreate, OrderRead
 from crm_tui.logic.values import money
 from crm_tui.logic.values.normalise import clean_text
 from crm_tui.storage.models import Customer, Deal, Order, OrderLine, Product, User

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, func, select, update
 from crm_tui.logic.core import audit
 from crm_tui.logic.core.context import Crm, Work
 from crm_tui.logic.core.errors import Duplicate, Invalid, NotFound
-from crm_tui.logic.core.schemas import PipelineRead, StageRead
+from crm_tui.logic.sales.schemas import PipelineRead, StageRead
 from crm_tui.logic.values.normalise import clean_text
 from crm_tui.storage.models import Deal, DealStageChange, Pipeline, Stage
 from crm_tui.storage.types import utcnow

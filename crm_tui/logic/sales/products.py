@@ -8,7 +8,7 @@ from crm_tui.logic.core import audit
 from crm_tui.logic.core.context import Crm, Work
 from crm_tui.logic.core.errors import Duplicate, Invalid, NotFound
 from crm_tui.logic.core.refs import ref
-from crm_tui.logic.core.schemas import ProductCreate, ProductRead, ProductUpdate
+from crm_tui.logic.sales.schemas import ProductCreate, ProductRead, ProductUpdate
 from crm_tui.logic.values import money
 from crm_tui.logic.values.normalise import clean_text
 from crm_tui.storage.models import Product

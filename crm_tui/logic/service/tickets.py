@@ -37,7 +37,8 @@ from crm_tui.logic.core.context import Crm, Work
 from crm_tui.logic.core.errors import Forbidden, Invalid
 from crm_tui.logic.core.records import check_version, fetch
 from crm_tui.logic.core.refs import ref
-from crm_tui.logic.core.schemas import (
+from crm_tui.logic.core.vocabulary import Assignment, Channel, Priority, Role, TicketStatus, TicketType
+from crm_tui.logic.service.schemas import (
     MessageRead,
     SlaPolicyRead,
     TicketCreate,
@@ -45,7 +46,6 @@ from crm_tui.logic.core.schemas import (
     TicketPage,
     TicketRead,
 )
-from crm_tui.logic.core.vocabulary import Assignment, Channel, Priority, Role, TicketStatus, TicketType
 from crm_tui.logic.service.working_time import WorkingTime
 from crm_tui.logic.values.normalise import clean_text
 from crm_tui.storage.models import (
