@@ -86,7 +86,7 @@ def add(
     from crm_tui.logic.core.schemas import validated
     from crm_tui.logic.sales import deals
     from crm_tui.logic.sales.schemas import DealCreate
-    from crm_tui.logic.values.dates import parse_day
+    from crm_tui.logic.values.dates import parse_relative_day
 
     if from_file is not None:
         refuse_mixed(
@@ -116,7 +116,7 @@ def add(
         "stage": stage,
         "owner": owner,
         "source": source,
-        "expected_close": parse_day(close) if close else None,
+        "expected_close": parse_relative_day(close) if close else None,
     }
     created = deals.add_deal(crm(ctx), validated(DealCreate, supplied(given)))
     _saved(
@@ -206,7 +206,7 @@ def edit(
     from crm_tui.logic.core.schemas import validated
     from crm_tui.logic.sales import deals
     from crm_tui.logic.sales.schemas import DealUpdate
-    from crm_tui.logic.values.dates import parse_day
+    from crm_tui.logic.values.dates import parse_relative_day
 
     given: dict[str, object] = {
         "title": title,
@@ -218,7 +218,7 @@ def edit(
     }
     given = supplied(given)
     if close is not None:
-        given["expected_close"] = parse_day(close) if close.strip() else None
+        given["expected_close"] = parse_relative_day(close) if close.strip() else None
     updated = deals.update_deal(
         crm(ctx), deal, validated(DealUpdate, given), expected_version=expected_version
     )

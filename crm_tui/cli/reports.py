@@ -19,9 +19,9 @@ def report() -> None:
 
 
 def _day(text: str | None):
-    from crm_tui.logic.values.dates import parse_day
+    from crm_tui.logic.values.dates import parse_relative_day
 
-    return parse_day(text) if text else None
+    return parse_relative_day(text) if text else None
 
 
 @app.command("sales")

@@ -49,7 +49,7 @@ def add(
     from crm_tui.logic.core.schemas import validated
     from crm_tui.logic.customers import tasks
     from crm_tui.logic.customers.schemas import TaskCreate
-    from crm_tui.logic.values.dates import parse_day
+    from crm_tui.logic.values.dates import parse_relative_day
 
     if from_file is not None:
         refuse_mixed(from_file, title=title, customer=customer, due=due, assignee=assignee, notes=notes)
@@ -60,7 +60,7 @@ def add(
     data = validated(
         TaskCreate,
         {"title": title, "customer": customer, "assignee": assignee, "notes": notes,
-         "due": parse_day(due) if due else None},
+         "due": parse_relative_day(due) if due else None},
     )  # fmt: skip
     created = tasks.add_task(crm(ctx), data)
     if fmt == Format.table:

@@ -455,7 +455,7 @@ def test_the_same_ticket_twice_is_skipped_and_a_dry_run_changes_nothing(team, tm
     ],
 )
 def test_days_as_spreadsheets_write_them(text, order, expected):
-    assert imports.parse_day(text, "date", order) == expected
+    assert imports.parse_sheet_date(text, "date", order) == expected
 
 
 @pytest.mark.parametrize(
@@ -463,7 +463,7 @@ def test_days_as_spreadsheets_write_them(text, order, expected):
 )
 def test_bad_days_are_refused(text):
     with pytest.raises(Invalid, match="invalid date"):
-        imports.parse_day(text, "date", "dmy")
+        imports.parse_sheet_date(text, "date", "dmy")
 
 
 @pytest.mark.parametrize(
@@ -522,4 +522,4 @@ def test_every_day_reads_back_in_every_common_form(day, order):
         f"{day.day}/{day.month}/{day.year}" if order == "dmy" else f"{day.month}/{day.day}/{day.year}",
     ]
     for text in forms:
-        assert imports.parse_day(text, "date", order) == day, text
+        assert imports.parse_sheet_date(text, "date", order) == day, text

@@ -17,7 +17,7 @@ from crm_tui.logic.customers.schemas import (
     CustomerCreate,
     TaskCreate,
 )
-from crm_tui.logic.values.dates import parse_day
+from crm_tui.logic.values.dates import parse_relative_day
 
 
 @pytest.fixture
@@ -114,7 +114,7 @@ def test_tasks_per_assignee(crm, as_user):
     ],
 )
 def test_due_dates_as_people_write_them(text, expected):
-    assert parse_day(text, today=date(2026, 11, 25)) == expected
+    assert parse_relative_day(text, today=date(2026, 11, 25)) == expected
 
 
 def test_cli_task_flow(cli, crm, acme):

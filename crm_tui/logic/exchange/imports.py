@@ -1103,7 +1103,7 @@ def _calendar_day(text: str, what: str, order: str | None) -> tuple[date, str]:
     raise _bad_date(text, what)
 
 
-def parse_day(text: str | None, what: str, order: str | None = None) -> date | None:
+def parse_sheet_date(text: str | None, what: str, order: str | None = None) -> date | None:
     """A calendar day as spreadsheets write it: ISO, 15.03.2025, 03/15/2025, 15 Mar 2025;
     a time after it is allowed and left out."""
     if not text:
@@ -1118,7 +1118,7 @@ def parse_day(text: str | None, what: str, order: str | None = None) -> date | N
 def parse_moment(
     text: str | None, what: str, zone: tzinfo | None, order: str | None = None
 ) -> datetime | None:
-    """An instant (UTC) as spreadsheets write it: a day as ``parse_day`` reads it, with an
+    """An instant (UTC) as spreadsheets write it: a day as ``parse_sheet_date`` reads it, with an
     optional time (14:30, 2:30 PM); without an offset it is in ``zone`` (None: this
     machine's), and a day alone is the start of that day."""
     if not text:
@@ -1267,7 +1267,7 @@ def _deal(
     currency = values.get("currency") or code
     if code and currency and code != currency.strip().upper():
         raise Invalid(f"the amount is in {code}, the currency column says {currency}")
-    expected = parse_day(values.get("expected_close"), "close date", job.date_order)
+    expected = parse_sheet_date(values.get("expected_close"), "close date", job.date_order)
     created = deals.create_in(
         work,
         validated(

@@ -18,7 +18,7 @@ def local_today() -> date:
     return datetime.now().astimezone().date()
 
 
-def parse_day(text: str, today: date | None = None) -> date:
+def parse_relative_day(text: str, today: date | None = None) -> date:
     """A calendar day from an ISO date, ``today``, ``tomorrow``, ``+Nd``, ``+Nw`` or a weekday.
 
     A weekday means the next one after today (``friday`` on a Friday is a week away).
