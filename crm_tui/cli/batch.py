@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import typer
 
@@ -14,20 +13,19 @@ from crm_tui.cli.state import crm, input_lines
 def add_from(
     ctx: typer.Context,
     source: str,
-    permission: str,
-    model: type[Any],
-    create: Callable[[Any, Any], Any],
+    kind: str,
     fmt: output.Format,
     columns: Sequence[output.Column],
-    noun: str,
-    create_batch: Callable[[Any, Any], Any] | None = None,
+    *,
+    force: bool = False,
 ) -> None:
-    """Create records from JSON Lines; exits 9 if any line failed (the rest are kept)."""
-    from crm_tui.logic.exchange.batch import create_many
+    """Create records of ``kind`` from JSON Lines; exits 9 if any line failed (the rest are kept)."""
+    from crm_tui.logic.exchange.batch import creatable, create_many
 
+    noun = creatable(kind).noun
     failed: list[int] = []
     with input_lines(source) as lines, output.Printer(fmt, columns) as printer:
-        for outcome in create_many(crm(ctx), permission, lines, model, create, create_batch=create_batch):
+        for outcome in create_many(crm(ctx), kind, lines, force=force):
             if outcome.error is None:
                 printer.add(outcome.record)
             else:

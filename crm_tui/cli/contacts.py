@@ -66,11 +66,7 @@ def add(
             phone=phone,
             mobile=mobile,
         )
-        add_from(
-            ctx, from_file, "customers.write", ContactCreate,
-            lambda work, data: contacts.create_in(work, data, force=force),
-            fmt, COLUMNS, "contacts",
-        )  # fmt: skip
+        add_from(ctx, from_file, "contact", fmt, COLUMNS, force=force)
         return
     if customer is None or name is None:
         raise typer.BadParameter("give CUSTOMER and NAME, or --from FILE", param_hint="CUSTOMER NAME")

@@ -123,14 +123,7 @@ def add(
     )  # fmt: skip
     if from_file is not None:
         refuse_mixed(from_file, name=name, tag=tag, field=field, **options)
-        from crm_tui.logic.customers.batches import create_batch_in
-
-        add_from(
-            ctx, from_file, "customers.write", CustomerCreate,
-            lambda work, data: customers.create_in(work, data, force=force),
-            fmt, LIST_COLUMNS, "customers",
-            create_batch=lambda work, items: create_batch_in(work, items, force=force),
-        )  # fmt: skip
+        add_from(ctx, from_file, "customer", fmt, LIST_COLUMNS, force=force)
         return
     if name is None:
         raise typer.BadParameter("give a NAME, or --from FILE", param_hint="NAME")

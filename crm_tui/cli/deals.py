@@ -102,7 +102,7 @@ def add(
             close=close,
             source=source,
         )
-        add_from(ctx, from_file, "deals.write", DealCreate, deals.create_in, fmt, COLUMNS, "deals")
+        add_from(ctx, from_file, "deal", fmt, COLUMNS)
         return
     if customer is None or title is None:
         raise typer.BadParameter("give CUSTOMER and TITLE, or --from FILE", param_hint="CUSTOMER TITLE")

@@ -49,16 +49,7 @@ def add(
 
     if from_file is not None:
         refuse_mixed(from_file, customer=customer, text=text, subject=subject, at=at)
-        add_from(
-            ctx,
-            from_file,
-            "customers.write",
-            ActivityCreate,
-            timeline.create_in,
-            fmt,
-            COLUMNS,
-            "entries",
-        )
+        add_from(ctx, from_file, "note", fmt, COLUMNS)
         return
     if customer is None:
         raise typer.BadParameter("give CUSTOMER and TEXT, or --from FILE", param_hint="CUSTOMER")

@@ -101,7 +101,7 @@ def add(
 
     if from_file is not None:
         refuse_mixed(from_file, customer=customer, deal=deal, currency=currency, owner=owner, line=line)
-        add_from(ctx, from_file, "orders.write", OrderCreate, orders.create_in, fmt, COLUMNS, "orders")
+        add_from(ctx, from_file, "order", fmt, COLUMNS)
         return
     if customer is None:
         raise typer.BadParameter("give CUSTOMER, or --from FILE", param_hint="CUSTOMER")

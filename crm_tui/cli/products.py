@@ -46,16 +46,7 @@ def add(
 
     if from_file is not None:
         refuse_mixed(from_file, sku=sku, name=name, price=price, currency=currency, tax=tax)
-        add_from(
-            ctx,
-            from_file,
-            "products.manage",
-            ProductCreate,
-            products.create_in,
-            fmt,
-            COLUMNS,
-            "products",
-        )
+        add_from(ctx, from_file, "product", fmt, COLUMNS)
         return
     if sku is None or name is None or price is None:
         raise typer.BadParameter("give SKU, NAME and --price, or --from FILE", param_hint="SKU NAME")

@@ -53,7 +53,7 @@ def add(
 
     if from_file is not None:
         refuse_mixed(from_file, title=title, customer=customer, due=due, assignee=assignee, notes=notes)
-        add_from(ctx, from_file, "tasks.write", TaskCreate, tasks.create_in, fmt, COLUMNS, "tasks")
+        add_from(ctx, from_file, "task", fmt, COLUMNS)
         return
     if title is None:
         raise typer.BadParameter("give a TITLE, or --from FILE", param_hint="TITLE")

@@ -122,7 +122,7 @@ def add(
             order=order,
             assignee=assignee,
         )
-        add_from(ctx, from_file, "tickets.write", TicketCreate, tickets.create_in, fmt, COLUMNS, "tickets")
+        add_from(ctx, from_file, "ticket", fmt, COLUMNS)
         return
     if customer is None or subject is None:
         raise typer.BadParameter("give CUSTOMER and SUBJECT, or --from FILE", param_hint="CUSTOMER SUBJECT")

@@ -35,7 +35,7 @@ def add(
 
     if from_file is not None:
         refuse_mixed(from_file, username=username, name=name)
-        add_from(ctx, from_file, "users.manage", UserCreate, users.create_in, fmt, COLUMNS, "users")
+        add_from(ctx, from_file, "user", fmt, COLUMNS)
         return
     if username is None:
         raise typer.BadParameter("give a USERNAME, or --from FILE", param_hint="USERNAME")

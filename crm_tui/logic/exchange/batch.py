@@ -13,10 +13,125 @@ from dataclasses import dataclass
 from typing import Any
 
 from crm_tui.logic.core.context import Crm, Work
-from crm_tui.logic.core.errors import CrmError, Forbidden
-from crm_tui.logic.core.schemas import In, Output, validated
+from crm_tui.logic.core.errors import CrmError, Forbidden, Invalid
+from crm_tui.logic.core.schemas import Input, Output, validated
 
 BATCH_SIZE = 500
+
+CreateOne = Callable[[Work, Any, bool], Output]
+CreateBatch = Callable[[Work, list[tuple[int, Any]], bool], list[tuple[int, Output | CrmError]]]
+
+
+@dataclass(frozen=True)
+class Creatable:
+    """A kind of record `--from` creates: the permission it needs, the model each line
+    must match, and how one record (or a whole batch, where the module offers it) is made.
+    ``force`` is the user's "add it even if it looks like a duplicate"."""
+
+    noun: str
+    permission: str
+    model: type[Input]
+    create: CreateOne
+    create_batch: CreateBatch | None = None
+
+
+# Each kind's module is imported only when that kind is created, so that `crm customer
+# add --from` does not pay for building the models of sales and service.
+
+
+def _customer() -> Creatable:
+    from crm_tui.logic.customers import batches, customers
+    from crm_tui.logic.customers.schemas import CustomerCreate
+
+    return Creatable(
+        "customers", "customers.write", CustomerCreate,
+        lambda work, data, force: customers.create_in(work, data, force=force),
+        lambda work, items, force: batches.create_batch_in(work, items, force=force),
+    )  # fmt: skip
+
+
+def _contact() -> Creatable:
+    from crm_tui.logic.customers import contacts
+    from crm_tui.logic.customers.schemas import ContactCreate
+
+    return Creatable(
+        "contacts", "customers.write", ContactCreate,
+        lambda work, data, force: contacts.create_in(work, data, force=force),
+    )  # fmt: skip
+
+
+def _note() -> Creatable:
+    from crm_tui.logic.customers import timeline
+    from crm_tui.logic.customers.schemas import ActivityCreate
+
+    return Creatable("entries", "customers.write", ActivityCreate, _ignoring_force(timeline.create_in))
+
+
+def _task() -> Creatable:
+    from crm_tui.logic.customers import tasks
+    from crm_tui.logic.customers.schemas import TaskCreate
+
+    return Creatable("tasks", "tasks.write", TaskCreate, _ignoring_force(tasks.create_in))
+
+
+def _deal() -> Creatable:
+    from crm_tui.logic.sales import deals
+    from crm_tui.logic.sales.schemas import DealCreate
+
+    return Creatable("deals", "deals.write", DealCreate, _ignoring_force(deals.create_in))
+
+
+def _product() -> Creatable:
+    from crm_tui.logic.sales import products
+    from crm_tui.logic.sales.schemas import ProductCreate
+
+    return Creatable("products", "products.manage", ProductCreate, _ignoring_force(products.create_in))
+
+
+def _order() -> Creatable:
+    from crm_tui.logic.sales import orders
+    from crm_tui.logic.sales.schemas import OrderCreate
+
+    return Creatable("orders", "orders.write", OrderCreate, _ignoring_force(orders.create_in))
+
+
+def _ticket() -> Creatable:
+    from crm_tui.logic.service import tickets
+    from crm_tui.logic.service.schemas import TicketCreate
+
+    return Creatable("tickets", "tickets.write", TicketCreate, _ignoring_force(tickets.create_in))
+
+
+def _user() -> Creatable:
+    from crm_tui.logic.core import users
+    from crm_tui.logic.core.schemas import UserCreate
+
+    return Creatable("users", "users.manage", UserCreate, _ignoring_force(users.create_in))
+
+
+def _ignoring_force(create: Callable[[Work, Any], Output]) -> CreateOne:
+    """Records with no duplicate check: ``force`` has nothing to override."""
+    return lambda work, data, force: create(work, data)
+
+
+CREATABLE: dict[str, Callable[[], Creatable]] = {
+    "customer": _customer,
+    "contact": _contact,
+    "note": _note,
+    "task": _task,
+    "deal": _deal,
+    "product": _product,
+    "order": _order,
+    "ticket": _ticket,
+    "user": _user,
+}
+
+
+def creatable(kind: str) -> Creatable:
+    """What creating a ``kind`` from JSON Lines takes; Invalid for a kind there is none of."""
+    if kind not in CREATABLE:
+        raise Invalid(f"records of kind {kind!r} cannot be created from lines: choose {', '.join(CREATABLE)}")
+    return CREATABLE[kind]()
 
 
 @dataclass(frozen=True)
@@ -30,30 +145,28 @@ class LineOutcome:
 
 def create_many(
     crm: Crm,
-    permission: str,
+    kind: str,
     lines: Iterable[str],
-    model: type[In],
-    create: Callable[[Work, In], Output],
     *,
-    create_batch: Callable[[Work, list[tuple[int, In]]], list[tuple[int, Output | CrmError]]] | None = None,
+    force: bool = False,
     batch_size: int | None = None,
 ) -> Iterator[LineOutcome]:
-    """Create one record per JSON object line; blank lines are skipped.
+    """Create one ``kind`` of record per JSON object line; blank lines are skipped.
 
-    Each line goes through ``create`` in its own savepoint, or the whole batch through
-    ``create_batch`` where a module offers one. Outcomes are yielded once their batch
-    is committed, in line order.
+    Each line is created in its own savepoint, or the whole batch at once where the
+    module offers that. Outcomes are yielded once their batch is committed, in line order.
     """
+    making = creatable(kind)
     batch_size = batch_size or BATCH_SIZE
     batch: list[tuple[int, str]] = []
     for number, text in enumerate(lines, start=1):
         if text.strip():
             batch.append((number, text))
         if len(batch) >= batch_size:
-            yield from _run_batch(crm, permission, batch, model, create, create_batch)
+            yield from _run_batch(crm, making, batch, force)
             batch = []
     if batch:
-        yield from _run_batch(crm, permission, batch, model, create, create_batch)
+        yield from _run_batch(crm, making, batch, force)
 
 
 def _parse(text: str) -> dict[str, Any]:
@@ -66,31 +179,29 @@ def _parse(text: str) -> dict[str, Any]:
     return value
 
 
-def _run_batch(
-    crm: Crm, permission: str, batch: list[tuple[int, str]], model, create, create_batch
-) -> list[LineOutcome]:
+def _run_batch(crm: Crm, making: Creatable, batch: list[tuple[int, str]], force: bool) -> list[LineOutcome]:
     outcomes: dict[int, LineOutcome] = {}
-    with crm.work(permission) as work:
+    with crm.work(making.permission) as work:
         parsed = []
         for number, text in batch:
             try:
-                parsed.append((number, validated(model, _parse(text))))
+                parsed.append((number, validated(making.model, _parse(text))))
             except CrmError as exc:
                 outcomes[number] = LineOutcome(line=number, error=str(exc))
-        if create_batch is not None:
-            for number, result in create_batch(work, parsed):
+        if making.create_batch is not None:
+            for number, result in making.create_batch(work, parsed, force):
                 outcomes[number] = _outcome(number, result)
         else:
             for number, data in parsed:
-                outcomes[number] = _outcome(number, _create_one(work, create, data))
+                outcomes[number] = _outcome(number, _create_one(work, making.create, data, force))
     return [outcomes[number] for number, _ in batch]
 
 
-def _create_one(work: Work, create: Callable[[Work, Any], Output], data: Any) -> Output | CrmError:
+def _create_one(work: Work, create: CreateOne, data: Any, force: bool) -> Output | CrmError:
     """``create`` in a savepoint: a refused line leaves nothing behind."""
     savepoint = work.session.begin_nested()
     try:
-        record = create(work, data)
+        record = create(work, data, force)
     except Forbidden:
         savepoint.rollback()
         raise
