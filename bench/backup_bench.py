@@ -82,7 +82,7 @@ def measure(database: Path, scratch: Path, user: str = "admin") -> BackupFigures
     """Copy ``database`` into ``scratch``, then back the copy up with crm while another
     process writes to it, and verify the backup; all of it is deleted afterwards."""
     from crm_tui.config import load_settings
-    from crm_tui.logic.admin import backups
+    from crm_tui.logic.admin import backups, verification
     from crm_tui.logic.core.context import open_crm
 
     with tempfile.TemporaryDirectory(dir=scratch) as name:
@@ -106,7 +106,7 @@ def measure(database: Path, scratch: Path, user: str = "admin") -> BackupFigures
         writes = int(writer.communicate()[0])
         crm.close()
         start = time.perf_counter()
-        report = backups.verify_backup(made.file)
+        report = verification.verify_backup(made.file)
         verify_seconds = time.perf_counter() - start
     return BackupFigures(
         database=database.name,

@@ -100,7 +100,7 @@ def verify(
 ) -> None:
     """Check checksum, decompression, then integrity (a PostgreSQL dump: every row and the
     row counts) and schema version; exit 3 if damaged."""
-    from crm_tui.logic.admin.backups import verify_all, verify_backup
+    from crm_tui.logic.admin.verification import verify_all, verify_backup
 
     if (file is None) == (not all_):
         raise typer.BadParameter("give one backup FILE, or --all", param_hint="FILE")
@@ -129,7 +129,7 @@ def restore(
     ] = None,
 ) -> None:
     """Replace the database with a backup: verified first, the current data kept aside."""
-    from crm_tui.logic.admin.backups import restore_backup
+    from crm_tui.logic.admin.restores import restore_backup
 
     current = state(ctx)
     if not yes:

@@ -4,7 +4,8 @@ A backup is one compressed (zstd) copy of the database, optionally age-encrypted
 a JSON manifest beside it that records its SHA-256, sizes and schema version. Files are
 written under a temporary name in the backup folder, checked, flushed to disk and then
 renamed into place, so a backup that is listed is always whole. The rules (who may,
-where, how many to keep) live in logic; this module only moves bytes safely.
+where, how many to keep) live in logic; this module only moves bytes safely. What a
+backup of PostgreSQL holds, a dump of its rows, is read and written by ``dump.py``.
 """
 
 from __future__ import annotations
@@ -42,9 +43,6 @@ CHUNK = 1 << 20  # bytes per read: large enough for speed, small enough for memo
 ZSTD_LEVEL = 1
 ZSTD_THREADS = -1  # zstd's worker threads: one per core
 BUSY_TIMEOUT_MS = 15_000
-DUMP_BLOCK = 2_000  # rows joined into one write
-# How long a restore into PostgreSQL waits for other sessions to let go of its tables.
-LOCK_TIMEOUT = "60s"
 
 
 class BackupLocked(StorageError):
@@ -468,166 +466,3 @@ def _decompress(decompressor: Any, source: BinaryIO, out: _HashingWriter) -> Non
         out.write(stream.decompress(chunk))
     if not stream.eof:
         raise zstandard.ZstdError("the file ends before the compressed data does (cut short?)")
-
-
-# Logical dumps (PostgreSQL): reading a snapshot, emptying and refilling tables
-
-
-@contextlib.contextmanager
-def read_snapshot(engine: Any, tables: Sequence[str] = ()) -> Iterator[Any]:
-    """One read-only transaction that sees the database as of its first query.
-
-    PostgreSQL: REPEATABLE READ, READ ONLY: every table is read from the same
-    snapshot while others keep writing, as pg_dump does. Like pg_dump it first locks
-    ``tables`` against changes of their structure and TRUNCATE (not writes), and only
-    then takes its snapshot: TRUNCATE is not MVCC-safe, and a table a restore emptied
-    and filled after the snapshot was taken would read as empty. SQLite: a deferred
-    transaction, which in WAL mode is a snapshot too.
-    """
-    postgres = engine.dialect.name == "postgresql"
-    options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True} if postgres else {}
-    with engine.connect().execution_options(**options) as conn, conn.begin():
-        if postgres:
-            conn.exec_driver_sql("SET LOCAL TimeZone = 'UTC'")  # times as dump_rows writes them
-            if tables:
-                listed = ", ".join(f'"{name}"' for name in tables)
-                conn.exec_driver_sql(f"LOCK TABLE {listed} IN ACCESS SHARE MODE")
-        yield conn
-
-
-def dump_rows(connection: Any, table: Any) -> Iterator[bytes]:
-    """PostgreSQL: the rows of ``table`` in key order as JSON lines, ``[table, value,
-    ...]``, encoded by the server and streamed with COPY, in blocks of whole lines.
-
-    The server writes times in ISO 8601 in the session's zone (UTC, see read_snapshot)
-    and dates as YYYY-MM-DD. JSON columns go through jsonb, which writes them on one
-    line whatever whitespace they were stored with. Then JSON text holds no raw control
-    characters, so the one escape of COPY's text format left is the doubled backslash,
-    and halving the pairs gives the JSON back exactly.
-    """
-    from sqlalchemy import JSON
-
-    values = ", ".join(
-        f'"{column.name}"::jsonb' if isinstance(column.type, JSON) else f'"{column.name}"'
-        for column in table.columns
-    )
-    order = ", ".join(f'"{column.name}"' for column in table.primary_key)
-    # json_build_array takes at most 100 arguments: the table's name and 99 columns.
-    query = f"SELECT json_build_array('{table.name}', {values}) FROM \"{table.name}\" ORDER BY {order}"
-    cursor = connection.connection.driver_connection.cursor()
-    with cursor.copy(f"COPY ({query}) TO STDOUT") as copy:
-        rows: list[Any] = []
-        for row in copy:  # one row per item, so a doubled backslash is never split
-            rows.append(row)
-            if len(rows) == DUMP_BLOCK:
-                yield b"".join(rows).replace(b"\\\\", b"\\")
-                rows = []
-        yield b"".join(rows).replace(b"\\\\", b"\\")
-
-
-def insert_rows(connection: Any, table: Any, rows: Sequence[Sequence[Any]]) -> None:
-    """Insert ``rows``, values in ``table``'s column order: on PostgreSQL through COPY,
-    several times faster than INSERT. COPY skips SQLAlchemy's type handling, so values
-    must be what the columns hold: aware times, dates, and Python values for JSON."""
-    names = list(table.columns.keys())
-    if connection.dialect.name != "postgresql":
-        connection.execute(table.insert(), [dict(zip(names, row, strict=True)) for row in rows])
-        return
-    from psycopg.types.json import Json
-    from sqlalchemy import JSON
-
-    json_at = [n for n, column in enumerate(table.columns) if isinstance(column.type, JSON)]
-    listed = ", ".join(f'"{name}"' for name in names)
-    cursor = connection.connection.driver_connection.cursor()
-    with cursor.copy(f'COPY "{table.name}" ({listed}) FROM STDIN') as copy:
-        for row in rows:
-            if json_at:
-                row = list(row)
-                for n in json_at:
-                    row[n] = None if row[n] is None else Json(row[n])
-            copy.write_row(row)
-
-
-@contextlib.contextmanager
-def replacing_rows(connection: Any, table_names: Sequence[str]) -> Iterator[None]:
-    """Empty ``table_names`` (children first) for new rows loaded inside the block;
-    afterwards the id sequences go on from the highest id loaded. All of it happens in
-    the caller's transaction.
-
-    PostgreSQL: one TRUNCATE, which locks the tables until the transaction ends, so
-    other sessions wait and then see the old rows or the new ones, never a mix; one
-    that holds a table for longer than LOCK_TIMEOUT makes the restore fail (and roll
-    back) instead of waiting for ever. As pg_restore does, the foreign keys and the
-    search index are set aside while rows go in, then made again over all the rows at
-    once: 1.6 million rows load in 111 s where checking keys and indexing row by row
-    took 192 s, and a key that does not hold still fails the whole load.
-    """
-    from sqlalchemy import text
-
-    from crm_tui.storage import search
-
-    if connection.dialect.name != "postgresql":
-        for name in table_names:
-            connection.execute(text(f'DELETE FROM "{name}"'))
-        yield
-        return
-    connection.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-    listed = ", ".join(f'"{name}"' for name in table_names)
-    connection.execute(text(f"TRUNCATE {listed}"))
-    keys = _foreign_keys(connection, table_names)
-    for table, name, _ in keys:
-        connection.execute(text(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"'))
-    search.uninstall(connection)
-    yield
-    for table, name, definition in keys:
-        connection.execute(text(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}'))
-    search.install(connection)
-    reset_sequences(connection, table_names)
-    # Statistics of the old rows would steer the first queries until autovacuum runs.
-    connection.execute(text(f"ANALYZE {listed}"))
-
-
-def _foreign_keys(connection: Any, table_names: Sequence[str]) -> list[tuple[str, str, str]]:
-    """The foreign keys of ``table_names``: table, constraint name and definition."""
-    from sqlalchemy import text
-
-    return [
-        tuple(row)
-        for row in connection.execute(
-            text(
-                "SELECT c.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k"
-                " JOIN pg_class c ON c.oid = k.conrelid"
-                " WHERE k.contype = 'f' AND c.relnamespace = current_schema()::regnamespace"
-                " AND c.relname = ANY(:names) ORDER BY k.oid"
-            ),
-            {"names": list(table_names)},
-        )
-    ]
-
-
-def reset_sequences(connection: Any, table_names: Sequence[str]) -> None:
-    """After rows were loaded with their own ids, let PostgreSQL's id sequences go on
-    from the highest one, so new records never collide with restored ones. Tables
-    without a sequence (a composite key, a code as key) are left alone; SQLite needs
-    nothing: it takes max(rowid) + 1."""
-    if connection.dialect.name != "postgresql":
-        return
-    from sqlalchemy import text
-
-    owned = connection.execute(
-        text(
-            "SELECT table_name, column_name, pg_get_serial_sequence(quote_ident(table_name), column_name)"
-            " FROM information_schema.columns"
-            " WHERE table_schema = current_schema() AND table_name = ANY(:names)"
-        ),
-        {"names": list(table_names)},
-    ).all()
-    for table_name, column_name, sequence in owned:
-        if sequence:
-            connection.execute(
-                text(
-                    f'SELECT setval(:s, coalesce((SELECT max("{column_name}") FROM "{table_name}"), 0) + 1,'
-                    " false)"
-                ),
-                {"s": sequence},
-            )

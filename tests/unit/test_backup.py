@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from crm_tui.config import load_settings
-from crm_tui.logic.admin import backups
+from crm_tui.logic.admin import backups, restores, verification
 from crm_tui.logic.core import users
 from crm_tui.logic.core.context import open_crm
 from crm_tui.logic.core.errors import Conflict, DatabaseProblem, Forbidden, Invalid
@@ -61,7 +61,7 @@ def test_create_list_verify_and_modes(crm, folder, cli):
     assert manifest["size"] == path.stat().st_size and manifest["kind"] == "backup"
     assert not [p for p in folder.iterdir() if p.name.startswith(".tmp-")]
     assert [info.file for info in backups.list_backups(folder)] == [made.file]
-    report = backups.verify_backup(path)
+    report = verification.verify_backup(path)
     assert report.ok and report.checked == ["checksum", "decompression", "integrity", "schema version"]
     result = cli("backup", "verify", str(path), "-f", "json")
     assert result.exit_code == 0 and json.loads(result.stdout)[0]["ok"] is True
@@ -89,7 +89,7 @@ def test_damaged_copies_are_refused_by_verify_and_restore(crm, folder, cli, coun
         manifest.write_text("{not json")
     _add(crm, "Later")
     before = counts()
-    report = backups.verify_backup(path)
+    report = verification.verify_backup(path)
     assert not report.ok
     expected = {
         "flip": "SHA-256 does not match",
@@ -117,7 +117,7 @@ def test_damage_inside_a_copy_with_a_matching_checksum_is_found(crm, folder):
     manifest.sha256, manifest.size = file_sha256(path)
     manifest_file.unlink()
     manifest.write(manifest_file)
-    report = backups.verify_backup(path)
+    report = verification.verify_backup(path)
     assert not report.ok and "damaged" in report.problem
 
 
@@ -185,7 +185,7 @@ def test_two_concurrent_backup_runs_both_finish_whole(crm, db_url, folder):
     assert [code for code, _, _ in results] == [0, 0], results
     files = [out.strip() for _, out, _ in results]
     assert len(set(files)) == 2
-    assert all(backups.verify_backup(f).ok for f in files)
+    assert all(verification.verify_backup(f).ok for f in files)
     assert not [p for p in folder.iterdir() if p.name.startswith(".tmp-")]
 
 
@@ -229,7 +229,7 @@ def test_restore_brings_back_the_data_and_keeps_a_safety_copy(crm, db_url, folde
     assert kinds == ["backup", "safety"]
     safety = next(info for info in backups.list_backups(folder) if info.kind == "safety")
     fresh = tmp_path / "fresh.sqlite3"
-    backups.restore_backup(load_settings(db=str(fresh)), safety.file, folder=folder)
+    restores.restore_backup(load_settings(db=str(fresh)), safety.file, folder=folder)
     other = open_crm(load_settings(db=str(fresh)))
     assert _names(other) == ["Acme", "Added after"]
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
@@ -243,7 +243,7 @@ def test_a_newer_schema_is_refused_and_an_older_one_upgraded(crm, db_url, folder
     schema.stamp(crm.database, schema.HEAD)
     before = counts()
     with pytest.raises(DatabaseProblem, match="newer than this crm"):
-        backups.restore_backup(load_settings(db=db_url), newer, folder=folder)
+        restores.restore_backup(load_settings(db=db_url), newer, folder=folder)
     assert counts()["customers"] == before["customers"] and _names(crm) == ["Acme"]
 
     from alembic import command
@@ -253,10 +253,10 @@ def test_a_newer_schema_is_refused_and_an_older_one_upgraded(crm, db_url, folder
     # The backup to take before `crm db upgrade`: crm opens the older database for it.
     result = cli("backup", "create", "--dir", str(folder))
     assert result.exit_code == 0, result.stderr
-    older = backups.verify_backup(result.stdout.strip())
+    older = verification.verify_backup(result.stdout.strip())
     assert older.ok and older.schema_version == "0003"
     target = tmp_path / "upgraded.sqlite3"
-    report = backups.restore_backup(load_settings(db=str(target)), older.file, folder=folder)
+    report = restores.restore_backup(load_settings(db=str(target)), older.file, folder=folder)
     assert report.upgraded_from == "0003" and report.schema_version == schema.HEAD
     restored = open_crm(load_settings(db=str(target)))
     assert _names(restored) == ["Acme"]
@@ -278,7 +278,7 @@ def test_an_older_copy_is_upgraded_as_crm_db_upgrade_would(tmp_path, folder):
     target = tmp_path / "restored.sqlite3"
     settings = load_settings(db=str(target), user="alice")
     settings.business_hours, settings.business_days, settings.timezone = "09:00-17:00", "mon-fri", "UTC"
-    assert backups.restore_backup(settings, made.file, folder=folder).upgraded_from == "0006"
+    assert restores.restore_backup(settings, made.file, folder=folder).upgraded_from == "0006"
     database = Database(f"sqlite:///{target}")
     clock = WorkingTime.from_settings("09:00-17:00", "mon-fri", "UTC")
     assert _kept(database) == _measured(database, clock) != _measured(database, WorkingTime())
@@ -298,9 +298,9 @@ def test_encryption_round_trip(crm, folder, tmp_path, cli):
     assert result.exit_code == 0, result.stderr
     path = Path(result.stdout.strip())
     assert path.name.endswith(".zst.age") and b"Secret GmbH" not in path.read_bytes()
-    assert backups.verify_backup(path).checked == ["checksum"]
-    assert backups.verify_backup(path, identity=key_file).ok
-    bad = backups.verify_backup(path, identity=wrong)
+    assert verification.verify_backup(path).checked == ["checksum"]
+    assert verification.verify_backup(path, identity=key_file).ok
+    bad = verification.verify_backup(path, identity=wrong)
     assert not bad.ok and "cannot decrypt" in bad.problem
     _add(crm, "Later")
     result = cli("restore", str(path), "--yes", "--dir", str(folder))
@@ -342,9 +342,9 @@ def test_backup_while_another_process_writes_is_consistent(crm, db_url, folder, 
     written = int(writer.stdout.read())
     assert written > 10
     for path in made:
-        assert backups.verify_backup(path).ok
+        assert verification.verify_backup(path).ok
         target = tmp_path / f"{Path(path).name}.sqlite3"
-        backups.restore_backup(load_settings(db=str(target)), path, folder=folder)
+        restores.restore_backup(load_settings(db=str(target)), path, folder=folder)
         with sqlite3.connect(target) as conn:
             assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
             customers_n = conn.execute("SELECT count(*) FROM customers").fetchone()[0]

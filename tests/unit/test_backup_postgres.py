@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from crm_tui.config import load_settings
-from crm_tui.logic.admin import backups, demo
+from crm_tui.logic.admin import backups, demo, restores, verification
 from crm_tui.logic.core import users
 from crm_tui.logic.core.context import open_crm
 from crm_tui.logic.core.errors import Conflict, DatabaseProblem
@@ -32,7 +32,7 @@ from crm_tui.logic.sales.schemas import DealCreate
 from crm_tui.logic.service import tickets
 from crm_tui.logic.service.schemas import TicketCreate
 from crm_tui.storage import backup as files
-from crm_tui.storage import schema
+from crm_tui.storage import dump, schema
 from tests.conftest import _postgres_database, table_counts
 
 pytestmark = pytest.mark.postgres_only
@@ -110,7 +110,7 @@ def test_create_list_verify(crm, db_url, folder, cli):
     assert manifest["counts"] == stored and stored["customers"] == 20
     assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == [files.LOCK_NAME]
     assert [info.file for info in backups.list_backups(folder)] == [str(path)]
-    assert backups.verify_backup(path).checked == CHECKS
+    assert verification.verify_backup(path).checked == CHECKS
     result = cli("backup", "verify", "--all", "--dir", str(folder), "-f", "json")
     assert result.exit_code == 0 and json.loads(result.stdout)[0]["ok"] is True
     quiet = cli("backup", "create", "--dir", str(folder), "--quiet")
@@ -138,8 +138,8 @@ def test_restore_brings_everything_back(crm, db_url, folder, cli):
     assert json.loads(cli("search", "Zebra", "-f", "json").stdout) == []
     # The safety backup holds the data as it was just before.
     safety = next(info for info in backups.list_backups(folder) if info.kind == "safety")
-    assert backups.verify_backup(safety.file).ok
-    assert backups.restore_backup(load_settings(db=db_url), safety.file, folder=folder).safety_backup
+    assert verification.verify_backup(safety.file).ok
+    assert restores.restore_backup(load_settings(db=db_url), safety.file, folder=folder).safety_backup
     assert "Zebra Added After" in _names(crm)
 
 
@@ -164,7 +164,7 @@ def test_awkward_values_come_back_exactly(crm, db_url, folder, other_url):
         )
     before = _all_rows(db_url)
     path = backups.create_backup(crm, folder=folder).file
-    backups.restore_backup(load_settings(db=other_url), path, folder=folder)
+    restores.restore_backup(load_settings(db=other_url), path, folder=folder)
     assert _all_rows(other_url) == before
     restored = next(row for row in before["customers"] if row["name"] == "Edited by hand")
     assert restored["custom"] == {"x": [1, 2]}
@@ -176,7 +176,7 @@ def test_new_records_after_a_restore_get_fresh_ids(crm, db_url, folder, other_ur
     highest = {name: max(row["id"] for row in rows) for name, rows in _all_rows(db_url).items()
                if name in ("customers", "deals", "tickets", "audit_entries")}  # fmt: skip
     # A new database whose id sequences start at 1: each would collide without the reset.
-    report = backups.restore_backup(load_settings(db=other_url), path, folder=folder)
+    report = restores.restore_backup(load_settings(db=other_url), path, folder=folder)
     assert report.safety_backup is None and report.upgraded_from is None
     restored = open_crm(load_settings(db=other_url))
     try:
@@ -202,7 +202,7 @@ def test_damaged_copies_are_refused_by_verify_and_restore(crm, db_url, folder, c
     _add(crm, "Later")
     before = _all_rows(db_url)
     expected = "SHA-256 does not match" if damage == "flip" else "cut short?"
-    report = backups.verify_backup(path)
+    report = verification.verify_backup(path)
     assert not report.ok and expected in report.problem
     result = cli("backup", "verify", str(path))
     assert result.exit_code == 3 and expected in result.stderr
@@ -229,10 +229,10 @@ def test_damage_inside_a_dump_with_a_matching_checksum_is_found(crm, db_url, fol
     path = Path(backups.create_backup(crm, folder=folder).file)
     _repack(path, change)
     before = _all_rows(db_url)
-    report = backups.verify_backup(path)
+    report = verification.verify_backup(path)
     assert not report.ok and expected in report.problem and report.checked == ["checksum", "decompression"]
     with pytest.raises(Exception, match="damaged"):
-        backups.restore_backup(load_settings(db=db_url), path, folder=folder)
+        restores.restore_backup(load_settings(db=db_url), path, folder=folder)
     assert _all_rows(db_url) == before
 
 
@@ -244,7 +244,7 @@ def test_row_counts_must_match_the_manifest(crm, folder):
     manifest.counts = {**(manifest.counts or {}), "customers": 2}
     manifest_file.unlink()
     manifest.write(manifest_file)
-    report = backups.verify_backup(path)
+    report = verification.verify_backup(path)
     assert not report.ok and "not the ones the manifest counts" in report.problem
 
 
@@ -262,7 +262,7 @@ def test_a_failing_load_leaves_the_old_data(crm, db_url, folder, cli):
         return [*lines[:first], (json.dumps(record) + "\n").encode(), *lines[first + 1 :]]
 
     _repack(path, merged_into_nobody)
-    assert backups.verify_backup(path).ok
+    assert verification.verify_backup(path).ok
     _add(crm, "Later")
     before = _all_rows(db_url)
     result = cli("restore", str(path), "--yes", "--dir", str(folder))
@@ -274,12 +274,12 @@ def test_a_session_holding_the_tables_makes_restore_wait_then_give_up(crm, db_ur
     _add(crm, "Acme")
     path = backups.create_backup(crm, folder=folder).file
     _add(crm, "Later")
-    monkeypatch.setattr(files, "LOCK_TIMEOUT", "300ms")
+    monkeypatch.setattr(dump, "LOCK_TIMEOUT", "300ms")
     url = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(url) as holder:
         holder.execute("SELECT count(*) FROM customers")  # an open transaction keeps its lock
         with pytest.raises(Conflict, match="is in use"):
-            backups.restore_backup(load_settings(db=db_url), path, folder=folder)
+            restores.restore_backup(load_settings(db=db_url), path, folder=folder)
     assert _names(crm) == ["Acme", "Later"]
 
 
@@ -311,7 +311,7 @@ def test_rotation_keeps_the_newest_and_never_safety_copies(crm, folder):
     safety = backups.create_backup(crm, folder=folder, kind="safety").file
     newest = backups.create_backup(crm, folder=folder, keep=2).file
     assert {info.file for info in backups.list_backups(folder)} == {made[-1], newest, safety}
-    assert all(backups.verify_backup(info.file).ok for info in backups.list_backups(folder))
+    assert all(verification.verify_backup(info.file).ok for info in backups.list_backups(folder))
 
 
 def test_only_admins_restore(crm, db_url, folder, cli):
@@ -334,9 +334,9 @@ def test_encryption_round_trip(crm, folder, tmp_path, cli):
     assert result.exit_code == 0, result.stderr
     path = Path(result.stdout.strip())
     assert path.name.endswith(".dump.zst.age") and b"Secret GmbH" not in path.read_bytes()
-    assert backups.verify_backup(path).checked == ["checksum"]
-    assert backups.verify_backup(path, identity=key_file).checked == CHECKS
-    bad = backups.verify_backup(path, identity=wrong)
+    assert verification.verify_backup(path).checked == ["checksum"]
+    assert verification.verify_backup(path, identity=key_file).checked == CHECKS
+    bad = verification.verify_backup(path, identity=wrong)
     assert not bad.ok and "cannot decrypt" in bad.problem
     _add(crm, "Later")
     result = cli("restore", str(path), "--yes", "--dir", str(folder))
@@ -354,7 +354,7 @@ def test_a_newer_dump_is_refused_and_an_older_one_upgraded(crm, db_url, folder, 
     schema.stamp(crm.database, schema.HEAD)
     before = _all_rows(db_url)
     with pytest.raises(DatabaseProblem, match="newer than this crm"):
-        backups.restore_backup(load_settings(db=db_url), newer, folder=folder)
+        restores.restore_backup(load_settings(db=db_url), newer, folder=folder)
     assert _all_rows(db_url) == before
 
     from alembic import command
@@ -364,9 +364,9 @@ def test_a_newer_dump_is_refused_and_an_older_one_upgraded(crm, db_url, folder, 
     # The backup to take before `crm db upgrade`: crm opens the older database for it.
     result = cli("backup", "create", "--dir", str(folder))
     assert result.exit_code == 0, result.stderr
-    older = backups.verify_backup(result.stdout.strip())
+    older = verification.verify_backup(result.stdout.strip())
     assert older.ok and older.schema_version == "0003"
-    report = backups.restore_backup(load_settings(db=other_url), older.file, folder=folder)
+    report = restores.restore_backup(load_settings(db=other_url), older.file, folder=folder)
     assert report.upgraded_from == "0003" and report.schema_version == schema.HEAD
     restored = open_crm(load_settings(db=other_url))
     try:
@@ -376,9 +376,9 @@ def test_a_newer_dump_is_refused_and_an_older_one_upgraded(crm, db_url, folder, 
     finally:
         restored.close()
     # Into the older database itself: it is upgraded (after its safety backup), then replaced.
-    report = backups.restore_backup(load_settings(db=db_url), older.file, folder=folder)
+    report = restores.restore_backup(load_settings(db=db_url), older.file, folder=folder)
     assert report.upgraded_from == "0003" and report.safety_backup
-    assert backups.verify_backup(report.safety_backup).schema_version == "0003"
+    assert verification.verify_backup(report.safety_backup).schema_version == "0003"
     assert schema.read_status(crm.database).state == "current" and _names(crm) == ["Acme"]
 
 
@@ -397,7 +397,7 @@ def test_an_older_dump_is_upgraded_as_crm_db_upgrade_would(db_url, folder, other
     assert made.schema_version == "0006"
     settings = load_settings(db=other_url, user="alice")
     settings.business_hours, settings.business_days, settings.timezone = "09:00-17:00", "mon-fri", "UTC"
-    assert backups.restore_backup(settings, made.file, folder=folder).upgraded_from == "0006"
+    assert restores.restore_backup(settings, made.file, folder=folder).upgraded_from == "0006"
     database = Database(other_url)
     clock = WorkingTime.from_settings("09:00-17:00", "mon-fri", "UTC")
     assert _kept(database) == _measured(database, clock) != _measured(database, WorkingTime())
@@ -416,7 +416,7 @@ def test_sqlite_backups_restore_into_postgresql_and_back(crm, db_url, folder, tm
         local.close()
     expected = _all_rows(str(sqlite_db))
 
-    report = backups.restore_backup(load_settings(db=db_url), from_sqlite, folder=folder)
+    report = restores.restore_backup(load_settings(db=db_url), from_sqlite, folder=folder)
     assert report.safety_backup and report.upgraded_from is None
     assert _all_rows(db_url) == expected
     _add(crm, "New On The Server")  # fresh ids on PostgreSQL too
@@ -424,7 +424,7 @@ def test_sqlite_backups_restore_into_postgresql_and_back(crm, db_url, folder, tm
     from_postgres = backups.create_backup(crm, folder=folder).file
     expected = _all_rows(db_url)
     back = tmp_path / "back.sqlite3"
-    report = backups.restore_backup(load_settings(db=str(back)), from_postgres, folder=folder)
+    report = restores.restore_backup(load_settings(db=str(back)), from_postgres, folder=folder)
     assert report.database == str(back) and stat.S_IMODE(back.stat().st_mode) == 0o600
     assert _all_rows(str(back)) == expected
     assert files.check_sqlite(back) is None
@@ -477,7 +477,7 @@ def test_backup_while_another_session_writes_is_consistent(crm, db_url, folder, 
     assert written > 20
     seen = set()
     for path in made:
-        assert backups.verify_backup(path).ok
+        assert verification.verify_backup(path).ok
         rows = _dumped_rows(Path(path), tmp_path)
         created = [r for r in rows["audit_entries"] if r["entity"] == "customer" and r["action"] == "create"]
         assert len(rows["customers"]) == len(created)
@@ -485,5 +485,5 @@ def test_backup_while_another_session_writes_is_consistent(crm, db_url, folder, 
         assert 300 <= len(rows["customers"]) <= 300 + written
         seen.add(len(rows["customers"]))
     assert len(seen) > 1  # the writer did write between the backups
-    backups.restore_backup(load_settings(db=other_url), made[-1], folder=folder)
+    restores.restore_backup(load_settings(db=other_url), made[-1], folder=folder)
     assert table_counts(other_url)["customers"] == len(rows["customers"])

@@ -10,12 +10,9 @@ one transaction (one consistent snapshot) and streamed: no table is held in memo
 - CSV: ``<table>.csv`` per table, UTF-8, a header of column names; empty cells are
   NULL; cells a spreadsheet would run as a formula (starting = + - @ tab or CR) get a
   leading ``'``, as does a cell that starts with ``'`` (so loading it back is exact).
-- Dump (backups of PostgreSQL): one JSON Lines stream, read in one REPEATABLE READ,
-  READ ONLY transaction. The first line is a head, ``{"format", "schema_version",
-  "tables": {table: [column, ...]}}``, with the tables as the database has them at
-  that schema version; then one line per row, ``[table, value, ...]`` in the head's
-  column order, table by table, parents first; the last line is ``{"end": true,
-  "counts": {table: rows}}``. A dump without its last line was cut short.
+
+Values are written and read back as a dump writes and reads them (``storage/dump.py``,
+the format of backups of PostgreSQL).
 """
 
 from __future__ import annotations
@@ -23,45 +20,26 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from functools import partial
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Date,
-    Integer,
-    MetaData,
-    Table,
-    bindparam,
-    delete,
-    func,
-    insert,
-    inspect,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.types import JSON, BigInteger, NullType
+from sqlalchemy import Boolean, Integer, Table, delete, func, insert, select, update
+from sqlalchemy.types import JSON, BigInteger
 
 from crm_tui import __version__
 from crm_tui.logic.core.context import Crm
 from crm_tui.logic.core.errors import Conflict, Invalid
 from crm_tui.logic.core.schemas import Output
 from crm_tui.storage import backup as files
-from crm_tui.storage.models import metadata
+from crm_tui.storage import dump
+from crm_tui.storage.dump import LOAD_CHUNK, from_json, plain, reset_sequences, tables
 from crm_tui.storage.schema import HEAD
-from crm_tui.storage.types import UTCDateTime
 
 PERMISSION = "database.manage"
 EXPORT_FORMAT = "crm-export/1"
-DUMP_FORMAT = "crm-dump/2"
-LOAD_CHUNK = 5_000
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 # Rows a fresh database is given by its migrations and first use; anything else means
 # the database holds someone's data and is not loaded over.
@@ -77,26 +55,15 @@ class ExportReport(Output):
     counts: dict[str, int]
 
 
-def tables() -> list[Table]:
-    """Every crm table, parents before children (the order loading needs)."""
-    return [table for table in metadata.sorted_tables if table.name != "alembic_version"]
-
-
 def table_named(name: str) -> Table:
-    for table in tables():
-        if table.name == name:
-            return table
-    raise Invalid(f"no such entity {name!r}: choose from {', '.join(t.name for t in tables())}")
+    """The crm table called ``name``; an unknown name is Invalid, naming those there are."""
+    try:
+        return dump.table_named(name)
+    except dump.UnknownTable as exc:
+        raise Invalid(str(exc)) from None
 
 
 # Values in and out
-
-
-def plain(value: Any) -> Any:
-    """A column value as JSON: times in ISO 8601 (UTC), everything else as it is."""
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
 
 
 def csv_cell(value: Any) -> str:
@@ -130,18 +97,6 @@ def _typed_text(column: Any, text: str) -> Any:
     if isinstance(kind, JSON):
         return json.loads(text)
     return text
-
-
-def from_json(column: Any, value: Any) -> Any:
-    """A JSON value back to the column's Python value."""
-    if value is None:
-        return None
-    if isinstance(column.type, UTCDateTime):
-        parsed = datetime.fromisoformat(value)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    if isinstance(column.type, Date):
-        return date.fromisoformat(value)
-    return value
 
 
 # Reading a consistent snapshot
@@ -316,7 +271,7 @@ def _load(
             table = table_named(name)
             for key, values in fixes:
                 conn.execute(update(table).where(table.c.id == key).values(**values))
-        files.reset_sequences(conn, [table.name for table in tables()])
+        reset_sequences(conn, [table.name for table in tables()])
     return counts
 
 
@@ -354,215 +309,3 @@ def _insert(conn: Any, table: Table, records: Iterable[dict[str, Any]], self_ref
 def plain_row(record: dict[str, Any]) -> dict[str, Any]:
     """A row with every value as JSON would show it, for comparing two databases."""
     return {name: plain(value) for name, value in record.items()}
-
-
-# Dumps: every row of a database, for backups of PostgreSQL
-
-
-@dataclass(frozen=True)
-class Dump:
-    """What a dump holds: its schema version and how many rows of each table."""
-
-    schema_version: str
-    counts: dict[str, int]
-
-
-def _as_found(model: Table, names: Sequence[str]) -> Table:
-    """``model`` with just the columns ``names`` (an older schema has fewer), typed as
-    the model types them and without defaults: rows go in exactly as they came out."""
-    columns = [
-        Column(
-            name,
-            model.c[name].type if name in model.c else NullType(),
-            primary_key=name in model.c and model.c[name].primary_key,
-        )
-        for name in names
-    ]
-    return Table(model.name, MetaData(), *columns)
-
-
-def _tables_in(conn: Any) -> list[Table]:
-    """crm's tables as the database at ``conn`` has them, parents first."""
-    found = inspect(conn).get_multi_columns()
-    columns = {name: [column["name"] for column in listed] for (_, name), listed in found.items()}
-    return [_as_found(model, columns[model.name]) for model in tables() if model.name in columns]
-
-
-def _json_line(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, default=plain).encode() + b"\n"
-
-
-def write_dump(crm: Crm, path: Path) -> Dump:
-    """Write every crm row of a PostgreSQL database, read in one snapshot, to the new
-    file ``path``.
-
-    The caller checks that the actor may. The database may have an older schema than
-    this crm's: the dump holds its tables as they are, and says which version they are.
-    """
-    counts: dict[str, int] = {}
-    engine = crm.database.engine
-    with engine.connect() as probe:
-        present = set(inspect(probe).get_table_names())
-    locked = [table.name for table in tables() if table.name in present]
-    with files.read_snapshot(engine, locked) as conn, files.private_file(path) as out:
-        version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-        found = _tables_in(conn)
-        columns = {table.name: list(table.columns.keys()) for table in found}
-        out.write(_json_line({"format": DUMP_FORMAT, "schema_version": version, "tables": columns}))
-        for table in found:
-            counts[table.name] = 0
-            for lines in files.dump_rows(conn, table):
-                out.write(lines)
-                counts[table.name] += lines.count(b"\n")
-        out.write(_json_line({"end": True, "counts": counts}))
-    return Dump(version, counts)
-
-
-def _dump_head(source: IO[str]) -> dict[str, Any]:
-    try:
-        head = json.loads(source.readline())
-    except ValueError:
-        head = None
-    if not (
-        isinstance(head, dict)
-        and head.get("format") == DUMP_FORMAT
-        and isinstance(head.get("schema_version"), str)
-        and isinstance(head.get("tables"), dict)
-    ):
-        raise Invalid(f"it does not start as a crm dump ({DUMP_FORMAT}) does")
-    return head
-
-
-def _dump_rows(source: IO[str], head: dict[str, Any], counts: dict[str, int]) -> Iterator[list[Any]]:
-    """The row lines after ``head``, each checked against it and counted in ``counts``.
-
-    The closing line must be there, with the same counts, and nothing after it.
-    """
-    position = {name: number for number, name in enumerate(head["tables"])}
-    widths = {name: len(columns) + 1 for name, columns in head["tables"].items()}
-    counts.update(dict.fromkeys(position, 0))
-    at = 0
-    try:
-        for number, line in enumerate(source, start=2):
-            try:
-                item = json.loads(line)
-            except ValueError:
-                raise Invalid(f"line {number} is not JSON") from None
-            if isinstance(item, dict):
-                if item.get("end") is not True or item.get("counts") != counts:
-                    raise Invalid(f"line {number}: the closing counts do not match the rows")
-                if source.readline():
-                    raise Invalid(f"more lines after the closing line {number}")
-                return
-            if not (isinstance(item, list) and item and widths.get(item[0]) == len(item)):
-                raise Invalid(f"line {number} is not a row of the tables the dump names")
-            if position[item[0]] < at:
-                raise Invalid(f"line {number}: a row of {item[0]} after the rows of a later table")
-            at = position[item[0]]
-            counts[item[0]] += 1
-            yield item
-    except UnicodeDecodeError as exc:
-        raise Invalid(f"not UTF-8 text ({exc.reason})") from None
-    raise Invalid("it ends before its closing line (cut short?)")
-
-
-def check_dump(path: Path) -> Dump:
-    """Read a whole dump and check its shape: its head, every row against the head, and
-    the closing line with the row counts. Raises Invalid saying what is wrong."""
-    counts: dict[str, int] = {}
-    with path.open(encoding="utf-8") as source:
-        head = _dump_head(source)
-        for _ in _dump_rows(source, head, counts):
-            pass
-    return Dump(head["schema_version"], counts)
-
-
-def _reader(column: Any) -> Callable[[Any], Any] | None:
-    """How a column's JSON value becomes its Python value; None when it is the same."""
-    if isinstance(column.type, UTCDateTime | Date):
-        return partial(from_json, column)
-    return None
-
-
-def dump_chunks(path: Path) -> Iterator[tuple[Table, list[tuple[Any, ...]]]]:
-    """A dump's rows in chunks (values in the table's column order), typed for loading,
-    parents first.
-
-    It is checked as it is read: a bad line raises Invalid, which rolls back whatever
-    transaction the rows were going into.
-    """
-    with path.open(encoding="utf-8") as source:
-        head = _dump_head(source)
-        found = {name: _as_found(table_named(name), columns) for name, columns in head["tables"].items()}
-        readers = {name: [_reader(column) for column in table.columns] for name, table in found.items()}
-        current: Table | None = None
-        chunk: list[tuple[Any, ...]] = []
-        for item in _dump_rows(source, head, {}):
-            table = found[item[0]]
-            if chunk and (table is not current or len(chunk) >= LOAD_CHUNK):
-                yield current, chunk  # type: ignore[misc]
-                chunk = []
-            current = table
-            chunk.append(
-                tuple(
-                    value if read is None or value is None else read(value)
-                    for read, value in zip(readers[item[0]], item[1:], strict=True)
-                )
-            )
-        if chunk:
-            yield current, chunk  # type: ignore[misc]
-
-
-def database_chunks(conn: Any) -> Iterator[tuple[Table, list[tuple[Any, ...]]]]:
-    """Every crm row of the database at ``conn``, in chunks (values in the table's
-    column order), parents first; streamed, never a whole table at once."""
-    for table in _tables_in(conn):
-        result = conn.execution_options(yield_per=LOAD_CHUNK).execute(
-            select(table).order_by(*table.primary_key)
-        )
-        for part in result.partitions():
-            yield table, [tuple(row) for row in part]
-
-
-def _links_within(table: Table) -> list[int]:
-    """Where in ``table``'s rows the columns are that name another row of the same table."""
-    model = table_named(table.name)
-    linking = {c.name for c in model.columns if any(key.column.table is model for key in c.foreign_keys)}
-    return [position for position, column in enumerate(table.columns) if column.name in linking]
-
-
-def replace_rows(conn: Any, chunks: Iterable[tuple[Table, list[tuple[Any, ...]]]]) -> dict[str, int]:
-    """Replace every crm row of the database at ``conn`` with ``chunks`` (parents first),
-    in the caller's transaction, so that a failure part way leaves the old rows.
-
-    Links between rows of one table (a customer merged into another) are set once all
-    its rows are in.
-    """
-    present = set(inspect(conn).get_table_names())
-    names = [table.name for table in tables() if table.name in present]
-    counts: dict[str, int] = {}
-    links: dict[tuple[Table, str], list[dict[str, Any]]] = {}
-    with files.replacing_rows(conn, names[::-1]):
-        for table, chunk in chunks:
-            files.insert_rows(conn, table, _links_set_aside(table, chunk, links))
-            counts[table.name] = counts.get(table.name, 0) + len(chunk)
-        for (table, name), targets in links.items():
-            if targets:
-                statement = update(table).where(table.c.id == bindparam("_id"))
-                conn.execute(statement.values({name: bindparam("_target")}), targets)
-    return counts
-
-
-def _links_set_aside(
-    table: Table, chunk: list[tuple[Any, ...]], links: dict[tuple[Table, str], list[dict[str, Any]]]
-) -> list[tuple[Any, ...]]:
-    """``chunk`` with its links to rows of the same table left empty, and noted in
-    ``links`` to be set once every row is in (a row may link to one loaded after it)."""
-    for position in _links_within(table):
-        key = list(table.columns.keys()).index("id")
-        targets = links.setdefault((table, table.columns[position].name), [])
-        for number, row in enumerate(chunk):
-            if row[position] is not None:
-                targets.append({"_id": row[key], "_target": row[position]})
-                chunk[number] = (*row[:position], None, *row[position + 1 :])
-    return chunk
