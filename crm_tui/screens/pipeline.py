@@ -10,25 +10,11 @@ from textual.events import Click
 from textual.widgets import Footer, Header, Label, ListItem, ListView, Static
 
 from crm_tui.display import shown
-from crm_tui.logic.sales import deals, orders, pipelines
-from crm_tui.logic.sales.schemas import DealRead
+from crm_tui.logic.sales import board, deals, orders
+from crm_tui.logic.sales.schemas import Board, BoardColumn, DealRead
 from crm_tui.logic.values import money
 from crm_tui.screens.base import CrmModal, CrmScreen
 from crm_tui.screens.dialogs import TextPrompt
-
-CARDS_PER_STAGE = 40  # a board shows the newest cards of each stage; lists page through all
-
-
-def load_board(crm, pipeline: str | None, owner: str | None):
-    """The pipeline and the newest deals of each of its stages."""
-    found = pipelines.get_pipeline(crm, pipeline)
-    cards = {
-        stage.name: deals.list_deals(
-            crm, pipeline=found.name, stage=stage.name, owner=owner, limit=CARDS_PER_STAGE
-        ).deals
-        for stage in found.stages
-    }
-    return found, cards, [p.name for p in pipelines.list_pipelines(crm)]
 
 
 class DealCard(ListItem):
@@ -39,19 +25,18 @@ class DealCard(ListItem):
 
 
 class StageColumn(Vertical):
-    """One stage: its name, count and sum, and its cards, built whole before mounting."""
+    """One stage: its name, the count and sum of all its deals, and its newest cards, built
+    whole before mounting."""
 
-    def __init__(self, stage, cards: list[DealRead]) -> None:
-        totals = ", ".join(
-            money.format_amount(sum(d.amount_minor for d in cards if d.currency == code), code)
-            for code in sorted({d.currency for d in cards})
-        )
+    def __init__(self, column: BoardColumn) -> None:
+        stage = column.stage
+        totals = ", ".join(money.format_amount(total.amount_minor, total.currency) for total in column.totals)
         head = Static(
-            f"{stage.name} {stage.probability}%\n{stage.deals} · {totals or '-'}", classes="column-head"
+            f"{stage.name} {stage.probability}%\n{column.count} · {totals or '-'}", classes="column-head"
         )
-        super().__init__(head, ListView(*[DealCard(deal) for deal in cards]), classes="column")
+        super().__init__(head, ListView(*[DealCard(deal) for deal in column.cards]), classes="column")
         self.stage, self.kind = stage.name, stage.kind
-        self.refs = [deal.ref for deal in cards]
+        self.refs = [deal.ref for deal in column.cards]
 
     @on(Click, ".column-head")
     def clicked(self) -> None:
@@ -101,31 +86,31 @@ class PipelineScreen(CrmScreen):
 
     def reload(self, focus_deal: str | None = None) -> None:
         self.call(
-            load_board,
+            board.board,
             self.pipeline,
-            self.owner,
-            then=lambda result: self.show(*result, focus_deal),
+            owner=self.owner,
+            then=lambda result: self.show(result, focus_deal),
             key="board",
         )
 
-    async def show(self, pipeline, cards, names, focus_deal: str | None = None) -> None:
-        self.pipeline, self.pipeline_names = pipeline.name, names
-        self.stages = [(s.name, s.kind) for s in pipeline.stages]
-        board = self.query_one("#board", HorizontalScroll)
-        await board.remove_children()
-        columns = [StageColumn(stage, cards[stage.name]) for stage in pipeline.stages]
+    async def show(self, found: Board, focus_deal: str | None = None) -> None:
+        self.pipeline, self.pipeline_names = found.pipeline, found.pipelines
+        self.stages = [(c.stage.name, c.stage.kind) for c in found.columns]
+        area = self.query_one("#board", HorizontalScroll)
+        await area.remove_children()
+        columns = [StageColumn(column) for column in found.columns]
         self._fit()
-        await board.mount(*columns)
+        await area.mount(*columns)
         who = "my deals" if self.owner else "everyone's deals"
         self.query_one("#board-status", Static).update(
-            f"Pipeline {pipeline.name}, {who}. Click a stage's name to move the selected deal there."
+            f"Pipeline {found.pipeline}, {who}. Click a stage's name to move the selected deal there."
         )
         target = next((c for c in columns if focus_deal in c.refs), None) if focus_deal else None
         if target is not None:
             listing = target.query_one(ListView)
             listing.index = target.refs.index(focus_deal)
             listing.focus()
-            board.scroll_to_widget(target, animate=False)
+            area.scroll_to_widget(target, animate=False)
         elif columns:
             columns[0].query_one(ListView).focus()
 

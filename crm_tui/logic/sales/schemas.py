@@ -179,3 +179,23 @@ class OrderRead(Output):
     paid_at: datetime | None
     cancelled_at: datetime | None
     version: int
+
+
+class StageTotal(Output):
+    currency: str
+    amount_minor: int
+
+
+class BoardColumn(Output):
+    """A stage on the board: its figures over all its active deals, and its newest cards."""
+
+    stage: StageRead
+    count: int
+    totals: list[StageTotal]
+    cards: list[DealRead]
+
+
+class Board(Output):
+    pipeline: str
+    pipelines: list[str]
+    columns: list[BoardColumn]

@@ -1,0 +1,73 @@
+"""The pipeline board: each stage with its figures and its newest deals, in one call.
+
+A stage's count and money are the database's sums over every active deal in it, not
+over the cards the board shows: a stage of 300 deals shows the total of all 300.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, func, select
+
+from crm_tui.logic.core import users
+from crm_tui.logic.core.context import Crm, Work
+from crm_tui.logic.sales import deals, pipelines
+from crm_tui.logic.sales.schemas import Board, BoardColumn, DealRead, StageTotal
+from crm_tui.storage.models import Deal, Pipeline
+
+CARDS_PER_STAGE = 40  # a board shows the newest cards of each stage; lists page through all
+
+
+def board(
+    crm: Crm, pipeline: str | None = None, *, owner: str | None = None, cards: int = CARDS_PER_STAGE
+) -> Board:
+    """``pipeline`` (the default one if None) as a board of ``owner``'s deals, or everyone's.
+
+    Each column holds the stage, how many active deals it has and their amount per
+    currency, and its ``cards`` most recently changed deals.
+    """
+    with crm.work() as work:
+        found = pipelines.find_pipeline(work, pipeline)
+        owner_id = users.find(work, owner).id if owner else None
+        figures = _figures(work, found.id, owner_id)
+        columns = []
+        for stage in pipelines.read(work, found).stages:
+            count, totals = figures.get(stage.id, (0, []))
+            newest = _newest(work, stage.id, owner_id, cards)
+            columns.append(BoardColumn(stage=stage, count=count, totals=totals, cards=newest))
+        names = work.session.execute(select(Pipeline.name).order_by(Pipeline.name)).scalars().all()
+        return Board(pipeline=found.name, pipelines=list(names), columns=columns)
+
+
+def _active(owner_id: int | None, *where: ColumnElement[bool]) -> list[ColumnElement[bool]]:
+    """The conditions naming the active deals ``where`` holds (and of one owner, if given)."""
+    conditions = [Deal.archived_at.is_(None), *where]
+    if owner_id is not None:
+        conditions.append(Deal.owner_id == owner_id)
+    return conditions
+
+
+def _figures(work: Work, pipeline_id: int, owner_id: int | None) -> dict[int, tuple[int, list[StageTotal]]]:
+    """Per stage: the number of active deals and their amounts summed per currency."""
+    rows = work.session.execute(
+        select(Deal.stage_id, Deal.currency, func.count(), func.sum(Deal.amount_minor))
+        .where(*_active(owner_id, Deal.pipeline_id == pipeline_id))
+        .group_by(Deal.stage_id, Deal.currency)
+        .order_by(Deal.stage_id, Deal.currency)
+    ).all()
+    figures: dict[int, tuple[int, list[StageTotal]]] = {}
+    for stage_id, currency, count, amount in rows:
+        before, totals = figures.get(stage_id, (0, []))
+        totals.append(StageTotal(currency=currency, amount_minor=int(amount or 0)))
+        figures[stage_id] = (before + count, totals)
+    return figures
+
+
+def _newest(work: Work, stage_id: int, owner_id: int | None, limit: int) -> list[DealRead]:
+    """The stage's ``limit`` most recently changed active deals, as read models."""
+    rows = work.session.execute(
+        select(Deal)
+        .where(*_active(owner_id, Deal.stage_id == stage_id))
+        .order_by(Deal.updated_at.desc(), Deal.id.desc())
+        .limit(limit)
+    ).scalars()
+    return deals.reads(work, list(rows))
