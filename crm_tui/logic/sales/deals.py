@@ -1,7 +1,6 @@
 """Deals: opportunities moving through a pipeline until they are won or lost.
 
-Every change of stage is kept (``deal_stage_changes``) with its time and actor, so that
-cycle times and stage conversion can be measured. Rules:
+Each change of stage is kept in the deal's history (``deal_stages``). Rules:
 
 - a deal moves only between the open stages of its own pipeline; winning and losing
   are their own steps, and losing needs a reason;
@@ -18,10 +17,17 @@ from sqlalchemy import func, select, tuple_
 
 from crm_tui.logic.core import audit, users
 from crm_tui.logic.core.context import Crm, Work
-from crm_tui.logic.core.errors import Invalid, NotFound
+from crm_tui.logic.core.errors import Invalid
 from crm_tui.logic.core.records import check_version, fetch, set_archived
 from crm_tui.logic.core.refs import ref
 from crm_tui.logic.sales import pipelines
+from crm_tui.logic.sales.deal_stages import (
+    close_deal,
+    last_open_stage,
+    record_move,
+    stage_history,
+    stage_named,
+)
 from crm_tui.logic.sales.schemas import (
     DealCreate,
     DealDetail,
@@ -29,21 +35,10 @@ from crm_tui.logic.sales.schemas import (
     DealRead,
     DealUpdate,
     OrderRead,
-    StageChangeRead,
 )
 from crm_tui.logic.values import money
 from crm_tui.logic.values.normalise import clean_text
-from crm_tui.storage.models import (
-    Activity,
-    Contact,
-    Customer,
-    Deal,
-    DealStageChange,
-    Order,
-    Pipeline,
-    Stage,
-    User,
-)
+from crm_tui.storage.models import Contact, Customer, Deal, Order, Pipeline, Stage, User
 from crm_tui.storage.types import utcnow
 
 SORTS = {"updated": Deal.updated_at, "created": Deal.created_at, "amount": Deal.amount_minor}
@@ -129,34 +124,9 @@ def deal_detail(crm: Crm, reference: str | int) -> DealDetail:
         deal = fetch(work, Deal, "deal", reference)
         return DealDetail(
             deal=read_one(work, deal),
-            history=_history(work, deal.id),
+            history=stage_history(work, deal.id),
             orders=_orders_of(work, deal.id),
         )
-
-
-def _history(work: Work, deal_id: int) -> list[StageChangeRead]:
-    stage_names = dict(
-        work.session.execute(
-            select(Stage.id, Stage.name)
-            .join(Deal, Deal.pipeline_id == Stage.pipeline_id)
-            .where(Deal.id == deal_id)
-        ).all()
-    )
-    rows = work.session.execute(
-        select(DealStageChange, User.username)
-        .outerjoin(User, User.id == DealStageChange.actor_id)
-        .where(DealStageChange.deal_id == deal_id)
-        .order_by(DealStageChange.at, DealStageChange.id)
-    ).all()
-    return [
-        StageChangeRead(
-            at=change.at,
-            from_stage=stage_names.get(change.from_stage_id) if change.from_stage_id else None,
-            to_stage=stage_names[change.to_stage_id],
-            actor=username,
-        )
-        for change, username in rows
-    ]
 
 
 def _orders_of(work: Work, deal_id: int) -> list[str]:
@@ -181,31 +151,6 @@ def _active_customer(work: Work, reference: str | int) -> Customer:
     if customer.archived_at is not None:
         raise Invalid(f"{ref('customer', customer.id)} is archived; restore it to sell to it")
     return customer
-
-
-def _record_move(work: Work, deal: Deal, source: Stage | None, target: Stage) -> None:
-    """Put the deal in ``target`` and keep the move in its history, with the facts stage
-    conversion counts (``storage/sales_facts.py``): whether this is the deal's first
-    entry into ``target``, and, unless ``target`` is a lost stage, that the deal advanced
-    from every stage with a lower position it first entered before."""
-    deal.stage_id = target.id
-    deal.status = target.kind
-    deal.updated_at = utcnow()
-    history = DealStageChange.deal_id == deal.id
-    entered_before = work.session.execute(
-        select(DealStageChange.id).where(history, DealStageChange.to_stage_id == target.id).limit(1)
-    ).first()
-    pipelines.mark_advanced(work, history, target)
-    work.session.add(
-        DealStageChange(
-            deal_id=deal.id,
-            from_stage_id=source.id if source else None,
-            to_stage_id=target.id,
-            actor_id=work.actor.id,
-            at=deal.updated_at,
-            first_entry=entered_before is None,
-        )
-    )
 
 
 def create_in(work: Work, data: DealCreate) -> DealRead:
@@ -237,7 +182,7 @@ def create_in(work: Work, data: DealCreate) -> DealRead:
     )
     work.session.add(deal)
     work.session.flush()
-    _record_move(work, deal, None, stage)
+    record_move(work, deal, None, stage)
     work.session.flush()
     created = read_one(work, deal)
     fields = created.model_dump(
@@ -321,27 +266,6 @@ def update_deal(
 # Moving, winning, losing
 
 
-def _target_stage(work: Work, deal: Deal, name: str) -> Stage:
-    """The stage of the deal's pipeline called ``name``; a stage of another pipeline is
-    named as such, since deals stay in their pipeline."""
-    pipeline = work.session.get(Pipeline, deal.pipeline_id)
-    try:
-        return pipelines.find_stage(work, pipeline, name)
-    except NotFound:
-        elsewhere = work.session.execute(
-            select(Pipeline.name)
-            .join(Stage, Stage.pipeline_id == Pipeline.id)
-            .where(func.lower(Stage.name) == name.strip().lower(), Stage.removed_at.is_(None))
-            .limit(1)
-        ).scalar_one_or_none()
-        if elsewhere:
-            raise Invalid(
-                f"stage {name} belongs to pipeline {elsewhere}; "
-                f"{ref('deal', deal.id)} is in pipeline {pipeline.name}"
-            ) from None
-        raise
-
-
 def move_deal(crm: Crm, reference: str | int, stage: str, *, expected_version: int | None = None) -> DealRead:
     """Move an open deal to another open stage of its pipeline."""
     with crm.work("deals.write") as work:
@@ -349,55 +273,17 @@ def move_deal(crm: Crm, reference: str | int, stage: str, *, expected_version: i
         name = ref("deal", deal.id)
         if deal.status != "open":
             raise Invalid(f"{name} is {deal.status}; reopen it to move it")
-        target = _target_stage(work, deal, stage)
+        target = stage_named(work, deal, stage)
         if target.kind != "open":
             verb = "win" if target.kind == "won" else "lose"
             raise Invalid(f"{target.name} closes the deal: use `crm deal {verb} {name}`")
         source = work.session.get(Stage, deal.stage_id)
         if target.id == source.id:
             raise Invalid(f"{name} is already in {target.name}")
-        _record_move(work, deal, source, target)
+        record_move(work, deal, source, target)
         work.session.flush()
         work.audit("deal", deal.id, "move", {"stage": [source.name, target.name]})
         return read_one(work, deal)
-
-
-def close_deal(work: Work, deal: Deal, kind: str, reason: str | None) -> Stage:
-    name = ref("deal", deal.id)
-    if deal.status != "open":
-        raise Invalid(
-            f"{name} is already {deal.status}"
-            if deal.status == kind
-            else f"{name} is {deal.status}; reopen it first"
-        )
-    source = work.session.get(Stage, deal.stage_id)
-    target = pipelines.first_of_kind(work, deal.pipeline_id, kind)
-    _record_move(work, deal, source, target)
-    deal.closed_at = deal.updated_at
-    deal.lost_reason = reason
-    amount = money.format_amount(deal.amount_minor, deal.currency)
-    text = f"{'Won' if kind == 'won' else 'Lost'} {name} {deal.title} ({amount})" + (
-        f": {reason}" if reason else ""
-    )
-    work.session.add(
-        Activity(
-            customer_id=deal.customer_id,
-            deal_id=deal.id,
-            kind="system",
-            body=text,
-            author_id=work.actor.id,
-        )
-    )
-    work.session.flush()
-    changes = {
-        "stage": [source.name, target.name],
-        "status": ["open", kind],
-        "closed_at": [None, audit.plain(deal.closed_at)],
-    }
-    if reason:
-        changes["lost_reason"] = [None, reason]
-    work.audit("deal", deal.id, "win" if kind == "won" else "lose", changes)
-    return target
 
 
 def win_deal(
@@ -443,18 +329,18 @@ def reopen_deal(
         if deal.status == "open":
             raise Invalid(f"{name} is already open")
         if stage:
-            target = _target_stage(work, deal, stage)
+            target = stage_named(work, deal, stage)
             if target.kind != "open":
                 raise Invalid(f"a reopened deal goes to an open stage, not {target.name}")
         else:
-            target = _last_open_stage(work, deal)
+            target = last_open_stage(work, deal)
         source = work.session.get(Stage, deal.stage_id)
         before = {
             "status": deal.status,
             "closed_at": audit.plain(deal.closed_at),
             "lost_reason": deal.lost_reason,
         }
-        _record_move(work, deal, source, target)
+        record_move(work, deal, source, target)
         deal.closed_at = None
         deal.lost_reason = None
         work.session.flush()
@@ -468,18 +354,6 @@ def reopen_deal(
             },
         )
         return read_one(work, deal)
-
-
-def _last_open_stage(work: Work, deal: Deal) -> Stage:
-    """The open stage the deal was last in (if it still exists), else the first one."""
-    rows = work.session.execute(
-        select(Stage)
-        .join(DealStageChange, DealStageChange.to_stage_id == Stage.id)
-        .where(DealStageChange.deal_id == deal.id, Stage.kind == "open", Stage.removed_at.is_(None))
-        .order_by(DealStageChange.at.desc(), DealStageChange.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    return rows or pipelines.first_of_kind(work, deal.pipeline_id, "open")
 
 
 def _set_archived(crm: Crm, reference: str | int, archived: bool) -> DealRead:
