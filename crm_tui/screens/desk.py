@@ -14,6 +14,7 @@ from crm_tui.logic.core import users
 from crm_tui.logic.core.schemas import UserUpdate
 from crm_tui.logic.reports import desk
 from crm_tui.screens.base import CrmModal, CrmScreen
+from crm_tui.screens.desk_panels import TITLES, view
 
 
 class PanelTable(DataTable):
@@ -69,18 +70,19 @@ class DeskScreen(CrmScreen):
         grid = self.query_one("#desk", Grid)
         grid.remove_children()
         for panel in panels:
+            shown = view(panel)
             table = PanelTable(panel.key)
             box = Vertical(
-                Label(panel.title, classes="title"),
+                Label(shown.title, classes="title"),
                 table,
-                Static(panel.summary, classes="hint"),
+                Static(shown.summary, classes="hint"),
                 classes="panel",
             )
             grid.mount(box)
-            table.add_columns(*panel.columns)
-            for row in panel.rows:
+            table.add_columns(*shown.columns)
+            for row in shown.rows:
                 table.add_row(*row)
-            table.refs = list(panel.refs)
+            table.refs = list(shown.refs)
 
     @on(DataTable.RowSelected)
     def open_row(self, event: DataTable.RowSelected) -> None:
@@ -116,7 +118,7 @@ class PanelChooser(ModalScreen[list[str] | None]):
         with Vertical(classes="dialog"):
             yield Label("Desk panels (shown in the order ticked)", classes="title")
             yield SelectionList[str](
-                *[(title, key, key in self.order) for key, title in desk.PANELS.items()], id="panels"
+                *[(TITLES[key], key, key in self.order) for key in desk.PANELS], id="panels"
             )
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")

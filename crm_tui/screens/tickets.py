@@ -10,8 +10,9 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
 from crm_tui.display import shown
-from crm_tui.logic.reports.desk import sla_text
 from crm_tui.logic.service import tickets
+from crm_tui.logic.service.schemas import TicketRead
+from crm_tui.logic.values.dates import duration_text
 from crm_tui.screens.base import CrmScreen
 from crm_tui.screens.dialogs import TextPrompt
 
@@ -23,6 +24,16 @@ VIEWS = {
     "4": ("breached", {"breached": True}),
     "5": ("resolved", {"status": "resolved"}),
 }
+
+
+def sla_text(ticket: TicketRead) -> str:
+    """The running SLA clock for people: ``2h 5m left``, ``40m late`` or ``paused``."""
+    if ticket.next_due is None:
+        return ""
+    if ticket.status == "pending":
+        return "paused"
+    left = (ticket.next_due - tickets.utcnow()).total_seconds()
+    return f"{duration_text(left)} left" if left >= 0 else f"{duration_text(-left)} late"
 
 
 class TicketsScreen(CrmScreen):

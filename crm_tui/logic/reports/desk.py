@@ -1,35 +1,32 @@
 """The desk: the home screen's panels, chosen by role unless the user chose their own.
 
-Each panel is a small table of display-ready text, so that any front end can show it.
+Each panel is the records it shows (deals, stage figures, tasks, tickets or agents'
+queues); front ends choose the columns and format the values.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-
-from pydantic import BaseModel, ConfigDict
 
 from crm_tui.logic.core.context import Crm
 from crm_tui.logic.core.errors import Invalid
 from crm_tui.logic.core.records import is_empty
+from crm_tui.logic.core.schemas import Output
 from crm_tui.logic.core.vocabulary import Role, TaskScope
 from crm_tui.logic.customers import tasks
+from crm_tui.logic.customers.schemas import TaskRead
 from crm_tui.logic.reports import sales as sales_report
+from crm_tui.logic.reports.sales import StageFigure
 from crm_tui.logic.sales import deals
+from crm_tui.logic.sales.schemas import DealRead
 from crm_tui.logic.service import tickets
-from crm_tui.logic.values import money
-from crm_tui.logic.values.dates import duration_text
+from crm_tui.logic.service.schemas import TicketRead
 
-PANELS = {
-    "my_deals": "My open deals by stage",
-    "my_tasks": "My tasks: overdue and due today",
-    "my_pipeline": "My pipeline value",
-    "my_tickets": "My tickets, soonest due first",
-    "unassigned": "Unassigned tickets",
-    "at_risk": "Breached, or due within 2 hours",
-    "team_pipeline": "Team pipeline by stage",
-    "team_service": "Team service queue",
-}
+PANELS = (
+    "my_deals", "my_tasks", "my_pipeline", "my_tickets",
+    "unassigned", "at_risk", "team_pipeline", "team_service",
+)  # fmt: skip
 ROLE_PANELS = {
     Role.sales: ["my_deals", "my_tasks", "my_pipeline"],
     Role.service: ["my_tickets", "at_risk", "unassigned", "my_tasks"],
@@ -39,25 +36,46 @@ ROLE_PANELS = {
 }
 
 
-class Panel(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    key: str
-    title: str
-    columns: list[str]
-    rows: list[list[str]]
-    refs: list[str | None]  # the record each row opens, if any
-    summary: str = ""
-
-
-class Me(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class Me(Output):
     username: str
     display_name: str
     role: Role
     database: str
     new_database: bool  # nothing in it yet: time for a welcome
+
+
+class DealsPanel(Output):
+    key: str
+    deals: list[DealRead]
+
+
+class StagesPanel(Output):
+    key: str
+    stages: list[StageFigure]
+
+
+class TasksPanel(Output):
+    key: str
+    tasks: list[TaskRead]
+
+
+class TicketsPanel(Output):
+    key: str
+    tickets: list[TicketRead]
+
+
+class AgentQueue(Output):
+    agent: str | None  # None: the tickets no one is assigned
+    waiting: int
+    breached: int
+
+
+class AgentsPanel(Output):
+    key: str
+    agents: list[AgentQueue]
+
+
+Panel = DealsPanel | StagesPanel | TasksPanel | TicketsPanel | AgentsPanel
 
 
 def whoami(crm: Crm) -> Me:
@@ -85,161 +103,51 @@ def panels_for(role: Role, chosen: list[str] | None) -> list[str]:
 
 
 def desk(crm: Crm, keys: list[str]) -> list[Panel]:
-    """The data of each panel named, in order."""
-    builders = {
-        "my_deals": _my_deals,
+    """The records of each panel named, in order."""
+    builders: dict[str, Callable[[Crm], Panel]] = {
+        "my_deals": lambda crm: DealsPanel(
+            key="my_deals", deals=deals.list_deals(crm, status="open", owner="me", limit=15).deals
+        ),
+        "my_pipeline": lambda crm: StagesPanel(
+            key="my_pipeline", stages=sales_report.pipeline_by_stage(crm, owner="me")
+        ),
+        "team_pipeline": lambda crm: StagesPanel(
+            key="team_pipeline", stages=sales_report.pipeline_by_stage(crm)
+        ),
         "my_tasks": _my_tasks,
-        "my_pipeline": _my_pipeline,
-        "my_tickets": _my_tickets,
-        "unassigned": _unassigned,
+        "my_tickets": lambda crm: TicketsPanel(
+            key="my_tickets", tickets=tickets.list_tickets(crm, assignee="me", limit=15).tickets
+        ),
+        "unassigned": lambda crm: TicketsPanel(
+            key="unassigned", tickets=tickets.list_tickets(crm, assignee="none", limit=15).tickets
+        ),
         "at_risk": _at_risk,
-        "team_pipeline": _team_pipeline,
-        "team_service": _team_service,
+        "team_service": lambda crm: AgentsPanel(
+            key="team_service",
+            agents=[
+                AgentQueue(agent=name, waiting=waiting, breached=late)
+                for name, waiting, late in tickets.waiting_by_agent(crm)
+            ],
+        ),
     }
     return [builders[key](crm) for key in keys]
 
 
-def _stage_rows(figures) -> tuple[list[list[str]], str]:
-    rows, totals = [], {}
-    for figure in figures:
-        rows.append(
-            [
-                figure.stage,
-                str(figure.deals),
-                money.format_amount(figure.amount_minor, figure.currency),
-                money.format_amount(figure.weighted_minor, figure.currency),
-            ]
-        )
-        total = totals.setdefault(figure.currency, [0, 0])
-        total[0] += figure.amount_minor
-        total[1] += figure.weighted_minor
-    summary = "; ".join(
-        f"{money.format_amount(a, c)} open, {money.format_amount(w, c)} weighted"
-        for c, (a, w) in sorted(totals.items())
-    )
-    return rows, summary or "No open deals."
+def _my_tasks(crm: Crm) -> TasksPanel:
+    """My overdue tasks, then those due today."""
+    overdue = tasks.list_tasks(crm, scope=TaskScope.overdue, limit=20)
+    return TasksPanel(key="my_tasks", tasks=overdue + tasks.list_tasks(crm, scope=TaskScope.today, limit=20))
 
 
-def _my_deals(crm: Crm) -> Panel:
-    page = deals.list_deals(crm, status="open", owner="me", limit=15)
-    rows = [[d.ref, d.title, d.stage, money.format_amount(d.amount_minor, d.currency)] for d in page.deals]
-    return Panel(
-        key="my_deals",
-        title=PANELS["my_deals"],
-        columns=["Ref", "Deal", "Stage", "Amount"],
-        rows=rows,
-        refs=[d.ref for d in page.deals],
-        summary="" if rows else "No open deals.",
-    )
-
-
-def _my_pipeline(crm: Crm) -> Panel:
-    rows, summary = _stage_rows(sales_report.pipeline_by_stage(crm, owner="me"))
-    return Panel(
-        key="my_pipeline",
-        title=PANELS["my_pipeline"],
-        columns=["Stage", "Deals", "Amount", "Weighted"],
-        rows=rows,
-        refs=[None] * len(rows),
-        summary=summary,
-    )
-
-
-def _team_pipeline(crm: Crm) -> Panel:
-    rows, summary = _stage_rows(sales_report.pipeline_by_stage(crm))
-    return Panel(
-        key="team_pipeline",
-        title=PANELS["team_pipeline"],
-        columns=["Stage", "Deals", "Amount", "Weighted"],
-        rows=rows,
-        refs=[None] * len(rows),
-        summary=summary,
-    )
-
-
-def _my_tasks(crm: Crm) -> Panel:
-    due = tasks.list_tasks(crm, scope=TaskScope.overdue, limit=20) + tasks.list_tasks(
-        crm, scope=TaskScope.today, limit=20
-    )
-    rows = [
-        [t.ref, str(t.due), ("overdue " if t.overdue else "") + t.title, t.customer_name or ""] for t in due
-    ]
-    return Panel(
-        key="my_tasks",
-        title=PANELS["my_tasks"],
-        columns=["Ref", "Due", "Task", "Customer"],
-        rows=rows,
-        refs=[t.customer for t in due],
-        summary="" if rows else "Nothing due today.",
-    )
-
-
-def _ticket_rows(found) -> tuple[list[list[str]], list[str | None]]:
-    rows = [[t.ref, t.priority.value, sla_text(t), t.subject, t.customer_name] for t in found]
-    return rows, [t.ref for t in found]
-
-
-def _tickets_panel(key: str, found, empty: str) -> Panel:
-    rows, refs = _ticket_rows(found)
-    return Panel(
-        key=key,
-        title=PANELS[key],
-        columns=["Ref", "Priority", "SLA", "Subject", "Customer"],
-        rows=rows,
-        refs=refs,
-        summary="" if rows else empty,
-    )
-
-
-def _my_tickets(crm: Crm) -> Panel:
-    return _tickets_panel(
-        "my_tickets", tickets.list_tickets(crm, assignee="me", limit=15).tickets, "No tickets waiting on you."
-    )
-
-
-def _unassigned(crm: Crm) -> Panel:
-    return _tickets_panel(
-        "unassigned",
-        tickets.list_tickets(crm, assignee="none", limit=15).tickets,
-        "Every ticket has an agent.",
-    )
-
-
-def _at_risk(crm: Crm) -> Panel:
+def _at_risk(crm: Crm) -> TicketsPanel:
+    """Tickets past an SLA target, then those due within two hours."""
     late = tickets.list_tickets(crm, breached=True, limit=10).tickets
     soon = tickets.list_tickets(crm, due_within=timedelta(hours=2), limit=10).tickets
-    return _tickets_panel("at_risk", late + soon, "Nothing breached or about to breach.")
+    return TicketsPanel(key="at_risk", tickets=late + soon)
 
 
-def _team_service(crm: Crm) -> Panel:
-    rows = [
-        [name or "(unassigned)", str(count), str(late)] for name, count, late in tickets.waiting_by_agent(crm)
-    ]
-    waiting = sum(int(row[1]) for row in rows)
-    return Panel(
-        key="team_service",
-        title=PANELS["team_service"],
-        columns=["Agent", "Waiting", "Breached"],
-        rows=rows,
-        refs=[None] * len(rows),
-        summary=f"{waiting} tickets waiting",
-    )
-
-
-def sla_text(ticket) -> str:
-    """The running SLA clock for people: ``2h 5m left``, ``40m late`` or ``paused``."""
-    if ticket.next_due is None:
-        return ""
-    if ticket.status == "pending":
-        return "paused"
-    left = (ticket.next_due - tickets.utcnow()).total_seconds()
-    return f"{duration_text(left)} left" if left >= 0 else f"{duration_text(-left)} late"
-
-
-class Target(BaseModel):
+class Target(Output):
     """Somewhere the command palette can jump to."""
-
-    model_config = ConfigDict(frozen=True)
 
     ref: str
     kind: str
