@@ -181,17 +181,20 @@ def _cleaning_alone(path: Path) -> float:
     """crm's own reading, mapping and checking of the same rows (names, email, phone
     numbers through phonenumbers), with no database: the other part of an import's
     floor. It runs after the import, so that neither warms a cache for the other."""
-    from crm_tui.logic.exchange import imports
+    from crm_tui.logic.exchange.companies import RowCustomer
+    from crm_tui.logic.exchange.contact_import import clean_contact
+    from crm_tui.logic.exchange.csv_files import read_rows
+    from crm_tui.logic.exchange.headers import cell_values, map_columns
     from crm_tui.logic.values import normalise
 
     normalise._read_phone.cache_clear()
-    customer = imports._Owner(1, "Company 0 GmbH", None)
+    customer = RowCustomer(1, "Company 0 GmbH", None)
     start = time.perf_counter()
     with path.open(encoding="utf-8", newline="") as source:
-        header, rows = imports.read_rows(source, str(path))
-        mapping, _ignored = imports.map_columns("contacts", header, {})
+        header, rows = read_rows(source, str(path))
+        mapping, _ignored = map_columns("contacts", header, {})
         for _line, cells in rows:
-            imports._clean_contact(imports._values(cells, mapping), customer, "DE")
+            clean_contact(cell_values(cells, mapping), customer, "DE")
     return time.perf_counter() - start
 
 
@@ -230,7 +233,7 @@ def measure(rows: int = 100_000, customers: int = 1_000, scratch: Path | None = 
         start, cpu = time.perf_counter(), time.process_time()
         with source.open(encoding="utf-8", newline="") as stream:
             summary = imports.import_csv(
-                crm, "contacts", stream, str(source), rejects_path=folder / "rej.csv"
+                crm, "contacts", stream, str(source), imports.ImportOptions(rejects_path=folder / "rej.csv")
             )
         crm_seconds, crm_cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
         crm.close()

@@ -7,12 +7,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Annotated
+from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 
 from crm_tui.cli import output
 from crm_tui.cli.state import crm
+
+if TYPE_CHECKING:
+    from crm_tui.logic.exchange.options import ImportOptions
 
 # A single command with no callback: the root group shows it as `crm export`.
 export_app = typer.Typer(add_completion=False)
@@ -95,11 +98,14 @@ def _pairs(pairs: list[str] | None, option: str, shape: str) -> dict[str, str]:
 
 
 def _import(
-    ctx: typer.Context, entity: str, file: str, rejects: Path | None, encoding: str, **options
+    ctx: typer.Context, entity: str, file: str, rejects: Path | None, encoding: str, options: ImportOptions
 ) -> None:
     """Run one import and report it: refused rows on stderr (the first 20) and in the
     rejects file, a summary line, and exit 9 when any row was refused."""
-    from crm_tui.logic.exchange.imports import import_file, open_source
+    from dataclasses import replace
+
+    from crm_tui.logic.exchange.csv_files import open_source
+    from crm_tui.logic.exchange.imports import import_file
 
     source, name = open_source(file, encoding)
     if rejects is None and file != "-":
@@ -115,12 +121,12 @@ def _import(
 
     try:
         summary = import_file(
-            crm(ctx), entity, source, name, rejects_path=rejects, on_reject=report, **options
+            crm(ctx), entity, source, name, replace(options, rejects_path=rejects, on_reject=report)
         )
     finally:
         if source is not sys.stdin:
             source.close()
-    verb = "would import" if options.get("dry_run") else "imported"
+    verb = "would import" if summary.dry_run else "imported"
     unit = "cards" if summary.format == "vcard" else "rows"
     unused = "properties" if summary.format == "vcard" else "columns"
     output.say(
@@ -170,10 +176,13 @@ def import_customers(
     encoding: EncodingOpt = "utf-8",
 ) -> None:  # fmt: skip
     """Import customers from CSV; headers of other CRMs are recognised."""
-    _import(
-        ctx, "customers", file, rejects, encoding, mapping=_pairs(maps, "--map", "COLUMN=FIELD"),
-        policy=policy, dry_run=dry_run, create_users=create_users,
+    from crm_tui.logic.exchange.options import ImportOptions
+
+    options = ImportOptions(
+        mapping=_pairs(maps, "--map", "COLUMN=FIELD"), policy=policy, dry_run=dry_run,
+        create_users=create_users,
     )  # fmt: skip
+    _import(ctx, "customers", file, rejects, encoding, options)
 
 
 @import_app.command("contacts")
@@ -188,10 +197,13 @@ def import_contacts(
 ) -> None:  # fmt: skip
     """Import contacts from CSV or vCards (3.0 or 4.0), linked to their customer by
     company name (ORG) or reference."""
-    options = {"dry_run": dry_run, "create_customers": create_customers, "policy": policy}
-    if maps:
-        options["mapping"] = _pairs(maps, "--map", "COLUMN=FIELD")
-    _import(ctx, "contacts", file, rejects, encoding, **options)
+    from crm_tui.logic.exchange.options import ImportOptions
+
+    options = ImportOptions(
+        mapping=_pairs(maps, "--map", "COLUMN=FIELD"), policy=policy, dry_run=dry_run,
+        create_customers=create_customers,
+    )  # fmt: skip
+    _import(ctx, "contacts", file, rejects, encoding, options)
 
 
 @import_app.command("deals")
@@ -213,12 +225,15 @@ def import_deals(
 ) -> None:  # fmt: skip
     """Import deals from CSV: stages and owners by name, amounts, close dates; won and
     lost deals come in closed. A deal already there (same customer and title) is skipped."""
-    _import(
-        ctx, "deals", file, rejects, encoding, mapping=_pairs(maps, "--map", "COLUMN=FIELD"),
-        dry_run=dry_run, pipelines=_pairs(pipelines, "--pipeline", "FILE_PIPELINE=PIPELINE"),
+    from crm_tui.logic.exchange.options import ImportOptions
+
+    options = ImportOptions(
+        mapping=_pairs(maps, "--map", "COLUMN=FIELD"), dry_run=dry_run,
+        pipelines=_pairs(pipelines, "--pipeline", "FILE_PIPELINE=PIPELINE"),
         stages=_pairs(stages, "--stage", "FILE_STAGE=STAGE"), lost_reason=lost_reason,
         create_users=create_users, create_customers=create_customers, date_order=date_order,
     )  # fmt: skip
+    _import(ctx, "deals", file, rejects, encoding, options)
 
 
 @import_app.command("tickets")
@@ -236,11 +251,13 @@ def import_tickets(
 ) -> None:  # fmt: skip
     """Import tickets from CSV, with SLA due times counted from each one's created date.
     A ticket already there (same customer, subject and created date) is skipped."""
-    _import(
-        ctx, "tickets", file, rejects, encoding, mapping=_pairs(maps, "--map", "COLUMN=FIELD"),
-        dry_run=dry_run, resolution=resolution, create_users=create_users,
-        create_customers=create_customers, date_order=date_order,
+    from crm_tui.logic.exchange.options import ImportOptions
+
+    options = ImportOptions(
+        mapping=_pairs(maps, "--map", "COLUMN=FIELD"), dry_run=dry_run, resolution=resolution,
+        create_users=create_users, create_customers=create_customers, date_order=date_order,
     )  # fmt: skip
+    _import(ctx, "tickets", file, rejects, encoding, options)
 
 
 @import_app.command("all")

@@ -17,7 +17,7 @@ from crm_tui.logic.core.errors import Conflict, Invalid
 from crm_tui.logic.core.schemas import UserCreate
 from crm_tui.logic.customers import contacts, customers
 from crm_tui.logic.customers.schemas import ContactCreate, CustomerCreate
-from crm_tui.logic.exchange import exports, imports
+from crm_tui.logic.exchange import contact_import, exports, imports
 from crm_tui.logic.reports import audit_trail
 from tests.conftest import table_counts
 
@@ -173,7 +173,9 @@ def test_duplicate_policies(crm, tmp_path):
     text = "Name,Email,City,Industry\nAcme Corp,a@acme.example,Hamburg,Steel\n"
 
     def run(policy: str):
-        return imports.import_csv(crm, "customers", io.StringIO(text), "in.csv", policy=policy)
+        return imports.import_csv(
+            crm, "customers", io.StringIO(text), "in.csv", imports.ImportOptions(policy=policy)
+        )
 
     assert run("skip").skipped == 1 and customers.get_customer(crm, "C-1").city == "Berlin"
     merged = run("merge")
@@ -244,20 +246,20 @@ def test_a_stopped_run_leaves_whole_batches(crm, tmp_path, db_url):
     def stop(line: int, reason: str) -> None:  # pragma: no cover - not called
         pass
 
-    original = imports._customers
+    original = imports.IMPORTERS["customers"]
 
-    def crash_on_third(work, batch, outcomes, run, policy):
+    def crash_on_third(work, batch, outcomes, tally, options):
         calls["n"] += 1
-        original(work, batch, outcomes, run, policy)
+        original(work, batch, outcomes, tally, options)
         if calls["n"] == 3:
             raise KeyboardInterrupt
 
-    imports._customers = crash_on_third
+    imports.IMPORTERS["customers"] = crash_on_third
     try:
         with pytest.raises(KeyboardInterrupt):
             imports.import_csv(crm, "customers", broken(), "in.csv", batch_size=10)
     finally:
-        imports._customers = original
+        imports.IMPORTERS["customers"] = original
     assert table_counts(db_url)["customers"] == 20
 
 
@@ -342,7 +344,7 @@ def test_imported_contacts_are_stored_like_contacts_added_one_by_one(crm):
 def test_contact_duplicates_are_found_however_many_lookups_a_batch_takes(crm, monkeypatch):
     """A batch's existing emails and names are looked up a few thousand at a time; a
     duplicate is skipped whichever of those lookups holds it, and the rest go in."""
-    monkeypatch.setattr(imports, "_VALUES_PER_QUERY", 4)
+    monkeypatch.setattr(contact_import, "VALUES_PER_QUERY", 4)
     customers.add_customer(crm, CustomerCreate(name="Acme GmbH"))
     for n in (1, 5, 9):
         contacts.add_contact(

@@ -19,7 +19,7 @@ from crm_tui.logic.core.errors import Invalid
 from crm_tui.logic.core.schemas import UserCreate
 from crm_tui.logic.customers import contacts, customers, search, timeline
 from crm_tui.logic.customers.schemas import ContactCreate, CustomerCreate
-from crm_tui.logic.exchange import imports
+from crm_tui.logic.exchange import cells, imports
 from crm_tui.logic.reports import audit_trail
 from crm_tui.logic.sales import deals
 from crm_tui.logic.service import tickets
@@ -280,15 +280,15 @@ def test_a_header_only_imports_nothing(team, tmp_path, cli, counts, entity):
 def test_a_stopped_deal_import_leaves_whole_batches(team, db_url, monkeypatch):
     lines = "".join(f"Deal {n},Acme GmbH\n" for n in range(25))
     calls = {"n": 0}
-    original = imports._deals
+    original = imports.IMPORTERS["deals"]
 
-    def crash_on_third(work, batch, outcomes, run, job):
+    def crash_on_third(work, batch, outcomes, tally, options):
         calls["n"] += 1
-        original(work, batch, outcomes, run, job)
+        original(work, batch, outcomes, tally, options)
         if calls["n"] == 3:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(imports, "_deals", crash_on_third)
+    monkeypatch.setitem(imports.IMPORTERS, "deals", crash_on_third)
     with pytest.raises(KeyboardInterrupt):
         imports.import_csv(team, "deals", io.StringIO("Deal Name,Company\n" + lines), "in.csv", batch_size=10)
     assert table_counts(db_url)["deals"] == 20
@@ -455,7 +455,7 @@ def test_the_same_ticket_twice_is_skipped_and_a_dry_run_changes_nothing(team, tm
     ],
 )
 def test_days_as_spreadsheets_write_them(text, order, expected):
-    assert imports.parse_sheet_date(text, "date", order) == expected
+    assert cells.parse_sheet_date(text, "date", order) == expected
 
 
 @pytest.mark.parametrize(
@@ -463,7 +463,7 @@ def test_days_as_spreadsheets_write_them(text, order, expected):
 )
 def test_bad_days_are_refused(text):
     with pytest.raises(Invalid, match="invalid date"):
-        imports.parse_sheet_date(text, "date", "dmy")
+        cells.parse_sheet_date(text, "date", "dmy")
 
 
 @pytest.mark.parametrize(
@@ -481,7 +481,7 @@ def test_bad_days_are_refused(text):
 def test_moments_without_an_offset_are_in_the_settings_zone(text, expected):
     from zoneinfo import ZoneInfo
 
-    assert imports.parse_moment(text, "created date", ZoneInfo("Europe/Berlin")) == expected
+    assert cells.parse_moment(text, "created date", ZoneInfo("Europe/Berlin")) == expected
 
 
 @pytest.mark.parametrize(
@@ -502,13 +502,13 @@ def test_moments_without_an_offset_are_in_the_settings_zone(text, expected):
     ],
 )
 def test_amounts_as_spreadsheets_write_them(text, expected):
-    assert imports.amount_and_currency(text) == expected
+    assert cells.amount_and_currency(text) == expected
 
 
 @pytest.mark.parametrize("text", ["abc", "12 apples", "1,2,3", "$", "EUR USD 5", "--5"])
 def test_bad_amounts_are_refused(text):
     with pytest.raises(Invalid, match="invalid amount"):
-        imports.amount_and_currency(text)
+        cells.amount_and_currency(text)
 
 
 @given(st.dates(min_value=date(1970, 1, 1), max_value=date(2068, 12, 31)), st.sampled_from(["dmy", "mdy"]))
@@ -522,4 +522,4 @@ def test_every_day_reads_back_in_every_common_form(day, order):
         f"{day.day}/{day.month}/{day.year}" if order == "dmy" else f"{day.month}/{day.day}/{day.year}",
     ]
     for text in forms:
-        assert imports.parse_sheet_date(text, "date", order) == day, text
+        assert cells.parse_sheet_date(text, "date", order) == day, text

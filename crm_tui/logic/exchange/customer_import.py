@@ -1,0 +1,126 @@
+"""Importing customers: each row cleaned and checked as one typed in, a batch inserted at
+once; a duplicate is skipped, updated (the file wins) or merged (empty fields filled in)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+
+from crm_tui.logic.core import audit
+from crm_tui.logic.core.context import Work
+from crm_tui.logic.core.errors import CrmError, Duplicate, Invalid
+from crm_tui.logic.core.schemas import UserCreate
+from crm_tui.logic.customers import batches as customer_batches
+from crm_tui.logic.customers.customers import clean_fields as clean_customer
+from crm_tui.logic.customers.customers import read_one as read_customer
+from crm_tui.logic.customers.schemas import CustomerCreate
+from crm_tui.logic.exchange.options import ImportOptions
+from crm_tui.logic.exchange.runner import Outcomes, Row, Tally
+from crm_tui.storage.models import Customer, User
+from crm_tui.storage.types import utcnow
+
+
+def import_customers(
+    work: Work, batch: list[Row], outcomes: Outcomes, tally: Tally, options: ImportOptions
+) -> None:
+    """Add a batch's customers; with --create-users, their unknown owners first."""
+    if options.create_users:
+        _create_owners(work, batch, tally)
+    items = []
+    for row in batch:
+        try:
+            items.append((row.line, _customer_create(row.values)))
+        except CrmError as exc:
+            outcomes[row.line] = str(exc)
+    by_line = {row.line: row for row in batch}
+    for line, result in customer_batches.create_batch_in(work, items):
+        if not isinstance(result, CrmError):
+            tally.created += 1
+        elif isinstance(result, Duplicate) and options.policy != "skip":
+            outcomes[line] = _update_duplicate(work, by_line[line].values, options.policy, tally, str(result))
+        elif isinstance(result, Duplicate):
+            tally.skipped += 1
+            outcomes[line] = f"skipped: {result}"
+        else:
+            outcomes[line] = str(result)
+
+
+def _customer_create(values: dict[str, Any]) -> CustomerCreate:
+    from pydantic import ValidationError
+
+    given = dict(values)
+    if "tags" in given:
+        given["tags"] = [tag for tag in re.split(r"[;,]", given["tags"]) if tag.strip()]
+    if "kind" in given:
+        given["kind"] = given["kind"].lower()
+    if "lifecycle" in given:
+        given["lifecycle"] = given["lifecycle"].lower()
+    try:
+        return CustomerCreate(**given)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise Invalid(f"{where}: {error['msg'].lower()} (got {error.get('input')!r})") from None
+
+
+def _update_duplicate(
+    work: Work, values: dict[str, Any], policy: str, tally: Tally, reason: str
+) -> str | None:
+    """Update (file wins) or merge (fill empty fields) the customer a row duplicates."""
+    match = re.match(r"C-(\d+) ", reason)
+    if not match:  # a duplicate of an earlier line of this file
+        tally.skipped += 1
+        return f"skipped: {reason}"
+    customer = work.session.get(Customer, int(match.group(1)))
+    given = {
+        key: value for key, value in values.items() if key not in ("tags", "name", "first_name", "last_name")
+    }
+    savepoint = work.session.begin_nested()
+    try:
+        cleaned = clean_customer(work, given, customer)
+        if policy == "merge":
+            cleaned = {
+                key: value for key, value in cleaned.items() if getattr(customer, key) in (None, "", {})
+            }
+        before = read_customer(work, customer)
+        for column, value in cleaned.items():
+            setattr(customer, column, value)
+        if cleaned:
+            customer.updated_at = utcnow()
+        work.session.flush()
+        after = read_customer(work, customer)
+        changes = audit.diff(before.model_dump(), after.model_dump(exclude={"updated_at", "version"}))
+        if changes:
+            work.audit("customer", customer.id, "update", changes)
+            tally.updated += 1
+        else:
+            tally.skipped += 1
+    except CrmError as exc:
+        savepoint.rollback()
+        return str(exc)
+    savepoint.commit()
+    return None
+
+
+def _create_owners(work: Work, batch: list[Row], tally: Tally) -> None:
+    """With --create-users, owners not yet known become sales users (admins only)."""
+    names = {row.values["owner"] for row in batch if row.values.get("owner")}
+    if not names:
+        return
+    known = set(work.session.execute(select(User.username).where(User.username.in_(names))).scalars())
+    missing = sorted(names - known)
+    if missing:
+        work.require("users.manage")
+    for username in missing:
+        try:
+            data = UserCreate(username=username, role="sales")
+        except Exception:
+            continue  # not a valid username: the row is refused with the owner's error
+        user = User(username=data.username, display_name=data.username, role=data.role)
+        work.session.add(user)
+        work.session.flush()
+        work.audit("user", user.id, "create", {"username": [None, user.username], "role": [None, "sales"]})
+        if username not in tally.new_users:
+            tally.new_users.append(username)
