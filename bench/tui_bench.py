@@ -191,7 +191,7 @@ async def keystrokes(database: Path, words: list[str], pages: int) -> dict[str, 
     from crm_tui.config import load_settings
     from crm_tui.logic.core.context import open_crm
     from crm_tui.logic.customers import customers
-    from crm_tui.screens.rows import RowTable
+    from crm_tui.screens.widgets.row_table import RowTable
 
     crm = open_crm(load_settings(db=database))
     app = make_app(crm)

@@ -23,8 +23,8 @@ from crm_tui.logic.customers.schemas import (
     TaskCreate,
 )
 from crm_tui.screens.base import CrmModal, CrmScreen
-from crm_tui.screens.dialogs import TextPrompt
-from crm_tui.screens.rows import Column, RowTable
+from crm_tui.screens.widgets.dialogs import TextPrompt
+from crm_tui.screens.widgets.row_table import Column, RowTable
 
 PAGE = 60  # rows per page: a screenful or two, never the whole table
 COLUMNS = (  # on a narrow terminal the last ones are left out first

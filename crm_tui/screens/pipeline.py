@@ -14,7 +14,7 @@ from crm_tui.logic.sales import board, deals, orders
 from crm_tui.logic.sales.schemas import Board, BoardColumn, DealRead
 from crm_tui.logic.values import money
 from crm_tui.screens.base import CrmModal, CrmScreen
-from crm_tui.screens.dialogs import TextPrompt
+from crm_tui.screens.widgets.dialogs import TextPrompt
 
 
 class DealCard(ListItem):

@@ -14,7 +14,7 @@ from crm_tui.logic.service import tickets
 from crm_tui.logic.service.schemas import TicketRead
 from crm_tui.logic.values.dates import duration_text
 from crm_tui.screens.base import CrmScreen
-from crm_tui.screens.dialogs import TextPrompt
+from crm_tui.screens.widgets.dialogs import TextPrompt
 
 PRIORITY_STYLE = {"urgent": "bold red", "high": "dark_orange", "normal": "", "low": "dim"}
 VIEWS = {

@@ -6,7 +6,7 @@ import pytest
 from textual import events
 from textual.app import App, ComposeResult
 
-from crm_tui.screens.rows import Column, RowTable, widths
+from crm_tui.screens.widgets.row_table import Column, RowTable, widths
 
 COLUMNS = [Column("Ref", 5), Column("Name", 6, grow=2), Column("City", 4, grow=1)]
 

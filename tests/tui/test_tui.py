@@ -14,8 +14,8 @@ from crm_tui.logic.service import tickets
 from crm_tui.screens.customers import CustomerDetailScreen, CustomerForm, CustomersScreen
 from crm_tui.screens.desk import DeskScreen, WelcomeScreen
 from crm_tui.screens.pipeline import DealCard, PipelineScreen
-from crm_tui.screens.rows import RowTable
 from crm_tui.screens.tickets import TicketScreen, TicketsScreen
+from crm_tui.screens.widgets.row_table import RowTable
 
 pytestmark = pytest.mark.asyncio
 

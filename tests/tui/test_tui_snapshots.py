@@ -20,7 +20,7 @@ from crm_tui.config import load_settings
 from crm_tui.logic.admin import demo
 from crm_tui.logic.core.context import open_crm
 from crm_tui.screens.customers import CustomerForm
-from crm_tui.screens.rows import RowTable
+from crm_tui.screens.widgets.row_table import RowTable
 
 pytestmark = pytest.mark.sqlite_only  # the pictures show a SQLite file's path
 FROZEN = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)  # a Monday morning

@@ -1,0 +1,1 @@
+"""Widgets the screens share: the row table that pages through any list, and dialogs."""
