@@ -288,7 +288,7 @@ def dupes(
     fmt: Format = FormatOption,
 ) -> None:
     """List likely duplicates: customers sharing an email, a phone, or a name."""
-    from crm_tui.logic.customers.customers import find_duplicates
+    from crm_tui.logic.customers.duplicates import find_duplicates
 
     groups = find_duplicates(crm(ctx), limit=limit)
     if fmt == Format.table:
@@ -331,7 +331,7 @@ def merge(
     fmt: Format = FormatOption,
 ) -> None:
     """Merge OTHER into KEEP: contacts, timeline, tasks and tags move; OTHER is archived."""
-    from crm_tui.logic.customers.customers import merge_customers
+    from crm_tui.logic.customers.duplicates import merge_customers
 
     result = merge_customers(crm(ctx), keep, other)
     if fmt == Format.table:

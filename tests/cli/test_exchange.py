@@ -15,7 +15,7 @@ from crm_tui.logic.core import users
 from crm_tui.logic.core.context import open_crm
 from crm_tui.logic.core.errors import Conflict, Invalid
 from crm_tui.logic.core.schemas import UserCreate
-from crm_tui.logic.customers import contacts, customers
+from crm_tui.logic.customers import contacts, customers, duplicates
 from crm_tui.logic.customers.schemas import ContactCreate, CustomerCreate
 from crm_tui.logic.exchange import contact_import, exports, imports
 from crm_tui.logic.reports import audit_trail
@@ -46,7 +46,7 @@ def _fill(crm) -> None:
     customers.add_customer(crm, CustomerCreate(name='=HYPERLINK("x")', phone="+49 30 1234567"))
     customers.add_customer(crm, CustomerCreate(name="Ünïcødé ÅB", city="Malmö"))
     contacts.add_contact(crm, ContactCreate(customer=acme.ref, name="Jo Lee", email="jo@acme.example"))
-    customers.merge_customers(crm, "C-1", "C-3")
+    duplicates.merge_customers(crm, "C-1", "C-3")
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv"])
@@ -307,7 +307,7 @@ def test_imported_contacts_are_stored_like_contacts_added_one_by_one(crm):
         "Di Prince,Acme GmbH,Buyer,di@acme.example,+49 170 5555555\n"
     )
     summary = imports.import_csv(crm, "contacts", source, "in.csv", batch_size=2)
-    assert (summary.created, summary.rejected) == (3, 0)
+    assert (summary.created, summary.refused) == (3, 0)
 
     def raw(sql):
         with crm.database.connection() as conn:
@@ -355,6 +355,21 @@ def test_contact_duplicates_are_found_however_many_lookups_a_batch_takes(crm, mo
         lines.append(f"Known {n},Acme GmbH,new{n}@acme.example")  # the names of 1, 5 and 9 exist
         lines.append(f"Other {n},Acme GmbH,K{n}@acme.example")  # the emails of 1, 5 and 9 exist
     summary = imports.import_csv(crm, "contacts", io.StringIO("\n".join(lines) + "\n"), "in.csv")
-    assert (summary.created, summary.skipped, summary.rejected) == (14, 6, 6)
+    assert (summary.created, summary.skipped, summary.refused) == (14, 6, 0)
     names = {contact.name for contact in contacts.list_contacts(crm, "C-1")}
     assert names == {f"Known {n}" for n in range(1, 11)} | {f"Other {n}" for n in (2, 3, 4, 6, 7, 8, 10)}
+
+
+def test_a_duplicate_the_file_leaves_as_it_is_is_skipped_not_refused(crm, tmp_path, cli):
+    """Skipped and refused rows are counted apart: a duplicate that an update would not
+    change is skipped, and the import succeeds."""
+    customers.add_customer(crm, CustomerCreate(name="Acme", email="a@acme.example"))
+    source = _write(tmp_path / "in.csv", "Name,Email\nAcme,a@acme.example\n")
+    result = cli("import", "customers", str(source), "--on-duplicate", "update")
+    assert result.exit_code == 0, result.stderr
+    assert "0 updated, 1 duplicates skipped, 0 refused" in result.stderr
+    summary = imports.import_csv(
+        crm, "customers", io.StringIO("Name,Email\nAcme,a@acme.example\n"), "in.csv",
+        imports.ImportOptions(policy="merge"),
+    )  # fmt: skip
+    assert (summary.created, summary.updated, summary.skipped, summary.refused) == (0, 0, 1, 0)

@@ -8,7 +8,7 @@ from crm_tui.logic.core import users
 from crm_tui.logic.core.errors import Duplicate, Invalid
 from crm_tui.logic.core.schemas import UserCreate
 from crm_tui.logic.core.vocabulary import CustomerSort
-from crm_tui.logic.customers import contacts, customers, tasks, timeline
+from crm_tui.logic.customers import contacts, customers, duplicates, tasks, timeline
 from crm_tui.logic.customers.schemas import (
     ActivityCreate,
     ContactCreate,
@@ -185,7 +185,7 @@ def test_dupes_lists_groups_by_email_phone_and_name(crm):
     add(crm, "Tel One", phone="+4930111111")
     customers.add_customer(crm, CustomerCreate(name="Tel Two", phone="+49 30 111111"), force=True)
     add(crm, "Unique")
-    groups = {(g.match, tuple(c.ref for c in g.customers)) for g in customers.find_duplicates(crm)}
+    groups = {(g.match, tuple(c.ref for c in g.customers)) for g in duplicates.find_duplicates(crm)}
     assert groups == {
         ("email", ("C-1", "C-3")),
         ("phone", ("C-4", "C-5")),
@@ -206,7 +206,7 @@ def test_merge_moves_everything_and_archives_the_other(crm):
     deals.add_deal(crm, DealCreate(customer=other.ref, title="Renewal"))
     tickets.add_ticket(crm, TicketCreate(customer=other.ref, subject="Broken login"))
 
-    result = customers.merge_customers(crm, keep.ref, other.ref)
+    result = duplicates.merge_customers(crm, keep.ref, other.ref)
 
     survivor = result.survivor
     assert (survivor.email, survivor.phone, survivor.city) == (
@@ -247,7 +247,7 @@ def test_merge_refusals(crm):
     add(crm, "Acme")
     add(crm, "Beta")
     with pytest.raises(Invalid, match="into itself"):
-        customers.merge_customers(crm, "C-1", "1")
+        duplicates.merge_customers(crm, "C-1", "1")
     customers.archive_customer(crm, "C-2")
     with pytest.raises(Invalid, match="C-2 is archived"):
-        customers.merge_customers(crm, "C-1", "C-2")
+        duplicates.merge_customers(crm, "C-1", "C-2")

@@ -14,7 +14,7 @@ from crm_tui.config import load_settings
 from crm_tui.logic.core.context import open_crm
 from crm_tui.logic.core.errors import Invalid
 from crm_tui.logic.customers import batches as customer_batches
-from crm_tui.logic.customers import contacts, customers, search, timeline
+from crm_tui.logic.customers import contacts, customers, duplicates, search, timeline
 from crm_tui.logic.customers.schemas import (
     ActivityCreate,
     ContactCreate,
@@ -150,7 +150,7 @@ def test_the_index_follows_every_way_data_is_written(crm, db_url, tmp_path):
     twin = add(crm, "Azimuth Laboratories")
     twin_person = contacts.add_contact(crm, ContactCreate(customer=twin.ref, name="Xavier Xylo"))
     timeline.add_activity(crm, ActivityCreate(customer=twin.ref, body="Wants the yellow brochure"))
-    customers.merge_customers(crm, acme.ref, twin.ref)
+    duplicates.merge_customers(crm, acme.ref, twin.ref)
     # The survivor's timeline says what was merged into it, so the old name leads there.
     [survivor] = search.search(crm, "laboratories")
     assert (survivor.ref, survivor.matched) == (acme.ref, "note")

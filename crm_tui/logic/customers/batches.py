@@ -18,16 +18,16 @@ from crm_tui.logic.core import audit
 from crm_tui.logic.core.context import Work
 from crm_tui.logic.core.errors import CrmError
 from crm_tui.logic.core.refs import ref
+from crm_tui.logic.customers.checks import duplicate_error
 from crm_tui.logic.customers.customers import (
     _creation_changes,
     _new_values,
     _owner_name,
     _read,
-    _tag_ids,
     create_in,
-    duplicate_error,
 )
 from crm_tui.logic.customers.schemas import CustomerCreate, CustomerRead
+from crm_tui.logic.customers.tags import tag_ids as _tag_ids
 from crm_tui.storage import search as search_index
 from crm_tui.storage.models import AuditEntry, Customer, CustomerTag
 from crm_tui.storage.types import utcnow

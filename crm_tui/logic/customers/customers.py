@@ -3,56 +3,35 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, or_, select, tuple_
 
 from crm_tui.logic.core import audit, users
 from crm_tui.logic.core.context import Crm, Work
-from crm_tui.logic.core.errors import CrmError, Duplicate, Invalid
+from crm_tui.logic.core.errors import Invalid
 from crm_tui.logic.core.records import check_version, fetch, set_archived
-from crm_tui.logic.core.refs import parse_ref, ref
+from crm_tui.logic.core.refs import ref
 from crm_tui.logic.core.vocabulary import ActivityKind, CustomerKind, CustomerSort, Lifecycle
+from crm_tui.logic.customers.checks import clean_fields, refuse_duplicate, refuse_duplicate_edit
 from crm_tui.logic.customers.schemas import (
     CustomerCreate,
     CustomerDetail,
     CustomerPage,
     CustomerRead,
     CustomerUpdate,
-    DuplicateGroup,
-    MergeResult,
 )
 from crm_tui.logic.customers.search import customer_filter, few_customers_match
-from crm_tui.logic.values.normalise import (
-    clean_country,
-    clean_email,
-    clean_phone,
-    clean_tag,
-    clean_text,
-    clean_website,
-    fold,
-    name_key,
-)
+from crm_tui.logic.customers.tags import add_tags, remove_tags
+from crm_tui.logic.values.normalise import clean_tag, fold
 from crm_tui.storage.models import Activity, Contact, Customer, CustomerTag, Tag, Task, User
 from crm_tui.storage.sql import no_index
 from crm_tui.storage.types import utcnow
 
-_TEXT_LIMITS = {
-    "company": 200, "segment": 64, "street": 300, "city": 120, "postcode": 32,
-    "industry": 120, "source": 120,
-}  # fmt: skip
-# Fields a merge copies from the merged customer where the survivor has none.
-_FILLABLE = (
-    "company", "segment", "owner_id", "email", "phone", "website", "street", "city",
-    "postcode", "country", "industry", "source",
-)  # fmt: skip
-
-
 # Reading
 
 
-def _reads(work: Work, customers: list[Customer]) -> list[CustomerRead]:
+def reads(work: Work, customers: list[Customer]) -> list[CustomerRead]:
     """Read models for many customers with two extra queries, not two per customer."""
     ids = [customer.id for customer in customers]
     tags: dict[int, list[str]] = defaultdict(list)
@@ -105,127 +84,14 @@ def _read(customer: Customer | Any, tags: list[str], owner: str | None) -> Custo
 
 
 def read_one(work: Work, customer: Customer) -> CustomerRead:
-    return _reads(work, [customer])[0]
+    """The read model of one customer, with its tags and owner."""
+    return reads(work, [customer])[0]
 
 
 def get_customer(crm: Crm, reference: str | int) -> CustomerRead:
     """The customer named by ``reference`` (archived ones too)."""
     with crm.work() as work:
         return read_one(work, fetch(work, Customer, "customer", reference))
-
-
-# Cleaning input
-
-
-def clean_fields(work: Work, given: dict[str, Any], current: Customer | None) -> dict[str, Any]:
-    """Column values for the fields the user gave, each checked and normalised."""
-    values: dict[str, Any] = {}
-    for field, raw in given.items():
-        if field == "name":
-            values["name"] = clean_text(raw, "name", required=True)
-        elif field == "owner":
-            values["owner_id"] = _owner_id(work, raw)
-        elif field == "email":
-            values["email"] = clean_email(raw)
-        elif field == "website":
-            values["website"] = clean_website(raw)
-        elif field == "country":
-            values["country"] = clean_country(raw)
-        elif field in ("kind", "lifecycle"):
-            if raw is None:
-                raise Invalid(f"{field} must not be empty")
-            values[field] = str(raw)
-        elif field == "custom":
-            values["custom"] = _merged_custom(current.custom if current else {}, raw or {})
-        elif field in _TEXT_LIMITS:
-            values[field] = clean_text(raw, field, limit=_TEXT_LIMITS[field])
-        elif field not in ("phone", "tags"):
-            raise Invalid(f"unknown field {field!r}")
-    if "phone" in given:
-        country = values.get("country", current.country if current else None)
-        values["phone"] = clean_phone(given["phone"], country or work.crm.settings.default_country)
-    kind = values.get("kind", current.kind if current else CustomerKind.company)
-    if "name" in values or "kind" in values:
-        name = values.get("name", current.name if current else "")
-        values["name_key"] = name_key(name, company=kind == CustomerKind.company)
-    if "company" in values:
-        values["company_key"] = name_key(values["company"], company=True) if values["company"] else None
-    return values
-
-
-def _owner_id(work: Work, username: str | None) -> int | None:
-    if not username:
-        return None
-    try:
-        return users.find_active(work, username, "owner").id
-    except CrmError as exc:
-        raise type(exc)(str(exc), field="owner") from None
-
-
-def _merged_custom(current: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
-    """Custom fields after an edit: given keys are set, keys given as None are removed."""
-    merged = dict(current)
-    for key, value in given.items():
-        key = key.strip()
-        if not key:
-            raise Invalid("a custom field needs a name")
-        if value is None or value == "":
-            merged.pop(key, None)
-        else:
-            merged[key] = value
-    return merged
-
-
-def _find_duplicate(
-    work: Work, values: dict[str, Any], exclude: int | None = None
-) -> tuple[Customer, str] | None:
-    """An active customer the new values would duplicate, and why.
-
-    One query asks all three questions (same email, same phone, same name at the same
-    company); the reason is read off the customer found, email first.
-    """
-    same_name = None
-    if values.get("name_key"):
-        company_key = values.get("company_key")
-        same_company = (
-            Customer.company_key.is_(None) if company_key is None else Customer.company_key == company_key
-        )
-        same_name = and_(
-            Customer.name_key == values["name_key"],
-            Customer.kind == values.get("kind"),
-            same_company,
-        )
-    checks = [
-        Customer.email == values["email"] if values.get("email") else None,
-        Customer.phone == values["phone"] if values.get("phone") else None,
-        same_name,
-    ]
-    conditions = [check for check in checks if check is not None]
-    if not conditions:
-        return None
-    query = select(Customer).where(or_(*conditions), Customer.archived_at.is_(None))
-    if exclude is not None:
-        query = query.where(Customer.id != exclude)
-    found = work.session.execute(query.order_by(Customer.id).limit(1)).scalar_one_or_none()
-    if found is None:
-        return None
-    if values.get("email") and found.email == values["email"]:
-        return found, f"the same email ({found.email})"
-    if values.get("phone") and found.phone == values["phone"]:
-        return found, f"the same phone ({found.phone})"
-    return found, "the same name" + (f" at {found.company}" if found.company else "")
-
-
-def duplicate_error(existing: str, reason: str) -> Duplicate:
-    """The refusal of a likely duplicate of ``existing`` (a record, or a line of a file)."""
-    return Duplicate(f"{existing} has {reason}; use --force to save it anyway, or merge the two")
-
-
-def _refuse_duplicate(work: Work, values: dict[str, Any], exclude: int | None = None) -> None:
-    found = _find_duplicate(work, values, exclude)
-    if found:
-        other, reason = found
-        raise duplicate_error(f"{ref('customer', other.id)} {other.name}", reason)
 
 
 # Changing
@@ -258,11 +124,11 @@ def create_in(work: Work, data: CustomerCreate, *, force: bool = False) -> Custo
     work.require("customers.write")
     values, tags = _new_values(work, data)
     if not force:
-        _refuse_duplicate(work, values)
+        refuse_duplicate(work, values)
     customer = Customer(**values)
     work.session.add(customer)
     work.session.flush()
-    _add_tags(work, customer.id, tags, new=True)
+    add_tags(work, customer.id, tags, new=True)
     created = _read(customer, tags, _owner_name(work, values))
     work.audit("customer", customer.id, "create", _creation_changes(created))
     return created
@@ -294,16 +160,7 @@ def update_customer(
         before = read_one(work, customer)
         values = clean_fields(work, given, customer)
         if not force:
-            probe = {
-                key: value
-                for key, value in values.items()
-                if key in ("email", "phone", "name_key", "company_key")
-            }
-            if "name_key" in probe:
-                probe.setdefault("company_key", customer.company_key)
-                probe.setdefault("company", customer.company)
-                probe["kind"] = values.get("kind", customer.kind)
-            _refuse_duplicate(work, probe, exclude=customer.id)
+            refuse_duplicate_edit(work, values, customer)
         for column, value in values.items():
             setattr(customer, column, value)
         customer.updated_at = utcnow()
@@ -348,53 +205,13 @@ def restore_customer(crm: Crm, reference: str | int) -> CustomerRead:
 # Tags
 
 
-def _tag_ids(work: Work, names: Iterable[str]) -> dict[str, int]:
-    """Ids of the named tags, creating the ones that do not exist yet."""
-    wanted = {clean_tag(name) for name in names}
-    if not wanted:
-        return {}
-    found = dict(work.session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(wanted))).all())
-    for name in sorted(wanted - found.keys()):
-        tag = Tag(name=name)
-        work.session.add(tag)
-        work.session.flush()
-        found[name] = tag.id
-    return found
-
-
-def _add_tags(work: Work, customer_id: int, names: Iterable[str], *, new: bool = False) -> set[str]:
-    """Link the tags to the customer; returns the tags that were newly linked.
-
-    ``new`` says the customer was just created and so has no links to check.
-    """
-    ids = _tag_ids(work, names)
-    if not ids:
-        return set()
-    linked = (
-        set()
-        if new
-        else set(
-            work.session.execute(
-                select(CustomerTag.tag_id).where(
-                    CustomerTag.customer_id == customer_id, CustomerTag.tag_id.in_(ids.values())
-                )
-            ).scalars()
-        )
-    )
-    added = {name for name, tag_id in ids.items() if tag_id not in linked}
-    for name in added:
-        work.session.add(CustomerTag(customer_id=customer_id, tag_id=ids[name]))
-    work.session.flush()
-    return added
-
-
 def tag_customer(crm: Crm, reference: str | int, tags: list[str]) -> CustomerRead:
     """Add tags to a customer; tags it already has are left as they are."""
     if not tags:
         raise Invalid("give at least one tag")
     with crm.work("customers.write") as work:
         customer = fetch(work, Customer, "customer", reference)
-        added = _add_tags(work, customer.id, tags)
+        added = add_tags(work, customer.id, tags)
         if added:
             customer.updated_at = utcnow()
             work.audit("customer", customer.id, "tag", {"tags": [None, sorted(added)]})
@@ -407,24 +224,9 @@ def untag_customer(crm: Crm, reference: str | int, tags: list[str]) -> CustomerR
         raise Invalid("give at least one tag")
     with crm.work("customers.write") as work:
         customer = fetch(work, Customer, "customer", reference)
-        names = {clean_tag(tag) for tag in tags}
-        rows = dict(
-            work.session.execute(
-                select(Tag.name, Tag.id)
-                .join(CustomerTag, CustomerTag.tag_id == Tag.id)
-                .where(CustomerTag.customer_id == customer.id, Tag.name.in_(names))
-            ).all()
-        )
-        missing = names - rows.keys()
-        if missing:
-            raise Invalid(f"{ref('customer', customer.id)} has no tag {', '.join(sorted(missing))}")
-        work.session.execute(
-            delete(CustomerTag).where(
-                CustomerTag.customer_id == customer.id, CustomerTag.tag_id.in_(rows.values())
-            )
-        )
+        removed = remove_tags(work, customer.id, tags)
         customer.updated_at = utcnow()
-        work.audit("customer", customer.id, "untag", {"tags": [sorted(names), None]})
+        work.audit("customer", customer.id, "untag", {"tags": [removed, None]})
         return read_one(work, customer)
 
 
@@ -507,7 +309,7 @@ def list_customers(
         more = len(rows) > limit
         rows = rows[:limit]
         return CustomerPage(
-            customers=_reads(work, rows),
+            customers=reads(work, rows),
             next_after=ref("customer", rows[-1].id) if more else None,
         )
 
@@ -551,142 +353,6 @@ def _matches(text: str, id_column: Any, country: str | None) -> ColumnElement[bo
     if len(digits) >= 3:
         conditions.append(Customer.phone.contains(digits, autoescape=True))
     return or_(*conditions)
-
-
-# Duplicates
-
-
-def find_duplicates(crm: Crm, *, limit: int = 100) -> list[DuplicateGroup]:
-    """Groups of active customers sharing an email, a phone, or a name at one company."""
-    with crm.work() as work:
-        groups: list[DuplicateGroup] = []
-        active = Customer.archived_at.is_(None)
-        for match, columns in (
-            ("email", (Customer.email,)),
-            ("phone", (Customer.phone,)),
-            ("name", (Customer.name_key, Customer.kind, Customer.company_key)),
-        ):
-            keys = work.session.execute(
-                select(*columns)
-                .where(active, columns[0].is_not(None), columns[0] != "")
-                .group_by(*columns)
-                .having(func.count() > 1)
-                .order_by(*columns)
-                .limit(limit - len(groups))
-            ).all()
-            for key in keys:
-                condition = [active] + [
-                    column.is_(None) if value is None else column == value
-                    for column, value in zip(columns, key, strict=True)
-                ]
-                members = list(
-                    work.session.execute(select(Customer).where(*condition).order_by(Customer.id)).scalars()
-                )
-                reads = _reads(work, members)
-                value = key[0] if match != "name" else reads[0].name
-                groups.append(DuplicateGroup(match=match, value=value, customers=reads))
-            if len(groups) >= limit:
-                break
-        return groups
-
-
-def merge_customers(crm: Crm, survivor_ref: str | int, merged_ref: str | int) -> MergeResult:
-    """Merge one customer into another.
-
-    Contacts, timeline, tasks and tags move to the survivor; fields the survivor lacks
-    are taken from the merged customer, which is archived with a link to the survivor.
-    The audit trail lists everything that moved.
-    """
-    if parse_ref("customer", survivor_ref) == parse_ref("customer", merged_ref):
-        raise Invalid("a customer cannot be merged into itself")
-    with crm.work("customers.write") as work:
-        survivor = fetch(work, Customer, "customer", survivor_ref, for_update=True)
-        merged = fetch(work, Customer, "customer", merged_ref, for_update=True)
-        for customer in (survivor, merged):
-            if customer.archived_at is not None:
-                raise Invalid(f"{ref('customer', customer.id)} is archived; restore it before merging")
-        work.subject = ref("customer", survivor.id)
-        before = read_one(work, survivor)
-        moved = _move_children(work, merged.id, survivor.id)
-        moved["tags"] = sorted(_add_tags(work, survivor.id, _tag_names(work, merged.id)))
-        for column in _FILLABLE:
-            if getattr(survivor, column) in (None, "") and getattr(merged, column) not in (
-                None,
-                "",
-            ):
-                setattr(survivor, column, getattr(merged, column))
-        survivor.custom = {**(merged.custom or {}), **(survivor.custom or {})}
-        now = utcnow()
-        survivor.updated_at = now
-        merged.archived_at = now
-        merged.updated_at = now
-        merged.merged_into_id = survivor.id
-        merged_name = f"{ref('customer', merged.id)} {merged.name}"
-        summary = ", ".join(f"{len(v)} {k}" for k, v in moved.items() if k != "tags")
-        work.session.add(
-            Activity(
-                customer_id=survivor.id,
-                kind=ActivityKind.system,
-                author_id=work.actor.id,
-                body=f"Merged {merged_name} into this customer ({summary})",
-            )
-        )
-        work.session.flush()
-        after = read_one(work, survivor)
-        fields = audit.diff(before.model_dump(), after.model_dump(exclude={"updated_at", "version", "tags"}))
-        work.audit(
-            "customer",
-            survivor.id,
-            "merge",
-            {"merged": ref("customer", merged.id), **moved, "fields": fields},
-        )
-        work.audit(
-            "customer",
-            merged.id,
-            "merged_into",
-            {
-                "merged_into": [None, ref("customer", survivor.id)],
-                "archived_at": [None, audit.plain(now)],
-            },
-        )
-        return MergeResult(survivor=after, merged=ref("customer", merged.id), moved=moved)
-
-
-def _tag_names(work: Work, customer_id: int) -> list[str]:
-    return list(
-        work.session.execute(
-            select(Tag.name)
-            .join(CustomerTag, CustomerTag.tag_id == Tag.id)
-            .where(CustomerTag.customer_id == customer_id)
-        ).scalars()
-    )
-
-
-def _move_children(work: Work, from_id: int, to_id: int) -> dict[str, list[str]]:
-    """Re-point everything a customer has; returns the references moved, by kind."""
-    from crm_tui.storage.models import Deal, Order, Ticket
-
-    moved: dict[str, list[str]] = {}
-    kinds = (
-        ("contacts", "contact", Contact), ("activities", "activity", Activity), ("tasks", "task", Task),
-        ("deals", "deal", Deal), ("orders", "order", Order), ("tickets", "ticket", Ticket),
-    )  # fmt: skip
-    for name, kind, model in kinds:
-        ids = list(
-            work.session.execute(
-                select(model.id).where(model.customer_id == from_id).order_by(model.id)
-            ).scalars()
-        )
-        if ids:
-            values = {"customer_id": to_id}
-            if hasattr(model, "version"):
-                values["version"] = model.version + 1
-            work.session.execute(
-                update(model).where(model.id.in_(ids)).values(**values),
-                execution_options={"synchronize_session": False},
-            )
-        moved[name] = [ref(kind, record_id) for record_id in ids]
-    return moved
 
 
 def customer_detail(crm: Crm, reference: str | int, *, timeline_limit: int = 20) -> CustomerDetail:
