@@ -242,7 +242,7 @@ def measure(rows: int = 100_000, customers: int = 1_000, scratch: Path | None = 
         rows=rows,
         customers=customers,
         created=summary.created,
-        refused=summary.rejected,
+        refused=summary.refused,
         crm_seconds=crm_seconds,
         crm_cpu_seconds=crm_cpu_seconds,
         executemany_seconds=executemany_seconds,

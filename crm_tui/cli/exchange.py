@@ -131,7 +131,7 @@ def _import(
     unused = "properties" if summary.format == "vcard" else "columns"
     output.say(
         f"{verb} {summary.created} {entity} from {summary.rows} {unit}: {summary.updated} updated, "
-        f"{summary.skipped} duplicates skipped, {summary.rejected - summary.skipped} refused"
+        f"{summary.skipped} duplicates skipped, {summary.refused} refused"
         + (
             f"; {unused} ignored: {', '.join(summary.ignored_columns[:10])}"
             if summary.ignored_columns
@@ -140,7 +140,7 @@ def _import(
         + (f"; new users: {', '.join(summary.created_users)}" if summary.created_users else "")
         + (f"; reasons in {summary.rejects_file}" if summary.rejects_file else "")
     )
-    if summary.rejected - summary.skipped:
+    if summary.refused:
         raise typer.Exit(output.SOME_LINES_FAILED)
 
 

@@ -15,7 +15,7 @@ from crm_tui.logic.core.errors import CrmError
 from crm_tui.logic.core.refs import ref
 from crm_tui.logic.exchange.companies import RowCustomer, customer_finder
 from crm_tui.logic.exchange.options import ImportOptions
-from crm_tui.logic.exchange.runner import Outcomes, Row, Tally
+from crm_tui.logic.exchange.runner import SKIPPED, Outcomes, Row, Tally
 from crm_tui.logic.values.normalise import clean_email, clean_phone, clean_text, name_key
 from crm_tui.storage import search as search_index
 from crm_tui.storage.models import AuditEntry, Contact
@@ -78,10 +78,10 @@ def _without_duplicate_contacts(
     for row, customer, values in cleaned:
         pair = (values["customer_id"], values["name_key"])
         if values["email"] and values["email"] in seen_emails:
-            reason = f"skipped: a contact with the email {values['email']} exists"
+            reason = f"{SKIPPED}a contact with the email {values['email']} exists"
         elif pair in seen_pairs:
             reason = (
-                f"skipped: {ref('customer', customer.id)} {customer.name} "
+                f"{SKIPPED}{ref('customer', customer.id)} {customer.name} "
                 f"has a contact named {values['name']}"
             )
         else:

@@ -17,7 +17,7 @@ from crm_tui.logic.customers.customers import clean_fields as clean_customer
 from crm_tui.logic.customers.customers import read_one as read_customer
 from crm_tui.logic.customers.schemas import CustomerCreate
 from crm_tui.logic.exchange.options import ImportOptions
-from crm_tui.logic.exchange.runner import Outcomes, Row, Tally
+from crm_tui.logic.exchange.runner import SKIPPED, Outcomes, Row, Tally
 from crm_tui.storage.models import Customer, User
 from crm_tui.storage.types import utcnow
 
@@ -42,7 +42,7 @@ def import_customers(
             outcomes[line] = _update_duplicate(work, by_line[line].values, options.policy, tally, str(result))
         elif isinstance(result, Duplicate):
             tally.skipped += 1
-            outcomes[line] = f"skipped: {result}"
+            outcomes[line] = f"{SKIPPED}{result}"
         else:
             outcomes[line] = str(result)
 
@@ -72,7 +72,7 @@ def _update_duplicate(
     match = re.match(r"C-(\d+) ", reason)
     if not match:  # a duplicate of an earlier line of this file
         tally.skipped += 1
-        return f"skipped: {reason}"
+        return f"{SKIPPED}{reason}"
     customer = work.session.get(Customer, int(match.group(1)))
     given = {
         key: value for key, value in values.items() if key not in ("tags", "name", "first_name", "last_name")

@@ -79,8 +79,8 @@ class ImportSummary(Output):
     rows: int
     created: int
     updated: int
-    skipped: int
-    rejected: int
+    skipped: int  # duplicates of records crm has (or of earlier rows), left as they are
+    refused: int  # rows that broke a rule, each with its reason; not counted in skipped
     dry_run: bool
     mapping: dict[str, str]
     ignored_columns: list[str]
@@ -168,6 +168,6 @@ def _summary(
 ) -> ImportSummary:
     return ImportSummary(
         entity=entity, format=fmt, rows=tally.rows, created=tally.created, updated=tally.updated,
-        skipped=tally.skipped, rejected=tally.rejected, dry_run=options.dry_run, mapping=mapping,
+        skipped=tally.skipped, refused=tally.refused, dry_run=options.dry_run, mapping=mapping,
         ignored_columns=ignored, created_users=tally.new_users, rejects_file=tally.rejects_file,
     )  # fmt: skip

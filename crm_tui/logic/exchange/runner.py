@@ -22,6 +22,9 @@ BATCH_SIZE = 2_000
 # What became of each row of a batch that did not simply go in, by line: why it was
 # refused or skipped, or None when it went in after all (an updated duplicate).
 Outcomes = dict[int, str | None]
+# How the reason of a skipped row begins, in the rejects file and on the terminal; any
+# other reason is a refusal.
+SKIPPED = "skipped: "
 
 
 @dataclass
@@ -41,8 +44,8 @@ class Tally:
     rows: int = 0
     created: int = 0
     updated: int = 0
-    skipped: int = 0
-    rejected: int = 0
+    skipped: int = 0  # duplicates, left as they are
+    refused: int = 0  # rows that broke a rule; only these make an import fail
     new_users: list[str] = field(default_factory=list)
     rejects_file: str | None = None  # set once a row has been written to it
 
@@ -106,7 +109,8 @@ def _batch(crm: Crm, job: Job, batch: list[Row], tally: Tally, rejects: _Rejects
     for row in batch:
         reason = outcomes.get(row.line)
         if reason is not None:
-            tally.rejected += 1
+            if not reason.startswith(SKIPPED):
+                tally.refused += 1
             rejects.write(row, reason)
 
 
@@ -150,7 +154,7 @@ def each_row(work: Work, row: Row, outcomes: Outcomes, tally: Tally) -> Iterator
     except Skipped as skip:
         savepoint.rollback()
         tally.skipped += 1
-        outcomes[row.line] = f"skipped: {skip}"
+        outcomes[row.line] = f"{SKIPPED}{skip}"
     except CrmError as exc:
         savepoint.rollback()
         outcomes[row.line] = str(exc)
