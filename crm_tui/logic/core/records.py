@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from datetime import datetime
+from typing import Protocol, TypeVar
 
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
@@ -15,6 +16,21 @@ from crm_tui.storage.models import Customer, Deal, Ticket, User
 from crm_tui.storage.types import utcnow
 
 Row = TypeVar("Row", bound=SQLModel)
+
+
+class Versioned(Protocol):
+    """A record whose edits are checked against the version they were based on."""
+
+    id: int | None
+    version: int
+
+
+class Archivable(Protocol):
+    """A record that is archived, not destroyed."""
+
+    id: int | None
+    archived_at: datetime | None
+    updated_at: datetime
 
 
 def fetch(work: Work, model: type[Row], kind: str, reference: str | int, *, for_update: bool = False) -> Row:
@@ -30,37 +46,37 @@ def fetch(work: Work, model: type[Row], kind: str, reference: str | int, *, for_
     return row
 
 
-def check_version(work: Work, kind: str, row: SQLModel, expected: int | None) -> None:
+def check_version(work: Work, kind: str, row: Versioned, expected: int | None) -> None:
     """Refuse an edit made from version ``expected`` when the record is newer.
 
     The message says who changed it last, so the user knows whose edit to look at.
     """
-    name = ref(kind, row.id)  # type: ignore[attr-defined]
+    name = ref(kind, row.id)
     work.subject = name
-    if expected is None or expected == row.version:  # type: ignore[attr-defined]
+    if expected is None or expected == row.version:
         return
-    last = audit.last_change(work.session, kind, row.id)  # type: ignore[attr-defined]
+    last = audit.last_change(work.session, kind, row.id)
     by = f" by {last[0]} at {last[1]:%Y-%m-%d %H:%M} UTC" if last else ""
     raise Conflict(
-        f"{name} was changed{by} (now version {row.version}, your edit is based on "  # type: ignore[attr-defined]
+        f"{name} was changed{by} (now version {row.version}, your edit is based on "
         f"version {expected}); nothing was saved. Reload it and try again"
     )
 
 
-def set_archived(work: Work, kind: str, row: SQLModel, archived: bool) -> str:
+def set_archived(work: Work, kind: str, row: Archivable, archived: bool) -> str:
     """Archive (or restore) a record: the mark, the time, and the audit entry. Doing it
     twice is an error, not a no-op. Returns the action: "archive" or "restore"."""
-    name = ref(kind, row.id)  # type: ignore[attr-defined]
+    name = ref(kind, row.id)
     work.subject = name
-    if (row.archived_at is not None) == archived:  # type: ignore[attr-defined]
+    if (row.archived_at is not None) == archived:
         raise Invalid(f"{name} is already {'archived' if archived else 'not archived'}")
-    before = row.archived_at  # type: ignore[attr-defined]
+    before = row.archived_at
     now = utcnow()
-    row.archived_at = now if archived else None  # type: ignore[attr-defined]
-    row.updated_at = now  # type: ignore[attr-defined]
+    row.archived_at = now if archived else None
+    row.updated_at = now
     work.session.flush()
     action = "archive" if archived else "restore"
-    work.audit(kind, row.id, action, {"archived_at": [audit.plain(before), audit.plain(row.archived_at)]})  # type: ignore[attr-defined]
+    work.audit(kind, row.id, action, {"archived_at": [audit.plain(before), audit.plain(row.archived_at)]})
     return action
 
 
