@@ -36,7 +36,7 @@ from sqlalchemy.dialects import sqlite
 from bench import words
 from crm_tui.config import load_settings
 from crm_tui.logic.core.context import open_crm
-from crm_tui.logic.service.tickets import measure_spans
+from crm_tui.logic.service.sla import measure_spans
 from crm_tui.logic.service.working_time import WorkingTime
 from crm_tui.logic.values.money import line_amounts
 from crm_tui.logic.values.normalise import fold, name_key

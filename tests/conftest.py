@@ -155,8 +155,9 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch):
     """Ticket rules' clock, from Monday 2026-11-23 08:00 UTC."""
-    from crm_tui.logic.service import tickets
+    from crm_tui.logic.service import replies, tickets
 
     fake = Clock(datetime(2026, 11, 23, 8, 0, tzinfo=UTC))
-    monkeypatch.setattr(tickets, "utcnow", fake)
+    for reads_the_time in (tickets, replies):
+        monkeypatch.setattr(reads_the_time, "utcnow", fake)
     return fake

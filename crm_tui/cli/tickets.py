@@ -224,9 +224,9 @@ def reply(
     fmt: Format = FormatOption,
 ) -> None:
     """Reply to the customer; the first reply is the first response."""
-    from crm_tui.logic.service import tickets
+    from crm_tui.logic.service import replies
 
-    done = tickets.reply(crm(ctx), ticket, _text(text), pending=pending, expected_version=expected_version)
+    done = replies.reply(crm(ctx), ticket, _text(text), pending=pending, expected_version=expected_version)
     _done(done, fmt, f"Replied on {done.ref}; it is {done.status}")
 
 
@@ -235,9 +235,9 @@ def note(
     ctx: typer.Context, ticket: Ref, text: Text, expected_version: Expected = None, fmt: Format = FormatOption
 ) -> None:
     """Add an internal note for the team (not a response)."""
-    from crm_tui.logic.service import tickets
+    from crm_tui.logic.service import replies
 
-    done = tickets.note(crm(ctx), ticket, _text(text), expected_version=expected_version)
+    done = replies.note(crm(ctx), ticket, _text(text), expected_version=expected_version)
     _done(done, fmt, f"Noted on {done.ref}")
 
 
@@ -359,9 +359,9 @@ def _minutes(value: int) -> str:
 @sla_app.command("show")
 def sla_show(ctx: typer.Context, fmt: Format = FormatOption) -> None:
     """The SLA targets per priority, and the clock they run on."""
-    from crm_tui.logic.service import tickets
+    from crm_tui.logic.service import sla
 
-    policies = tickets.sla_policies(crm(ctx))
+    policies = sla.sla_policies(crm(ctx))
     output.print_records(policies, fmt, SLA_COLUMNS)
     if fmt == Format.table:
         settings = crm(ctx).settings
@@ -382,10 +382,10 @@ def sla_set(
     fmt: Format = FormatOption,
 ) -> None:
     """Set a priority's targets (managers and admins); open tickets keep their due times."""
-    from crm_tui.logic.service import tickets
+    from crm_tui.logic.service import sla
     from crm_tui.logic.values.dates import parse_duration
 
-    done = tickets.set_sla(
+    done = sla.set_sla(
         crm(ctx),
         priority,
         first_response=parse_duration(first_response) if first_response else None,

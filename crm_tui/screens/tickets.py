@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
 from crm_tui.display import shown
-from crm_tui.logic.service import tickets
+from crm_tui.logic.service import replies, tickets
 from crm_tui.logic.service.schemas import TicketRead
 from crm_tui.logic.values.dates import duration_text
 from crm_tui.screens.base import CrmScreen
@@ -176,10 +176,10 @@ class TicketScreen(CrmScreen):
         self.app.push_screen(TextPrompt(title, question), run)
 
     def action_reply(self) -> None:
-        self._ask(f"Reply on {self.reference}", "Your reply to the customer", tickets.reply, "Replied on")
+        self._ask(f"Reply on {self.reference}", "Your reply to the customer", replies.reply, "Replied on")
 
     def action_note(self) -> None:
-        self._ask(f"Internal note on {self.reference}", "For the team only", tickets.note, "Noted on")
+        self._ask(f"Internal note on {self.reference}", "For the team only", replies.note, "Noted on")
 
     def action_resolve(self) -> None:
         self._ask(f"Resolve {self.reference}", "How was it resolved? (required)", tickets.resolve, "Resolved")

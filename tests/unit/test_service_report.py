@@ -1,7 +1,7 @@
 """The service figures agree with a second computation over generated tickets.
 
 The tickets are written straight to the table with the spans crm keeps on them
-(``tickets.measure_spans``); the second computation measures from the times alone.
+(``sla.measure_spans``); the second computation measures from the times alone.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy import insert, select
 from crm_tui.logic.core import users
 from crm_tui.logic.core.schemas import UserCreate
 from crm_tui.logic.reports import service as service_report
-from crm_tui.logic.service import tickets
+from crm_tui.logic.service import sla
 from crm_tui.logic.service.working_time import WorkingTime
 from crm_tui.storage.models import Customer, Ticket, User
 
@@ -74,11 +74,11 @@ def _generate(rng: random.Random) -> list[GenTicket]:
 
 def _with_spans(row: dict, clock: WorkingTime) -> dict:
     """The row with the spans crm would have kept, measured on ``clock``."""
-    return row | tickets.measure_spans(clock, SimpleNamespace(**row))._asdict()
+    return row | sla.measure_spans(clock, SimpleNamespace(**row))._asdict()
 
 
 def _write(crm, made: list[GenTicket]) -> None:
-    clock = tickets.working_time(crm)
+    clock = sla.working_time(crm)
     for name in AGENTS:
         users.add_user(crm, UserCreate(username=name, role="service"))
     with crm.database.unit_of_work() as session:
@@ -250,7 +250,7 @@ def test_working_time_is_what_the_report_counts(crm, report_now):
     """With business hours set, the spans kept are working time, and the figures too."""
     crm.settings.business_hours = "09:00-17:00"
     crm.settings.timezone = "UTC"
-    clock = tickets.working_time(crm)
+    clock = sla.working_time(crm)
     made = _generate(random.Random(7))
     _write(crm, made)
     business = service_report.service_report(crm)

@@ -14,7 +14,7 @@ from crm_tui.logic.core import users
 from crm_tui.logic.core.schemas import UserCreate
 from crm_tui.logic.customers import customers
 from crm_tui.logic.customers.schemas import CustomerCreate
-from crm_tui.logic.service import tickets
+from crm_tui.logic.service import replies, sla, tickets
 from crm_tui.logic.service.schemas import TicketCreate
 from crm_tui.logic.service.working_time import WorkingTime
 from crm_tui.storage import schema
@@ -57,19 +57,19 @@ def test_a_new_ticket_has_no_spans(desk):
 def test_the_first_public_reply_keeps_the_response_time(desk, clock):
     ticket = open_ticket(desk)
     clock.advance(minutes=40)
-    tickets.note(desk, ticket.ref, "looking")  # a note is no response
+    replies.note(desk, ticket.ref, "looking")  # a note is no response
     assert spans(desk, ticket.ref) == (None, None, None)
     clock.advance(minutes=50)
-    tickets.reply(desk, ticket.ref, "Try again please")
+    replies.reply(desk, ticket.ref, "Try again please")
     clock.advance(hours=3)
-    tickets.reply(desk, ticket.ref, "Any news?")  # only the first reply counts
+    replies.reply(desk, ticket.ref, "Any news?")  # only the first reply counts
     assert spans(desk, ticket.ref) == (90 * 60, None, None)
 
 
 def test_resolving_keeps_the_working_time_less_the_time_pending(desk, clock):
     ticket = open_ticket(desk)
     clock.advance(hours=1)
-    tickets.reply(desk, ticket.ref, "Which invoice?", pending=True)
+    replies.reply(desk, ticket.ref, "Which invoice?", pending=True)
     clock.advance(hours=30)  # waiting on the customer
     tickets.set_status(desk, ticket.ref, "open")
     clock.advance(hours=2)
@@ -84,9 +84,9 @@ def test_met_sla_needs_both_due_times_met(desk, clock):
     no_reply = open_ticket(desk)
     late_resolution = open_ticket(desk)
     clock.advance(hours=1)
-    tickets.reply(desk, late_resolution.ref, "On it")
+    replies.reply(desk, late_resolution.ref, "On it")
     clock.advance(hours=8)  # past the 8h response target
-    tickets.reply(desk, late_reply.ref, "Sorry for the wait")
+    replies.reply(desk, late_reply.ref, "Sorry for the wait")
     tickets.resolve(desk, late_reply.ref, "Fixed")
     tickets.resolve(desk, no_reply.ref, "Fixed on the phone")
     clock.advance(hours=64)  # 73h: past the 72h resolution target
@@ -99,7 +99,7 @@ def test_met_sla_needs_both_due_times_met(desk, clock):
 def test_reopening_clears_the_resolution_and_resolving_again_measures_anew(desk, clock):
     ticket = open_ticket(desk)
     clock.advance(minutes=10)
-    tickets.reply(desk, ticket.ref, "Done")
+    replies.reply(desk, ticket.ref, "Done")
     tickets.resolve(desk, ticket.ref, "Done")
     assert spans(desk, ticket.ref) == (600, 600, True)
     clock.advance(days=1)
@@ -118,10 +118,10 @@ def test_a_merge_keeps_each_tickets_own_spans(desk, clock):
     resolved_duplicate = open_ticket(desk)
     pending_duplicate = open_ticket(desk)
     clock.advance(minutes=30)
-    tickets.reply(desk, first.ref, "On it")
-    tickets.reply(desk, resolved_duplicate.ref, "Same as the other")
+    replies.reply(desk, first.ref, "On it")
+    replies.reply(desk, resolved_duplicate.ref, "Same as the other")
     tickets.resolve(desk, resolved_duplicate.ref, "Duplicate")
-    tickets.reply(desk, pending_duplicate.ref, "Which one?", pending=True)
+    replies.reply(desk, pending_duplicate.ref, "Which one?", pending=True)
     clock.advance(hours=2)
     tickets.merge(desk, resolved_duplicate.ref, first.ref)
     tickets.merge(desk, pending_duplicate.ref, first.ref)
@@ -135,7 +135,7 @@ def test_with_business_hours_the_spans_are_working_time(business_hours, clock):
     clock.now = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)  # Friday 15:00
     ticket = open_ticket(desk)
     clock.now = datetime(2026, 11, 27, 16, 30, tzinfo=UTC)
-    tickets.reply(desk, ticket.ref, "Send us the logs", pending=True)  # 1.5 working hours
+    replies.reply(desk, ticket.ref, "Send us the logs", pending=True)  # 1.5 working hours
     clock.now = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # Monday 10:00: 1.5 hours paused
     tickets.set_status(desk, ticket.ref, "open")
     clock.now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -148,7 +148,7 @@ def test_half_a_second_rounds_up(desk, clock):
     clock.now = MONDAY + timedelta(microseconds=250_000)
     ticket = open_ticket(desk)
     clock.now = MONDAY + timedelta(seconds=1, microseconds=750_000)  # 1.5 s
-    tickets.reply(desk, ticket.ref, "Quick")
+    replies.reply(desk, ticket.ref, "Quick")
     clock.now = MONDAY + timedelta(seconds=3, microseconds=749_999)  # 3.499999 s
     tickets.resolve(desk, ticket.ref, "Quicker")
     assert spans(desk, ticket.ref)[:2] == (2, 3)
@@ -166,9 +166,9 @@ NEXT = {
 
 def _act(crm, ref: str, action: str) -> None:
     if action in ("reply", "pending reply"):
-        tickets.reply(crm, ref, "hello", pending=action == "pending reply")
+        replies.reply(crm, ref, "hello", pending=action == "pending reply")
     elif action == "note":
-        tickets.note(crm, ref, "a note")
+        replies.note(crm, ref, "a note")
     elif action == "resolve":
         tickets.resolve(crm, ref, "done")
     elif action in ("open", "pending"):
@@ -187,11 +187,11 @@ def test_measuring_a_ticket_again_gives_the_spans_kept_live(desk, clock):
         clock.advance(minutes=rng.randint(1, 600), microseconds=rng.randrange(1_000_000))
         ref = rng.choice(made)
         _act(desk, ref, rng.choice(NEXT[tickets.get_ticket(desk, ref).status]))
-    in_force = tickets.working_time(desk)
+    in_force = sla.working_time(desk)
     with desk.database.unit_of_work() as session:
         rows = session.execute(sa.select(Ticket)).scalars().all()
         kept = [(row.response_seconds, row.resolution_seconds, row.met_sla) for row in rows]
-        measured = [tuple(tickets.measure_spans(in_force, row)) for row in rows]
+        measured = [tuple(sla.measure_spans(in_force, row)) for row in rows]
     assert kept == measured
     assert any(resolution for _, resolution, _ in kept) and any(met is False for *_, met in kept)
 
@@ -273,7 +273,7 @@ def _kept(database: Database) -> list[tuple]:
 def _measured(database: Database, clock: WorkingTime) -> list[tuple]:
     with database.connection() as conn:
         rows = conn.execute(sa.select(_tickets).order_by(_tickets.c.id)).all()
-    return [tuple(tickets.measure_spans(clock, row)) for row in rows]
+    return [tuple(sla.measure_spans(clock, row)) for row in rows]
 
 
 def test_migration_0007_fills_the_spans_on_calendar_time(db_url):
@@ -288,7 +288,7 @@ def test_migration_0007_fills_the_spans_on_calendar_time(db_url):
 def test_migration_0007_measures_working_time_with_logics_clock(db_url):
     database = _old_database(db_url)
     clock = WorkingTime.from_settings("09:00-17:00", "mon-fri", "UTC")
-    schema.upgrade(database, measure_spans=functools.partial(tickets.measure_spans, clock))
+    schema.upgrade(database, measure_spans=functools.partial(sla.measure_spans, clock))
     kept = _kept(database)
     assert kept == _measured(database, clock)
     # Friday 15:00 to the night after holds the 2 working hours to 17:00; to Sunday

@@ -13,7 +13,7 @@ from crm_tui.logic.core.schemas import UserCreate
 from crm_tui.logic.customers import customers
 from crm_tui.logic.customers.schemas import CustomerCreate
 from crm_tui.logic.reports import audit_trail
-from crm_tui.logic.service import tickets
+from crm_tui.logic.service import replies, sla, tickets
 from crm_tui.logic.service.schemas import TicketCreate
 from crm_tui.logic.service.working_time import WorkingTime
 
@@ -41,20 +41,20 @@ def test_due_times_come_from_the_priority_policy(desk, clock):
 def test_the_first_public_reply_is_the_first_response(desk, clock):
     ticket = open_ticket(desk)
     clock.advance(hours=1)
-    tickets.note(desk, ticket.ref, "looking into it")
+    replies.note(desk, ticket.ref, "looking into it")
     assert tickets.get_ticket(desk, ticket.ref).first_response_at is None
     clock.advance(minutes=30)
-    answered = tickets.reply(desk, ticket.ref, "Fixed the setting, please try again")
+    answered = replies.reply(desk, ticket.ref, "Fixed the setting, please try again")
     assert answered.first_response_at == clock.now
     assert (answered.status, answered.next_due) == ("open", answered.resolution_due)
     clock.advance(hours=1)
-    assert tickets.reply(desk, ticket.ref, "Any news?").first_response_at == answered.first_response_at
+    assert replies.reply(desk, ticket.ref, "Any news?").first_response_at == answered.first_response_at
 
 
 def test_pending_time_does_not_count(desk, clock):
     ticket = open_ticket(desk, priority="high")  # resolve within 24h
     clock.advance(hours=2)
-    tickets.reply(desk, ticket.ref, "Which invoice number?", pending=True)
+    replies.reply(desk, ticket.ref, "Which invoice number?", pending=True)
     clock.advance(hours=30)  # the customer takes their time
     assert tickets.get_ticket(desk, ticket.ref).breached is False  # paused, not breached
     resumed = tickets.set_status(desk, ticket.ref, "open")
@@ -84,7 +84,7 @@ def test_business_hours_count_only_working_time(desk, clock):
     assert ticket.first_response_due == datetime(2026, 11, 30, 11, 0, tzinfo=UTC)
     assert ticket.resolution_due == datetime(2026, 12, 2, 15, 0, tzinfo=UTC)  # 24 working hours later
     clock.now = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
-    tickets.reply(desk, ticket.ref, "Waiting for your logs", pending=True)
+    replies.reply(desk, ticket.ref, "Waiting for your logs", pending=True)
     clock.now = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # Monday 10:00: 2 working hours paused
     resumed = tickets.set_status(desk, ticket.ref, "open")
     assert resumed.resolution_due == datetime(2026, 12, 2, 17, 0, tzinfo=UTC)
@@ -149,7 +149,7 @@ def test_the_workflow_allows_only_its_moves(desk, clock):
     closed = tickets.close(desk, ticket.ref)
     assert closed.status == "closed" and closed.closed_at == clock.now
     with pytest.raises(Invalid, match="reopen it to write on it"):
-        tickets.reply(desk, ticket.ref, "hello?")
+        replies.reply(desk, ticket.ref, "hello?")
 
 
 def test_only_leads_reopen_a_closed_ticket(desk, as_user):
@@ -199,7 +199,7 @@ def test_least_open_follows_the_load(desk):
 def test_merge_moves_the_conversation_and_closes_with_a_link(desk):
     first = open_ticket(desk, "Printer jammed")
     dup = open_ticket(desk, "Printer still jammed", description="Same as yesterday")
-    tickets.reply(desk, dup.ref, "Sending a technician")
+    replies.reply(desk, dup.ref, "Sending a technician")
     merged = tickets.merge(desk, dup.ref, first.ref)
     assert merged.ref == first.ref
     bodies = [m.body for m in tickets.ticket_detail(desk, first.ref).messages]
@@ -208,7 +208,7 @@ def test_merge_moves_the_conversation_and_closes_with_a_link(desk):
     closed = tickets.get_ticket(desk, dup.ref)
     assert (closed.status, closed.merged_into) == ("closed", first.ref)
     with pytest.raises(Invalid, match="was merged into T-1"):
-        tickets.reply(desk, dup.ref, "hello")
+        replies.reply(desk, dup.ref, "hello")
     with pytest.raises(Invalid, match="into itself"):
         tickets.merge(desk, first.ref, first.ref)
 
@@ -217,7 +217,7 @@ def test_replies_land_on_the_customer_timeline(desk):
     from crm_tui.logic.customers import timeline
 
     ticket = open_ticket(desk)
-    tickets.reply(desk, ticket.ref, "On it")
+    replies.reply(desk, ticket.ref, "On it")
     bodies = [entry.body for entry in timeline.timeline(desk, "C-1")]
     assert bodies[0] == f"Reply on {ticket.ref} by alice: On it"
     assert bodies[1] == f"Opened {ticket.ref}: Broken"
@@ -257,11 +257,11 @@ def test_tickets_belong_to_an_active_customer(desk, counts):
 
 def test_sla_policies_are_set_by_leads(desk, as_user):
     with pytest.raises(Forbidden):
-        tickets.set_sla(as_user("sue"), "low", first_response=timedelta(hours=2), resolution=None)
-    changed = tickets.set_sla(desk, "low", first_response=timedelta(hours=2), resolution=timedelta(days=2))
+        sla.set_sla(as_user("sue"), "low", first_response=timedelta(hours=2), resolution=None)
+    changed = sla.set_sla(desk, "low", first_response=timedelta(hours=2), resolution=timedelta(days=2))
     assert (changed.first_response_minutes, changed.resolution_minutes) == (120, 2880)
     with pytest.raises(Invalid, match="cannot be shorter"):
-        tickets.set_sla(desk, "low", first_response=timedelta(days=3), resolution=None)
+        sla.set_sla(desk, "low", first_response=timedelta(days=3), resolution=None)
 
 
 def test_cli_ticket_flow_and_exit_codes(cli, desk, counts):

@@ -20,7 +20,7 @@ from crm_tui.logic.customers import contacts, customers, tasks, timeline
 from crm_tui.logic.customers.schemas import ActivityCreate, ContactCreate, CustomerCreate, TaskCreate
 from crm_tui.logic.sales import deals, orders, products
 from crm_tui.logic.sales.schemas import DealCreate, LineCreate, OrderCreate, ProductCreate
-from crm_tui.logic.service import tickets
+from crm_tui.logic.service import replies, tickets
 from crm_tui.logic.service.schemas import TicketCreate
 from crm_tui.logic.values.dates import local_today
 from crm_tui.logic.values.normalise import fold
@@ -233,11 +233,11 @@ def _tickets(crm: Crm, rng: random.Random, refs: list[str], agents: list[str]) -
         count += 1
         step = rng.random()
         if step < 0.3:
-            tickets.reply(crm, ticket.ref, "Thanks for reporting this; we are looking into it.")
+            replies.reply(crm, ticket.ref, "Thanks for reporting this; we are looking into it.")
         elif step < 0.45:
-            tickets.reply(crm, ticket.ref, "Could you send us a screenshot?", pending=True)
+            replies.reply(crm, ticket.ref, "Could you send us a screenshot?", pending=True)
         elif step < 0.65:
-            tickets.reply(crm, ticket.ref, "Fixed on our side, please try again.")
+            replies.reply(crm, ticket.ref, "Fixed on our side, please try again.")
             tickets.resolve(crm, ticket.ref, "Configuration corrected")
             tickets.rate(crm, ticket.ref, rng.randint(3, 5))
     return count

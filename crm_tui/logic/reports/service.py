@@ -3,7 +3,7 @@
 Definitions (a period is whole days in UTC, both ends included; archived tickets and
 duplicates merged into another ticket count nowhere; times are working time on the SLA
 clock, in minutes, from the spans each ticket keeps as they happen: see
-``logic/tickets.py``):
+``logic/service/sla.py``):
 
 - volume: tickets created in the period, counted by type, priority, channel and status.
 - first response time: created to first public reply, for tickets created in the period
@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 from crm_tui.logic.core import users
 from crm_tui.logic.core.context import Crm
 from crm_tui.logic.reports.sales import period_bounds
-from crm_tui.logic.service.tickets import WAITING
+from crm_tui.logic.service.sla import WAITING
 from crm_tui.storage.models import Ticket, User
 from crm_tui.storage.sql import no_index
 from crm_tui.storage.types import utcnow
