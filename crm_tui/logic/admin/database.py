@@ -47,7 +47,7 @@ def upgrade_database(settings: Settings) -> DatabaseStatus:
         if status.state == "foreign":
             raise DatabaseProblem(f"{crm.describe()}: {_MESSAGES['foreign']}")
         if status.state != "current":
-            from crm_tui.logic.service.tickets import span_measure
+            from crm_tui.logic.service.sla import span_measure
 
             schema.upgrade(crm.database, measure_spans=span_measure(crm))
         if status.state == "empty":

@@ -285,7 +285,7 @@ def _dump_as_sqlite(copy: Path, version: str, settings: Settings) -> Path:
 def _upgrade(database: Database, settings: Settings) -> None:
     """Upgrade to this crm's schema as `crm db upgrade` does: existing tickets' service
     spans measured on the SLA clock of the settings."""
-    from crm_tui.logic.service.tickets import span_measure
+    from crm_tui.logic.service.sla import span_measure
 
     measure = span_measure(Crm(database, settings, settings.acting_username()))
     schema.upgrade(database, measure_spans=measure)

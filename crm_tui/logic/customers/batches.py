@@ -27,7 +27,7 @@ from crm_tui.logic.customers.customers import (
     create_in,
 )
 from crm_tui.logic.customers.schemas import CustomerCreate, CustomerRead
-from crm_tui.logic.customers.tags import tag_ids as _tag_ids
+from crm_tui.logic.customers.tags import tag_ids
 from crm_tui.storage import search as search_index
 from crm_tui.storage.models import AuditEntry, Customer, CustomerTag
 from crm_tui.storage.types import utcnow
@@ -148,9 +148,9 @@ def _insert(work: Work, cleaned: list[tuple[int, dict[str, Any], list[str]]]) ->
             .scalars()
             .all()
         )
-    tag_ids = _tag_ids(work, {tag for _, _, tags in cleaned for tag in tags})
+    ids_by_tag = tag_ids(work, {tag for _, _, tags in cleaned for tag in tags})
     links = [
-        {"customer_id": customer_id, "tag_id": tag_ids[tag]}
+        {"customer_id": customer_id, "tag_id": ids_by_tag[tag]}
         for customer_id, (_, _, tags) in zip(ids, cleaned, strict=True)
         for tag in tags
     ]

@@ -13,7 +13,7 @@ from crm_tui.logic.core.context import Work
 from crm_tui.logic.core.errors import CrmError, Duplicate, Invalid
 from crm_tui.logic.core.schemas import UserCreate
 from crm_tui.logic.customers import batches as customer_batches
-from crm_tui.logic.customers.customers import clean_fields as clean_customer
+from crm_tui.logic.customers.checks import clean_fields as clean_customer
 from crm_tui.logic.customers.customers import read_one as read_customer
 from crm_tui.logic.customers.schemas import CustomerCreate
 from crm_tui.logic.exchange.options import ImportOptions

@@ -23,7 +23,7 @@ from crm_tui.logic.exchange.lookups import BatchLookups, add_row_by_row
 from crm_tui.logic.exchange.options import ImportOptions
 from crm_tui.logic.exchange.runner import Outcomes, Row, Skipped, Tally
 from crm_tui.logic.exchange.timeline import date_timeline
-from crm_tui.logic.sales import deals, pipelines
+from crm_tui.logic.sales import deal_stages, deals, pipelines
 from crm_tui.logic.sales.schemas import DealCreate
 from crm_tui.logic.values.normalise import clean_text
 from crm_tui.storage.models import Activity, Deal, DealStageChange, Pipeline, Stage
@@ -63,7 +63,7 @@ def _deal(work: Work, row: Row, customer: RowCustomer, found: BatchLookups, opti
     )  # fmt: skip
     deal = work.session.get(Deal, created.id)
     if stage is not None and stage.kind != "open":
-        deals.close_deal(work, deal, stage.kind, _lost_reason(values, stage, options))
+        deal_stages.close_deal(work, deal, stage.kind, _lost_reason(values, stage, options))
     opened = parse_moment(values.get("created"), "created date", found.zone, options.date_order)
     closed = parse_moment(values.get("closed"), "closed date", found.zone, options.date_order)
     if closed is None and deal.status != "open" and expected is not None:

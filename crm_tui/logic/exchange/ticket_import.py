@@ -21,7 +21,7 @@ from crm_tui.logic.exchange.lookups import BatchLookups, add_row_by_row
 from crm_tui.logic.exchange.options import ImportOptions
 from crm_tui.logic.exchange.runner import Outcomes, Row, Skipped, Tally
 from crm_tui.logic.exchange.timeline import date_timeline
-from crm_tui.logic.service import tickets
+from crm_tui.logic.service import sla, tickets, workflow
 from crm_tui.logic.service.schemas import TicketCreate
 from crm_tui.logic.values.normalise import clean_text
 from crm_tui.storage.models import Activity, Ticket
@@ -117,15 +117,15 @@ def _date_ticket(work: Work, ticket: Ticket, opened: datetime) -> None:
     targets counted from then on the working-time clock, as at `crm ticket add`."""
     if opened > utcnow():
         raise Invalid(f"the created date {opened:%Y-%m-%d %H:%M} is in the future")
-    policy = tickets.sla_policy(work, ticket.priority)
-    clock = tickets.working_time(work.crm)
-    before = tickets.status_fields(ticket) | {"created_at": audit.plain(ticket.created_at)}
+    policy = sla.sla_policy(work, ticket.priority)
+    clock = sla.working_time(work.crm)
+    before = workflow.status_fields(ticket) | {"created_at": audit.plain(ticket.created_at)}
     ticket.created_at = opened
     ticket.first_response_due = clock.add(opened, policy.first_response_minutes * 60)
     ticket.resolution_due = clock.add(opened, policy.resolution_minutes * 60)
     date_timeline(work, Activity.ticket_id == ticket.id, opened)
     work.session.flush()
-    after = tickets.status_fields(ticket) | {"created_at": audit.plain(ticket.created_at)}
+    after = workflow.status_fields(ticket) | {"created_at": audit.plain(ticket.created_at)}
     work.audit("ticket", ticket.id, "import", audit.diff(before, after))
 
 
@@ -137,10 +137,10 @@ def _settle(work: Work, ticket: Ticket, status: str, resolution: str | None, clo
     if status == "new":
         return
     if status in ("open", "pending"):
-        before = tickets.status_fields(ticket)
-        tickets.move_status(work, ticket, status, now)
+        before = workflow.status_fields(ticket)
+        workflow.move_status(work, ticket, status, now)
         work.session.flush()
-        work.audit("ticket", ticket.id, "status", audit.diff(before, tickets.status_fields(ticket)))
+        work.audit("ticket", ticket.id, "status", audit.diff(before, workflow.status_fields(ticket)))
         return
     text = clean_text(resolution, "resolution", limit=tickets.BODY_LIMIT)
     if not text:
@@ -152,10 +152,10 @@ def _settle(work: Work, ticket: Ticket, status: str, resolution: str | None, clo
         raise Invalid(f"the ticket was closed ({moment:%Y-%m-%d}) before it was created")
     name = ref("ticket", ticket.id)
     for step in ("resolved", "closed") if status == "closed" else ("resolved",):
-        before = tickets.status_fields(ticket)
-        tickets.move_status(work, ticket, step, moment)
+        before = workflow.status_fields(ticket)
+        workflow.move_status(work, ticket, step, moment)
         if step == "resolved":
-            tickets.record_resolution(work, ticket, moment, text)  # with the spans it completes
+            workflow.record_resolution(work, ticket, moment, text)  # with the spans it completes
             work.session.add(
                 Activity(customer_id=ticket.customer_id, ticket_id=ticket.id, kind="system",
                          body=f"Resolved {name}: {text[:200]}", author_id=work.actor.id, occurred_at=moment)
@@ -165,4 +165,4 @@ def _settle(work: Work, ticket: Ticket, status: str, resolution: str | None, clo
         ticket.updated_at = now
         work.session.flush()
         work.audit("ticket", ticket.id, "resolve" if step == "resolved" else "close",
-                   audit.diff(before, tickets.status_fields(ticket)))  # fmt: skip
+                   audit.diff(before, workflow.status_fields(ticket)))  # fmt: skip

@@ -306,7 +306,7 @@ def mark_advanced(work: Work, history: ColumnElement[bool], target: Stage) -> No
 
 def _move_all(work: Work, source: Stage, target: Stage) -> None:
     """Move every deal of ``source`` to ``target``, each move kept in the history with
-    the facts stage conversion counts, as ``deals._record_move`` keeps them."""
+    the facts stage conversion counts, as ``deal_stages.record_move`` keeps them."""
     moving = select(Deal.id).where(Deal.stage_id == source.id)
     deal_ids = list(work.session.execute(moving).scalars())
     entered_before = set(

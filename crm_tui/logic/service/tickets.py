@@ -39,7 +39,6 @@ from crm_tui.logic.service.sla import (
     sla_policy,
     working_time,
 )
-from crm_tui.logic.service.sla import span_measure as span_measure  # for the schema upgrade (logic/admin)
 from crm_tui.logic.service.workflow import clear_resolution, move_status, record_resolution, status_fields
 from crm_tui.logic.values.normalise import clean_text
 from crm_tui.storage.models import Activity, Contact, Customer, Order, Ticket, TicketMessage, User
