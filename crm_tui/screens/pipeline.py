@@ -6,22 +6,44 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import HorizontalScroll, Vertical
-from textual.events import Click
+from textual.events import Click, DescendantBlur, DescendantFocus
+from textual.markup import escape
 from textual.widgets import Footer, Header, Label, ListItem, ListView, Static
 
 from crm_tui.display import shown
 from crm_tui.logic.sales import board, deals, orders
-from crm_tui.logic.sales.schemas import Board, BoardColumn, DealRead
+from crm_tui.logic.sales.schemas import Board, BoardColumn, DealRead, StageTotal
 from crm_tui.logic.values import money
 from crm_tui.screens.base import CrmModal, CrmScreen
 from crm_tui.screens.widgets.dialogs import TextPrompt
 
+COLUMN_WIDTH = 20  # as in app.tcss: a card's title, customer and amount stay readable
+SELECTED = "▶ "  # the selected card is marked in text too, for terminals without colour
+
 
 class DealCard(ListItem):
     def __init__(self, deal: DealRead) -> None:
-        amount = money.format_amount(deal.amount_minor, deal.currency)
-        super().__init__(Label(f"[b]{deal.title}[/b]\n{deal.customer_name}\n{amount}"))
+        super().__init__(Label(self._text(deal, selected=False)))
         self.deal = deal
+
+    @staticmethod
+    def _text(deal: DealRead, *, selected: bool) -> str:
+        amount = money.format_amount(deal.amount_minor, deal.currency)
+        mark = SELECTED if selected else ""
+        return f"{mark}[b]{escape(deal.title)}[/b]\n{escape(deal.customer_name)}\n{amount}"
+
+    def mark(self, selected: bool) -> None:
+        self.query_one(Label).update(self._text(self.deal, selected=selected))
+
+
+class StageStrip(HorizontalScroll, inherit_bindings=False):
+    """The stages side by side. Its arrow keys are the screen's (between stages), not
+    sideways scrolling: focusing a stage scrolls it into view instead."""
+
+
+def _whole(total: StageTotal) -> str:
+    """A stage total in whole units (``255,000 EUR``): a narrow column's head has room for it."""
+    return f"{round(money.as_decimal(total.amount_minor, total.currency)):,} {total.currency}"
 
 
 class StageColumn(Vertical):
@@ -30,13 +52,28 @@ class StageColumn(Vertical):
 
     def __init__(self, column: BoardColumn) -> None:
         stage = column.stage
-        totals = ", ".join(money.format_amount(total.amount_minor, total.currency) for total in column.totals)
+        totals = ", ".join(_whole(total) for total in column.totals)
         head = Static(
             f"{stage.name} {stage.probability}%\n{column.count} · {totals or '-'}", classes="column-head"
         )
-        super().__init__(head, ListView(*[DealCard(deal) for deal in column.cards]), classes="column")
+        parts = [head, ListView(*[DealCard(deal) for deal in column.cards])]
+        if column.count > len(column.cards):
+            # The board loads the newest cards; the rest are a list away.
+            more = column.count - len(column.cards)
+            parts.append(Static(f"+{more} more", classes="hint column-more"))
+        super().__init__(*parts, classes="column")
         self.stage, self.kind = stage.name, stage.kind
         self.refs = [deal.ref for deal in column.cards]
+
+    @on(ListView.Highlighted)
+    @on(DescendantFocus)
+    @on(DescendantBlur)
+    def mark_selected(self) -> None:
+        """Mark the highlighted card while this stage has the focus: the one card keys act on."""
+        listing = self.query_one(ListView)
+        chosen = listing.highlighted_child if listing.has_focus else None
+        for card in self.query(DealCard):
+            card.mark(card is chosen)
 
     @on(Click, ".column-head")
     def clicked(self) -> None:
@@ -69,7 +106,7 @@ class PipelineScreen(CrmScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="board-status", classes="hint")
-        yield HorizontalScroll(id="board")  # a narrow terminal scrolls the stages sideways
+        yield StageStrip(id="board")  # a narrow terminal scrolls the stages sideways
         yield Footer()
 
     def on_screen_resume(self) -> None:
@@ -82,7 +119,7 @@ class PipelineScreen(CrmScreen):
     def _fit(self) -> None:
         """Stages share the width when they fit; otherwise they keep a readable width and scroll."""
         room = self.size.width // max(len(self.stages), 1)
-        self.query_one("#board", HorizontalScroll).set_class(room < 24, "-narrow")
+        self.query_one(StageStrip).set_class(room < COLUMN_WIDTH, "-narrow")
 
     def reload(self, focus_deal: str | None = None) -> None:
         self.call(
@@ -96,7 +133,7 @@ class PipelineScreen(CrmScreen):
     async def show(self, found: Board, focus_deal: str | None = None) -> None:
         self.pipeline, self.pipeline_names = found.pipeline, found.pipelines
         self.stages = [(c.stage.name, c.stage.kind) for c in found.columns]
-        area = self.query_one("#board", HorizontalScroll)
+        area = self.query_one(StageStrip)
         await area.remove_children()
         columns = [StageColumn(column) for column in found.columns]
         self._fit()

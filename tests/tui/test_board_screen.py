@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from textual.widgets import Static
+from textual.widgets import Label, Static
 
 from crm_tui.app import make_app
 from crm_tui.logic.customers import customers
 from crm_tui.logic.customers.schemas import CustomerCreate
 from crm_tui.logic.exchange.batch import create_many
 from crm_tui.logic.sales.board import CARDS_PER_STAGE
+from crm_tui.screens.pipeline import DealCard
 
 pytestmark = pytest.mark.asyncio
 
@@ -30,4 +31,64 @@ async def test_a_stage_head_totals_more_deals_than_the_board_shows(crm):
         lead = next(c for c in app.screen.query("StageColumn") if c.stage == "Lead")
         head = str(lead.query_one(".column-head", Static).render())
         assert len(lead.refs) == CARDS_PER_STAGE
-        assert head == f"Lead 10%\n{many} · 4,500.00 EUR"  # 45 deals of 100.00, not the 40 shown
+        assert head == f"Lead 10%\n{many} · 4,500 EUR"  # 45 deals of 100.00, not the 40 shown
+
+
+async def settle(pilot) -> None:
+    for _ in range(6):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def focused_stage(app) -> str:
+    return app.screen.focused.parent.stage
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_arrows_walk_the_stages_and_every_stage_comes_into_view(crm, size):
+    customers.add_customer(crm, CustomerCreate(name="Acme"))
+    lines = [json.dumps({"customer": "C-1", "title": "Roof", "amount": "100"})]
+    assert all(outcome.error is None for outcome in create_many(crm, "deal", lines))
+    app = make_app(crm)
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("f4")
+        await settle(pilot)
+        assert focused_stage(app) == "Lead"
+        seen = []
+        for _ in range(5):
+            await pilot.press("right")
+            await pilot.pause()
+            column = app.screen.focused.parent
+            seen.append(column.stage)
+            strip = column.parent
+            assert strip.region.contains_region(column.region), column.stage  # scrolled into view
+        assert seen == ["Qualified", "Proposal", "Negotiation", "Won", "Lost"]
+        await pilot.press("right")
+        assert focused_stage(app) == "Lead"  # round again
+        await pilot.press("left")
+        assert focused_stage(app) == "Lost"
+
+
+async def test_the_selected_card_is_marked_in_text_and_a_full_stage_says_how_many_more(crm):
+    customers.add_customer(crm, CustomerCreate(name="Acme"))
+    many = CARDS_PER_STAGE + 3
+    lines = [json.dumps({"customer": "C-1", "title": f"Deal {n}", "amount": "1"}) for n in range(many)]
+    assert all(outcome.error is None for outcome in create_many(crm, "deal", lines))
+    app = make_app(crm)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f4")
+        await settle(pilot)
+        lead = next(c for c in app.screen.query("StageColumn") if c.stage == "Lead")
+        await pilot.press("down")
+        await pilot.pause()
+        marked = [str(card.query_one(Label).render()).startswith("▶ ") for card in app.screen.query(DealCard)]
+        assert marked.count(True) == 1  # one card on the whole board: the one keys act on
+        assert [str(c.query_one(Label).render()).startswith("▶ ") for c in lead.query(DealCard)][:3] == [
+            False, True, False,
+        ]  # fmt: skip
+        await pilot.press("right")
+        await pilot.pause()
+        assert [str(c.query_one(Label).render()).startswith("▶ ") for c in lead.query(DealCard)][:3] == [
+            False, False, False,
+        ]  # fmt: skip
+        assert str(lead.query_one(".column-more", Static).render()) == "+3 more"
