@@ -2,6 +2,13 @@
 
 Columns ending in ``_key`` hold normalised copies (case-folded, accents stripped) used
 for matching duplicates and for sorting; logic fills them, storage only indexes them.
+
+An ``id`` is typed ``int``, not ``int | None``: the database numbers a new row when the
+session flushes it, and logic reads the id of saved rows only (it flushes a new row
+before naming it in a reference or the audit trail). Until then the id is None.
+
+In SQL expressions a column is written ``col(Deal.stage_id)`` (sqlmodel's ``col``):
+the class attribute is typed as the value it holds, ``int``, not as a column.
 """
 
 from __future__ import annotations
@@ -9,7 +16,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, Table, inspect
 from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
@@ -27,6 +34,18 @@ def _ref(target: str, *, nullable: bool = True, index: bool = True, cascade: boo
     )
 
 
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a table model, for bulk statements that skip the ORM.
+
+    SQLModel's types do not declare the ``__table__`` SQLAlchemy gives a mapped class;
+    its mapper names the same table.
+    """
+    table = inspect(model).local_table
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a table")
+    return table
+
+
 class Versioned(SQLModel):
     """A record users edit: the ORM refuses an update whose version is no longer current."""
 
@@ -34,13 +53,15 @@ class Versioned(SQLModel):
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:
-        return {"version_id_col": cls.__table__.c.version}
+        # Runs while the class is being mapped, so no mapper to ask yet; SQLAlchemy has
+        # just set __table__, which SQLModel's types do not declare.
+        return {"version_id_col": cls.__table__.c.version}  # pyright: ignore[reportAttributeAccessIssue]
 
 
 class User(Versioned, table=True):
     __tablename__: ClassVar[str] = "users"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, unique=True)
     display_name: str = Field(default="", max_length=200)
     role: str = Field(max_length=16)
@@ -59,7 +80,7 @@ class Customer(Versioned, table=True):
         Index("ix_customers_active_updated", "archived_at", "updated_at", "id"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
     name_key: str = Field(max_length=200)
     kind: str = Field(default="company", max_length=16)
@@ -87,7 +108,7 @@ class Customer(Versioned, table=True):
 class Tag(SQLModel, table=True):
     __tablename__: ClassVar[str] = "tags"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     name: str = Field(max_length=64, unique=True)
 
 
@@ -114,7 +135,7 @@ class Contact(Versioned, table=True):
         Index("ix_contacts_name", "name_key", "id"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     customer_id: int = _ref("customers.id", nullable=False, index=False, cascade=True)
     name: str = Field(max_length=200)
     name_key: str = Field(max_length=200)
@@ -133,7 +154,7 @@ class Activity(Versioned, table=True):
     __tablename__: ClassVar[str] = "activities"
     __table_args__ = (Index("ix_activities_customer_when", "customer_id", "occurred_at", "id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     customer_id: int = _ref("customers.id", nullable=False, index=False, cascade=True)
     kind: str = Field(default="note", max_length=16)
     subject: str | None = Field(default=None, max_length=300)
@@ -155,7 +176,7 @@ class Pipeline(Versioned, table=True):
 
     __tablename__: ClassVar[str] = "pipelines"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     name: str = Field(max_length=80, unique=True)
     is_default: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -171,7 +192,7 @@ class Stage(Versioned, table=True):
     __tablename__: ClassVar[str] = "stages"
     __table_args__ = (Index("ix_stages_pipeline_position", "pipeline_id", "position"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     pipeline_id: int = _ref("pipelines.id", nullable=False, index=False, cascade=True)
     name: str = Field(max_length=80)
     position: int
@@ -200,7 +221,7 @@ class Deal(Versioned, table=True):
         Index("ix_deals_customer", "customer_id", "id"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     customer_id: int = _ref("customers.id", nullable=False, index=False)
     contact_id: int | None = _ref("contacts.id", index=False)
     title: str = Field(max_length=200)
@@ -234,7 +255,7 @@ class DealStageChange(SQLModel, table=True):
         Index("ix_stage_changes_first_entry", "first_entry", "to_stage_id", "at", "advanced", "deal_id"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     deal_id: int = _ref("deals.id", nullable=False, index=False, cascade=True)
     from_stage_id: int | None = _ref("stages.id", index=False)
     to_stage_id: int = _ref("stages.id", nullable=False, index=False)
@@ -247,7 +268,7 @@ class DealStageChange(SQLModel, table=True):
 class Product(Versioned, table=True):
     __tablename__: ClassVar[str] = "products"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     sku: str = Field(max_length=64, unique=True)
     name: str = Field(max_length=200)
     unit_price_minor: int = _money()
@@ -270,7 +291,7 @@ class Order(Versioned, table=True):
         Index("ix_orders_owner", "owner_id", "id"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     customer_id: int = _ref("customers.id", nullable=False, index=False)
     deal_id: int | None = _ref("deals.id", index=False)
     owner_id: int | None = _ref("users.id", index=False)
@@ -297,7 +318,7 @@ class OrderLine(SQLModel, table=True):
         Index("ix_order_lines_product", "product_id"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     order_id: int = _ref("orders.id", nullable=False, index=False, cascade=True)
     position: int
     product_id: int | None = _ref("products.id", index=False)
@@ -361,7 +382,7 @@ class Ticket(Versioned, table=True):
         ),
     )  # fmt: skip
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     customer_id: int = _ref("customers.id", nullable=False, index=False)
     contact_id: int | None = _ref("contacts.id", index=False)
     order_id: int | None = _ref("orders.id", index=False)
@@ -397,7 +418,7 @@ class TicketMessage(SQLModel, table=True):
     __tablename__: ClassVar[str] = "ticket_messages"
     __table_args__ = (Index("ix_ticket_messages_ticket", "ticket_id", "at", "id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     ticket_id: int = _ref("tickets.id", nullable=False, index=False, cascade=True)
     internal: bool = Field(default=False)
     body: str
@@ -414,7 +435,7 @@ class Task(Versioned, table=True):
         Index("ix_tasks_open_due", "done_at", "due_on", "id"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     title: str = Field(max_length=300)
     notes: str = Field(default="")
     customer_id: int | None = _ref("customers.id", cascade=True)
@@ -435,7 +456,7 @@ class AuditEntry(SQLModel, table=True):
         Index("ix_audit_actor", "actor_id", "id"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     actor_id: int | None = _ref("users.id", index=False)
     entity: str = Field(max_length=32)

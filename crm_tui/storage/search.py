@@ -18,13 +18,13 @@ migration that calls it again (it drops what it creates first).
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.types import NullType
 
@@ -430,7 +430,7 @@ def find(
 def _tier_rows(
     conn: Connection, words: Words, exact: str, tier: int, columns: str | None, prefix: bool,
     codes: list[int], hidden: bool,
-) -> list[Any]:  # fmt: skip
+) -> Sequence[Row[int, int, int, bool]]:  # fmt: skip
     kinds = ", ".join(str(code) for code in codes)
     if _is_sqlite(conn):
         sql = (
@@ -467,11 +467,11 @@ def _texts(conn: Connection, keys: list[int]) -> dict[int, tuple[str, str, str, 
 # Customer ids as a SQL condition, for lists that filter and sort on their own.
 
 
-class CustomerMatch(ColumnElement[bool]):
+class CustomerMatch(ColumnElement[Any]):
     """``id_column`` is a customer whose own document holds every word (prefixes)."""
 
-    # No type: a Boolean one would be compared with 1 on SQLite ("id IN (...) = 1"),
-    # which hides the IN from the planner.
+    # No type (so ColumnElement[Any], though it is a condition): a Boolean one would be
+    # compared with 1 on SQLite ("id IN (...) = 1"), which hides the IN from the planner.
     type = NullType()
     inherit_cache = False  # the words are part of the SQL text
 

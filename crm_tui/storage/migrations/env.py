@@ -28,5 +28,8 @@ connection = context.config.attributes.get("connection")
 if connection is not None:
     run(connection)
 else:
-    with create_engine(context.config.get_main_option("sqlalchemy.url")).begin() as conn:
+    url = context.config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic: no connection handed over and no sqlalchemy.url in alembic.ini")
+    with create_engine(url).begin() as conn:
         run(conn)

@@ -8,7 +8,7 @@ Create Date: 2026-11-24 21:24:48.037745
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 import crm_tui.storage.types
