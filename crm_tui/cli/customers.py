@@ -145,7 +145,9 @@ def list_(
     owner: Annotated[str | None, typer.Option(help="Only customers of this owner (me for yours).")] = None,
     archived: Annotated[bool, typer.Option("--archived", help="Only archived customers.")] = False,
     include_archived: Annotated[bool, typer.Option("--all", help="Archived customers too.")] = False,
-    sort: Annotated[CustomerSort, typer.Option(help="Sort by name, created or updated.")] = CustomerSort.name,
+    sort: Annotated[
+        CustomerSort, typer.Option(help="Sort by name, created or updated.")
+    ] = CustomerSort.alphabetical,
     desc: Annotated[bool, typer.Option("--desc", help="Reverse the order.")] = False,
     limit: Limit = None,
     after: Annotated[

@@ -61,7 +61,7 @@ class CustomersScreen(CrmScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.sort = CustomerSort.name
+        self.sort = CustomerSort.alphabetical
         self.stage: Lifecycle | None = None
         self.archived = False
         self.anchors: list[str | None] = [None]  # where each page we went through started

@@ -163,7 +163,7 @@ def test_pages_cover_every_customer_once_in_order(crm, sort, descending):
     assert len(seen) == len(names) + 1
     assert len({c.id for c in seen}) == len(seen)
     keys = {
-        CustomerSort.name: lambda c: (c.name.casefold(), c.id),
+        CustomerSort.alphabetical: lambda c: (c.name.casefold(), c.id),
         CustomerSort.created: lambda c: (c.created_at, c.id),
         CustomerSort.updated: lambda c: (c.updated_at, c.id),
     }[sort]

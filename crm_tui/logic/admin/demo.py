@@ -16,6 +16,7 @@ from crm_tui.logic.core.context import Crm
 from crm_tui.logic.core.errors import Invalid
 from crm_tui.logic.core.records import is_empty
 from crm_tui.logic.core.schemas import UserCreate
+from crm_tui.logic.core.vocabulary import ActivityKind, Channel, Lifecycle, Priority, Role, TicketType
 from crm_tui.logic.customers import contacts, customers, tasks, timeline
 from crm_tui.logic.customers.schemas import ActivityCreate, ContactCreate, CustomerCreate, TaskCreate
 from crm_tui.logic.sales import deals, orders, products
@@ -114,7 +115,7 @@ def load_demo(crm: Crm, *, seed: int = 7) -> DemoSummary:
         raise Invalid("demo data goes into an empty database only; this one already has records")
     rng = random.Random(seed)
     for username, name, role in TEAM:
-        users.add_user(crm, UserCreate(username=username, display_name=name, role=role))
+        users.add_user(crm, UserCreate(username=username, display_name=name, role=Role(role)))
     sellers = [u for u, _, role in TEAM if role == "sales"]
     agents = [u for u, _, role in TEAM if role == "service"]
     refs = _customers(crm, rng, sellers)
@@ -142,7 +143,7 @@ def _customers(crm: Crm, rng: random.Random, sellers: list[str]) -> list[str]:
                 country=country,
                 industry=industry,
                 email=f"info@{domain}.example",
-                lifecycle=rng.choice(["lead", "prospect", "customer", "customer"]),
+                lifecycle=Lifecycle(rng.choice(["lead", "prospect", "customer", "customer"])),
                 owner=sellers[index % len(sellers)],
                 segment=rng.choice(["smb", "mid-market", "enterprise"]),
                 tags=rng.sample(["vip", "partner", "newsletter", "eu"], 2),
@@ -163,7 +164,9 @@ def _customers(crm: Crm, rng: random.Random, sellers: list[str]) -> list[str]:
         timeline.add_activity(
             crm,
             ActivityCreate(
-                customer=created.ref, body=rng.choice(NOTES), kind=rng.choice(["note", "call", "meeting"])
+                customer=created.ref,
+                body=rng.choice(NOTES),
+                kind=ActivityKind(rng.choice(["note", "call", "meeting"])),
             ),
         )
         if index % 3 == 0:
@@ -202,6 +205,7 @@ def _deals(crm: Crm, rng: random.Random, refs: list[str], sellers: list[str]) ->
         outcome = rng.random()
         if outcome < 0.25:
             _, order = deals.win_deal(crm, deal.ref, create_order=True)
+            assert order is not None  # asked for with create_order
             orders.add_line(crm, order.ref, LineCreate(product="SUP-1Y"))
             orders.advance(crm, order.ref, "confirm")
             ordered += 1
@@ -224,9 +228,9 @@ def _tickets(crm: Crm, rng: random.Random, refs: list[str], agents: list[str]) -
             TicketCreate(
                 customer=refs[rng.randrange(len(refs))],
                 subject=subject,
-                type=kind,
-                priority=rng.choice(["low", "normal", "normal", "high", "urgent"]),
-                channel=rng.choice(["email", "phone"]),
+                type=TicketType(kind),
+                priority=Priority(rng.choice(["low", "normal", "normal", "high", "urgent"])),
+                channel=Channel(rng.choice(["email", "phone"])),
                 assignee=agents[index % len(agents)] if index % 4 else None,
             ),
         )

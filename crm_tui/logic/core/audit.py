@@ -10,7 +10,7 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from crm_tui.storage.models import AuditEntry, User
 
@@ -60,10 +60,10 @@ def record(
 def last_change(session: Session, entity: str, entity_id: int) -> tuple[str | None, datetime] | None:
     """Who changed a record last, and when; None if it has no entries."""
     row = session.execute(
-        select(User.username, AuditEntry.at)
-        .outerjoin(User, User.id == AuditEntry.actor_id)
-        .where(AuditEntry.entity == entity, AuditEntry.entity_id == entity_id)
-        .order_by(AuditEntry.id.desc())
+        select(col(User.username), col(AuditEntry.at))
+        .outerjoin(User, col(User.id) == col(AuditEntry.actor_id))
+        .where(col(AuditEntry.entity) == entity, col(AuditEntry.entity_id) == entity_id)
+        .order_by(col(AuditEntry.id).desc())
         .limit(1)
     ).first()
     return (row[0], row[1]) if row else None

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from crm_tui.config import Settings, data_dir, load_settings
 from crm_tui.logic.core import audit
@@ -84,7 +84,7 @@ class Crm:
             raise DatabaseProblem(f"database error on {self.describe()}: {exc.orig}") from exc
 
     def _actor(self, session: Session) -> User:
-        user = session.execute(select(User).where(User.username == self.username)).scalar_one_or_none()
+        user = session.execute(select(User).where(col(User.username) == self.username)).scalar_one_or_none()
         if user is None:
             raise Forbidden(
                 f"{self.username!r} is not a user of this crm; "

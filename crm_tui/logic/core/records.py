@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from sqlalchemy import func, select
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 
 from crm_tui.logic.core import audit
 from crm_tui.logic.core.context import Crm, Work
@@ -21,14 +21,14 @@ Row = TypeVar("Row", bound=SQLModel)
 class Versioned(Protocol):
     """A record whose edits are checked against the version they were based on."""
 
-    id: int | None
+    id: int
     version: int
 
 
 class Archivable(Protocol):
     """A record that is archived, not destroyed."""
 
-    id: int | None
+    id: int
     archived_at: datetime | None
     updated_at: datetime
 
@@ -84,6 +84,6 @@ def is_empty(crm: Crm) -> bool:
     """True on a database with no customers, deals or tickets yet: a new team's first start."""
     with crm.work() as work:
         for model in (Customer, Deal, Ticket):
-            if work.session.execute(select(model.id).limit(1)).first():
+            if work.session.execute(select(col(model.id)).limit(1)).first():
                 return False
         return work.session.execute(select(func.count()).select_from(User)).scalar_one() <= 1

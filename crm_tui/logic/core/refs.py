@@ -46,7 +46,7 @@ def parse_ref(kind: str, text: str | int) -> int:
     if prefix and prefix.upper() != PREFIXES[kind]:
         other = _KINDS.get(prefix.upper())
         what = f"a {other} reference" if other else f"not a {kind} reference"
-        raise Invalid(f"{text.strip()} is {what}; a {kind} looks like {PREFIXES[kind]}-12")
+        raise Invalid(f"{str(text).strip()} is {what}; a {kind} looks like {PREFIXES[kind]}-12")
     record_id = int(digits)
     if record_id < 1:
         raise Invalid(f"{text!r} is not a {kind} reference")

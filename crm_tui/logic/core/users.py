@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from crm_tui.logic.core import audit
 from crm_tui.logic.core.context import Crm, Work
@@ -34,7 +35,7 @@ def find(work: Work, username: str) -> User:
         return work.actor
     user = work.users_by_name.get(name)
     if user is None:
-        user = work.session.execute(select(User).where(User.username == name)).scalar_one_or_none()
+        user = work.session.execute(select(User).where(col(User.username) == name)).scalar_one_or_none()
         if user is None:
             raise NotFound(f"no user {name!r}")
         work.users_by_name[name] = user
@@ -52,7 +53,7 @@ def find_active(work: Work, username: str, what: str) -> User:
 def create_in(work: Work, data: UserCreate) -> UserRead:
     """Add a team member inside ``work``; usernames are unique."""
     work.require("users.manage")
-    exists = work.session.execute(select(User.id).where(User.username == data.username)).first()
+    exists = work.session.execute(select(col(User.id)).where(col(User.username) == data.username)).first()
     if exists:
         raise Duplicate(f"there is already a user {data.username!r}")
     user = User(username=data.username, display_name=data.display_name or data.username, role=data.role)
@@ -76,9 +77,9 @@ def add_user(crm: Crm, data: UserCreate) -> UserRead:
 
 def list_users(crm: Crm, *, include_inactive: bool = True) -> list[UserRead]:
     with crm.work() as work:
-        query = select(User).order_by(User.username)
+        query = select(User).order_by(col(User.username))
         if not include_inactive:
-            query = query.where(User.active)
+            query = query.where(col(User.active))
         return [read(user) for user in work.session.execute(query).scalars()]
 
 
@@ -89,7 +90,7 @@ def get_user(crm: Crm, username: str) -> UserRead:
 
 def _active_admins(work: Work) -> int:
     return work.session.execute(
-        select(func.count()).select_from(User).where(User.role == Role.admin, User.active)
+        select(func.count()).select_from(User).where(col(User.role) == Role.admin, col(User.active))
     ).scalar_one()
 
 

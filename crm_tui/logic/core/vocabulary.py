@@ -34,7 +34,8 @@ class ActivityKind(StrEnum):
 
 
 class CustomerSort(StrEnum):
-    name = "name"
+    # Not a member called `name`: that would hide every member's own `.name`.
+    alphabetical = "name"
     created = "created"
     updated = "updated"
 

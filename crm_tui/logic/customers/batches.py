@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import insert, or_, select
 from sqlalchemy.exc import DBAPIError
+from sqlmodel import col
 
 from crm_tui.logic.core import audit
 from crm_tui.logic.core.context import Work
@@ -29,11 +30,11 @@ from crm_tui.logic.customers.customers import (
 from crm_tui.logic.customers.schemas import CustomerCreate, CustomerRead
 from crm_tui.logic.customers.tags import tag_ids
 from crm_tui.storage import search as search_index
-from crm_tui.storage.models import AuditEntry, Customer, CustomerTag
+from crm_tui.storage.models import AuditEntry, Customer, CustomerTag, table_of
 from crm_tui.storage.types import utcnow
 
 Outcome = CustomerRead | CrmError
-_BLANK_ROW = {column.name: None for column in Customer.__table__.columns if column.name != "id"}
+_BLANK_ROW = {column.name: None for column in table_of(Customer).columns if column.name != "id"}
 
 
 def create_batch_in(
@@ -84,10 +85,14 @@ def _without_duplicates(
     existing = work.session.execute(
         select(Customer)
         .where(
-            Customer.archived_at.is_(None),
-            or_(Customer.email.in_(emails), Customer.phone.in_(phones), Customer.name_key.in_(names)),
+            col(Customer.archived_at).is_(None),
+            or_(
+                col(Customer.email).in_(emails),
+                col(Customer.phone).in_(phones),
+                col(Customer.name_key).in_(names),
+            ),
         )
-        .order_by(Customer.id)
+        .order_by(col(Customer.id))
     ).scalars()
     for customer in existing:
         label = (f"{ref('customer', customer.id)} {customer.name}", customer.company)
@@ -141,7 +146,7 @@ def _insert(work: Work, cleaned: list[tuple[int, dict[str, Any], list[str]]]) ->
         }
         for _, values, _ in cleaned
     ]
-    table = Customer.__table__
+    table = table_of(Customer)
     with search_index.indexed_at_end(work.session.connection(), "customers"):
         ids = (
             work.session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
@@ -155,7 +160,7 @@ def _insert(work: Work, cleaned: list[tuple[int, dict[str, Any], list[str]]]) ->
         for tag in tags
     ]
     if links:
-        work.session.execute(insert(CustomerTag.__table__), links)
+        work.session.execute(insert(table_of(CustomerTag)), links)
     created: dict[int, Outcome] = {}
     entries = []
     for customer_id, row, (line, values, tags) in zip(ids, rows, cleaned, strict=True):
@@ -165,7 +170,7 @@ def _insert(work: Work, cleaned: list[tuple[int, dict[str, Any], list[str]]]) ->
             {"at": now, "actor_id": work.actor.id, "entity": "customer", "entity_id": customer_id,
              "action": "create", "changes": audit.plain(_creation_changes(read))}
         )  # fmt: skip
-    work.session.execute(insert(AuditEntry.__table__), entries)
+    work.session.execute(insert(table_of(AuditEntry)), entries)
     return created
 
 

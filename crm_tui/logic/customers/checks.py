@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import and_, or_, select
+from sqlmodel import col
 
 from crm_tui.logic.core import users
 from crm_tui.logic.core.context import Work
@@ -106,25 +107,27 @@ def _likely_duplicate(
     if values.get("name_key"):
         company_key = values.get("company_key")
         same_company = (
-            Customer.company_key.is_(None) if company_key is None else Customer.company_key == company_key
+            col(Customer.company_key).is_(None)
+            if company_key is None
+            else col(Customer.company_key) == company_key
         )
         same_name = and_(
-            Customer.name_key == values["name_key"],
-            Customer.kind == values.get("kind"),
+            col(Customer.name_key) == values["name_key"],
+            col(Customer.kind) == values.get("kind"),
             same_company,
         )
     checks = [
-        Customer.email == values["email"] if values.get("email") else None,
-        Customer.phone == values["phone"] if values.get("phone") else None,
+        col(Customer.email) == values["email"] if values.get("email") else None,
+        col(Customer.phone) == values["phone"] if values.get("phone") else None,
         same_name,
     ]
     conditions = [check for check in checks if check is not None]
     if not conditions:
         return None
-    query = select(Customer).where(or_(*conditions), Customer.archived_at.is_(None))
+    query = select(Customer).where(or_(*conditions), col(Customer.archived_at).is_(None))
     if exclude is not None:
-        query = query.where(Customer.id != exclude)
-    found = work.session.execute(query.order_by(Customer.id).limit(1)).scalar_one_or_none()
+        query = query.where(col(Customer.id) != exclude)
+    found = work.session.execute(query.order_by(col(Customer.id)).limit(1)).scalar_one_or_none()
     if found is None:
         return None
     if values.get("email") and found.email == values["email"]:

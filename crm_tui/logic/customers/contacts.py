@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, or_, select
+from sqlmodel import col
 
 from crm_tui.logic.core import audit
 from crm_tui.logic.core.context import Crm, Work
@@ -54,17 +55,19 @@ def _refuse_duplicate(work: Work, customer: Customer, values: dict[str, Any], ex
     """Refuse a contact with the same email anywhere, or the same name at this customer."""
     conditions = []
     if values.get("email"):
-        conditions.append(Contact.email == values["email"])
+        conditions.append(col(Contact.email) == values["email"])
     if values.get("name_key"):
-        conditions.append((Contact.customer_id == customer.id) & (Contact.name_key == values["name_key"]))
+        conditions.append(
+            (col(Contact.customer_id) == customer.id) & (col(Contact.name_key) == values["name_key"])
+        )
     if not conditions:
         return
     query = select(Contact).where(or_(*conditions))
     if exclude is not None:
-        query = query.where(Contact.id != exclude)
+        query = query.where(col(Contact.id) != exclude)
     other = work.session.execute(query.limit(1)).scalar_one_or_none()
     if other is not None:
-        owner = work.session.get(Customer, other.customer_id)
+        owner = work.session.get_one(Customer, other.customer_id)
         reason = (
             "the same email" if values.get("email") and other.email == values["email"] else "the same name"
         )
@@ -105,7 +108,7 @@ def add_contact(crm: Crm, data: ContactCreate, *, force: bool = False) -> Contac
 def get_contact(crm: Crm, reference: str | int) -> ContactRead:
     with crm.work() as work:
         contact = fetch(work, Contact, "contact", reference)
-        return read(contact, work.session.get(Customer, contact.customer_id))
+        return read(contact, work.session.get_one(Customer, contact.customer_id))
 
 
 def list_contacts(
@@ -113,18 +116,18 @@ def list_contacts(
 ) -> list[ContactRead]:
     """Contacts of one customer (or of all), by name; ``after`` continues a list."""
     with crm.work() as work:
-        query = select(Contact, Customer).join(Customer, Customer.id == Contact.customer_id)
+        query = select(Contact, Customer).join(Customer, col(Customer.id) == col(Contact.customer_id))
         if customer is not None:
-            query = query.where(Contact.customer_id == fetch(work, Customer, "customer", customer).id)
+            query = query.where(col(Contact.customer_id) == fetch(work, Customer, "customer", customer).id)
         if after is not None:
             anchor = fetch(work, Contact, "contact", after)
             query = query.where(
                 or_(
-                    Contact.name_key > anchor.name_key,
-                    (Contact.name_key == anchor.name_key) & (Contact.id > anchor.id),
+                    col(Contact.name_key) > anchor.name_key,
+                    (col(Contact.name_key) == anchor.name_key) & (col(Contact.id) > anchor.id),
                 )
             )
-        query = query.order_by(Contact.name_key, Contact.id).limit(limit)
+        query = query.order_by(col(Contact.name_key), col(Contact.id)).limit(limit)
         return [read(contact, owner) for contact, owner in work.session.execute(query)]
 
 
@@ -140,7 +143,7 @@ def update_contact(
     with crm.work("customers.write") as work:
         contact = fetch(work, Contact, "contact", reference, for_update=True)
         check_version(work, "contact", contact, expected_version)
-        customer = work.session.get(Customer, contact.customer_id)
+        customer = work.session.get_one(Customer, contact.customer_id)
         given = data.model_dump(exclude_unset=True)
         if not given:
             raise Invalid("nothing to change: give at least one field")
@@ -171,9 +174,9 @@ def remove_contact(crm: Crm, reference: str | int) -> ContactRead:
     """Delete a contact; the audit entry keeps what it held."""
     with crm.work("customers.write") as work:
         contact = fetch(work, Contact, "contact", reference, for_update=True)
-        customer = work.session.get(Customer, contact.customer_id)
+        customer = work.session.get_one(Customer, contact.customer_id)
         gone = read(contact, customer)
-        work.session.execute(delete(Contact).where(Contact.id == contact.id))
+        work.session.execute(delete(Contact).where(col(Contact.id) == contact.id))
         kept = gone.model_dump(include={"customer", "name", "title", "email", "phone", "mobile"})
         work.audit("contact", contact.id, "remove", {k: [v, None] for k, v in kept.items() if v})
         return gone

@@ -6,6 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select, tuple_
+from sqlmodel import col
 
 from crm_tui.logic.core import audit, users
 from crm_tui.logic.core.context import Crm, Work
@@ -37,10 +38,10 @@ def reads(work: Work, customers: list[Customer]) -> list[CustomerRead]:
     tags: dict[int, list[str]] = defaultdict(list)
     if ids:
         rows = work.session.execute(
-            select(CustomerTag.customer_id, Tag.name)
-            .join(Tag, Tag.id == CustomerTag.tag_id)
-            .where(CustomerTag.customer_id.in_(ids))
-            .order_by(Tag.name)
+            select(col(CustomerTag.customer_id), col(Tag.name))
+            .join(Tag, col(Tag.id) == col(CustomerTag.tag_id))
+            .where(col(CustomerTag.customer_id).in_(ids))
+            .order_by(col(Tag.name))
         )
         for customer_id, tag in rows:
             tags[customer_id].append(tag)
@@ -48,7 +49,9 @@ def reads(work: Work, customers: list[Customer]) -> list[CustomerRead]:
     owners: dict[int, str] = {}
     if owner_ids:
         owners = dict(
-            work.session.execute(select(User.id, User.username).where(User.id.in_(owner_ids))).all()
+            work.session.execute(
+                select(col(User.id), col(User.username)).where(col(User.id).in_(owner_ids))
+            ).all()
         )
     return [_read(customer, tags[customer.id], owners.get(customer.owner_id or 0)) for customer in customers]
 
@@ -116,7 +119,7 @@ def _creation_changes(created: CustomerRead) -> dict[str, list[Any]]:
 
 def _owner_name(work: Work, values: dict[str, Any]) -> str | None:
     # The owner was loaded while cleaning, so this is answered from the session.
-    return work.session.get(User, values["owner_id"]).username if values.get("owner_id") else None
+    return work.session.get_one(User, values["owner_id"]).username if values.get("owner_id") else None
 
 
 def create_in(work: Work, data: CustomerCreate, *, force: bool = False) -> CustomerRead:
@@ -234,9 +237,9 @@ def untag_customer(crm: Crm, reference: str | int, tags: list[str]) -> CustomerR
 
 
 _SORT_COLUMNS = {
-    CustomerSort.name: Customer.name_key,
-    CustomerSort.created: Customer.created_at,
-    CustomerSort.updated: Customer.updated_at,
+    CustomerSort.alphabetical: col(Customer.name_key),
+    CustomerSort.created: col(Customer.created_at),
+    CustomerSort.updated: col(Customer.updated_at),
 }
 
 
@@ -254,7 +257,7 @@ def list_customers(
     tag: str | None = None,
     owner: str | None = None,
     archived: str = "active",
-    sort: CustomerSort = CustomerSort.name,
+    sort: CustomerSort = CustomerSort.alphabetical,
     descending: bool = False,
     limit: int = 50,
     after: str | int | None = None,
@@ -277,34 +280,36 @@ def list_customers(
         plain = no_index if few else _as_is
         query = select(Customer)
         if archived == "active":
-            query = query.where(plain(Customer.archived_at).is_(None))
+            query = query.where(plain(col(Customer.archived_at)).is_(None))
         elif archived == "archived":
-            query = query.where(plain(Customer.archived_at).is_not(None))
+            query = query.where(plain(col(Customer.archived_at)).is_not(None))
         elif archived != "all":
             raise Invalid(f"archived must be active, archived or all, not {archived!r}")
         if lifecycle:
-            query = query.where(plain(Customer.lifecycle) == Lifecycle(lifecycle))
+            query = query.where(plain(col(Customer.lifecycle)) == Lifecycle(lifecycle))
         if segment:
-            query = query.where(plain(Customer.segment) == segment.strip())
+            query = query.where(plain(col(Customer.segment)) == segment.strip())
         if owner:
-            query = query.where(plain(Customer.owner_id) == users.find(work, owner).id)
+            query = query.where(plain(col(Customer.owner_id)) == users.find(work, owner).id)
         if tag:
             tagged = (
-                select(CustomerTag.customer_id)
-                .join(Tag, Tag.id == CustomerTag.tag_id)
-                .where(Tag.name == clean_tag(tag))
+                select(col(CustomerTag.customer_id))
+                .join(Tag, col(Tag.id) == col(CustomerTag.tag_id))
+                .where(col(Tag.name) == clean_tag(tag))
             )
-            query = query.where(Customer.id.in_(tagged))
+            query = query.where(col(Customer.id).in_(tagged))
         if text and text.strip():
-            query = query.where(_matches(text, Customer.id if few else no_index(Customer.id), country))
+            query = query.where(
+                _matches(text, col(Customer.id) if few else no_index(col(Customer.id)), country)
+            )
         column = _SORT_COLUMNS[CustomerSort(sort)]
         sort_by = plain(column)
         if after is not None:
             anchor = fetch(work, Customer, "customer", after)
-            key = tuple_(sort_by, Customer.id)
+            key = tuple_(sort_by, col(Customer.id))
             mark = tuple_(getattr(anchor, column.key), anchor.id)
             query = query.where(key < mark if descending else key > mark)
-        order = (sort_by.desc(), Customer.id.desc()) if descending else (sort_by, Customer.id)
+        order = (sort_by.desc(), col(Customer.id).desc()) if descending else (sort_by, col(Customer.id))
         rows = list(work.session.execute(query.order_by(*order).limit(limit + 1)).scalars())
         more = len(rows) > limit
         rows = rows[:limit]
@@ -322,7 +327,7 @@ def _name_starts_with(prefix: str) -> ColumnElement[bool]:
     """Name keys starting with ``prefix``, as a range the name index answers in order
     (a LIKE 'm%' would be read row by row: the index is not case-insensitive)."""
     following = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    return and_(Customer.name_key >= prefix, Customer.name_key < following)
+    return and_(col(Customer.name_key) >= prefix, col(Customer.name_key) < following)
 
 
 def _is_name_prefix(text: str) -> bool:
@@ -348,10 +353,10 @@ def _matches(text: str, id_column: Any, country: str | None) -> ColumnElement[bo
     conditions = [customer_filter(id_column, text, country)]
     if len(words) >= 2:
         after_first = customer_filter(id_column, " ".join(words[1:]), country)
-        conditions.append(and_(after_first, Customer.name_key.contains(folded, autoescape=True)))
+        conditions.append(and_(after_first, col(Customer.name_key).contains(folded, autoescape=True)))
     digits = "".join(ch for ch in text if ch.isdigit())
     if len(digits) >= 3:
-        conditions.append(Customer.phone.contains(digits, autoescape=True))
+        conditions.append(col(Customer.phone).contains(digits, autoescape=True))
     return or_(*conditions)
 
 
@@ -362,13 +367,15 @@ def customer_detail(crm: Crm, reference: str | int, *, timeline_limit: int = 20)
     with crm.work() as work:
         customer = fetch(work, Customer, "customer", reference)
         people = work.session.execute(
-            select(Contact).where(Contact.customer_id == customer.id).order_by(Contact.name_key, Contact.id)
+            select(Contact)
+            .where(col(Contact.customer_id) == customer.id)
+            .order_by(col(Contact.name_key), col(Contact.id))
         ).scalars()
         open_tasks = work.session.execute(
-            select(Task, User.username)
-            .outerjoin(User, User.id == Task.assignee_id)
-            .where(Task.customer_id == customer.id, Task.done_at.is_(None))
-            .order_by(Task.due_on.is_(None), Task.due_on, Task.id)
+            select(Task, col(User.username))
+            .outerjoin(User, col(User.id) == col(Task.assignee_id))
+            .where(col(Task.customer_id) == customer.id, col(Task.done_at).is_(None))
+            .order_by(col(Task.due_on).is_(None), col(Task.due_on), col(Task.id))
         ).all()
         today = tasks.local_today()
         return CustomerDetail(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlmodel import col
 
 from crm_tui.logic.core import audit
 from crm_tui.logic.core.context import Crm, Work
@@ -25,9 +26,9 @@ from crm_tui.storage.types import utcnow
 
 # What the groups are made on: a match's name and the columns its customers share.
 _MATCHES = (
-    ("email", (Customer.email,)),
-    ("phone", (Customer.phone,)),
-    ("name", (Customer.name_key, Customer.kind, Customer.company_key)),
+    ("email", (col(Customer.email),)),
+    ("phone", (col(Customer.phone),)),
+    ("name", (col(Customer.name_key), col(Customer.kind), col(Customer.company_key))),
 )
 # Fields a merge copies from the merged customer where the survivor has none.
 _FILLABLE = (
@@ -62,7 +63,7 @@ def _alike(work: Work, columns: tuple[Any, ...], limit: int) -> list[tuple[Any, 
     """Up to ``limit`` groups of active customers with the same values in ``columns``
     (the first of them given), in the order of those values: each the value of the first
     column, and the customers."""
-    active = Customer.archived_at.is_(None)
+    active = col(Customer.archived_at).is_(None)
     keys = work.session.execute(
         select(*columns)
         .where(active, columns[0].is_not(None), columns[0] != "")
@@ -77,7 +78,9 @@ def _alike(work: Work, columns: tuple[Any, ...], limit: int) -> list[tuple[Any, 
             column.is_(None) if value is None else column == value
             for column, value in zip(columns, key, strict=True)
         ]
-        members = work.session.execute(select(Customer).where(active, *same).order_by(Customer.id)).scalars()
+        members = work.session.execute(
+            select(Customer).where(active, *same).order_by(col(Customer.id))
+        ).scalars()
         groups.append((key[0], reads(work, list(members))))
     return groups
 
@@ -173,7 +176,7 @@ def _move_children(work: Work, from_id: int, to_id: int) -> dict[str, list[str]]
     for name, kind, model in _CHILDREN:
         ids = list(
             work.session.execute(
-                select(model.id).where(model.customer_id == from_id).order_by(model.id)
+                select(col(model.id)).where(col(model.customer_id) == from_id).order_by(col(model.id))
             ).scalars()
         )
         if ids:
@@ -181,7 +184,7 @@ def _move_children(work: Work, from_id: int, to_id: int) -> dict[str, list[str]]
             if hasattr(model, "version"):
                 values["version"] = model.version + 1
             work.session.execute(
-                update(model).where(model.id.in_(ids)).values(**values),
+                update(model).where(col(model.id).in_(ids)).values(**values),
                 execution_options={"synchronize_session": False},
             )
         moved[name] = [ref(kind, record_id) for record_id in ids]

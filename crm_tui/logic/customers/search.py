@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, select
+from sqlmodel import col
 
 from crm_tui.logic.core.context import Crm
 from crm_tui.logic.core.errors import Invalid
@@ -115,10 +116,10 @@ def search(
 
 
 _TITLE_COLUMNS = {
-    "customer": (Customer.id, Customer.name),
-    "contact": (Contact.id, Contact.name),
-    "deal": (Deal.id, Deal.title),
-    "ticket": (Ticket.id, Ticket.subject),
+    "customer": (col(Customer.id), col(Customer.name)),
+    "contact": (col(Contact.id), col(Contact.name)),
+    "deal": (col(Deal.id), col(Deal.title)),
+    "ticket": (col(Ticket.id), col(Ticket.subject)),
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import delete, select
+from sqlmodel import col
 
 from crm_tui.logic.core.context import Work
 from crm_tui.logic.core.errors import Invalid
@@ -22,7 +23,9 @@ def tag_ids(work: Work, names: Iterable[str]) -> dict[str, int]:
     wanted = {clean_tag(name) for name in names}
     if not wanted:
         return {}
-    found = dict(work.session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(wanted))).all())
+    found = dict(
+        work.session.execute(select(col(Tag.name), col(Tag.id)).where(col(Tag.name).in_(wanted))).all()
+    )
     for name in sorted(wanted - found.keys()):
         tag = Tag(name=name)
         work.session.add(tag)
@@ -35,9 +38,9 @@ def tag_names(work: Work, customer_id: int) -> list[str]:
     """The tags the customer carries."""
     return list(
         work.session.execute(
-            select(Tag.name)
-            .join(CustomerTag, CustomerTag.tag_id == Tag.id)
-            .where(CustomerTag.customer_id == customer_id)
+            select(col(Tag.name))
+            .join(CustomerTag, col(CustomerTag.tag_id) == col(Tag.id))
+            .where(col(CustomerTag.customer_id) == customer_id)
         ).scalars()
     )
 
@@ -55,8 +58,8 @@ def add_tags(work: Work, customer_id: int, names: Iterable[str], *, new: bool = 
         if new
         else set(
             work.session.execute(
-                select(CustomerTag.tag_id).where(
-                    CustomerTag.customer_id == customer_id, CustomerTag.tag_id.in_(ids.values())
+                select(col(CustomerTag.tag_id)).where(
+                    col(CustomerTag.customer_id) == customer_id, col(CustomerTag.tag_id).in_(ids.values())
                 )
             ).scalars()
         )
@@ -74,9 +77,9 @@ def remove_tags(work: Work, customer_id: int, names: Iterable[str]) -> list[str]
     wanted = {clean_tag(name) for name in names}
     rows = dict(
         work.session.execute(
-            select(Tag.name, Tag.id)
-            .join(CustomerTag, CustomerTag.tag_id == Tag.id)
-            .where(CustomerTag.customer_id == customer_id, Tag.name.in_(wanted))
+            select(col(Tag.name), col(Tag.id))
+            .join(CustomerTag, col(CustomerTag.tag_id) == col(Tag.id))
+            .where(col(CustomerTag.customer_id) == customer_id, col(Tag.name).in_(wanted))
         ).all()
     )
     missing = wanted - rows.keys()
@@ -84,7 +87,7 @@ def remove_tags(work: Work, customer_id: int, names: Iterable[str]) -> list[str]
         raise Invalid(f"{ref('customer', customer_id)} has no tag {', '.join(sorted(missing))}")
     work.session.execute(
         delete(CustomerTag).where(
-            CustomerTag.customer_id == customer_id, CustomerTag.tag_id.in_(rows.values())
+            col(CustomerTag.customer_id) == customer_id, col(CustomerTag.tag_id).in_(rows.values())
         )
     )
     return sorted(wanted)

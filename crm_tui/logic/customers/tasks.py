@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from crm_tui.logic.core import audit, users
 from crm_tui.logic.core.context import Crm, Work
@@ -98,27 +99,29 @@ def list_tasks(
     today = today or local_today()
     with crm.work() as work:
         query = (
-            select(Task, Customer.name, User.username)
-            .outerjoin(Customer, Customer.id == Task.customer_id)
-            .outerjoin(User, User.id == Task.assignee_id)
+            select(Task, col(Customer.name), col(User.username))
+            .outerjoin(Customer, col(Customer.id) == col(Task.customer_id))
+            .outerjoin(User, col(User.id) == col(Task.assignee_id))
         )
         if assignee:
-            query = query.where(Task.assignee_id == users.find(work, assignee).id)
+            query = query.where(col(Task.assignee_id) == users.find(work, assignee).id)
         if customer is not None:
-            query = query.where(Task.customer_id == fetch(work, Customer, "customer", customer).id)
+            query = query.where(col(Task.customer_id) == fetch(work, Customer, "customer", customer).id)
         scope = TaskScope(scope)
         if scope == TaskScope.done:
-            query = query.where(Task.done_at.is_not(None)).order_by(Task.done_at.desc(), Task.id.desc())
+            query = query.where(col(Task.done_at).is_not(None)).order_by(
+                col(Task.done_at).desc(), col(Task.id).desc()
+            )
         else:
             if scope != TaskScope.all:
-                query = query.where(Task.done_at.is_(None))
+                query = query.where(col(Task.done_at).is_(None))
             if scope == TaskScope.today:
-                query = query.where(Task.due_on == today)
+                query = query.where(col(Task.due_on) == today)
             elif scope == TaskScope.overdue:
-                query = query.where(Task.due_on < today)
+                query = query.where(col(Task.due_on) < today)
             elif scope == TaskScope.week:
-                query = query.where(Task.due_on <= today + timedelta(days=7))
-            query = query.order_by(Task.due_on.is_(None), Task.due_on, Task.id)
+                query = query.where(col(Task.due_on) <= today + timedelta(days=7))
+            query = query.order_by(col(Task.due_on).is_(None), col(Task.due_on), col(Task.id))
         rows = work.session.execute(query.limit(limit)).all()
         return [read(task, name, username, today) for task, name, username in rows]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select, tuple_
+from sqlmodel import col
 
 from crm_tui.logic.core import audit
 from crm_tui.logic.core.context import Crm, Work
@@ -80,14 +81,16 @@ def entries(
 ) -> list[ActivityRead]:
     """A customer's timeline, newest first; ``before`` continues from an entry."""
     query = (
-        select(Activity, User.username)
-        .outerjoin(User, User.id == Activity.author_id)
-        .where(Activity.customer_id == customer_id)
+        select(Activity, col(User.username))
+        .outerjoin(User, col(User.id) == col(Activity.author_id))
+        .where(col(Activity.customer_id) == customer_id)
     )
     if before is not None:
         anchor = fetch(work, Activity, "activity", before)
-        query = query.where(tuple_(Activity.occurred_at, Activity.id) < tuple_(anchor.occurred_at, anchor.id))
-    query = query.order_by(Activity.occurred_at.desc(), Activity.id.desc()).limit(limit)
+        query = query.where(
+            tuple_(col(Activity.occurred_at), col(Activity.id)) < tuple_(anchor.occurred_at, anchor.id)
+        )
+    query = query.order_by(col(Activity.occurred_at).desc(), col(Activity.id).desc()).limit(limit)
     return [read(activity, author) for activity, author in work.session.execute(query)]
 
 

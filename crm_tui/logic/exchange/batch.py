@@ -8,7 +8,7 @@ killed loses at most the batch in progress, never part of a record.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ from crm_tui.logic.core.schemas import Input, Output, validated
 BATCH_SIZE = 500
 
 CreateOne = Callable[[Work, Any, bool], Output]
-CreateBatch = Callable[[Work, list[tuple[int, Any]], bool], list[tuple[int, Output | CrmError]]]
+CreateBatch = Callable[[Work, list[tuple[int, Any]], bool], Sequence[tuple[int, Output | CrmError]]]
 
 
 @dataclass(frozen=True)

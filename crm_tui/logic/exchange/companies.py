@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlmodel import col
 
 from crm_tui.logic.core.context import Work
 from crm_tui.logic.core.errors import CrmError, Invalid
@@ -52,12 +53,12 @@ def contact_at(work: Work, customer: RowCustomer, text: str | None) -> str | Non
         return None
     if re.fullmatch(r"[Pp]-?\d+", text):
         return text
-    query = select(Contact.id).where(Contact.customer_id == customer.id)
+    query = select(col(Contact.id)).where(col(Contact.customer_id) == customer.id)
     if "@" in text:
-        query = query.where(Contact.email == clean_email(text))
+        query = query.where(col(Contact.email) == clean_email(text))
     else:
-        query = query.where(Contact.name_key == name_key(text, company=False))
-    ids = list(work.session.execute(query.order_by(Contact.id).limit(2)).scalars())
+        query = query.where(col(Contact.name_key) == name_key(text, company=False))
+    ids = list(work.session.execute(query.order_by(col(Contact.id)).limit(2)).scalars())
     where = f"{ref('customer', customer.id)} {customer.name}"
     if not ids:
         raise Invalid(f"{where} has no contact {text!r}")
@@ -82,9 +83,12 @@ def _customers_for(
     names = {value for kind, value in keys.values() if kind == "name" and value}
     found: dict[tuple[str, Any], RowCustomer] = {}
     query = (
-        select(Customer.id, Customer.name, Customer.name_key, Customer.country)
-        .where(Customer.archived_at.is_(None), or_(Customer.id.in_(ids), Customer.name_key.in_(names)))
-        .order_by(Customer.id)
+        select(col(Customer.id), col(Customer.name), col(Customer.name_key), col(Customer.country))
+        .where(
+            col(Customer.archived_at).is_(None),
+            or_(col(Customer.id).in_(ids), col(Customer.name_key).in_(names)),
+        )
+        .order_by(col(Customer.id))
     )
     for customer_id, name, key, country in work.session.execute(query):
         owner = RowCustomer(customer_id, name, country)
@@ -104,7 +108,9 @@ def _created_customers(
     spelled = {}
     for row in batch:
         text = row.values.get("customer")
-        key = keys.get(text) if text else None
+        if not text:
+            continue
+        key = keys.get(text)
         if key is not None and key[0] == "name" and key[1] in missing:
             spelled.setdefault(key[1], text.strip())
     items = [(n, CustomerCreate(name=spelled[key])) for n, key in enumerate(missing, 1)]

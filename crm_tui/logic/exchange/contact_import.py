@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import insert, select, tuple_
+from sqlmodel import col
 
 from crm_tui.logic.core.context import Work
 from crm_tui.logic.core.errors import CrmError
@@ -18,7 +19,7 @@ from crm_tui.logic.exchange.options import ImportOptions
 from crm_tui.logic.exchange.runner import SKIPPED, Outcomes, Row, Tally
 from crm_tui.logic.values.normalise import clean_email, clean_phone, clean_text, name_key
 from crm_tui.storage import search as search_index
-from crm_tui.storage.models import AuditEntry, Contact
+from crm_tui.storage.models import AuditEntry, Contact, table_of
 from crm_tui.storage.types import utcnow
 
 VALUES_PER_QUERY = 10_000  # bound values per statement: within SQLite's limit of 32,766
@@ -105,7 +106,7 @@ def _existing_emails(work: Work, emails: set[str]) -> set[str]:
     if not emails:
         return set()
     if not _is_sqlite(work):
-        query = select(Contact.email).where(Contact.email.in_(emails))
+        query = select(col(Contact.email)).where(col(Contact.email).in_(emails))
         return set(work.session.execute(query).scalars())
     found: set[str] = set()
     connection = work.session.connection()
@@ -128,8 +129,8 @@ def _existing_pairs(work: Work, pairs: set[tuple[int, str]]) -> set[tuple[int, s
     if not pairs:
         return set()
     if not _is_sqlite(work):
-        query = select(Contact.customer_id, Contact.name_key).where(
-            tuple_(Contact.customer_id, Contact.name_key).in_(pairs)
+        query = select(col(Contact.customer_id), col(Contact.name_key)).where(
+            tuple_(col(Contact.customer_id), col(Contact.name_key)).in_(pairs)
         )
         return {tuple(row) for row in work.session.execute(query)}
     found: set[tuple[int, str]] = set()
@@ -164,11 +165,12 @@ def _insert_contacts(work: Work, cleaned: list[tuple[Row, RowCustomer, dict[str,
     """
     now = utcnow()
     rows = [{**values, "version": 1, "created_at": now, "updated_at": now} for _, _, values in cleaned]
-    table = Contact.__table__
+    table = table_of(Contact)
     session = work.session
     sqlite = _is_sqlite(work)
     if sqlite:
         with search_index.indexed_at_end(session.connection(), "contacts") as last:
+            assert last is not None  # on SQLite the block gets the largest id
             ids = list(range(last + 1, last + 1 + len(rows)))
             _sqlite_insert(session, table, [{"id": n, **values} for n, values in zip(ids, rows, strict=True)])
     else:
@@ -190,9 +192,9 @@ def _insert_contacts(work: Work, cleaned: list[tuple[Row, RowCustomer, dict[str,
              "action": "create", "changes": changes}
         )  # fmt: skip
     if sqlite:
-        _sqlite_insert(session, AuditEntry.__table__, entries)
+        _sqlite_insert(session, table_of(AuditEntry), entries)
     else:
-        session.execute(insert(AuditEntry.__table__), entries)
+        session.execute(insert(table_of(AuditEntry)), entries)
 
 
 def _sqlite_insert(session: Any, table: Any, rows: list[dict[str, Any]]) -> None:

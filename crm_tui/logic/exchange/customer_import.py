@@ -7,11 +7,13 @@ import re
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from crm_tui.logic.core import audit
 from crm_tui.logic.core.context import Work
 from crm_tui.logic.core.errors import CrmError, Duplicate, Invalid
 from crm_tui.logic.core.schemas import UserCreate
+from crm_tui.logic.core.vocabulary import Role
 from crm_tui.logic.customers import batches as customer_batches
 from crm_tui.logic.customers.checks import clean_fields as clean_customer
 from crm_tui.logic.customers.customers import read_one as read_customer
@@ -73,7 +75,7 @@ def _update_duplicate(
     if not match:  # a duplicate of an earlier line of this file
         tally.skipped += 1
         return f"{SKIPPED}{reason}"
-    customer = work.session.get(Customer, int(match.group(1)))
+    customer = work.session.get_one(Customer, int(match.group(1)))
     given = {
         key: value for key, value in values.items() if key not in ("tags", "name", "first_name", "last_name")
     }
@@ -109,13 +111,15 @@ def _create_owners(work: Work, batch: list[Row], tally: Tally) -> None:
     names = {row.values["owner"] for row in batch if row.values.get("owner")}
     if not names:
         return
-    known = set(work.session.execute(select(User.username).where(User.username.in_(names))).scalars())
+    known = set(
+        work.session.execute(select(col(User.username)).where(col(User.username).in_(names))).scalars()
+    )
     missing = sorted(names - known)
     if missing:
         work.require("users.manage")
     for username in missing:
         try:
-            data = UserCreate(username=username, role="sales")
+            data = UserCreate(username=username, role=Role.sales)
         except Exception:
             continue  # not a valid username: the row is refused with the owner's error
         user = User(username=data.username, display_name=data.username, role=data.role)

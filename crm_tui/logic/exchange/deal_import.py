@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from crm_tui.logic.core import audit
 from crm_tui.logic.core.context import Work
@@ -61,7 +62,7 @@ def _deal(work: Work, row: Row, customer: RowCustomer, found: BatchLookups, opti
              "source": values.get("source")},
         ),
     )  # fmt: skip
-    deal = work.session.get(Deal, created.id)
+    deal = work.session.get_one(Deal, created.id)
     if stage is not None and stage.kind != "open":
         deal_stages.close_deal(work, deal, stage.kind, _lost_reason(values, stage, options))
     opened = parse_moment(values.get("created"), "created date", found.zone, options.date_order)
@@ -79,9 +80,9 @@ def _skip_known_deal(work: Work, customer: RowCustomer, title: str, seen: dict[t
     if key in seen:
         raise Skipped(f"line {seen[key]} has the same deal for {ref('customer', customer.id)}")
     existing = work.session.execute(
-        select(Deal.id)
-        .where(Deal.customer_id == customer.id, func.lower(Deal.title) == func.lower(title))
-        .where(Deal.archived_at.is_(None))
+        select(col(Deal.id))
+        .where(col(Deal.customer_id) == customer.id, func.lower(col(Deal.title)) == func.lower(title))
+        .where(col(Deal.archived_at).is_(None))
         .limit(1)
     ).scalar_one_or_none()
     if existing is not None:
@@ -94,7 +95,7 @@ def _pipeline_named(work: Work, name: str | None, mapped: Mapping[str, str]) -> 
     try:
         return pipelines.find_pipeline(work, _renamed(name, mapped) if name else None)
     except NotFound:
-        known = work.session.execute(select(Pipeline.name).order_by(Pipeline.name)).scalars()
+        known = work.session.execute(select(col(Pipeline.name)).order_by(col(Pipeline.name))).scalars()
         raise Invalid(
             f"no pipeline {name!r}: the pipelines are {', '.join(known)} "
             f"(or map it with --pipeline '{name}=PIPELINE')"
@@ -144,19 +145,23 @@ def _date_deal(work: Work, deal: Deal, opened: datetime | None, closed: datetime
     for moment, what in ((opened, "created date"), (closed, "closed date")):
         if moment is not None and moment > now:
             raise Invalid(f"the {what} {moment:%Y-%m-%d} is in the future")
-    opened = opened or min(deal.created_at, closed)
+    if opened is None:
+        assert closed is not None  # one of the two is given
+        opened = min(deal.created_at, closed)
     if closed is not None and closed < opened:
         raise Invalid(f"the deal closed ({closed:%Y-%m-%d}) before it was created ({opened:%Y-%m-%d})")
     before = {"created_at": deal.created_at, "closed_at": deal.closed_at}
     history = list(
         work.session.execute(
-            select(DealStageChange).where(DealStageChange.deal_id == deal.id).order_by(DealStageChange.id)
+            select(DealStageChange)
+            .where(col(DealStageChange.deal_id) == deal.id)
+            .order_by(col(DealStageChange.id))
         ).scalars()
     )
     deal.created_at = history[0].at = opened
     if closed is not None:
         deal.closed_at = history[-1].at = closed
-        date_timeline(work, Activity.deal_id == deal.id, closed)
+        date_timeline(work, col(Activity.deal_id) == deal.id, closed)
     work.session.flush()
     changes = audit.diff(before, {"created_at": deal.created_at, "closed_at": deal.closed_at})
     if changes:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from crm_tui.logic.core import users
 from crm_tui.logic.core.context import Work
 from crm_tui.logic.core.errors import CrmError, Forbidden, Invalid, NotFound
 from crm_tui.logic.core.schemas import UserCreate
+from crm_tui.logic.core.vocabulary import Role
 from crm_tui.logic.exchange.runner import Row, Tally
 from crm_tui.logic.values.normalise import fold
 from crm_tui.storage.models import User
@@ -22,7 +24,7 @@ def _users_named(
     an email whose address or local part is a username, or a name whose words joined by
     dots are one ("Jane Doe" is jane.doe). With ``create`` (admins only), a name that
     matches nobody becomes a user with ``role``."""
-    everyone = list(work.session.execute(select(User.username, User.display_name)))
+    everyone = list(work.session.execute(select(col(User.username), col(User.display_name))))
     by_login = {username.lower(): username for username, _ in everyone}
     by_name: dict[str, list[str]] = {}
     for username, display in everyone:
@@ -71,7 +73,7 @@ def _new_user(work: Work, text: str, role: str, tally: Tally) -> str:
     username = text if re.fullmatch(r"[A-Za-z0-9_.@-]+", text) else ".".join(fold(text).split())
     if not re.fullmatch(r"[A-Za-z0-9_.@-]{1,64}", username):
         raise Invalid(f"no user {text!r}, and no username can be made of it; add them with `crm user add`")
-    users.create_in(work, UserCreate(username=username, display_name=text[:200], role=role))
+    users.create_in(work, UserCreate(username=username, display_name=text[:200], role=Role(role)))
     if username not in tally.new_users:
         tally.new_users.append(username)
     return username

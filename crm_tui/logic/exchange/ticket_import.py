@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from crm_tui.logic.core import audit
 from crm_tui.logic.core.context import Work
@@ -83,7 +84,7 @@ def _ticket(work: Work, row: Row, customer: RowCustomer, found: BatchLookups, op
              "assignee": found.username(values.get("assignee"))},
         ),
     )  # fmt: skip
-    ticket = work.session.get(Ticket, created.id)
+    ticket = work.session.get_one(Ticket, created.id)
     if opened is not None:
         _date_ticket(work, ticket, opened)
     _settle(work, ticket, status, values.get("resolution") or options.resolution, closed)
@@ -102,11 +103,11 @@ def _skip_known_ticket(
     key = (customer.id, subject.lower(), opened)
     if key in seen:
         raise Skipped(f"line {seen[key]} has the same ticket for {ref('customer', customer.id)}")
-    query = select(Ticket.id).where(
-        Ticket.customer_id == customer.id, func.lower(Ticket.subject) == func.lower(subject)
+    query = select(col(Ticket.id)).where(
+        col(Ticket.customer_id) == customer.id, func.lower(col(Ticket.subject)) == func.lower(subject)
     )
     if opened is not None:
-        query = query.where(Ticket.created_at == opened)
+        query = query.where(col(Ticket.created_at) == opened)
     existing = work.session.execute(query.limit(1)).scalar_one_or_none()
     if existing is not None:
         raise Skipped(f"{ref('ticket', existing)} {subject!r} of {ref('customer', customer.id)} exists")
@@ -123,7 +124,7 @@ def _date_ticket(work: Work, ticket: Ticket, opened: datetime) -> None:
     ticket.created_at = opened
     ticket.first_response_due = clock.add(opened, policy.first_response_minutes * 60)
     ticket.resolution_due = clock.add(opened, policy.resolution_minutes * 60)
-    date_timeline(work, Activity.ticket_id == ticket.id, opened)
+    date_timeline(work, col(Activity.ticket_id) == ticket.id, opened)
     work.session.flush()
     after = workflow.status_fields(ticket) | {"created_at": audit.plain(ticket.created_at)}
     work.audit("ticket", ticket.id, "import", audit.diff(before, after))

@@ -25,6 +25,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from sqlmodel import col
+
 from crm_tui.logic.core.context import Crm
 from crm_tui.logic.core.errors import Invalid
 
@@ -384,9 +386,16 @@ def export_contacts(crm: Crm, out: IO[str]) -> int:
     from crm_tui.storage.models import Contact, Customer
 
     query = (
-        select(Contact.name, Customer.name, Contact.title, Contact.email, Contact.phone, Contact.mobile)
-        .join(Customer, Customer.id == Contact.customer_id)
-        .order_by(Contact.id)
+        select(
+            col(Contact.name),
+            col(Customer.name),
+            col(Contact.title),
+            col(Contact.email),
+            col(Contact.phone),
+            col(Contact.mobile),
+        )
+        .join(Customer, col(Customer.id) == col(Contact.customer_id))
+        .order_by(col(Contact.id))
     )
     count = 0
     with snapshot(crm) as conn:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from crm_tui.logic.core import users
 from crm_tui.logic.core.context import Crm
@@ -32,17 +32,17 @@ def entries(
     limit: int = 50,
 ) -> list[AuditRead]:
     """Audit entries, newest first, filtered by record, kind of record or actor."""
-    query = select(AuditEntry, User.username).outerjoin(User, User.id == AuditEntry.actor_id)
+    query = select(AuditEntry, col(User.username)).outerjoin(User, col(User.id) == col(AuditEntry.actor_id))
     if record_ref:
         kind, record_id = parse_record(record_ref)
-        query = query.where(AuditEntry.entity == kind, AuditEntry.entity_id == record_id)
+        query = query.where(col(AuditEntry.entity) == kind, col(AuditEntry.entity_id) == record_id)
     if entity:
-        query = query.where(AuditEntry.entity == entity)
+        query = query.where(col(AuditEntry.entity) == entity)
     if actor_id is not None:
-        query = query.where(AuditEntry.actor_id == actor_id)
+        query = query.where(col(AuditEntry.actor_id) == actor_id)
     if before_id is not None:
-        query = query.where(AuditEntry.id < before_id)
-    query = query.order_by(AuditEntry.id.desc()).limit(limit)
+        query = query.where(col(AuditEntry.id) < before_id)
+    query = query.order_by(col(AuditEntry.id).desc()).limit(limit)
     return [
         AuditRead(
             id=entry.id,

@@ -20,11 +20,12 @@ nowhere; every money figure is per currency, since sums across currencies mean n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlmodel import col
 
 from crm_tui.logic.core import users
 from crm_tui.logic.core.context import Crm, Work
@@ -131,14 +132,14 @@ def _percent(part: int, whole: int) -> float | None:
 def _active() -> list:
     """Deals that are not archived. Nearly all are, so the deals are read straight
     through rather than looked up one by one through an index (storage/sql.py)."""
-    return [no_index(Deal.archived_at).is_(None)]
+    return [no_index(col(Deal.archived_at)).is_(None)]
 
 
 def _status(*bounds: object):
     """``Deal.status`` for a condition: through its indexes when a period bound narrows
     the deals (those indexes lead with the status, then the date), else read from the
     table straight through."""
-    return Deal.status if any(bound is not None for bound in bounds) else no_index(Deal.status)
+    return col(Deal.status) if any(bound is not None for bound in bounds) else no_index(col(Deal.status))
 
 
 def _weighted_sum(probabilities: dict[int, int]):
@@ -148,8 +149,8 @@ def _weighted_sum(probabilities: dict[int, int]):
     (``probabilities``: stage id to percent) are written into the query rather than
     joined to every deal, so the deals can be read from an index alone.
     """
-    probability = case(probabilities, value=Deal.stage_id, else_=0) if probabilities else 0
-    return func.sum((2 * Deal.amount_minor * probability + 100) // 200)
+    probability = case(probabilities, value=col(Deal.stage_id), else_=0) if probabilities else 0
+    return func.sum((2 * col(Deal.amount_minor) * probability + 100) // 200)
 
 
 def sales_report(
@@ -167,9 +168,9 @@ def sales_report(
         owner_id = users.find(work, owner).id if owner else None
         deals = _active()
         if owner_id is not None:
-            deals.append(Deal.owner_id == owner_id)
+            deals.append(col(Deal.owner_id) == owner_id)
         if pipeline is not None:
-            deals.append(Deal.pipeline_id == chosen.id)
+            deals.append(col(Deal.pipeline_id) == chosen.id)
         # One pass over the open deals and one over those closed in the period serve
         # several figures each: grouped finely in SQL, added up here.
         open_deals = _open_deals(work, deals, start, end)
@@ -196,14 +197,14 @@ def _by_stage(work: Work, pipeline_id: int, deals: list) -> list[StageFigure]:
         return []
     rows = work.session.execute(
         select(
-            Deal.stage_id,
-            Deal.currency,
+            col(Deal.stage_id),
+            col(Deal.currency),
             func.count(),
-            func.sum(Deal.amount_minor),
+            func.sum(col(Deal.amount_minor)),
             _weighted_sum({stage.id: stage.probability for stage in stages.values()}),
         )
-        .where(Deal.status == "open", Deal.pipeline_id == pipeline_id, *deals)
-        .group_by(Deal.stage_id, Deal.currency)
+        .where(col(Deal.status) == "open", col(Deal.pipeline_id) == pipeline_id, *deals)
+        .group_by(col(Deal.stage_id), col(Deal.currency))
     )
     totals = {
         (stage_id, currency): (count, int(amount), int(weighted))
@@ -215,28 +216,28 @@ def _by_stage(work: Work, pipeline_id: int, deals: list) -> list[StageFigure]:
 def _open_deals(work: Work, deals: list, start: date | None, end: date | None) -> list[tuple]:
     """Open deals per (stage id, currency, month of expected close or None when it is not
     in the period): count, amount, weighted amount."""
-    expected = [Deal.expected_close.is_not(None)]
+    expected: list[ColumnElement[bool]] = [col(Deal.expected_close).is_not(None)]
     if start:
-        expected.append(Deal.expected_close >= start)
+        expected.append(col(Deal.expected_close) >= start)
     if end:
-        expected.append(Deal.expected_close <= end)
-    month = case((and_(*expected), month_of(Deal.expected_close)))
-    stages = work.session.execute(select(Stage.id, Stage.probability))
+        expected.append(col(Deal.expected_close) <= end)
+    month = case((and_(*expected), month_of(col(Deal.expected_close))))
+    stages = work.session.execute(select(col(Stage.id), col(Stage.probability)))
     probabilities = {stage_id: percent for stage_id, percent in stages}
     return [
         (stage_id, currency, month, count, int(amount), int(weighted))
         for stage_id, currency, month, count, amount, weighted in work.session.execute(
             select(
-                Deal.stage_id,
-                Deal.currency,
+                col(Deal.stage_id),
+                col(Deal.currency),
                 month,
                 func.count(),
-                func.sum(Deal.amount_minor),
+                func.sum(col(Deal.amount_minor)),
                 _weighted_sum(probabilities),
             )
             # The open deals' own index holds every column read here.
-            .where(Deal.status == "open", *deals)
-            .group_by(Deal.stage_id, Deal.currency, month)
+            .where(col(Deal.status) == "open", *deals)
+            .group_by(col(Deal.stage_id), col(Deal.currency), month)
         )
     ]
 
@@ -254,11 +255,11 @@ def _stage_figures(work: Work, pipeline_id: int, open_deals: list[tuple]) -> lis
 
 
 def _stages_of(work: Work, pipeline_id: int) -> dict[int, Stage]:
-    query = select(Stage).where(Stage.pipeline_id == pipeline_id)
+    query = select(Stage).where(col(Stage.pipeline_id) == pipeline_id)
     return {stage.id: stage for stage in work.session.execute(query).scalars()}
 
 
-def _figures(stages: dict[int, Stage], totals: dict[tuple[int, str], Sequence[int]]) -> list[StageFigure]:
+def _figures(stages: dict[int, Stage], totals: Mapping[tuple[int, str], Sequence[int]]) -> list[StageFigure]:
     """A figure per (stage, currency) of ``totals`` (deals, amount, weighted), in stage
     order, then by currency."""
     return sorted(
@@ -301,21 +302,21 @@ def _forecast(open_deals: list[tuple]) -> list[ForecastFigure]:
 def _closed_deals(work: Work, deals: list, low: datetime | None, high: datetime | None) -> list[tuple]:
     """Deals closed in the period per (owner's username, status, currency): count, amount,
     and the seconds from creation to closing summed over the won ones."""
-    won = Deal.status == "won"
+    won = col(Deal.status) == "won"
     return [
         (username, status, currency, count, int(amount), seconds)
         for username, status, currency, count, amount, seconds in work.session.execute(
             select(
-                User.username,
-                Deal.status,
-                Deal.currency,
+                col(User.username),
+                col(Deal.status),
+                col(Deal.currency),
                 func.count(),
-                func.sum(Deal.amount_minor),
-                func.sum(case((won, seconds_between(Deal.created_at, Deal.closed_at)))),
+                func.sum(col(Deal.amount_minor)),
+                func.sum(case((won, seconds_between(col(Deal.created_at), col(Deal.closed_at))))),
             )
-            .outerjoin(User, User.id == Deal.owner_id)
-            .where(_status(low, high).in_(("won", "lost")), *_within(Deal.closed_at, low, high), *deals)
-            .group_by(User.username, Deal.status, Deal.currency)
+            .outerjoin(User, col(User.id) == col(Deal.owner_id))
+            .where(_status(low, high).in_(("won", "lost")), *_within(col(Deal.closed_at), low, high), *deals)
+            .group_by(col(User.username), col(Deal.status), col(Deal.currency))
         )
     ]
 
@@ -376,9 +377,9 @@ def _conversion(
 
     def counts(*conditions) -> dict[int, tuple[int, int]]:
         rows = work.session.execute(
-            select(change.to_stage_id, func.count(), func.count(case((change.advanced, 1))))
-            .where(*conditions, *_within(change.at, low, high))
-            .group_by(change.to_stage_id)
+            select(col(change.to_stage_id), func.count(), func.count(case((col(change.advanced), 1))))
+            .where(*conditions, *_within(col(change.at), low, high))
+            .group_by(col(change.to_stage_id))
         ).all()
         return {stage_id: (entered, advanced) for stage_id, entered, advanced in rows}
 
@@ -386,21 +387,21 @@ def _conversion(
         # Every first entry, read from one index alone, less those of the few archived
         # deals, found through the deals' history index (the stages' ids all belong to
         # the pipeline, and a deal never leaves its pipeline).
-        found = counts(change.first_entry, change.to_stage_id.in_(stage_ids))
-        archived = select(Deal.id).where(Deal.archived_at.is_not(None))
+        found = counts(col(change.first_entry), col(change.to_stage_id).in_(stage_ids))
+        archived = select(col(Deal.id)).where(col(Deal.archived_at).is_not(None))
         less = counts(
-            no_index(change.first_entry),
-            no_index(change.to_stage_id).in_(stage_ids),
-            change.deal_id.in_(archived),
+            no_index(col(change.first_entry)),
+            no_index(col(change.to_stage_id)).in_(stage_ids),
+            col(change.deal_id).in_(archived),
         )
         for stage_id, (entered, advanced) in less.items():
             total = found[stage_id]
             found[stage_id] = (total[0] - entered, total[1] - advanced)
     else:
         found = counts(
-            change.first_entry,
-            change.to_stage_id.in_(stage_ids),
-            change.deal_id.in_(select(Deal.id).where(*deals)),
+            col(change.first_entry),
+            col(change.to_stage_id).in_(stage_ids),
+            col(change.deal_id).in_(select(col(Deal.id)).where(*deals)),
         )
     figures = []
     for stage in open_stages:
@@ -420,34 +421,34 @@ def _revenue(
     work: Work, owner_id: int | None, low: datetime | None, high: datetime | None
 ) -> dict[str, list[RevenueFigure]]:
     conditions = [
-        Order.status.in_(("confirmed", "fulfilled", "paid")),
-        *_within(Order.confirmed_at, low, high),
+        col(Order.status).in_(("confirmed", "fulfilled", "paid")),
+        *_within(col(Order.confirmed_at), low, high),
     ]
     if owner_id is not None:
-        conditions.append(Order.owner_id == owner_id)
-    month = month_of(Order.confirmed_at)
+        conditions.append(col(Order.owner_id) == owner_id)
+    month = month_of(col(Order.confirmed_at))
     by_month = work.session.execute(
-        select(month, Order.currency, func.count(), func.sum(Order.net_minor))
+        select(month, col(Order.currency), func.count(), func.sum(col(Order.net_minor)))
         .where(*conditions)
-        .group_by(month, Order.currency)
+        .group_by(month, col(Order.currency))
     ).all()
     by_owner = work.session.execute(
-        select(User.username, Order.currency, func.count(), func.sum(Order.net_minor))
-        .outerjoin(User, User.id == Order.owner_id)
+        select(col(User.username), col(Order.currency), func.count(), func.sum(col(Order.net_minor)))
+        .outerjoin(User, col(User.id) == col(Order.owner_id))
         .where(*conditions)
-        .group_by(User.username, Order.currency)
+        .group_by(col(User.username), col(Order.currency))
     ).all()
     product_rows = work.session.execute(
         select(
-            Product.sku,
-            Order.currency,
-            func.count(func.distinct(Order.id)),
-            func.sum(OrderLine.net_minor),
+            col(Product.sku),
+            col(Order.currency),
+            func.count(func.distinct(col(Order.id))),
+            func.sum(col(OrderLine.net_minor)),
         )
-        .join(OrderLine, OrderLine.order_id == Order.id)
-        .outerjoin(Product, and_(Product.id == OrderLine.product_id))
+        .join(OrderLine, col(OrderLine.order_id) == col(Order.id))
+        .outerjoin(Product, and_(col(Product.id) == col(OrderLine.product_id)))
         .where(*conditions)
-        .group_by(Product.sku, Order.currency)
+        .group_by(col(Product.sku), col(Order.currency))
     ).all()
 
     def figures(rows, nobody: str) -> list[RevenueFigure]:
@@ -472,7 +473,7 @@ def pipeline_by_stage(
     """Only the open pipeline by stage (for the desk): one grouped query."""
     with crm.work() as work:
         chosen = pipelines.find_pipeline(work, pipeline)
-        deals = [Deal.archived_at.is_(None)]
+        deals: list[ColumnElement[bool]] = [col(Deal.archived_at).is_(None)]
         if owner:
-            deals.append(Deal.owner_id == users.find(work, owner).id)
+            deals.append(col(Deal.owner_id) == users.find(work, owner).id)
         return _by_stage(work, chosen.id, deals)

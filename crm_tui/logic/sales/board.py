@@ -7,6 +7,7 @@ over the cards the board shows: a stage of 300 deals shows the total of all 300.
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, func, select
+from sqlmodel import col
 
 from crm_tui.logic.core import users
 from crm_tui.logic.core.context import Crm, Work
@@ -34,25 +35,25 @@ def board(
             count, totals = figures.get(stage.id, (0, []))
             newest = _newest(work, stage.id, owner_id, cards)
             columns.append(BoardColumn(stage=stage, count=count, totals=totals, cards=newest))
-        names = work.session.execute(select(Pipeline.name).order_by(Pipeline.name)).scalars().all()
+        names = work.session.execute(select(col(Pipeline.name)).order_by(col(Pipeline.name))).scalars().all()
         return Board(pipeline=found.name, pipelines=list(names), columns=columns)
 
 
 def _active(owner_id: int | None, *where: ColumnElement[bool]) -> list[ColumnElement[bool]]:
     """The conditions naming the active deals ``where`` holds (and of one owner, if given)."""
-    conditions = [Deal.archived_at.is_(None), *where]
+    conditions = [col(Deal.archived_at).is_(None), *where]
     if owner_id is not None:
-        conditions.append(Deal.owner_id == owner_id)
+        conditions.append(col(Deal.owner_id) == owner_id)
     return conditions
 
 
 def _figures(work: Work, pipeline_id: int, owner_id: int | None) -> dict[int, tuple[int, list[StageTotal]]]:
     """Per stage: the number of active deals and their amounts summed per currency."""
     rows = work.session.execute(
-        select(Deal.stage_id, Deal.currency, func.count(), func.sum(Deal.amount_minor))
-        .where(*_active(owner_id, Deal.pipeline_id == pipeline_id))
-        .group_by(Deal.stage_id, Deal.currency)
-        .order_by(Deal.stage_id, Deal.currency)
+        select(col(Deal.stage_id), col(Deal.currency), func.count(), func.sum(col(Deal.amount_minor)))
+        .where(*_active(owner_id, col(Deal.pipeline_id) == pipeline_id))
+        .group_by(col(Deal.stage_id), col(Deal.currency))
+        .order_by(col(Deal.stage_id), col(Deal.currency))
     ).all()
     figures: dict[int, tuple[int, list[StageTotal]]] = {}
     for stage_id, currency, count, amount in rows:
@@ -66,8 +67,8 @@ def _newest(work: Work, stage_id: int, owner_id: int | None, limit: int) -> list
     """The stage's ``limit`` most recently changed active deals, as read models."""
     rows = work.session.execute(
         select(Deal)
-        .where(*_active(owner_id, Deal.stage_id == stage_id))
-        .order_by(Deal.updated_at.desc(), Deal.id.desc())
+        .where(*_active(owner_id, col(Deal.stage_id) == stage_id))
+        .order_by(col(Deal.updated_at).desc(), col(Deal.id).desc())
         .limit(limit)
     ).scalars()
     return deals.reads(work, list(rows))

@@ -9,6 +9,7 @@ stage, and only an open deal can be won or lost.
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from crm_tui.logic.core import audit
 from crm_tui.logic.core.context import Work
@@ -29,9 +30,9 @@ def record_move(work: Work, deal: Deal, source: Stage | None, target: Stage) -> 
     deal.stage_id = target.id
     deal.status = target.kind
     deal.updated_at = utcnow()
-    history = DealStageChange.deal_id == deal.id
+    history = col(DealStageChange.deal_id) == deal.id
     entered_before = work.session.execute(
-        select(DealStageChange.id).where(history, DealStageChange.to_stage_id == target.id).limit(1)
+        select(col(DealStageChange.id)).where(history, col(DealStageChange.to_stage_id) == target.id).limit(1)
     ).first()
     pipelines.mark_advanced(work, history, target)
     work.session.add(
@@ -50,16 +51,16 @@ def stage_history(work: Work, deal_id: int) -> list[StageChangeRead]:
     """The deal's moves, oldest first."""
     stage_names = dict(
         work.session.execute(
-            select(Stage.id, Stage.name)
-            .join(Deal, Deal.pipeline_id == Stage.pipeline_id)
-            .where(Deal.id == deal_id)
+            select(col(Stage.id), col(Stage.name))
+            .join(Deal, col(Deal.pipeline_id) == col(Stage.pipeline_id))
+            .where(col(Deal.id) == deal_id)
         ).all()
     )
     rows = work.session.execute(
-        select(DealStageChange, User.username)
-        .outerjoin(User, User.id == DealStageChange.actor_id)
-        .where(DealStageChange.deal_id == deal_id)
-        .order_by(DealStageChange.at, DealStageChange.id)
+        select(DealStageChange, col(User.username))
+        .outerjoin(User, col(User.id) == col(DealStageChange.actor_id))
+        .where(col(DealStageChange.deal_id) == deal_id)
+        .order_by(col(DealStageChange.at), col(DealStageChange.id))
     ).all()
     return [
         StageChangeRead(
@@ -75,14 +76,14 @@ def stage_history(work: Work, deal_id: int) -> list[StageChangeRead]:
 def stage_named(work: Work, deal: Deal, name: str) -> Stage:
     """The stage of the deal's pipeline called ``name``; a stage of another pipeline is
     named as such, since deals stay in their pipeline."""
-    pipeline = work.session.get(Pipeline, deal.pipeline_id)
+    pipeline = work.session.get_one(Pipeline, deal.pipeline_id)
     try:
         return pipelines.find_stage(work, pipeline, name)
     except NotFound:
         elsewhere = work.session.execute(
-            select(Pipeline.name)
-            .join(Stage, Stage.pipeline_id == Pipeline.id)
-            .where(func.lower(Stage.name) == name.strip().lower(), Stage.removed_at.is_(None))
+            select(col(Pipeline.name))
+            .join(Stage, col(Stage.pipeline_id) == col(Pipeline.id))
+            .where(func.lower(col(Stage.name)) == name.strip().lower(), col(Stage.removed_at).is_(None))
             .limit(1)
         ).scalar_one_or_none()
         if elsewhere:
@@ -97,9 +98,13 @@ def last_open_stage(work: Work, deal: Deal) -> Stage:
     """The open stage the deal was last in (if it still exists), else the first one."""
     rows = work.session.execute(
         select(Stage)
-        .join(DealStageChange, DealStageChange.to_stage_id == Stage.id)
-        .where(DealStageChange.deal_id == deal.id, Stage.kind == "open", Stage.removed_at.is_(None))
-        .order_by(DealStageChange.at.desc(), DealStageChange.id.desc())
+        .join(DealStageChange, col(DealStageChange.to_stage_id) == col(Stage.id))
+        .where(
+            col(DealStageChange.deal_id) == deal.id,
+            col(Stage.kind) == "open",
+            col(Stage.removed_at).is_(None),
+        )
+        .order_by(col(DealStageChange.at).desc(), col(DealStageChange.id).desc())
         .limit(1)
     ).scalar_one_or_none()
     return rows or pipelines.first_of_kind(work, deal.pipeline_id, "open")
@@ -115,7 +120,7 @@ def close_deal(work: Work, deal: Deal, kind: str, reason: str | None) -> Stage:
             if deal.status == kind
             else f"{name} is {deal.status}; reopen it first"
         )
-    source = work.session.get(Stage, deal.stage_id)
+    source = work.session.get_one(Stage, deal.stage_id)
     target = pipelines.first_of_kind(work, deal.pipeline_id, kind)
     record_move(work, deal, source, target)
     deal.closed_at = deal.updated_at

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select, tuple_
+from sqlmodel import col
 
 from crm_tui.logic.core import audit, users
 from crm_tui.logic.core.context import Crm, Work
@@ -41,7 +42,7 @@ from crm_tui.logic.values.normalise import clean_text
 from crm_tui.storage.models import Contact, Customer, Deal, Order, Pipeline, Stage, User
 from crm_tui.storage.types import utcnow
 
-SORTS = {"updated": Deal.updated_at, "created": Deal.created_at, "amount": Deal.amount_minor}
+SORTS = {"updated": col(Deal.updated_at), "created": col(Deal.created_at), "amount": col(Deal.amount_minor)}
 STATUSES = ("open", "won", "lost")
 
 
@@ -56,13 +57,13 @@ def reads(work: Work, deals: Sequence[Deal]) -> list[DealRead]:
             return {}
         return dict(work.session.execute(select(model.id, column).where(model.id.in_(ids))).all())
 
-    customers = names(Customer, Customer.name, {deal.customer_id for deal in deals})
-    owners = names(User, User.username, {deal.owner_id for deal in deals if deal.owner_id})
-    pipeline_names = names(Pipeline, Pipeline.name, {deal.pipeline_id for deal in deals})
+    customers = names(Customer, col(Customer.name), {deal.customer_id for deal in deals})
+    owners = names(User, col(User.username), {deal.owner_id for deal in deals if deal.owner_id})
+    pipeline_names = names(Pipeline, col(Pipeline.name), {deal.pipeline_id for deal in deals})
     stage_ids = {deal.stage_id for deal in deals}
     stages = {
         stage.id: stage
-        for stage in work.session.execute(select(Stage).where(Stage.id.in_(stage_ids))).scalars()
+        for stage in work.session.execute(select(Stage).where(col(Stage.id).in_(stage_ids))).scalars()
     }
     return [
         _read(
@@ -130,7 +131,9 @@ def deal_detail(crm: Crm, reference: str | int) -> DealDetail:
 
 
 def _orders_of(work: Work, deal_id: int) -> list[str]:
-    ids = work.session.execute(select(Order.id).where(Order.deal_id == deal_id).order_by(Order.id)).scalars()
+    ids = work.session.execute(
+        select(col(Order.id)).where(col(Order.deal_id) == deal_id).order_by(col(Order.id))
+    ).scalars()
     return [ref("order", order_id) for order_id in ids]
 
 
@@ -243,7 +246,7 @@ def update_deal(
             deal.amount_minor, deal.currency = money.to_minor(amount, code), code
         if "contact" in given:
             deal.contact_id = _contact_of(
-                work, work.session.get(Customer, deal.customer_id), given["contact"]
+                work, work.session.get_one(Customer, deal.customer_id), given["contact"]
             )
         if "owner" in given:
             deal.owner_id = users.find_active(work, given["owner"], "owner").id if given["owner"] else None
@@ -277,7 +280,7 @@ def move_deal(crm: Crm, reference: str | int, stage: str, *, expected_version: i
         if target.kind != "open":
             verb = "win" if target.kind == "won" else "lose"
             raise Invalid(f"{target.name} closes the deal: use `crm deal {verb} {name}`")
-        source = work.session.get(Stage, deal.stage_id)
+        source = work.session.get_one(Stage, deal.stage_id)
         if target.id == source.id:
             raise Invalid(f"{name} is already in {target.name}")
         record_move(work, deal, source, target)
@@ -334,7 +337,7 @@ def reopen_deal(
                 raise Invalid(f"a reopened deal goes to an open stage, not {target.name}")
         else:
             target = last_open_stage(work, deal)
-        source = work.session.get(Stage, deal.stage_id)
+        source = work.session.get_one(Stage, deal.stage_id)
         before = {
             "status": deal.status,
             "closed_at": audit.plain(deal.closed_at),
@@ -398,28 +401,28 @@ def list_deals(
     with crm.work() as work:
         query = select(Deal)
         if archived == "active":
-            query = query.where(Deal.archived_at.is_(None))
+            query = query.where(col(Deal.archived_at).is_(None))
         elif archived == "archived":
-            query = query.where(Deal.archived_at.is_not(None))
+            query = query.where(col(Deal.archived_at).is_not(None))
         if status:
-            query = query.where(Deal.status == status)
+            query = query.where(col(Deal.status) == status)
         if pipeline or stage:
             found = pipelines.find_pipeline(work, pipeline)
-            query = query.where(Deal.pipeline_id == found.id)
+            query = query.where(col(Deal.pipeline_id) == found.id)
             if stage:
-                query = query.where(Deal.stage_id == pipelines.find_stage(work, found, stage).id)
+                query = query.where(col(Deal.stage_id) == pipelines.find_stage(work, found, stage).id)
         if owner:
-            query = query.where(Deal.owner_id == users.find(work, owner).id)
+            query = query.where(col(Deal.owner_id) == users.find(work, owner).id)
         if customer is not None:
-            query = query.where(Deal.customer_id == fetch(work, Customer, "customer", customer).id)
+            query = query.where(col(Deal.customer_id) == fetch(work, Customer, "customer", customer).id)
         if text and text.strip():
-            query = query.where(func.lower(Deal.title).contains(text.strip().lower(), autoescape=True))
+            query = query.where(func.lower(col(Deal.title)).contains(text.strip().lower(), autoescape=True))
         column = SORTS[sort]
         if after is not None:
             anchor = fetch(work, Deal, "deal", after)
-            key, mark = tuple_(column, Deal.id), tuple_(getattr(anchor, column.key), anchor.id)
+            key, mark = tuple_(column, col(Deal.id)), tuple_(getattr(anchor, column.key), anchor.id)
             query = query.where(key < mark if descending else key > mark)
-        order = (column.desc(), Deal.id.desc()) if descending else (column, Deal.id)
+        order = (column.desc(), col(Deal.id).desc()) if descending else (column, col(Deal.id))
         rows = list(work.session.execute(query.order_by(*order).limit(limit + 1)).scalars())
         more = len(rows) > limit
         rows = rows[:limit]

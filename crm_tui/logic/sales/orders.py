@@ -9,6 +9,7 @@ cancelled, with a reason. A deal has at most one order that is not cancelled.
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from crm_tui.logic.core import audit, users
 from crm_tui.logic.core.context import Crm, Work
@@ -34,12 +35,12 @@ STATUSES = ("draft", "confirmed", "fulfilled", "paid", "cancelled")
 
 def read(work: Work, order: Order) -> OrderRead:
     lines = work.session.execute(
-        select(OrderLine, Product.sku)
-        .outerjoin(Product, Product.id == OrderLine.product_id)
-        .where(OrderLine.order_id == order.id)
-        .order_by(OrderLine.position)
+        select(OrderLine, col(Product.sku))
+        .outerjoin(Product, col(Product.id) == col(OrderLine.product_id))
+        .where(col(OrderLine.order_id) == order.id)
+        .order_by(col(OrderLine.position))
     ).all()
-    customer = work.session.get(Customer, order.customer_id)
+    customer = work.session.get_one(Customer, order.customer_id)
     owner = work.session.get(User, order.owner_id) if order.owner_id else None
     return OrderRead(
         id=order.id,
@@ -118,7 +119,7 @@ def _add_line(work: Work, order: Order, data: LineCreate) -> OrderLine:
         tax_rate = product.tax_rate_bp if product else 0
     net, tax = money.line_amounts(quantity, unit_price, discount, tax_rate)
     position = work.session.execute(
-        select(func.coalesce(func.max(OrderLine.position), 0)).where(OrderLine.order_id == order.id)
+        select(func.coalesce(func.max(col(OrderLine.position)), 0)).where(col(OrderLine.order_id) == order.id)
     ).scalar_one()
     line = OrderLine(
         order_id=order.id,
@@ -141,9 +142,9 @@ def _total(work: Work, order: Order) -> None:
     """Set the order's totals to the sums of its lines."""
     net, tax = work.session.execute(
         select(
-            func.coalesce(func.sum(OrderLine.net_minor), 0),
-            func.coalesce(func.sum(OrderLine.tax_minor), 0),
-        ).where(OrderLine.order_id == order.id)
+            func.coalesce(func.sum(col(OrderLine.net_minor)), 0),
+            func.coalesce(func.sum(col(OrderLine.tax_minor)), 0),
+        ).where(col(OrderLine.order_id) == order.id)
     ).one()
     order.net_minor, order.tax_minor, order.total_minor = int(net), int(tax), int(net) + int(tax)
     order.updated_at = utcnow()
@@ -183,7 +184,7 @@ def remove_line(
     with crm.work("orders.write") as work:
         order = _draft(work, reference, expected_version)
         line = work.session.execute(
-            select(OrderLine).where(OrderLine.order_id == order.id, OrderLine.position == position)
+            select(OrderLine).where(col(OrderLine.order_id) == order.id, col(OrderLine.position) == position)
         ).scalar_one_or_none()
         if line is None:
             raise Invalid(f"{ref('order', order.id)} has no line {position}")
@@ -258,7 +259,7 @@ def _orderable_deal(work: Work, reference: str | int, customer: Customer | None)
             f"{name} belongs to {ref('customer', deal.customer_id)}, not {ref('customer', customer.id)}"
         )
     existing = work.session.execute(
-        select(Order.id).where(Order.deal_id == deal.id, Order.status != "cancelled").limit(1)
+        select(col(Order.id)).where(col(Order.deal_id) == deal.id, col(Order.status) != "cancelled").limit(1)
     ).scalar_one_or_none()
     if existing:
         raise Invalid(f"{name} already has order {ref('order', existing)}")
@@ -311,7 +312,9 @@ def advance(crm: Crm, reference: str | int, action: str, *, expected_version: in
 
 def _has_lines(work: Work, order: Order) -> bool:
     return (
-        work.session.execute(select(OrderLine.id).where(OrderLine.order_id == order.id).limit(1)).first()
+        work.session.execute(
+            select(col(OrderLine.id)).where(col(OrderLine.order_id) == order.id).limit(1)
+        ).first()
         is not None
     )
 
@@ -357,14 +360,14 @@ def list_orders(
     with crm.work() as work:
         query = select(Order)
         if status:
-            query = query.where(Order.status == status)
+            query = query.where(col(Order.status) == status)
         if customer is not None:
-            query = query.where(Order.customer_id == fetch(work, Customer, "customer", customer).id)
+            query = query.where(col(Order.customer_id) == fetch(work, Customer, "customer", customer).id)
         if owner:
-            query = query.where(Order.owner_id == users.find(work, owner).id)
+            query = query.where(col(Order.owner_id) == users.find(work, owner).id)
         if after is not None:
-            query = query.where(Order.id < fetch(work, Order, "order", after).id)
-        rows = list(work.session.execute(query.order_by(Order.id.desc()).limit(limit + 1)).scalars())
+            query = query.where(col(Order.id) < fetch(work, Order, "order", after).id)
+        rows = list(work.session.execute(query.order_by(col(Order.id).desc()).limit(limit + 1)).scalars())
         more = len(rows) > limit
         rows = rows[:limit]
         return [read(work, order) for order in rows], ref("order", rows[-1].id) if more else None

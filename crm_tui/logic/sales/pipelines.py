@@ -10,6 +10,7 @@ still names it, and the conversion figures are computed from that history.
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, func, select, update
+from sqlmodel import col
 
 from crm_tui.logic.core import audit
 from crm_tui.logic.core.context import Crm, Work
@@ -34,9 +35,9 @@ def find_pipeline(work: Work, name: str | None) -> Pipeline:
     """The pipeline called ``name`` (any case), or the default one when None."""
     query = select(Pipeline)
     if name is None or not name.strip():
-        query = query.where(Pipeline.is_default)
+        query = query.where(col(Pipeline.is_default))
     else:
-        query = query.where(func.lower(Pipeline.name) == name.strip().lower())
+        query = query.where(func.lower(col(Pipeline.name)) == name.strip().lower())
     found = work.session.execute(query.limit(1)).scalar_one_or_none()
     if found is None:
         raise NotFound(f"no pipeline {name!r}" if name else "there is no default pipeline")
@@ -48,8 +49,8 @@ def stages_of(work: Work, pipeline_id: int) -> list[Stage]:
     return list(
         work.session.execute(
             select(Stage)
-            .where(Stage.pipeline_id == pipeline_id, Stage.removed_at.is_(None))
-            .order_by(Stage.position, Stage.id)
+            .where(col(Stage.pipeline_id) == pipeline_id, col(Stage.removed_at).is_(None))
+            .order_by(col(Stage.position), col(Stage.id))
         ).scalars()
     )
 
@@ -73,9 +74,9 @@ def first_of_kind(work: Work, pipeline_id: int, kind: str) -> Stage:
 def read(work: Work, pipeline: Pipeline) -> PipelineRead:
     counts = dict(
         work.session.execute(
-            select(Deal.stage_id, func.count())
-            .where(Deal.pipeline_id == pipeline.id, Deal.archived_at.is_(None))
-            .group_by(Deal.stage_id)
+            select(col(Deal.stage_id), func.count())
+            .where(col(Deal.pipeline_id) == pipeline.id, col(Deal.archived_at).is_(None))
+            .group_by(col(Deal.stage_id))
         ).all()
     )
     return PipelineRead(
@@ -99,7 +100,7 @@ def read(work: Work, pipeline: Pipeline) -> PipelineRead:
 
 def list_pipelines(crm: Crm) -> list[PipelineRead]:
     with crm.work() as work:
-        pipelines = work.session.execute(select(Pipeline).order_by(Pipeline.name)).scalars()
+        pipelines = work.session.execute(select(Pipeline).order_by(col(Pipeline.name))).scalars()
         return [read(work, pipeline) for pipeline in pipelines]
 
 
@@ -125,7 +126,7 @@ def add_pipeline(crm: Crm, name: str) -> PipelineRead:
     with crm.work("pipelines.manage") as work:
         name = _clean_name(name)
         exists = work.session.execute(
-            select(Pipeline.id).where(func.lower(Pipeline.name) == name.lower())
+            select(col(Pipeline.id)).where(func.lower(col(Pipeline.name)) == name.lower())
         ).first()
         if exists:
             raise Duplicate(f"there is already a pipeline {name!r}")
@@ -249,7 +250,7 @@ def change_stage(
 
 def _deals_in(work: Work, stage_id: int) -> int:
     return work.session.execute(
-        select(func.count()).select_from(Deal).where(Deal.stage_id == stage_id)
+        select(func.count()).select_from(Deal).where(col(Deal.stage_id) == stage_id)
     ).scalar_one()
 
 
@@ -292,13 +293,13 @@ def mark_advanced(work: Work, history: ColumnElement[bool], target: Stage) -> No
     ``storage/sales_facts.py``); ``history`` picks the deals' stage changes."""
     if target.kind == "lost":
         return
-    earlier = select(Stage.id).where(
-        Stage.pipeline_id == target.pipeline_id, Stage.position < target.position
+    earlier = select(col(Stage.id)).where(
+        col(Stage.pipeline_id) == target.pipeline_id, col(Stage.position) < target.position
     )
     work.session.execute(
         update(DealStageChange)
-        .where(history, DealStageChange.first_entry, ~DealStageChange.advanced)
-        .where(DealStageChange.to_stage_id.in_(earlier))
+        .where(history, col(DealStageChange.first_entry), ~col(DealStageChange.advanced))
+        .where(col(DealStageChange.to_stage_id).in_(earlier))
         .values(advanced=True),
         execution_options={"synchronize_session": False},
     )
@@ -307,16 +308,16 @@ def mark_advanced(work: Work, history: ColumnElement[bool], target: Stage) -> No
 def _move_all(work: Work, source: Stage, target: Stage) -> None:
     """Move every deal of ``source`` to ``target``, each move kept in the history with
     the facts stage conversion counts, as ``deal_stages.record_move`` keeps them."""
-    moving = select(Deal.id).where(Deal.stage_id == source.id)
+    moving = select(col(Deal.id)).where(col(Deal.stage_id) == source.id)
     deal_ids = list(work.session.execute(moving).scalars())
     entered_before = set(
         work.session.execute(
-            select(DealStageChange.deal_id)
-            .where(DealStageChange.to_stage_id == target.id, DealStageChange.deal_id.in_(moving))
+            select(col(DealStageChange.deal_id))
+            .where(col(DealStageChange.to_stage_id) == target.id, col(DealStageChange.deal_id).in_(moving))
             .distinct()
         ).scalars()
     )
-    mark_advanced(work, DealStageChange.deal_id.in_(moving), target)
+    mark_advanced(work, col(DealStageChange.deal_id).in_(moving), target)
     for deal_id in deal_ids:
         work.session.add(
             DealStageChange(
@@ -329,7 +330,9 @@ def _move_all(work: Work, source: Stage, target: Stage) -> None:
         )
         work.audit("deal", deal_id, "move", {"stage": [source.name, target.name]})
     work.session.execute(
-        update(Deal).where(Deal.id.in_(deal_ids)).values(stage_id=target.id, version=Deal.version + 1),
+        update(Deal)
+        .where(col(Deal.id).in_(deal_ids))
+        .values(stage_id=target.id, version=col(Deal.version) + 1),
         execution_options={"synchronize_session": False},
     )
     work.session.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from crm_tui.logic.core import audit
 from crm_tui.logic.core.context import Crm, Work
@@ -33,7 +34,7 @@ def read(product: Product) -> ProductRead:
 def find(work: Work, sku: str) -> Product:
     """The product with this SKU (any case)."""
     found = work.session.execute(
-        select(Product).where(func.lower(Product.sku) == sku.strip().lower())
+        select(Product).where(func.lower(col(Product.sku)) == sku.strip().lower())
     ).scalar_one_or_none()
     if found is None:
         raise NotFound(f"no product with SKU {sku!r}")
@@ -51,7 +52,9 @@ def create_in(work: Work, data: ProductCreate) -> ProductRead:
     """Add a product to the catalogue inside ``work``; SKUs are unique (ignoring case)."""
     work.require("products.manage")
     sku = _clean_sku(data.sku)
-    taken = work.session.execute(select(Product.id).where(func.lower(Product.sku) == sku.lower())).first()
+    taken = work.session.execute(
+        select(col(Product.id)).where(func.lower(col(Product.sku)) == sku.lower())
+    ).first()
     if taken:
         raise Duplicate(f"there is already a product with SKU {sku}")
     code = money.currency(data.currency or work.crm.settings.default_currency)
@@ -87,9 +90,9 @@ def get_product(crm: Crm, sku: str) -> ProductRead:
 
 def list_products(crm: Crm, *, include_inactive: bool = False) -> list[ProductRead]:
     with crm.work() as work:
-        query = select(Product).order_by(Product.sku)
+        query = select(Product).order_by(col(Product.sku))
         if not include_inactive:
-            query = query.where(Product.active)
+            query = query.where(col(Product.active))
         return [read(product) for product in work.session.execute(query).scalars()]
 
 

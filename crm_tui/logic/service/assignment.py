@@ -4,6 +4,7 @@ assignment setting (``ticket_assignment``: none, round_robin or least_open)."""
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from crm_tui.logic.core import users
 from crm_tui.logic.core.context import Work
@@ -24,7 +25,7 @@ def service_agent(work: Work, username: str) -> User:
 def _agents(work: Work) -> list[User]:
     return list(
         work.session.execute(
-            select(User).where(User.role == Role.service, User.active).order_by(User.username)
+            select(User).where(col(User.role) == Role.service, col(User.active)).order_by(col(User.username))
         ).scalars()
     )
 
@@ -39,18 +40,20 @@ def automatic_agent(work: Work, mode: Assignment) -> User | None:
         return None
     if mode == Assignment.round_robin:
         last = work.session.execute(
-            select(Ticket.assignee_id)
-            .where(Ticket.assignee_id.in_([agent.id for agent in agents]))
-            .order_by(Ticket.id.desc())
+            select(col(Ticket.assignee_id))
+            .where(col(Ticket.assignee_id).in_([agent.id for agent in agents]))
+            .order_by(col(Ticket.id).desc())
             .limit(1)
         ).scalar_one_or_none()
         ids = [agent.id for agent in agents]
         return agents[(ids.index(last) + 1) % len(agents)] if last in ids else agents[0]
     load = dict(
         work.session.execute(
-            select(Ticket.assignee_id, func.count())
-            .where(Ticket.status.in_(WAITING), Ticket.assignee_id.in_([agent.id for agent in agents]))
-            .group_by(Ticket.assignee_id)
+            select(col(Ticket.assignee_id), func.count())
+            .where(
+                col(Ticket.status).in_(WAITING), col(Ticket.assignee_id).in_([agent.id for agent in agents])
+            )
+            .group_by(col(Ticket.assignee_id))
         ).all()
     )
     return min(agents, key=lambda agent: (load.get(agent.id, 0), agent.username))

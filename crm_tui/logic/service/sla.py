@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol
 
 from sqlalchemy import ColumnElement, and_, case, or_, select
+from sqlmodel import col
 
 from crm_tui.logic.core import audit
 from crm_tui.logic.core.context import Crm, Work
@@ -126,16 +127,16 @@ def is_breached(ticket: Ticket, now: datetime) -> bool:
 
 def breached_now(now: datetime) -> ColumnElement[bool]:
     """``is_breached`` as a condition on the tickets table, for queues and counts."""
-    no_response = Ticket.first_response_at.is_(None)
+    no_response = col(Ticket.first_response_at).is_(None)
     running = and_(
-        Ticket.status.in_(ACTIVE),
-        or_(Ticket.resolution_due < now, and_(no_response, Ticket.first_response_due < now)),
+        col(Ticket.status).in_(ACTIVE),
+        or_(col(Ticket.resolution_due) < now, and_(no_response, col(Ticket.first_response_due) < now)),
     )
     paused = and_(
-        Ticket.status == "pending",
+        col(Ticket.status) == "pending",
         or_(
-            Ticket.resolution_due < Ticket.pending_since,
-            and_(no_response, Ticket.first_response_due < Ticket.pending_since),
+            col(Ticket.resolution_due) < col(Ticket.pending_since),
+            and_(no_response, col(Ticket.first_response_due) < col(Ticket.pending_since)),
         ),
     )
     return or_(running, paused)
@@ -146,12 +147,12 @@ def next_due_column() -> ColumnElement:
     return case(
         (
             and_(
-                Ticket.first_response_at.is_(None),
-                Ticket.first_response_due < Ticket.resolution_due,
+                col(Ticket.first_response_at).is_(None),
+                col(Ticket.first_response_due) < col(Ticket.resolution_due),
             ),
-            Ticket.first_response_due,
+            col(Ticket.first_response_due),
         ),
-        else_=Ticket.resolution_due,
+        else_=col(Ticket.resolution_due),
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, or_, select, tuple_, update
+from sqlmodel import col
 
 from crm_tui.logic.core import audit, users
 from crm_tui.logic.core.context import Crm, Work
@@ -57,14 +58,18 @@ def reads(work: Work, tickets: Sequence[Ticket]) -> list[TicketRead]:
     names = (
         dict(
             work.session.execute(
-                select(Customer.id, Customer.name).where(Customer.id.in_(customer_ids))
+                select(col(Customer.id), col(Customer.name)).where(col(Customer.id).in_(customer_ids))
             ).all()
         )
         if customer_ids
         else {}
     )
     agents = (
-        dict(work.session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).all())
+        dict(
+            work.session.execute(
+                select(col(User.id), col(User.username)).where(col(User.id).in_(user_ids))
+            ).all()
+        )
         if user_ids
         else {}
     )
@@ -122,10 +127,10 @@ def ticket_detail(crm: Crm, reference: str | int) -> TicketDetail:
     with crm.work() as work:
         ticket = fetch(work, Ticket, "ticket", reference)
         rows = work.session.execute(
-            select(TicketMessage, User.username)
-            .outerjoin(User, User.id == TicketMessage.author_id)
-            .where(TicketMessage.ticket_id == ticket.id)
-            .order_by(TicketMessage.at, TicketMessage.id)
+            select(TicketMessage, col(User.username))
+            .outerjoin(User, col(User.id) == col(TicketMessage.author_id))
+            .where(col(TicketMessage.ticket_id) == ticket.id)
+            .order_by(col(TicketMessage.at), col(TicketMessage.id))
         ).all()
         messages = [
             MessageRead(
@@ -373,10 +378,12 @@ def _move_conversation(work: Work, source: Ticket, target: Ticket, now: datetime
     """Move the duplicate's messages to the ticket it is merged into, with a note there of
     what it was; returns how many moved."""
     moved = list(
-        work.session.execute(select(TicketMessage.id).where(TicketMessage.ticket_id == source.id)).scalars()
+        work.session.execute(
+            select(col(TicketMessage.id)).where(col(TicketMessage.ticket_id) == source.id)
+        ).scalars()
     )
     work.session.execute(
-        update(TicketMessage).where(TicketMessage.ticket_id == source.id).values(ticket_id=target.id),
+        update(TicketMessage).where(col(TicketMessage.ticket_id) == source.id).values(ticket_id=target.id),
         execution_options={"synchronize_session": False},
     )
     text = f"Merged {ref('ticket', source.id)} ({source.subject}) into this ticket"
@@ -431,38 +438,38 @@ def list_tickets(
     pending); "all" means every status. ``assignee`` "none" means unassigned."""
     now = utcnow()
     with crm.work() as work:
-        query = select(Ticket).where(Ticket.archived_at.is_(None))
+        query = select(Ticket).where(col(Ticket.archived_at).is_(None))
         if status is None:
-            query = query.where(Ticket.status.in_(WAITING))
+            query = query.where(col(Ticket.status).in_(WAITING))
         elif status != "all":
-            query = query.where(Ticket.status == TicketStatus(status).value)
+            query = query.where(col(Ticket.status) == TicketStatus(status).value)
         if assignee:
             if assignee.lower() == "none":
-                query = query.where(Ticket.assignee_id.is_(None))
+                query = query.where(col(Ticket.assignee_id).is_(None))
             else:
-                query = query.where(Ticket.assignee_id == users.find(work, assignee).id)
+                query = query.where(col(Ticket.assignee_id) == users.find(work, assignee).id)
         if customer is not None:
-            query = query.where(Ticket.customer_id == fetch(work, Customer, "customer", customer).id)
+            query = query.where(col(Ticket.customer_id) == fetch(work, Customer, "customer", customer).id)
         if priority:
-            query = query.where(Ticket.priority == Priority(priority).value)
+            query = query.where(col(Ticket.priority) == Priority(priority).value)
         if breached:
             query = query.where(breached_now(now))
         if due_within is not None:
             horizon = now + due_within
             query = query.where(
-                Ticket.status.in_(ACTIVE),
+                col(Ticket.status).in_(ACTIVE),
                 ~breached_now(now),
                 or_(
-                    and_(Ticket.first_response_at.is_(None), Ticket.first_response_due <= horizon),
-                    Ticket.resolution_due <= horizon,
+                    and_(col(Ticket.first_response_at).is_(None), col(Ticket.first_response_due) <= horizon),
+                    col(Ticket.resolution_due) <= horizon,
                 ),
             )
         due = next_due_column()
         if after is not None:
             anchor = fetch(work, Ticket, "ticket", after)
             mark = next_due(anchor) or anchor.resolution_due
-            query = query.where(tuple_(due, Ticket.id) > tuple_(mark, anchor.id))
-        rows = list(work.session.execute(query.order_by(due, Ticket.id).limit(limit + 1)).scalars())
+            query = query.where(tuple_(due, col(Ticket.id)) > tuple_(mark, anchor.id))
+        rows = list(work.session.execute(query.order_by(due, col(Ticket.id)).limit(limit + 1)).scalars())
         more = len(rows) > limit
         rows = rows[:limit]
         return TicketPage(tickets=reads(work, rows), next_after=ref("ticket", rows[-1].id) if more else None)
@@ -473,11 +480,11 @@ def waiting_by_agent(crm: Crm) -> list[tuple[str, int, int]]:
     now = utcnow()
     with crm.work() as work:
         rows = work.session.execute(
-            select(User.username, func.count(), func.sum(case((breached_now(now), 1), else_=0)))
+            select(col(User.username), func.count(), func.sum(case((breached_now(now), 1), else_=0)))
             .select_from(Ticket)
-            .outerjoin(User, User.id == Ticket.assignee_id)
-            .where(Ticket.status.in_(WAITING), Ticket.archived_at.is_(None))
-            .group_by(User.username)
+            .outerjoin(User, col(User.id) == col(Ticket.assignee_id))
+            .where(col(Ticket.status).in_(WAITING), col(Ticket.archived_at).is_(None))
+            .group_by(col(User.username))
         ).all()
         return sorted(
             ((name, count, int(late or 0)) for name, count, late in rows), key=lambda row: row[0] or ""

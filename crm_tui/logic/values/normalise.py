@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from typing import Literal, overload
 
 from crm_tui.logic.core.errors import Invalid
 
@@ -58,6 +59,14 @@ def name_key(name: str, *, company: bool) -> str:
         kept = [word for word in words if word not in _LEGAL_FORMS]
         words = kept or words
     return " ".join(words)
+
+
+@overload
+def clean_text(value: str | None, field: str, *, required: Literal[True], limit: int = 200) -> str: ...
+
+
+@overload
+def clean_text(value: str | None, field: str, *, required: bool = False, limit: int = 200) -> str | None: ...
 
 
 def clean_text(value: str | None, field: str, *, required: bool = False, limit: int = 200) -> str | None:
