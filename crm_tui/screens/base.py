@@ -10,10 +10,17 @@ from textual.screen import ModalScreen, Screen
 from crm_tui.logic.core.errors import CrmError
 
 if TYPE_CHECKING:
+    from crm_tui.app import CrmApp
     from crm_tui.logic.core.context import Crm
 
+    # Type checkers see the mixin as the screen it is mixed into; at run time it is a
+    # plain class that adds its methods and nothing else to a screen.
+    _Screen = Screen[Any]
+else:
+    _Screen = object
 
-class Calls:
+
+class Calls(_Screen):
     """Runs logic calls in a thread worker and hands the result back on the UI thread.
 
     ``then`` gets the result; a domain error goes to ``failed`` if given, else to a
@@ -23,20 +30,25 @@ class Calls:
 
     _generation: dict[str, int]
 
+    if TYPE_CHECKING:
+
+        @property
+        def app(self) -> CrmApp: ...  # every screen runs in crm's app
+
     @property
     def crm(self) -> Crm:
-        return self.app.crm  # type: ignore[attr-defined]
+        return self.app.crm
 
     def call(
         self,
         function: Callable[..., Any],
         *args: Any,
-        then: Callable[[Any], None] | None = None,
-        failed: Callable[[CrmError], None] | None = None,
+        then: Callable[[Any], object] | None = None,
+        failed: Callable[[CrmError], object] | None = None,
         key: str | None = None,
         **kwargs: Any,
     ) -> None:
-        generations = self.__dict__.setdefault("_generation", {})
+        generations = vars(self).setdefault("_generation", {})
         token = generations[key] = generations.get(key, 0) + 1 if key else 0
 
         def work() -> None:
@@ -55,13 +67,13 @@ class Calls:
                         self.notify, f"{type(error).__name__}: {error}", severity="error"
                     )
 
-        self.run_worker(work, thread=True, group=key or "db", exit_on_error=False)  # type: ignore[attr-defined]
+        self.run_worker(work, thread=True, group=key or "db", exit_on_error=False)
 
-    def _report(self, error: CrmError, failed: Callable[[CrmError], None] | None) -> None:
+    def _report(self, error: CrmError, failed: Callable[[CrmError], object] | None) -> None:
         if failed is not None:
             failed(error)
         else:
-            self.notify(str(error), title="Not done", severity="error", timeout=8)  # type: ignore[attr-defined]
+            self.notify(str(error), title="Not done", severity="error", timeout=8)
 
 
 class CrmScreen(Calls, Screen):

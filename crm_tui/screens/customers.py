@@ -159,9 +159,11 @@ class CustomersScreen(CrmScreen):
         self.query_one("#filter", Input).value = ""
 
     def action_new(self) -> None:
-        self.app.push_screen(
-            CustomerForm(), lambda saved: saved and self.app.push_screen(CustomerDetailScreen(saved))
-        )
+        def opened(saved: str | None) -> None:
+            if saved:
+                self.app.push_screen(CustomerDetailScreen(saved))
+
+        self.app.push_screen(CustomerForm(), opened)
 
     def action_sort(self) -> None:
         order = list(CustomerSort)
@@ -380,14 +382,14 @@ class CustomerForm(CrmModal):
         return values
 
     def _clear_errors(self) -> None:
-        for error in self.query(".error"):
+        for error in self.query(".error").results(Static):
             error.update("")
             error.add_class("-empty")
 
     def _show_error(self, error: CrmError) -> None:
         field = getattr(error, "field", None)
         target = self.query(f"#error-{field}") if field else None
-        box = target.first() if target else self.query_one("#form-error", Static)
+        box = target.first(Static) if target else self.query_one("#form-error", Static)
         box.update(str(error))
         box.remove_class("-empty")
         self.query_one("#force").display = isinstance(error, Duplicate)

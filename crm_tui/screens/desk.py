@@ -55,7 +55,7 @@ class DeskScreen(CrmScreen):
     def _with_me(self, me: desk.Me) -> None:
         self.me = me
         if me.new_database:
-            self.app.welcome(self.action_refresh)  # type: ignore[attr-defined]
+            self.app.welcome(self.action_refresh)
         self.query_one("#greeting", Static).update(
             f"{me.display_name or me.username} ({me.role.value}) on {me.database}"
         )
@@ -87,19 +87,17 @@ class DeskScreen(CrmScreen):
     @on(DataTable.RowSelected)
     def open_row(self, event: DataTable.RowSelected) -> None:
         table = event.data_table
-        if (
-            isinstance(table, PanelTable)
-            and event.cursor_row < len(table.refs)
-            and table.refs[event.cursor_row]
-        ):
-            self.app.open_record(table.refs[event.cursor_row])  # type: ignore[attr-defined]
+        if isinstance(table, PanelTable) and event.cursor_row < len(table.refs):
+            reference = table.refs[event.cursor_row]
+            if reference:
+                self.app.open_record(reference)
 
     def action_choose(self) -> None:
         chosen = desk.panels_for(self.me.role, self.app.settings.desk_panels)
 
         def save(keys: list[str] | None) -> None:
             if keys:
-                self.app.save_setting("desk_panels", keys)  # type: ignore[attr-defined]
+                self.app.save_setting("desk_panels", keys)
                 self.action_refresh()
 
         self.app.push_screen(PanelChooser(chosen), save)

@@ -77,7 +77,9 @@ class StageColumn(Vertical):
 
     @on(Click, ".column-head")
     def clicked(self) -> None:
-        self.screen.move_selected_to(self.stage)  # type: ignore[attr-defined]
+        screen = self.screen
+        if isinstance(screen, PipelineScreen):  # the one screen with stage columns
+            screen.move_selected_to(self.stage)
 
 
 class PipelineScreen(CrmScreen):
@@ -143,7 +145,7 @@ class PipelineScreen(CrmScreen):
             f"Pipeline {found.pipeline}, {who}. Click a stage's name to move the selected deal there."
         )
         target = next((c for c in columns if focus_deal in c.refs), None) if focus_deal else None
-        if target is not None:
+        if focus_deal and target is not None:
             listing = target.query_one(ListView)
             listing.index = target.refs.index(focus_deal)
             listing.focus()
