@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import os
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 from pydantic import Field
@@ -151,7 +152,8 @@ def sqlite_url(path: Path) -> str:
 
 def load_settings(**overrides: object) -> Settings:
     """Settings from all sources, with ``overrides`` (command-line values) on top."""
-    given = {key: value for key, value in overrides.items() if value is not None}
+    # Any: the values are checked by Settings, which is what it is for.
+    given: dict[str, Any] = {key: value for key, value in overrides.items() if value is not None}
     if "db" in given:
         given["db"] = str(given["db"])  # a Path or a URL
     return Settings(**given)
