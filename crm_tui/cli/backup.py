@@ -1,4 +1,4 @@
-"""`crm backup create|list|verify` and `crm restore`: cron-ready, silent with --quiet.
+"""`crm backup create|list|verify|clean` and `crm restore`: cron-ready, silent with --quiet.
 
 Data (the new backup's path, lists, reports) goes to stdout; every failure is one line
 on stderr with a non-zero exit code, and nothing ever prompts without a terminal.
@@ -20,8 +20,10 @@ app = typer.Typer(no_args_is_help=True, add_completion=False)
 # A single command with no callback: the root group shows it as `crm restore`.
 restore_app = typer.Typer(add_completion=False)
 
-# A backup that fails verification exits like any invalid input.
-DAMAGED = 3
+# A backup that fails verification exits like any invalid input; one of a newer schema
+# like a database of a newer schema; an encrypted one checked without --identity like a
+# missing option. The first that applies, in this order, is verify's exit code.
+EXIT_CODES = {"damaged": 3, "newer schema": 8, "needs identity": 2}
 
 DirOption = Annotated[
     Path | None,
@@ -45,7 +47,7 @@ LIST_COLUMNS: list[output.Column] = [
     ("file", "File"),
 ]
 VERIFY_COLUMNS: list[output.Column] = [
-    (lambda report: "ok" if report.ok else "DAMAGED", "State"),
+    (lambda report: "ok" if report.ok else report.state.upper(), "State"),
     ("file", "File"),
     (lambda report: report.problem or ", ".join(report.checked), "Details"),
 ]
@@ -99,18 +101,37 @@ def verify(
     fmt: Format = FormatOption,
 ) -> None:
     """Check checksum, decompression, then integrity (a PostgreSQL dump: every row and the
-    row counts) and schema version; exit 3 if damaged."""
+    row counts) and schema version; exit 3 if damaged, 8 if of a newer schema than this
+    crm's, 2 if encrypted and checked without --identity."""
     from crm_tui.logic.admin.verification import verify_all, verify_backup
 
     if (file is None) == (not all_):
         raise typer.BadParameter("give one backup FILE, or --all", param_hint="FILE")
-    reports = verify_all(folder, identity=identity) if all_ else [verify_backup(file, identity=identity)]
+    settings = state(ctx).settings()  # the database beside which restores unpack, to clean
+    if all_:
+        reports = verify_all(folder, identity=identity, settings=settings)
+    else:
+        reports = [verify_backup(file, identity=identity, settings=settings)]
     output.print_records(reports, fmt, VERIFY_COLUMNS)
-    damaged = [report for report in reports if not report.ok]
-    for report in damaged:
-        output.fail(report.problem or f"{report.file} is damaged")
-    if damaged:
-        raise typer.Exit(DAMAGED)
+    failed = [report for report in reports if not report.ok]
+    for report in failed:
+        output.fail(report.problem or f"{report.file} is {report.state}")
+    found = {report.state for report in failed}
+    for outcome, code in EXIT_CODES.items():
+        if outcome in found:
+            raise typer.Exit(code)
+
+
+@app.command("clean")
+def clean(ctx: typer.Context, folder: DirOption = None) -> None:
+    """Remove what backups, verifies and restores killed outright left behind (scratch
+    folders beside the database and in the backup folder, temporary files); prints each."""
+    from crm_tui.logic.admin.backups import clean_up
+
+    removed = clean_up(state(ctx).settings(), folder)
+    for path in removed:
+        sys.stdout.write(path + "\n")
+    output.say(f"removed {len(removed)} left behind" if removed else "nothing was left behind")
 
 
 @restore_app.command("restore")
@@ -127,6 +148,16 @@ def restore(
             "--dir", "-d", help="Where the safety backup of the current data goes.", show_default=False
         ),
     ] = None,
+    recipients: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--encrypt-to",
+            "-r",
+            help="Encrypt the safety backup to this age recipient; repeatable "
+            "(default: an encrypted backup's own recipients).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Replace the database with a backup: verified first, the current data kept aside."""
     from crm_tui.logic.admin.restores import restore_backup
@@ -139,7 +170,9 @@ def restore(
             )
         if not typer.confirm(f"Replace the database with {file}?", err=True):
             raise typer.Exit(1)
-    report = restore_backup(current.settings(), file, identity=identity, folder=folder)
+    report = restore_backup(
+        current.settings(), file, identity=identity, folder=folder, recipients=recipients or ()
+    )
     upgraded = f", upgraded from schema {report.upgraded_from}" if report.upgraded_from else ""
     kept = f"; the previous data is in {report.safety_backup}" if report.safety_backup else ""
     output.say(f"restored {report.database} from {report.file}{upgraded}{kept}")

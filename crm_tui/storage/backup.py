@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from crm_tui.storage.errors import StorageError
+from crm_tui.storage.zstd_frame import NotOneFrame, OneFrame
 
 FORMAT = "crm-backup/1"
 DATA_SUFFIX = ".sqlite3.zst"
@@ -74,6 +75,10 @@ class Manifest:
     content: str = "sqlite"  # "sqlite" (a database file) or "dump" (a logical export)
     format: str = FORMAT
     counts: dict[str, int] | None = None  # a dump's rows per table, checked by verify
+    # An encrypted backup's age recipients (public keys): a restore encrypts its safety
+    # copy of the data it replaces to them. None when unencrypted, or made before
+    # manifests recorded them.
+    recipients: list[str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def write(self, path: Path) -> None:
@@ -115,13 +120,6 @@ def data_files(folder: Path) -> list[Path]:
 # Files and folders
 
 
-def private_folder(folder: Path, *, enforce: bool) -> None:
-    """Make ``folder`` (mode 0700); ``enforce`` also tightens an existing one we own."""
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if enforce and folder.stat().st_uid == os.getuid():
-        folder.chmod(0o700)
-
-
 @contextlib.contextmanager
 def private_file(path: Path) -> Iterator[BinaryIO]:
     """A new file readable by its owner only (0600), flushed to disk when closed."""
@@ -152,24 +150,64 @@ def remove_sqlite_files(path: Path) -> None:
     remove_quietly(*(path.with_name(path.name + suffix) for suffix in ("", "-journal", "-wal", "-shm")))
 
 
-def remove_stale_temporaries(folder: Path) -> None:
+def remove_stale_temporaries(folder: Path) -> list[Path]:
     """Temporary files and scratch folders left by runs that died; call only while
     holding the folder's lock. A scratch folder still in use holds a lock of its own
-    (see ``scratch_folder``) and is left alone."""
-    for path in folder.glob(TEMP_PREFIX + "*"):
-        remove_quietly(path)
-    for scratch in folder.glob(SCRATCH_PREFIX + "*"):
-        if scratch.is_dir() and _abandoned(scratch):
+    (see ``scratch_folder``) and is left alone. Returns what was removed."""
+    removed = []
+    for path in sorted(folder.glob(TEMP_PREFIX + "*")):
+        if path.is_file() and not path.is_symlink():
+            remove_quietly(path)
+            removed.append(path)
+    return removed + remove_abandoned_scratch(folder)
+
+
+def remove_abandoned_scratch(folder: Path) -> list[Path]:
+    """The scratch folders in ``folder`` that no living run holds, removed; safe without
+    the backup folder's lock, and in any folder (the name is crm's own). Returns them."""
+    removed = []
+    for scratch in sorted(folder.glob(SCRATCH_PREFIX + "*")):
+        if scratch.is_dir() and not scratch.is_symlink() and _abandoned(scratch):
             shutil.rmtree(scratch, ignore_errors=True)
+            if not scratch.exists():
+                removed.append(scratch)
+    return removed
+
+
+def remove_leftovers(folder: Path) -> list[Path]:
+    """What runs of backup, verify and restore killed outright left in ``folder``, removed:
+    scratch folders no living run holds and, in a backup folder no backup is writing to
+    just now, temporary files. Returns what was removed.
+
+    A verify or a restore cleans the folders it works in as it starts; a backup run,
+    which holds the folder's lock anyway, cleans its folder under it. Temporary files
+    are removed only in a folder that holds a backup lock file: elsewhere a ``.tmp-``
+    name may be another program's.
+    """
+    if not folder.is_dir():
+        return []
+    if not (folder / LOCK_NAME).is_file():
+        return remove_abandoned_scratch(folder)
+    try:
+        with folder_lock(folder, wait=0):
+            return remove_stale_temporaries(folder)
+    except BackupLocked:
+        return remove_abandoned_scratch(folder)  # its temporary files may be a live run's
 
 
 def _abandoned(scratch: Path) -> bool:
     """Whether no living process holds ``scratch``'s lock (the kernel drops a dead
-    process's flock). A folder too new to hold its lock file yet is not abandoned."""
+    process's flock). A folder too new to hold its lock file yet is not abandoned, nor
+    is one this user cannot open (another user's)."""
     try:
         fd = os.open(scratch / SCRATCH_LOCK, os.O_RDWR)
     except FileNotFoundError:
-        return time.time() - scratch.stat().st_mtime > 3600
+        try:
+            return time.time() - scratch.stat().st_mtime > 3600
+        except OSError:
+            return False
+    except OSError:
+        return False
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -390,6 +428,12 @@ def identities_from(path: Path) -> list[Any]:
         raise BackupKeyProblem(f"{path}: not a valid age identity ({exc})") from None
 
 
+def public_keys(path: Path) -> list[str]:
+    """The recipients (age1...) of the identities in an identity file: what to encrypt to
+    so that the holder of the file can read it."""
+    return [str(identity.to_public()) for identity in identities_from(path)]
+
+
 def pack(raw: Path, target: Path, recipients: Sequence[str] = ()) -> tuple[str, int]:
     """Compress ``raw`` into the new file ``target`` (and encrypt it to ``recipients``).
 
@@ -423,10 +467,13 @@ def file_sha256(path: Path) -> tuple[str, int]:
     return sha.hexdigest(), size
 
 
-def unpack(packed: Path, target: Path, identities: Sequence[Any] = ()) -> int:
+def unpack(packed: Path, target: Path, limit: int, identities: Sequence[Any] = ()) -> int:
     """Decrypt (if encrypted) and decompress ``packed`` into the new file ``target``.
 
-    Returns the size written; a damaged or truncated file raises BackupDamaged.
+    Returns the size written. It stops as soon as the data would grow past ``limit``
+    bytes (the manifest's size: a few kilobytes of zstd can hold gigabytes), and
+    refuses bytes after the compressed data; a damaged, truncated or overlong file
+    raises BackupDamaged.
     """
     import zstandard
 
@@ -435,34 +482,46 @@ def unpack(packed: Path, target: Path, identities: Sequence[Any] = ()) -> int:
         raise BackupKeyProblem(f"{packed.name} is encrypted: give the identity file (--identity)")
     try:
         with private_file(target) as out, packed.open("rb") as source:
-            counting = _HashingWriter(out)
-            decompressor = zstandard.ZstdDecompressor()
-            if encrypted:
-                import pyrage
-
-                with decompressor.stream_writer(counting, closefd=False) as writer:
-                    try:
-                        pyrage.decrypt_io(source, writer, list(identities))
-                    except pyrage.DecryptError as exc:
-                        # age authenticates every chunk and the end: a cut or altered file
-                        # fails here, as does the wrong identity.
-                        raise BackupKeyProblem(f"cannot decrypt {packed.name}: {exc}") from None
-            else:
-                _decompress(decompressor, source, counting)
-    except zstandard.ZstdError as exc:
+            bounded = _BoundedWriter(out, limit, packed.name)
+            with zstandard.ZstdDecompressor().stream_writer(bounded, closefd=False) as writer:
+                frame = OneFrame(writer)
+                if encrypted:
+                    _decrypt(packed, source, frame, identities)
+                else:
+                    while chunk := source.read(CHUNK):
+                        frame.write(chunk)
+                frame.finish()
+    except (zstandard.ZstdError, NotOneFrame) as exc:
         remove_quietly(target)
         raise BackupDamaged(f"{packed.name} is damaged: {exc}") from None
     except BaseException:
         remove_quietly(target)
         raise
-    return counting.size
+    return bounded.size
 
 
-def _decompress(decompressor: Any, source: BinaryIO, out: _HashingWriter) -> None:
-    import zstandard
+def _decrypt(packed: Path, source: BinaryIO, out: OneFrame, identities: Sequence[Any]) -> None:
+    import pyrage
 
-    stream = decompressor.decompressobj()
-    while chunk := source.read(CHUNK):
-        out.write(stream.decompress(chunk))
-    if not stream.eof:
-        raise zstandard.ZstdError("the file ends before the compressed data does (cut short?)")
+    try:
+        pyrage.decrypt_io(source, out, list(identities))
+    except pyrage.DecryptError as exc:
+        # age authenticates every chunk and the end: a cut or altered file fails here, as
+        # does the wrong identity.
+        raise BackupKeyProblem(f"cannot decrypt {packed.name}: {exc}") from None
+
+
+class _BoundedWriter:
+    """A write-only file that counts what it is given and refuses to grow past ``limit``."""
+
+    def __init__(self, out: BinaryIO, limit: int, name: str) -> None:
+        self.out, self.limit, self.name = out, limit, name
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        if self.size + len(data) > self.limit:
+            raise BackupDamaged(
+                f"{self.name} is damaged: it unpacks to more than the {self.limit} bytes its manifest says"
+            )
+        self.size += len(data)
+        return self.out.write(data)

@@ -80,7 +80,7 @@ def _repack(path: Path, change: Callable[[list[bytes]], list[bytes]]) -> None:
     """Change the lines of a dump inside a backup and pack it again with a manifest that
     matches the new file: only the checks of the dump itself can tell."""
     raw = path.with_name("changed.raw")
-    files.unpack(path, raw)
+    files.unpack(path, raw, files.Manifest.read(files.manifest_path(path)).raw_size)
     lines = change(raw.read_bytes().splitlines(keepends=True))
     raw.unlink()
     raw.write_bytes(b"".join(lines))
@@ -451,7 +451,7 @@ WRITER = textwrap.dedent(
 def _dumped_rows(path: Path, scratch: Path) -> dict[str, list[dict]]:
     """The rows inside a dump backup, by table, as column-to-value records."""
     raw = scratch / f"{path.name}.raw"
-    files.unpack(path, raw)
+    files.unpack(path, raw, files.Manifest.read(files.manifest_path(path)).raw_size)
     with raw.open(encoding="utf-8") as dump:
         columns = json.loads(dump.readline())["tables"]
         rows: dict[str, list[dict]] = {name: [] for name in columns}

@@ -31,8 +31,9 @@ from crm_tui.logic.core.errors import Conflict, DatabaseProblem, Invalid
 from crm_tui.logic.core.schemas import Output
 from crm_tui.storage import backup as files
 from crm_tui.storage import dump, schema
-from crm_tui.storage.database import Database
+from crm_tui.storage.database import Database, normalise_url, sqlite_file
 from crm_tui.storage.errors import StorageError
+from crm_tui.storage.folders import private_folder
 
 PERMISSION = "database.manage"
 LOCK_WAIT_SECONDS = 120.0
@@ -81,6 +82,38 @@ def _new_name(folder: Path, stem: str, kind: str, now: datetime, encrypted: bool
     return candidate
 
 
+def remove_leftovers(*folders: Path) -> list[Path]:
+    """What runs of backup, verify and restore killed outright left in ``folders``,
+    removed: scratch folders, and a backup folder's temporary files. Each run calls it
+    on the folders it works in; a folder that cannot be read is passed over."""
+    removed: list[Path] = []
+    for folder in dict.fromkeys(folders):
+        try:
+            removed += files.remove_leftovers(folder)
+        except OSError:
+            continue
+    return removed
+
+
+def database_folders(settings: Settings | None) -> list[Path]:
+    """The folder of the configured SQLite database, where restores unpack their copies
+    (none for PostgreSQL, or without settings)."""
+    if settings is None:
+        return []
+    try:
+        path = sqlite_file(normalise_url(settings.database_target()[0]))
+    except StorageError as exc:
+        raise DatabaseProblem(str(exc)) from None
+    return [path.parent] if path is not None else []
+
+
+def clean_up(settings: Settings, folder: Path | str | None = None) -> list[str]:
+    """Remove what killed runs of backup, verify and restore left beside the configured
+    database and in the backup folder; returns the paths removed. Opens no database."""
+    target, _ = backup_folder(folder)
+    return [str(removed) for removed in remove_leftovers(target, *database_folders(settings))]
+
+
 def io_problem(action: str, exc: OSError) -> DatabaseProblem:
     """A failed file operation in the user's words: what could not be done, to which file."""
     where = f" {exc.filename}" if exc.filename else ""
@@ -109,7 +142,9 @@ def create_backup(
         pass  # only the permission check: the snapshot is taken outside any transaction
     target, is_default = backup_folder(folder)
     try:
-        files.private_folder(target, enforce=is_default)
+        private_folder(target, tighten=is_default)
+        if crm.database.path is not None:
+            remove_leftovers(crm.database.path.parent)
         with files.folder_lock(target, wait=LOCK_WAIT_SECONDS):
             files.remove_stale_temporaries(target)
             made = _take(crm, target, recipients, kind)
@@ -169,6 +204,7 @@ def _take(crm: Crm, folder: Path, recipients: Sequence[str], kind: str) -> Path:
             source=database.describe(),
             kind=kind,
             encrypted=bool(recipients),
+            recipients=list(recipients) or None,
             extra={"crm_version": __version__, "host": socket.gethostname()},
         )
         _place(packed, final, manifest)
@@ -198,6 +234,7 @@ def _take_dump(crm: Crm, folder: Path, recipients: Sequence[str], kind: str) -> 
             backend=crm.database.backend,
             kind=kind,
             encrypted=bool(recipients),
+            recipients=list(recipients) or None,
             content="dump",
             counts=written.counts,
             extra={"crm_version": __version__, "host": socket.gethostname()},

@@ -1,7 +1,9 @@
 """Restores: a backup put back in place of the configured database, after checking both.
 
 A restore verifies the copy first, refuses a schema newer than this code, upgrades an
-older one, takes a safety backup, then replaces the data in one transaction. Into
+older one, takes a safety backup, then replaces the data in one transaction. The safety
+backup of an encrypted backup's restore is encrypted too: to the recipients its manifest
+names (and to the identity that read it), or to those given; never in the clear. Into
 SQLite the file is rewritten through SQLite's backup API; into PostgreSQL every crm
 table is emptied (TRUNCATE: other sessions wait, then see old or new data) and filled
 in the same transaction, and the id sequences go on after the highest id.
@@ -16,13 +18,15 @@ replaced.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import DBAPIError
 
 from crm_tui.config import Settings
-from crm_tui.logic.admin.backups import PERMISSION, backup_folder, create_backup, io_problem
+from crm_tui.logic.admin.backups import PERMISSION, backup_folder, create_backup, io_problem, remove_leftovers
 from crm_tui.logic.admin.verification import unpack_verified
 from crm_tui.logic.core.context import Crm, open_crm
 from crm_tui.logic.core.errors import Conflict, DatabaseProblem, Invalid
@@ -31,6 +35,7 @@ from crm_tui.storage import backup as files
 from crm_tui.storage import dump, schema
 from crm_tui.storage.database import Database, normalise_url, sqlite_file
 from crm_tui.storage.errors import StorageError
+from crm_tui.storage.folders import private_folder
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
@@ -48,46 +53,63 @@ class RestoreReport(Output):
     safety_backup: str | None
 
 
+@dataclass(frozen=True)
+class _Job:
+    """What a restore was asked: the settings, the backup and how to read it, and where
+    (and to whom) the safety backup goes."""
+
+    settings: Settings
+    backup: Path
+    identity: Path | str | None
+    folder: Path | str | None
+    recipients: Sequence[str]
+
+
 def restore_backup(
     settings: Settings,
     path: Path | str,
     *,
     identity: Path | str | None = None,
     folder: Path | str | None = None,
+    recipients: Sequence[str] = (),
 ) -> RestoreReport:
     """Replace the configured database with a backup, after checking both.
 
     The acting user must be an admin of the current database (when there is one). A
     schema newer than this crm is refused; an older one is upgraded before the swap.
-    The safety backup of the current data goes to ``folder``.
+    The safety backup of the current data goes to ``folder``, encrypted to
+    ``recipients`` if given, else to an encrypted backup's own.
     """
     backup = Path(path).expanduser().absolute()
     try:
         url = normalise_url(settings.database_target()[0])
     except StorageError as exc:
         raise DatabaseProblem(str(exc)) from None
+    job = _Job(settings, backup, identity, folder, recipients)
     if url.get_backend_name() == "postgresql":
-        return _restore_into_postgres(settings, url, backup, identity, folder)
-    return _restore_into_sqlite(settings, url, backup, identity, folder)
+        return _restore_into_postgres(job, url)
+    return _restore_into_sqlite(job, url)
 
 
-def _restore_into_sqlite(
-    settings: Settings, url: URL, backup: Path, identity: Path | str | None, folder: Path | str | None
-) -> RestoreReport:
+def _restore_into_sqlite(job: _Job, url: URL) -> RestoreReport:
     """Rewrite the database file, in one write transaction, from a copy at this crm's schema."""
+    settings, backup, folder = job.settings, job.backup, job.folder
     target = sqlite_file(url)
     if target is None:
         raise Invalid("an in-memory database cannot be restored into")
     # No database yet: restoring creates it, and there is no admin to ask.
     current = _admin_of_current(settings) if target.is_file() else None
     try:
+        if settings.database_target()[1]:
+            private_folder(target.parent)  # crm's own data folder, made as a first use makes it
         if not target.parent.is_dir():
             raise DatabaseProblem(f"cannot restore: folder {target.parent} does not exist")
+        remove_leftovers(target.parent, backup.parent, backup_folder(folder)[0])
         with files.scratch_folder(target.parent) as work:
-            manifest, copy = unpack_verified(backup, identity or _need_identity(backup), work, [])
+            manifest, copy = unpack_verified(backup, job.identity or _need_identity(backup), work, [])
             assert copy is not None
             copy, upgraded_from = _as_sqlite_at_head(backup, manifest, copy, settings)
-            safety = _safety_backup(current, folder)
+            safety = _safety_backup(current, job, manifest)
             files.restore_sqlite(copy, target)
     except StorageError as exc:
         raise DatabaseProblem(str(exc)) from None
@@ -102,23 +124,23 @@ def _restore_into_sqlite(
     )  # fmt: skip
 
 
-def _restore_into_postgres(
-    settings: Settings, url: URL, backup: Path, identity: Path | str | None, folder: Path | str | None
-) -> RestoreReport:
+def _restore_into_postgres(job: _Job, url: URL) -> RestoreReport:
     """Empty every crm table and fill it from the backup, in one transaction."""
+    settings, backup = job.settings, job.backup
     current = _admin_of_current(settings, replacing_rows=True)
     database = current.database if current is not None else Database(url, create=False)
-    workdir, is_default = backup_folder(folder)
+    workdir, is_default = backup_folder(job.folder)
     try:
-        files.private_folder(workdir, enforce=is_default)
+        private_folder(workdir, tighten=is_default)
+        remove_leftovers(workdir, backup.parent)
         with files.scratch_folder(workdir) as work:
-            manifest, copy = unpack_verified(backup, identity or _need_identity(backup), work, [])
+            manifest, copy = unpack_verified(backup, job.identity or _need_identity(backup), work, [])
             assert copy is not None
             upgraded_from = _dump_upgraded_from(manifest, backup) if manifest.content == "dump" else None
             is_dump = manifest.content == "dump" and upgraded_from is None
             if not is_dump:
                 copy, upgraded_from = _as_sqlite_at_head(backup, manifest, copy, settings)
-            safety = _safety_backup(current, folder)
+            safety = _safety_backup(current, job, manifest)
             if schema.read_status(database).state in ("empty", "older"):
                 _upgrade(database, settings)
             _replace_rows(database, copy, is_dump)
@@ -207,11 +229,35 @@ def _admin_of_current(settings: Settings, *, replacing_rows: bool = False) -> Cr
         raise
 
 
-def _safety_backup(current: Crm | None, folder: Path | str | None) -> str | None:
+def _safety_backup(current: Crm | None, job: _Job, manifest: files.Manifest) -> str | None:
     """A backup of the data about to be replaced; None when there is none."""
     if current is None:
         return None
-    return create_backup(current, folder=folder, kind="safety").file
+    recipients = _safety_recipients(job, manifest)
+    return create_backup(current, folder=job.folder, kind="safety", recipients=recipients).file
+
+
+def _safety_recipients(job: _Job, manifest: files.Manifest) -> list[str]:
+    """Whom the safety backup is encrypted to: those given; else, restoring an encrypted
+    backup, its recipients and the identity that read it (whatever the manifest says,
+    the admin restoring can read it). An encrypted backup whose manifest does not name
+    its recipients is refused, rather than its safety backup written in the clear."""
+    if job.recipients:
+        return list(job.recipients)
+    if not manifest.encrypted:
+        return []
+    assert job.identity is not None  # an encrypted backup is only unpacked with one
+    try:
+        own = files.public_keys(Path(job.identity).expanduser())
+    except files.BackupKeyProblem as exc:
+        raise Invalid(str(exc)) from None
+    if not manifest.recipients:
+        raise Invalid(
+            f"{job.backup.name} is encrypted and its manifest does not name its recipients, so the "
+            f"safety backup of the current data would be in the clear: give its recipients with "
+            f"--encrypt-to (yours is {own[0]})"
+        )
+    return list(dict.fromkeys([*manifest.recipients, *own]))
 
 
 def _as_sqlite_at_head(

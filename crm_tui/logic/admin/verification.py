@@ -4,53 +4,90 @@ Verify checks the SHA-256 and size against the manifest, decompresses (decrypts 
 an identity), then a SQLite copy's integrity and schema version, or a dump's every
 line, its row counts against the manifest and its schema version. A restore reads a
 backup only through the same checks.
+
+Unpacking stops as soon as the data outgrows the size the manifest gives, and bytes
+after the compressed data are damage. An encrypted backup checked without its identity
+is not verified (only its checksum could be read), and a backup of a schema newer than
+this crm's is refused, as a restore would refuse it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from crm_tui.logic.admin.backups import io_problem, list_backups
+from crm_tui.config import Settings
+from crm_tui.logic.admin.backups import database_folders, io_problem, list_backups, remove_leftovers
 from crm_tui.logic.core.errors import DatabaseProblem, Invalid
 from crm_tui.logic.core.schemas import Output
 from crm_tui.storage import backup as files
-from crm_tui.storage import dump
+from crm_tui.storage import dump, schema
+
+OK = "ok"
+DAMAGED = "damaged"
+NEEDS_IDENTITY = "needs identity"  # encrypted, checked without its identity: not verified
+NEWER = "newer schema"  # sound, but of a schema this crm cannot restore
+
+
+class NewerSchema(DatabaseProblem):
+    """A backup of a schema newer than this crm knows: it cannot be restored here."""
 
 
 class VerifyReport(Output):
-    """The outcome of checking one backup; ``problem`` is None when it is sound."""
+    """The outcome of checking one backup; ``problem`` is None when it is sound, and
+    ``state`` is ok, damaged, needs identity or newer schema."""
 
     file: str
     ok: bool
+    state: str
     problem: str | None
     schema_version: str | None
     checked: list[str]
 
 
-def verify_backup(path: Path | str, *, identity: Path | str | None = None) -> VerifyReport:
+def verify_backup(
+    path: Path | str, *, identity: Path | str | None = None, settings: Settings | None = None
+) -> VerifyReport:
     """Check one backup: its manifest, SHA-256 and size; then, when it can be read
     (unencrypted, or with the identity), that it decompresses and is a sound database
-    (a SQLite copy's integrity check; a dump's every row and row counts)."""
+    (a SQLite copy's integrity check; a dump's every row and row counts). What killed
+    runs left beside it, and beside the database of ``settings``, is removed first."""
     backup = Path(path).expanduser().absolute()
+    near = database_folders(settings)
     checked: list[str] = []
+    state, problem, version = DAMAGED, None, None
     try:
         if not backup.is_file():
             raise Invalid(f"no backup file {backup}")
+        remove_leftovers(backup.parent, *near)
         with files.scratch_folder(backup.parent) as work:
-            manifest, _ = unpack_verified(backup, identity, work, checked)
-        return VerifyReport(
-            file=str(backup), ok=True, problem=None, schema_version=manifest.schema_version, checked=checked
-        )
+            manifest, copy = unpack_verified(backup, identity, work, checked)
+        version = manifest.schema_version
+        state = OK if copy is not None else NEEDS_IDENTITY
+        if copy is None:
+            problem = (
+                f"{backup.name}: not verified: needs --identity (it is encrypted; its checksum is right)"
+            )
     except OSError as exc:
         problem = str(io_problem("unpack the backup", exc))
+    except NewerSchema as exc:
+        state, problem = NEWER, str(exc)
     except (Invalid, DatabaseProblem) as exc:
         problem = str(exc)
-    return VerifyReport(file=str(backup), ok=False, problem=problem, schema_version=None, checked=checked)
+    return VerifyReport(
+        file=str(backup),
+        ok=state == OK,
+        state=state,
+        problem=problem,
+        schema_version=version,
+        checked=checked,
+    )
 
 
-def verify_all(folder: Path | str | None = None, *, identity: Path | str | None = None) -> list[VerifyReport]:
+def verify_all(
+    folder: Path | str | None = None, *, identity: Path | str | None = None, settings: Settings | None = None
+) -> list[VerifyReport]:
     """Verify every backup in ``folder``, newest first."""
-    return [verify_backup(info.file, identity=identity) for info in list_backups(folder)]
+    return [verify_backup(info.file, identity=identity, settings=settings) for info in list_backups(folder)]
 
 
 def unpack_verified(
@@ -80,7 +117,7 @@ def unpack_verified(
             return manifest, None
         keys = files.identities_from(Path(identity).expanduser()) if manifest.encrypted else []
         copy = workdir / f"{backup.name}.raw"
-        raw_size = files.unpack(backup, copy, keys)
+        raw_size = files.unpack(backup, copy, manifest.raw_size, keys)
         checked.append("decompression")
         if raw_size != manifest.raw_size:
             raise files.BackupDamaged(f"{backup.name} is damaged: it unpacks to the wrong size")
@@ -122,5 +159,10 @@ def _check_schema_version(
     if found != manifest.schema_version:
         raise files.BackupDamaged(
             f"{backup.name}: schema {found} inside, but the manifest says {manifest.schema_version}"
+        )
+    if found is not None and found != schema.HEAD and found not in schema.known_revisions():
+        raise NewerSchema(
+            f"{backup.name} has schema {found}, newer than this crm knows ({schema.HEAD}); "
+            "install a newer crm to restore it"
         )
     checked.append("schema version")

@@ -24,6 +24,7 @@ from crm_tui.logic.core.vocabulary import Role
 from crm_tui.storage import schema
 from crm_tui.storage.database import Database
 from crm_tui.storage.errors import StaleRecord, StorageError
+from crm_tui.storage.folders import private_folder
 from crm_tui.storage.models import User
 
 
@@ -129,8 +130,7 @@ def open_crm(settings: Settings | None = None, *, check_schema: bool = True, cre
     settings = settings or load_settings()
     url, is_default = settings.database_target()
     if is_default and create:
-        folder = data_dir()
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_folder(data_dir())
     try:
         database = Database(url, create=create)
         created = False
