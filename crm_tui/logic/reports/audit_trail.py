@@ -12,6 +12,9 @@ from crm_tui.logic.core.refs import PREFIXES, parse_ref, ref
 from crm_tui.logic.core.schemas import AuditRead
 from crm_tui.storage.models import AuditEntry, User
 
+# What the trail records besides records with a reference: the database's upgrades.
+WHOLES = ("database",)
+
 
 def parse_record(text: str) -> tuple[str, int]:
     """``C-12`` as ("customer", 12); Invalid when the prefix names no kind of record."""
@@ -48,7 +51,7 @@ def entries(
             id=entry.id,
             at=entry.at,
             actor=username,
-            record=ref(entry.entity, entry.entity_id),
+            record=ref(entry.entity, entry.entity_id) if entry.entity in PREFIXES else entry.entity,
             action=entry.action,
             changes=entry.changes,
         )
@@ -66,8 +69,9 @@ def list_entries(
     limit: int = 50,
 ) -> list[AuditRead]:
     """The audit trail, newest first; admins and managers may read it."""
-    if entity is not None and entity not in PREFIXES:
-        raise Invalid(f"unknown kind {entity!r}: use one of {', '.join(PREFIXES)}")
+    kinds = [*PREFIXES, *WHOLES]
+    if entity is not None and entity not in kinds:
+        raise Invalid(f"unknown kind {entity!r}: use one of {', '.join(kinds)}")
     with crm.work("audit.read") as work:
         actor_id = users.find(work, actor).id if actor else None
         return entries(
