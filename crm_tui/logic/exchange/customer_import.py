@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlmodel import col
 
 from crm_tui.logic.core import audit
@@ -20,16 +20,16 @@ from crm_tui.logic.customers.customers import read_one as read_customer
 from crm_tui.logic.customers.schemas import CustomerCreate
 from crm_tui.logic.exchange.options import ImportOptions
 from crm_tui.logic.exchange.runner import SKIPPED, Outcomes, Row, Tally
-from crm_tui.storage.models import Customer, User
+from crm_tui.storage.models import AuditEntry, Customer, User
 from crm_tui.storage.types import utcnow
 
 
 def import_customers(
     work: Work, batch: list[Row], outcomes: Outcomes, tally: Tally, options: ImportOptions
 ) -> None:
-    """Add a batch's customers; with --create-users, their unknown owners first."""
-    if options.create_users:
-        _create_owners(work, batch, tally)
+    """Add a batch's customers; with --create-users, their unknown owners first (kept
+    only if a stored row names them)."""
+    made = _create_owners(work, batch) if options.create_users else []
     items = []
     for row in batch:
         try:
@@ -47,6 +47,7 @@ def import_customers(
             outcomes[line] = f"{SKIPPED}{result}"
         else:
             outcomes[line] = str(result)
+    _keep_owners_of_stored(work, made, tally)
 
 
 def _customer_create(values: dict[str, Any]) -> CustomerCreate:
@@ -106,17 +107,18 @@ def _update_duplicate(
     return None
 
 
-def _create_owners(work: Work, batch: list[Row], tally: Tally) -> None:
+def _create_owners(work: Work, batch: list[Row]) -> list[User]:
     """With --create-users, owners not yet known become sales users (admins only)."""
     names = {row.values["owner"] for row in batch if row.values.get("owner")}
     if not names:
-        return
+        return []
     known = set(
         work.session.execute(select(col(User.username)).where(col(User.username).in_(names))).scalars()
     )
     missing = sorted(names - known)
     if missing:
         work.require("users.manage")
+    made = []
     for username in missing:
         try:
             data = UserCreate(username=username, role=Role.sales)
@@ -126,5 +128,22 @@ def _create_owners(work: Work, batch: list[Row], tally: Tally) -> None:
         work.session.add(user)
         work.session.flush()
         work.audit("user", user.id, "create", {"username": [None, user.username], "role": [None, "sales"]})
-        if username not in tally.new_users:
-            tally.new_users.append(username)
+        made.append(user)
+    return made
+
+
+def _keep_owners_of_stored(work: Work, made: list[User], tally: Tally) -> None:
+    """The owners --create-users added for the batch, kept if a customer the batch stored
+    is theirs; the others are taken out again with their audit entry, in the batch's
+    transaction, so that refused rows add nobody."""
+    for user in made:
+        owns = select(col(Customer.id)).where(col(Customer.owner_id) == user.id).limit(1)
+        if work.session.execute(owns).first() is not None:
+            if user.username not in tally.new_users:
+                tally.new_users.append(user.username)
+            continue
+        work.session.execute(
+            delete(AuditEntry).where(col(AuditEntry.entity) == "user", col(AuditEntry.entity_id) == user.id)
+        )
+        work.session.delete(user)
+        work.session.flush()

@@ -36,6 +36,7 @@ from crm_tui.logic.core.schemas import Output
 from crm_tui.storage import backup as files
 from crm_tui.storage import dump
 from crm_tui.storage.dump import LOAD_CHUNK, from_json, plain, reset_sequences, tables
+from crm_tui.storage.folders import private_folder, remove_made
 from crm_tui.storage.schema import HEAD
 
 PERMISSION = "database.manage"
@@ -123,8 +124,12 @@ def rows(conn: Any, table: Table) -> Iterator[dict[str, Any]]:
 # Exporting
 
 
-def _private_folder(folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+def _private_folder(folder: Path) -> list[Path]:
+    """The folder an export goes to, made with its missing parents (0700) if need be."""
+    try:
+        return private_folder(folder)
+    except OSError as exc:
+        raise Invalid(f"cannot make the folder {folder}: {exc.strerror or exc}") from None
 
 
 @contextmanager
@@ -132,16 +137,23 @@ def private_text(path: Path) -> Iterator[IO[str]]:
     """A new text file (0600: exports hold personal data), replacing an older one.
 
     Written whole or not at all: under a temporary name, renamed into place when the
-    block succeeds and removed when it fails, so no half or empty file is left.
+    block succeeds and removed when it fails, so no half or empty file is left. Its
+    folder is made (0700) when missing, and removed again with the file.
     """
+    made = _private_folder(path.parent)
     temp = path.with_name(".tmp-" + path.name)
     files.remove_quietly(temp)
-    fd = os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    try:
+        fd = os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except OSError as exc:
+        remove_made(made)
+        raise Invalid(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with open(fd, "w", encoding="utf-8", newline="") as out:
             yield out
     except BaseException:
         files.remove_quietly(temp)
+        remove_made(made)
         raise
     os.replace(temp, path)
 

@@ -9,11 +9,10 @@ from datetime import tzinfo
 from typing import Any
 
 from crm_tui.logic.core.context import Work
-from crm_tui.logic.core.errors import Invalid
 from crm_tui.logic.exchange.cells import time_zone
 from crm_tui.logic.exchange.companies import RowCustomer, customer_finder
 from crm_tui.logic.exchange.options import ImportOptions
-from crm_tui.logic.exchange.people import people_named, username_in
+from crm_tui.logic.exchange.people import People, people_named
 from crm_tui.logic.exchange.runner import Outcomes, Row, Tally, each_row
 
 
@@ -22,13 +21,13 @@ class BatchLookups:
     """What a batch's rows name, found once for all of them."""
 
     customer: Callable[[str | None], RowCustomer]
-    people: dict[str, str | Invalid]  # owners or assignees: the username each cell names
+    people: People  # owners or assignees: the username each cell names
     zone: tzinfo | None  # of the times the file writes without an offset
     seen: dict[tuple[Any, ...], int] = field(default_factory=dict)  # a record's key -> the line that added it
 
     def username(self, text: str | None) -> str | None:
         """The username of the person a cell names; the error when it names nobody."""
-        return username_in(self.people, text)
+        return self.people.username(text)
 
 
 AddRow = Callable[[Work, Row, RowCustomer, BatchLookups, ImportOptions], None]
@@ -43,9 +42,10 @@ def add_row_by_row(
     column, role = person
     found = BatchLookups(
         customer_finder(work, batch, options.create_customers),
-        people_named(work, batch, column, role, options.create_users, tally),
+        people_named(work, batch, column, role, options.create_users),
         time_zone(work),
     )
     for row in batch:
         with each_row(work, row, outcomes, tally):
             add_row(work, row, found.customer(row.values.get("customer")), found, options)
+    found.people.count_new(tally)

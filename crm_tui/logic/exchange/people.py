@@ -1,15 +1,21 @@
-"""Owners and assignees, named in a file as other tools name them: by username, name or email."""
+"""Owners and assignees, named in a file as other tools name them: by username, name or email.
+
+With --create-users, a name that matches nobody becomes a user when the first row
+naming it is stored, in that row's savepoint: a refused row takes its new user with it,
+and a file whose rows are all refused adds nobody.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlmodel import col
 
 from crm_tui.logic.core import users
 from crm_tui.logic.core.context import Work
-from crm_tui.logic.core.errors import CrmError, Forbidden, Invalid, NotFound
+from crm_tui.logic.core.errors import Invalid, NotFound
 from crm_tui.logic.core.schemas import UserCreate
 from crm_tui.logic.core.vocabulary import Role
 from crm_tui.logic.exchange.runner import Row, Tally
@@ -17,19 +23,65 @@ from crm_tui.logic.values.normalise import fold
 from crm_tui.storage.models import User
 
 
-def _users_named(
-    work: Work, texts: set[str], role: str, create: bool, tally: Tally
-) -> dict[str, str | Invalid]:
+@dataclass(frozen=True)
+class NewUser:
+    """A user --create-users adds for a name that matches nobody, once a row naming it goes in."""
+
+    username: str
+    display_name: str
+    role: str
+
+    def made_in(self, work: Work) -> str:
+        """The username, the user added unless an earlier stored row of the batch added it."""
+        query = select(col(User.id)).where(col(User.username) == self.username)
+        if work.session.execute(query).first() is None:
+            users.create_in(
+                work, UserCreate(username=self.username, display_name=self.display_name, role=Role(self.role))
+            )
+        return self.username
+
+
+class People:
+    """The users the cells of a batch name, looked up once for the batch."""
+
+    def __init__(self, work: Work, found: dict[str, str | Invalid | NewUser]) -> None:
+        self.work, self.found = work, found
+
+    def username(self, text: str | None) -> str | None:
+        """The username a cell names; its error when it names nobody. A user to be
+        created is added here, in the savepoint of the row being stored."""
+        if not text:
+            return None
+        found = self.found[text]
+        if isinstance(found, Invalid):
+            raise found
+        if isinstance(found, NewUser):
+            return found.made_in(self.work)
+        return found
+
+    def count_new(self, tally: Tally) -> None:
+        """Count the users the batch's stored rows added; a refused row's went with it."""
+        wanted = {found.username for found in self.found.values() if isinstance(found, NewUser)}
+        if not wanted:
+            return
+        query = select(col(User.username)).where(col(User.username).in_(wanted))
+        for username in sorted(self.work.session.execute(query).scalars()):
+            if username not in tally.new_users:
+                tally.new_users.append(username)
+
+
+def _users_named(work: Work, texts: set[str], role: str, create: bool) -> dict[str, str | Invalid | NewUser]:
     """The username each text names, or why none: a username (any case), a display name,
     an email whose address or local part is a username, or a name whose words joined by
     dots are one ("Jane Doe" is jane.doe). With ``create`` (admins only), a name that
-    matches nobody becomes a user with ``role``."""
+    matches nobody is a NewUser with ``role``, the same one for every text naming it."""
     everyone = list(work.session.execute(select(col(User.username), col(User.display_name))))
     by_login = {username.lower(): username for username, _ in everyone}
     by_name: dict[str, list[str]] = {}
     for username, display in everyone:
         by_name.setdefault(fold(display), []).append(username)
-    found: dict[str, str | Invalid] = {}
+    found: dict[str, str | Invalid | NewUser] = {}
+    planned: dict[str, NewUser] = {}
     for text in sorted(texts):
         try:
             found[text] = _user_named(text.strip(), by_login, by_name)
@@ -40,13 +92,12 @@ def _users_named(
                 found[text] = Invalid(f"{missing}; add them with `crm user add` or pass --create-users")
                 continue
             try:
-                username = _new_user(work, text.strip(), role, tally)
-            except Forbidden:
-                raise
-            except CrmError as exc:
-                found[text] = Invalid(str(exc))
+                new = _new_user(text.strip(), role)
+            except Invalid as exc:
+                found[text] = exc
             else:
-                found[text] = by_login[username.lower()] = username
+                work.require("users.manage")  # Forbidden stops the run: no row would fare better
+                found[text] = planned.setdefault(new.username.lower(), new)
     return found
 
 
@@ -68,30 +119,15 @@ def _user_named(text: str, by_login: dict[str, str], by_name: dict[str, list[str
     raise NotFound(f"no user {text!r} (by username, name or email)")
 
 
-def _new_user(work: Work, text: str, role: str, tally: Tally) -> str:
+def _new_user(text: str, role: str) -> NewUser:
     """A new user for an owner or assignee the team does not have yet."""
     username = text if re.fullmatch(r"[A-Za-z0-9_.@-]+", text) else ".".join(fold(text).split())
     if not re.fullmatch(r"[A-Za-z0-9_.@-]{1,64}", username):
         raise Invalid(f"no user {text!r}, and no username can be made of it; add them with `crm user add`")
-    users.create_in(work, UserCreate(username=username, display_name=text[:200], role=Role(role)))
-    if username not in tally.new_users:
-        tally.new_users.append(username)
-    return username
+    return NewUser(username, text[:200], role)
 
 
-def people_named(
-    work: Work, batch: list[Row], key: str, role: str, create: bool, tally: Tally
-) -> dict[str, str | Invalid]:
-    """The username each ``key`` cell of the batch names, or why none (see ``_users_named``)."""
+def people_named(work: Work, batch: list[Row], key: str, role: str, create: bool) -> People:
+    """The users the ``key`` cells of the batch name, or why none (see ``_users_named``)."""
     texts = {row.values[key] for row in batch if row.values.get(key)}
-    return _users_named(work, texts, role, create, tally) if texts else {}
-
-
-def username_in(people: dict[str, str | Invalid], text: str | None) -> str | None:
-    """The username a cell names, as ``people_named`` found it; its error when it names nobody."""
-    if not text:
-        return None
-    found = people[text]
-    if isinstance(found, Invalid):
-        raise found
-    return found
+    return People(work, _users_named(work, texts, role, create) if texts else {})

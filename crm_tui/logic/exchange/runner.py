@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import csv
 import gc
+import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any
 
 from crm_tui.logic.core.context import Crm, Work
@@ -130,7 +132,7 @@ class _RejectsFile:
         if options.rejects_path is None:
             return
         if self.stream is None:
-            self.stream = options.rejects_path.open("w", encoding="utf-8", newline="")
+            self.stream = _private_text(options.rejects_path)
             self.writer = csv.writer(self.stream, lineterminator="\r\n")
             self.writer.writerow(["line", "reason", *self.job.header])
             self.tally.rejects_file = str(options.rejects_path)
@@ -139,6 +141,14 @@ class _RejectsFile:
     def close(self) -> None:
         if self.stream is not None:
             self.stream.close()
+
+
+def _private_text(path: Path) -> IO[str]:
+    """A new text file readable by its owner only (0600): rejected rows are customers'
+    personal data. One left by an earlier run is replaced, not reused with its mode."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    return open(fd, "w", encoding="utf-8", newline="")
 
 
 @contextmanager
