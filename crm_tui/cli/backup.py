@@ -108,10 +108,10 @@ def verify(
     if (file is None) == (not all_):
         raise typer.BadParameter("give one backup FILE, or --all", param_hint="FILE")
     settings = state(ctx).settings()  # the database beside which restores unpack, to clean
-    if all_:
-        reports = verify_all(folder, identity=identity, settings=settings)
-    else:
+    if file is not None:
         reports = [verify_backup(file, identity=identity, settings=settings)]
+    else:
+        reports = verify_all(folder, identity=identity, settings=settings)
     output.print_records(reports, fmt, VERIFY_COLUMNS)
     failed = [report for report in reports if not report.ok]
     for report in failed:

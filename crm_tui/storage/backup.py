@@ -398,13 +398,15 @@ class _HashingWriter:
 
 
 def _recipients(texts: Sequence[str]) -> list[Any]:
-    from pyrage import ssh, x25519
+    import pyrage  # its ssh and x25519 are compiled in: imported as attributes, not modules
 
     parsed = []
     for text in texts:
         try:
             parsed.append(
-                ssh.Recipient.from_str(text) if text.startswith("ssh-") else x25519.Recipient.from_str(text)
+                pyrage.ssh.Recipient.from_str(text)
+                if text.startswith("ssh-")
+                else pyrage.x25519.Recipient.from_str(text)
             )
         except Exception as exc:  # pyrage raises its own types, all "not a recipient"
             raise BackupKeyProblem(f"not an age recipient: {text[:40]!r} ({exc})") from None
@@ -413,7 +415,7 @@ def _recipients(texts: Sequence[str]) -> list[Any]:
 
 def identities_from(path: Path) -> list[Any]:
     """The age identities in an identity file (lines starting AGE-SECRET-KEY-)."""
-    from pyrage import x25519
+    import pyrage
 
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -423,7 +425,7 @@ def identities_from(path: Path) -> list[Any]:
     if not keys:
         raise BackupKeyProblem(f"{path} holds no age identity (a line starting AGE-SECRET-KEY-)")
     try:
-        return [x25519.Identity.from_str(key) for key in keys]
+        return [pyrage.x25519.Identity.from_str(key) for key in keys]
     except Exception as exc:
         raise BackupKeyProblem(f"{path}: not a valid age identity ({exc})") from None
 
@@ -448,9 +450,11 @@ def pack(raw: Path, target: Path, recipients: Sequence[str] = ()) -> tuple[str, 
         if keys:
             import pyrage
 
-            pyrage.encrypt_io(compressor.stream_reader(source, read_size=CHUNK), hashing, keys)
+            # pyrage and zstandard read and write any object with read() or write(); their
+            # stubs ask for a BufferedIOBase and an IO[bytes] (here and below).
+            pyrage.encrypt_io(compressor.stream_reader(source, read_size=CHUNK), hashing, keys)  # pyright: ignore[reportArgumentType]
         else:
-            with compressor.stream_writer(hashing, closefd=False) as writer:
+            with compressor.stream_writer(hashing, closefd=False) as writer:  # pyright: ignore[reportArgumentType]
                 while chunk := source.read(CHUNK):
                     writer.write(chunk)
     return hashing.sha.hexdigest(), hashing.size
@@ -483,7 +487,7 @@ def unpack(packed: Path, target: Path, limit: int, identities: Sequence[Any] = (
     try:
         with private_file(target) as out, packed.open("rb") as source:
             bounded = _BoundedWriter(out, limit, packed.name)
-            with zstandard.ZstdDecompressor().stream_writer(bounded, closefd=False) as writer:
+            with zstandard.ZstdDecompressor().stream_writer(bounded, closefd=False) as writer:  # pyright: ignore[reportArgumentType]
                 frame = OneFrame(writer)
                 if encrypted:
                     _decrypt(packed, source, frame, identities)
@@ -504,7 +508,7 @@ def _decrypt(packed: Path, source: BinaryIO, out: OneFrame, identities: Sequence
     import pyrage
 
     try:
-        pyrage.decrypt_io(source, out, list(identities))
+        pyrage.decrypt_io(source, out, list(identities))  # pyright: ignore[reportArgumentType]
     except pyrage.DecryptError as exc:
         # age authenticates every chunk and the end: a cut or altered file fails here, as
         # does the wrong identity.

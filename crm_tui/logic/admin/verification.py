@@ -113,9 +113,11 @@ def unpack_verified(
         if sha256 != manifest.sha256:
             raise files.BackupDamaged(f"{backup.name} is damaged: its SHA-256 does not match the manifest")
         checked.append("checksum")
-        if manifest.encrypted and identity is None:
-            return manifest, None
-        keys = files.identities_from(Path(identity).expanduser()) if manifest.encrypted else []
+        keys = []
+        if manifest.encrypted:
+            if identity is None:
+                return manifest, None
+            keys = files.identities_from(Path(identity).expanduser())
         copy = workdir / f"{backup.name}.raw"
         raw_size = files.unpack(backup, copy, manifest.raw_size, keys)
         checked.append("decompression")
