@@ -39,7 +39,7 @@ def read_rows(source: Iterable[str], name: str) -> tuple[list[str], Iterator[tup
     def guarded() -> Iterator[list[str]]:
         try:
             yield from reader
-        except UnicodeDecodeError as exc:
+        except UnicodeError as exc:
             raise _not_text(name, exc) from None
         except csv.Error as exc:
             raise Invalid(f"{name} line {reader.line_num}: not valid CSV ({exc})") from None
@@ -66,7 +66,7 @@ def first_line(source: IO[str], name: str) -> tuple[str, Iterator[str]]:
             skipped.append(line)
             if line.strip():
                 return line, itertools.chain(skipped, source)
-    except UnicodeDecodeError as exc:
+    except UnicodeError as exc:
         raise _not_text(name, exc) from None
     return "", iter(skipped)
 
@@ -75,13 +75,12 @@ def decoded_lines(lines: Iterable[str], name: str) -> Iterator[str]:
     """``lines`` as they are; a byte the encoding cannot read is an error that says how to fix it."""
     try:
         yield from lines
-    except UnicodeDecodeError as exc:
+    except UnicodeError as exc:
         raise _not_text(name, exc) from None
 
 
-def _not_text(name: str, exc: UnicodeDecodeError) -> Invalid:
-    """The error for a file that is not text in the encoding it was opened with."""
-    return Invalid(
-        f"{name} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
-        "save it as UTF-8 or give its --encoding"
-    )
+def _not_text(name: str, exc: UnicodeError) -> Invalid:
+    """The error for a file that is not text in the encoding it was opened with (a bad
+    byte, or no byte order mark where UTF-16 and UTF-32 need one)."""
+    why = f"{exc.reason} at byte {exc.start}" if isinstance(exc, UnicodeDecodeError) else str(exc)
+    return Invalid(f"{name} is not UTF-8 text ({why}); save it as UTF-8 or give its --encoding")
