@@ -2,6 +2,27 @@
 
 from __future__ import annotations
 
+# How much of a value an error message quotes: enough to recognise it, and short
+# enough that a megabyte cell of a file still makes a one-line message.
+QUOTE_LIMIT = 60
+
+
+def quoted(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """``value`` as an error message quotes it: as ``repr`` writes it (so control
+    characters show as ``\\x1b``), only its first ``limit`` characters and its length
+    when it is longer."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) <= limit:
+        return repr(value)
+    return f"{text[:limit]!r}... ({len(text):,} characters)"
+
+
+def shortened(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """``value`` as text in an error message, unquoted (a number, a reference), cut as
+    ``quoted`` cuts it."""
+    text = str(value)
+    return text if len(text) <= limit and text.isprintable() else quoted(text, limit)
+
 
 class CrmError(Exception):
     """Base of every error a user can cause; the message is shown as it is.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from crm_tui.logic.core.errors import Invalid
+from crm_tui.logic.core.errors import Invalid, quoted
 
 PREFIXES = {
     "customer": "C",
@@ -36,12 +36,12 @@ def ref(kind: str, record_id: int) -> str:
 def parse_ref(kind: str, text: str | int) -> int:
     """The id in a reference to a record of ``kind``; Invalid if it is not one."""
     if isinstance(text, int) and not isinstance(text, bool):
-        if text < 1:
-            raise Invalid(f"{text} is not a {kind} reference")
+        if not 1 <= text < 10**18:  # as many digits as a written reference may have
+            raise Invalid(f"{quoted(text)} is not a {kind} reference")
         return text
     match = _PATTERN.match(str(text))
     if not match:
-        raise Invalid(f"{text!r} is not a {kind} reference (like {PREFIXES[kind]}-12)")
+        raise Invalid(f"{quoted(text)} is not a {kind} reference (like {PREFIXES[kind]}-12)")
     prefix, digits = match.groups()
     if prefix and prefix.upper() != PREFIXES[kind]:
         other = _KINDS.get(prefix.upper())
@@ -49,5 +49,5 @@ def parse_ref(kind: str, text: str | int) -> int:
         raise Invalid(f"{str(text).strip()} is {what}; a {kind} looks like {PREFIXES[kind]}-12")
     record_id = int(digits)
     if record_id < 1:
-        raise Invalid(f"{text!r} is not a {kind} reference")
+        raise Invalid(f"{quoted(text)} is not a {kind} reference")
     return record_id

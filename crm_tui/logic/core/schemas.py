@@ -7,13 +7,27 @@ Field names here are the stable names of ``--format json|jsonl|csv``.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from crm_tui.logic.core.errors import Invalid
+from crm_tui.logic.core.errors import Invalid, quoted, shortened
 from crm_tui.logic.core.vocabulary import Role
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _one_line(text: str) -> str:
+    """Text of a single-line field: no control characters (as values.normalise cleans it)."""
+    found = _CONTROL.search(text)
+    if found is not None:
+        raise ValueError(f"must not hold control characters: {quoted(found.group())}")
+    return text
+
+
+OneLine = Annotated[str, AfterValidator(_one_line)]
 
 
 class Input(BaseModel):
@@ -29,12 +43,12 @@ In = TypeVar("In", bound=Input)
 
 class UserCreate(Input):
     username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
-    display_name: str = Field(default="", max_length=200)
+    display_name: OneLine = Field(default="", max_length=200)
     role: Role = Role.sales
 
 
 class UserUpdate(Input):
-    display_name: str | None = Field(default=None, max_length=200)
+    display_name: OneLine | None = Field(default=None, max_length=200)
     role: Role | None = None
 
 
@@ -64,11 +78,11 @@ def describe_validation(exc: ValidationError) -> str:
     for error in exc.errors():
         field = ".".join(str(part) for part in error["loc"]) or "record"
         if error["type"] == "extra_forbidden":
-            parts.append(f"unknown field {field!r}")
+            parts.append(f"unknown field {quoted(field)}")
         elif error["type"] == "missing":
-            parts.append(f"{field} is required")
+            parts.append(f"{shortened(field)} is required")
         else:
-            parts.append(f"{field}: {error['msg']}")
+            parts.append(f"{shortened(field)}: {error['msg']}")
     return "; ".join(parts)
 
 

@@ -7,7 +7,7 @@ from sqlmodel import col
 
 from crm_tui.logic.core import audit
 from crm_tui.logic.core.context import Crm, Work
-from crm_tui.logic.core.errors import Duplicate, Invalid, NotFound
+from crm_tui.logic.core.errors import Duplicate, Invalid, NotFound, quoted
 from crm_tui.logic.core.records import check_version
 from crm_tui.logic.core.refs import ref
 from crm_tui.logic.core.schemas import UserCreate, UserRead, UserUpdate
@@ -37,7 +37,7 @@ def find(work: Work, username: str) -> User:
     if user is None:
         user = work.session.execute(select(User).where(col(User.username) == name)).scalar_one_or_none()
         if user is None:
-            raise NotFound(f"no user {name!r}")
+            raise NotFound(f"no user {quoted(name)}")
         work.users_by_name[name] = user
     return user
 
@@ -55,7 +55,7 @@ def create_in(work: Work, data: UserCreate) -> UserRead:
     work.require("users.manage")
     exists = work.session.execute(select(col(User.id)).where(col(User.username) == data.username)).first()
     if exists:
-        raise Duplicate(f"there is already a user {data.username!r}")
+        raise Duplicate(f"there is already a user {quoted(data.username)}")
     user = User(username=data.username, display_name=data.display_name or data.username, role=data.role)
     work.session.add(user)
     work.session.flush()

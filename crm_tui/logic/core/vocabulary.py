@@ -80,6 +80,36 @@ class TicketStatus(StrEnum):
     closed = "closed"
 
 
+class DealStatus(StrEnum):
+    open = "open"
+    won = "won"
+    lost = "lost"
+
+
+class DealSort(StrEnum):
+    """What a deal list is ordered by."""
+
+    updated = "updated"
+    created = "created"
+    amount = "amount"
+
+
+class StageKind(StrEnum):
+    """Where a pipeline stage leaves its deals: open, or closed as won or lost."""
+
+    open = "open"
+    won = "won"
+    lost = "lost"
+
+
+class OrderStatus(StrEnum):
+    draft = "draft"
+    confirmed = "confirmed"
+    fulfilled = "fulfilled"
+    paid = "paid"
+    cancelled = "cancelled"
+
+
 class Assignment(StrEnum):
     """How a new ticket without an assignee finds one."""
 

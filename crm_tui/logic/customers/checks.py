@@ -21,6 +21,7 @@ from crm_tui.logic.values.normalise import (
     clean_text,
     clean_website,
     name_key,
+    refuse_control_characters,
 )
 from crm_tui.storage.models import Customer
 
@@ -82,13 +83,13 @@ def _merged_custom(current: dict[str, Any], given: dict[str, Any]) -> dict[str, 
     """Custom fields after an edit: given keys are set, keys given as None are removed."""
     merged = dict(current)
     for key, value in given.items():
-        key = key.strip()
+        key = refuse_control_characters(key.strip(), "a custom field's name")
         if not key:
             raise Invalid("a custom field needs a name")
         if value is None or value == "":
             merged.pop(key, None)
         else:
-            merged[key] = value
+            merged[key] = refuse_control_characters(value, key) if isinstance(value, str) else value
     return merged
 
 

@@ -15,7 +15,7 @@ from crm_tui.logic.core.refs import ref
 from crm_tui.logic.core.vocabulary import TaskScope
 from crm_tui.logic.customers.schemas import TaskCreate, TaskRead
 from crm_tui.logic.values.dates import local_today
-from crm_tui.logic.values.normalise import clean_text
+from crm_tui.logic.values.normalise import clean_text, refuse_control_characters
 from crm_tui.storage.models import Customer, Task, User
 from crm_tui.storage.types import utcnow
 
@@ -62,7 +62,7 @@ def create_in(work: Work, data: TaskCreate) -> TaskRead:
     assignee = users.find_active(work, data.assignee, "assignee") if data.assignee else work.actor
     task = Task(
         title=title,
-        notes=(data.notes or "").strip(),
+        notes=refuse_control_characters((data.notes or "").strip(), "notes", multiline=True),
         customer_id=customer_id,
         assignee_id=assignee.id,
         due_on=data.due,

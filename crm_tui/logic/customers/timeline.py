@@ -42,7 +42,7 @@ def create_in(work: Work, data: ActivityCreate) -> ActivityRead:
     if customer.archived_at is not None:
         raise Invalid(f"{ref('customer', customer.id)} is archived; restore it to add to its timeline")
     subject = clean_text(data.subject, "subject", limit=300)
-    body = clean_text(data.body, "body", limit=BODY_LIMIT) or ""
+    body = clean_text(data.body, "body", limit=BODY_LIMIT, multiline=True) or ""
     if not subject and not body:
         raise Invalid(f"a {data.kind} needs some text")
     when = data.occurred_at or utcnow()

@@ -8,15 +8,21 @@ killed loses at most the batch in progress, never part of a record.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from crm_tui.logic.core.context import Crm, Work
-from crm_tui.logic.core.errors import CrmError, Forbidden, Invalid
+from crm_tui.logic.core.errors import CrmError, Forbidden, Invalid, quoted
 from crm_tui.logic.core.schemas import Input, Output, validated
 
 BATCH_SIZE = 500
+# How deep a record's JSON may nest: an order's lines (an object in a list in an object)
+# are three levels; anything near the parser's recursion limit is not a record.
+MAX_DEPTH = 20
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
 
 CreateOne = Callable[[Work, Any, bool], Output]
 CreateBatch = Callable[[Work, list[tuple[int, Any]], bool], Sequence[tuple[int, Output | CrmError]]]
@@ -130,7 +136,9 @@ CREATABLE: dict[str, Callable[[], Creatable]] = {
 def creatable(kind: str) -> Creatable:
     """What creating a ``kind`` from JSON Lines takes; Invalid for a kind there is none of."""
     if kind not in CREATABLE:
-        raise Invalid(f"records of kind {kind!r} cannot be created from lines: choose {', '.join(CREATABLE)}")
+        raise Invalid(
+            f"records of kind {quoted(kind)} cannot be created from lines: choose {', '.join(CREATABLE)}"
+        )
     return CREATABLE[kind]()
 
 
@@ -170,13 +178,40 @@ def create_many(
 
 
 def _parse(text: str) -> dict[str, Any]:
+    """The JSON object on one line; CrmError when the line is not one, nests deeper than
+    ``MAX_DEPTH`` (which the parser would pay for with its stack), or holds a NUL."""
+    depth = _depth(text)
+    if depth > MAX_DEPTH:
+        raise CrmError(f"the JSON nests {depth} levels deep; a record has at most {MAX_DEPTH}")
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CrmError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
     if not isinstance(value, dict):
         raise CrmError("expected a JSON object ({...}) on the line")
+    if _holds_nul(value):
+        raise CrmError("the line holds a NUL character (\\u0000), which crm does not store")
     return value
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a NUL is in any string (or key) of ``value``, however deep."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
+def _depth(text: str) -> int:
+    """How deep the brackets of ``text`` nest, strings left out; counted without parsing."""
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def _run_batch(crm: Crm, making: Creatable, batch: list[tuple[int, str]], force: bool) -> list[LineOutcome]:

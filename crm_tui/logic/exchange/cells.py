@@ -8,7 +8,7 @@ import unicodedata
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import TYPE_CHECKING
 
-from crm_tui.logic.core.errors import Invalid
+from crm_tui.logic.core.errors import Invalid, quoted
 from crm_tui.logic.exchange.headers import fold_header
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ _UTC_WORDS = ("z", "utc", "gmt")
 
 def _bad_date(text: str, what: str) -> Invalid:
     return Invalid(
-        f"invalid {what} {text!r}: write it like 2025-03-15, 15.03.2025, 03/15/2025 or 15 Mar 2025"
+        f"invalid {what} {quoted(text)}: write it like 2025-03-15, 15.03.2025, 03/15/2025 or 15 Mar 2025"
     )
 
 
@@ -52,7 +52,8 @@ def _day_month(first: int, second: int, text: str, what: str, order: str | None)
     if order == "mdy" or (order is None and second > 12) or first == second:
         return second, first
     raise Invalid(
-        f"{what} {text!r} reads as day/month and as month/day: pass --date-order dmy or --date-order mdy"
+        f"{what} {quoted(text)} reads as day/month and as month/day: "
+        "pass --date-order dmy or --date-order mdy"
     )
 
 
@@ -173,7 +174,7 @@ def amount_and_currency(text: str | None) -> tuple[str | None, str | None]:
     elif plain.count(".") > 1 and re.fullmatch(r"-?\d{1,3}(\.\d{3})+", plain):
         plain = plain.replace(".", "")
     if not re.fullmatch(r"-?\d+(\.\d+)?([eE][+-]?\d+)?", plain):
-        raise Invalid(f"invalid amount {text!r}: write it like 1234.50 or 1,234.50")
+        raise Invalid(f"invalid amount {quoted(text)}: write it like 1234.50 or 1,234.50")
     return plain, code
 
 
@@ -184,7 +185,7 @@ def crm_word(text: str | None, what: str, words: dict[str, str], default: str) -
     known = words.get(fold_header(text))
     if known is None:
         choices = ", ".join(dict.fromkeys(words.values()))
-        raise Invalid(f"unknown {what} {text!r}: use {choices}")
+        raise Invalid(f"unknown {what} {quoted(text)}: use {choices}")
     return known
 
 

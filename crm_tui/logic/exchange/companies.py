@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 from sqlmodel import col
 
 from crm_tui.logic.core.context import Work
-from crm_tui.logic.core.errors import CrmError, Invalid
+from crm_tui.logic.core.errors import CrmError, Invalid, quoted
 from crm_tui.logic.core.refs import parse_ref, ref
 from crm_tui.logic.customers import batches as customer_batches
 from crm_tui.logic.customers.schemas import CustomerCreate
@@ -40,7 +40,7 @@ def customer_finder(work: Work, batch: list[Row], create: bool) -> Callable[[str
             raise Invalid("no customer: the row names no company or customer")
         owner = found.get(keys[text])
         if owner is None:
-            raise Invalid(f"no active customer {text!r}; add it first or pass --create-customers")
+            raise Invalid(f"no active customer {quoted(text)}; add it first or pass --create-customers")
         return owner
 
     return customer
@@ -61,9 +61,9 @@ def contact_at(work: Work, customer: RowCustomer, text: str | None) -> str | Non
     ids = list(work.session.execute(query.order_by(col(Contact.id)).limit(2)).scalars())
     where = f"{ref('customer', customer.id)} {customer.name}"
     if not ids:
-        raise Invalid(f"{where} has no contact {text!r}")
+        raise Invalid(f"{where} has no contact {quoted(text)}")
     if len(ids) > 1:
-        raise Invalid(f"{where} has several contacts {text!r}; name one by its reference (P-12)")
+        raise Invalid(f"{where} has several contacts {quoted(text)}; name one by its reference (P-12)")
     return ref("contact", ids[0])
 
 

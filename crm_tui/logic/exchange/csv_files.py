@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
-from crm_tui.logic.core.errors import Invalid
+from crm_tui.logic.core.errors import Invalid, quoted
 
 # csv's default cell limit is 128 KiB; a longer cell is a broken file, said so.
 csv.field_size_limit(1 << 24)
@@ -27,7 +27,7 @@ def open_source(path: str, encoding: str) -> tuple[IO[str], str]:
     except FileNotFoundError:
         raise Invalid(f"no file {file}") from None
     except LookupError:
-        raise Invalid(f"unknown encoding {encoding!r}") from None
+        raise Invalid(f"unknown encoding {quoted(encoding)}") from None
     except OSError as exc:
         raise Invalid(f"cannot read {file}: {exc.strerror}") from None
 

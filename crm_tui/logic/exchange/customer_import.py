@@ -11,7 +11,7 @@ from sqlmodel import col
 
 from crm_tui.logic.core import audit
 from crm_tui.logic.core.context import Work
-from crm_tui.logic.core.errors import CrmError, Duplicate, Invalid
+from crm_tui.logic.core.errors import CrmError, Duplicate, Invalid, quoted
 from crm_tui.logic.core.schemas import UserCreate
 from crm_tui.logic.core.vocabulary import Role
 from crm_tui.logic.customers import batches as customer_batches
@@ -65,7 +65,7 @@ def _customer_create(values: dict[str, Any]) -> CustomerCreate:
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"])
-        raise Invalid(f"{where}: {error['msg'].lower()} (got {error.get('input')!r})") from None
+        raise Invalid(f"{where}: {error['msg'].lower()} (got {quoted(error.get('input'))})") from None
 
 
 def _update_duplicate(

@@ -14,7 +14,7 @@ from sqlmodel import col
 
 from crm_tui.logic.core import audit
 from crm_tui.logic.core.context import Work
-from crm_tui.logic.core.errors import Invalid, NotFound
+from crm_tui.logic.core.errors import Invalid, NotFound, quoted
 from crm_tui.logic.core.refs import ref
 from crm_tui.logic.core.schemas import validated
 from crm_tui.logic.exchange.cells import amount_and_currency, parse_moment, parse_sheet_date
@@ -86,7 +86,7 @@ def _skip_known_deal(work: Work, customer: RowCustomer, title: str, seen: dict[t
         .limit(1)
     ).scalar_one_or_none()
     if existing is not None:
-        raise Skipped(f"{ref('deal', existing)} {title!r} of {ref('customer', customer.id)} exists")
+        raise Skipped(f"{ref('deal', existing)} {quoted(title)} of {ref('customer', customer.id)} exists")
 
 
 def _pipeline_named(work: Work, name: str | None, mapped: Mapping[str, str]) -> Pipeline:
@@ -97,7 +97,7 @@ def _pipeline_named(work: Work, name: str | None, mapped: Mapping[str, str]) -> 
     except NotFound:
         known = work.session.execute(select(col(Pipeline.name)).order_by(col(Pipeline.name))).scalars()
         raise Invalid(
-            f"no pipeline {name!r}: the pipelines are {', '.join(known)} "
+            f"no pipeline {quoted(name)}: the pipelines are {', '.join(known)} "
             f"(or map it with --pipeline '{name}=PIPELINE')"
         ) from None
 
@@ -117,7 +117,7 @@ def _stage_named(work: Work, pipeline: Pipeline, name: str | None, mapped: Mappi
         kind = {"closedwon": "won", "won": "won", "closedlost": "lost", "lost": "lost"}.get(wanted)
         if kind is None:
             raise Invalid(
-                f"pipeline {pipeline.name} has no stage {name!r}: its stages are "
+                f"pipeline {pipeline.name} has no stage {quoted(name)}: its stages are "
                 f"{', '.join(stage.name for stage in stages)} (or map it with --stage '{name}=STAGE')"
             )
         return pipelines.first_of_kind(work, pipeline.id, kind)
@@ -130,7 +130,9 @@ def _stage_named(work: Work, pipeline: Pipeline, name: str | None, mapped: Mappi
 def _lost_reason(values: dict[str, Any], stage: Stage, options: ImportOptions) -> str | None:
     if stage.kind != "lost":
         return None
-    reason = clean_text(values.get("lost_reason") or options.lost_reason, "lost reason", limit=500)
+    reason = clean_text(
+        values.get("lost_reason") or options.lost_reason, "lost reason", limit=500, multiline=True
+    )
     if not reason:
         raise Invalid("a lost deal needs a reason: give a Lost Reason column or --lost-reason TEXT")
     return reason

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from crm_tui.logic.core.errors import Invalid
+from crm_tui.logic.core.errors import Invalid, quoted
 
 # field: header spellings (folded: lower case, letters and digits only)
 _CUSTOMER_HEADERS = {
@@ -141,10 +141,11 @@ def _explicit_columns(entity: str, header: list[str], explicit: dict[str, str]) 
     for column, target in explicit.items():
         index = folded.get(fold_header(column))
         if index is None:
-            raise Invalid(f"--map {column}={target}: the file has no column {column!r}")
+            raise Invalid(f"--map {column}={target}: the file has no column {quoted(column)}")
         if target not in known and not (entity == "customers" and target.startswith("custom.")):
             raise Invalid(
-                f"--map {column}={target}: {entity} have no field {target!r} (known: {', '.join(known)})"
+                f"--map {column}={target}: {entity} have no field {quoted(target)} "
+                f"(known: {', '.join(known)})"
             )
         mapping[index] = target
     return mapping

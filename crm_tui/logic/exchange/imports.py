@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import IO
 
 from crm_tui.logic.core.context import Crm
-from crm_tui.logic.core.errors import Invalid
+from crm_tui.logic.core.errors import Invalid, quoted
 from crm_tui.logic.core.schemas import Output
 from crm_tui.logic.exchange import vcard
 from crm_tui.logic.exchange.contact_import import import_contacts
@@ -117,7 +117,7 @@ def import_csv(
     """Import ``source`` (CSV) as ``entity`` (customers, contacts, deals or tickets); see
     the module's rules."""
     if entity not in HEADERS:
-        raise Invalid(f"cannot import {entity!r} from CSV: choose {', '.join(HEADERS)}")
+        raise Invalid(f"cannot import {quoted(entity)} from CSV: choose {', '.join(HEADERS)}")
     options = options or ImportOptions()
     header, body = read_rows(source, name)
     columns, ignored = map_columns(entity, header, dict(options.mapping))

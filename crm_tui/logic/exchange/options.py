@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crm_tui.logic.core.errors import Invalid
+from crm_tui.logic.core.errors import Invalid, quoted
 
 POLICIES = ("skip", "update", "merge")
 DATE_ORDERS = ("dmy", "mdy")
@@ -48,6 +48,6 @@ class ImportOptions:
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
-            raise Invalid(f"unknown duplicate policy {self.policy!r}: choose {', '.join(POLICIES)}")
+            raise Invalid(f"unknown duplicate policy {quoted(self.policy)}: choose {', '.join(POLICIES)}")
         if self.date_order is not None and self.date_order not in DATE_ORDERS:
-            raise Invalid(f"unknown date order {self.date_order!r}: choose {' or '.join(DATE_ORDERS)}")
+            raise Invalid(f"unknown date order {quoted(self.date_order)}: choose {' or '.join(DATE_ORDERS)}")

@@ -15,7 +15,7 @@ from sqlmodel import col
 
 from crm_tui.logic.core import users
 from crm_tui.logic.core.context import Work
-from crm_tui.logic.core.errors import Invalid, NotFound
+from crm_tui.logic.core.errors import Invalid, NotFound, quoted
 from crm_tui.logic.core.schemas import UserCreate
 from crm_tui.logic.core.vocabulary import Role
 from crm_tui.logic.exchange.runner import Row, Tally
@@ -107,7 +107,8 @@ def _user_named(text: str, by_login: dict[str, str], by_name: dict[str, list[str
     named = by_name.get(fold(text), [])
     if len(named) > 1:
         raise Invalid(
-            f"{text!r} is the name of {len(named)} users ({', '.join(sorted(named))}); give the username"
+            f"{quoted(text)} is the name of {len(named)} users ({', '.join(sorted(named))}); "
+            "give the username"
         )
     if named:
         return named[0]
@@ -116,14 +117,16 @@ def _user_named(text: str, by_login: dict[str, str], by_name: dict[str, list[str
     dotted = ".".join(fold(text).split())
     if dotted in by_login:
         return by_login[dotted]
-    raise NotFound(f"no user {text!r} (by username, name or email)")
+    raise NotFound(f"no user {quoted(text)} (by username, name or email)")
 
 
 def _new_user(text: str, role: str) -> NewUser:
     """A new user for an owner or assignee the team does not have yet."""
     username = text if re.fullmatch(r"[A-Za-z0-9_.@-]+", text) else ".".join(fold(text).split())
     if not re.fullmatch(r"[A-Za-z0-9_.@-]{1,64}", username):
-        raise Invalid(f"no user {text!r}, and no username can be made of it; add them with `crm user add`")
+        raise Invalid(
+            f"no user {quoted(text)}, and no username can be made of it; add them with `crm user add`"
+        )
     return NewUser(username, text[:200], role)
 
 

@@ -100,8 +100,8 @@ def run_rows(crm: Crm, job: Job, rows: Iterable[Row], batch_size: int = BATCH_SI
 
 def _batch(crm: Crm, job: Job, batch: list[Row], tally: Tally, rejects: _RejectsFile) -> None:
     """One transaction: every good row of the batch, or (on a dry run) none."""
-    outcomes: Outcomes = {row.line: row.error for row in batch if row.error is not None}
-    ready = [row for row in batch if row.error is None]
+    outcomes: Outcomes = {row.line: error for row in batch if (error := _unreadable(row)) is not None}
+    ready = [row for row in batch if row.line not in outcomes]
     with crm.work(job.permission) as work:
         savepoint = work.session.begin_nested() if job.options.dry_run else None
         if ready:
@@ -114,6 +114,14 @@ def _batch(crm: Crm, job: Job, batch: list[Row], tally: Tally, rejects: _Rejects
             if not reason.startswith(SKIPPED):
                 tally.refused += 1
             rejects.write(row, reason)
+
+
+def _unreadable(row: Row) -> str | None:
+    """Why ``row`` is refused before it reaches the database, if it is: it could not be
+    read, or it holds a NUL, which no field of crm stores (and PostgreSQL cannot)."""
+    if row.error is None and any("\x00" in cell for cell in row.cells):
+        return "the row holds a NUL character (\\x00), which crm does not store"
+    return row.error
 
 
 class _RejectsFile:

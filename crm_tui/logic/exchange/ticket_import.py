@@ -13,7 +13,7 @@ from sqlmodel import col
 
 from crm_tui.logic.core import audit
 from crm_tui.logic.core.context import Work
-from crm_tui.logic.core.errors import Invalid
+from crm_tui.logic.core.errors import Invalid, quoted
 from crm_tui.logic.core.refs import ref
 from crm_tui.logic.core.schemas import validated
 from crm_tui.logic.exchange.cells import crm_word, parse_moment, spellings_of
@@ -110,7 +110,7 @@ def _skip_known_ticket(
         query = query.where(col(Ticket.created_at) == opened)
     existing = work.session.execute(query.limit(1)).scalar_one_or_none()
     if existing is not None:
-        raise Skipped(f"{ref('ticket', existing)} {subject!r} of {ref('customer', customer.id)} exists")
+        raise Skipped(f"{ref('ticket', existing)} {quoted(subject)} of {ref('customer', customer.id)} exists")
 
 
 def _date_ticket(work: Work, ticket: Ticket, opened: datetime) -> None:
@@ -143,7 +143,7 @@ def _settle(work: Work, ticket: Ticket, status: str, resolution: str | None, clo
         work.session.flush()
         work.audit("ticket", ticket.id, "status", audit.diff(before, workflow.status_fields(ticket)))
         return
-    text = clean_text(resolution, "resolution", limit=tickets.BODY_LIMIT)
+    text = clean_text(resolution, "resolution", limit=tickets.BODY_LIMIT, multiline=True)
     if not text:
         raise Invalid(f"a {status} ticket needs a resolution: give a Resolution column or --resolution TEXT")
     moment = closed or now

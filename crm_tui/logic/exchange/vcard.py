@@ -28,7 +28,7 @@ from typing import IO, Any
 from sqlmodel import col
 
 from crm_tui.logic.core.context import Crm
-from crm_tui.logic.core.errors import Invalid
+from crm_tui.logic.core.errors import Invalid, quoted
 
 VERSIONS = ("2.1", "3.0", "4.0")
 LINE_OCTETS = 75
@@ -85,7 +85,7 @@ def read_cards(lines: Iterable[str], name: str) -> Iterator[Card]:
         if not seen_any:
             if command != "BEGIN:VCARD":
                 raise Invalid(
-                    f"{name} is not a vCard file: line {number} is {text[:40]!r}, expected BEGIN:VCARD"
+                    f"{name} is not a vCard file: line {number} is {quoted(text)}, expected BEGIN:VCARD"
                 )
             seen_any = True
         if command == "BEGIN:VCARD":
@@ -128,7 +128,7 @@ def _finished(card: Card) -> Card:
     versions = card.all("VERSION")
     version = versions[0].value.strip() if versions else "3.0"  # often left out by hand
     if card.error is None and version not in VERSIONS:
-        card.error = f"vCard version {version!r} is not supported (3.0 and 4.0 are)"
+        card.error = f"vCard version {quoted(version)} is not supported (3.0 and 4.0 are)"
     return card
 
 
@@ -184,12 +184,12 @@ def parse_property(text: str) -> Property:
     """One unfolded content line: ``[group.]NAME[;PARAM=VALUE...]:VALUE``."""
     head_and_value = _split_outside_quotes(text, ":", limit=1)
     if len(head_and_value) != 2:
-        raise Invalid(f"not a vCard property (NAME:value): {text[:60]!r}")
+        raise Invalid(f"not a vCard property (NAME:value): {quoted(text)}")
     head, value = head_and_value
     name, *param_texts = _split_outside_quotes(head, ";")
     name = name.rpartition(".")[2].strip().upper()
     if not name or not re.fullmatch(r"[A-Z0-9-]+", name):
-        raise Invalid(f"not a vCard property name: {name or head!r}")
+        raise Invalid(f"not a vCard property name: {quoted(name or head)}")
     params: dict[str, list[str]] = {}
     for param in param_texts:
         key, sep, values = param.partition("=")
@@ -211,7 +211,7 @@ def _decoded(value: str, params: dict[str, list[str]]) -> str:
     try:
         codecs.lookup(charset)
     except LookupError:
-        raise Invalid(f"unknown CHARSET {charset!r}") from None
+        raise Invalid(f"unknown CHARSET {quoted(charset)}") from None
     try:
         return quopri.decodestring(value.encode("utf-8")).decode(charset)
     except UnicodeDecodeError:

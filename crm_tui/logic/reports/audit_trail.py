@@ -7,7 +7,7 @@ from sqlmodel import Session, col
 
 from crm_tui.logic.core import users
 from crm_tui.logic.core.context import Crm
-from crm_tui.logic.core.errors import Invalid
+from crm_tui.logic.core.errors import Invalid, quoted
 from crm_tui.logic.core.refs import PREFIXES, parse_ref, ref
 from crm_tui.logic.core.schemas import AuditRead
 from crm_tui.storage.models import AuditEntry, User
@@ -22,7 +22,7 @@ def parse_record(text: str) -> tuple[str, int]:
     for kind, prefix in PREFIXES.items():
         if head == prefix:
             return kind, parse_ref(kind, text)
-    raise Invalid(f"{text!r} is not a record reference (like C-12 or P-7)")
+    raise Invalid(f"{quoted(text)} is not a record reference (like C-12 or P-7)")
 
 
 def entries(
@@ -71,7 +71,7 @@ def list_entries(
     """The audit trail, newest first; admins and managers may read it."""
     kinds = [*PREFIXES, *WHOLES]
     if entity is not None and entity not in kinds:
-        raise Invalid(f"unknown kind {entity!r}: use one of {', '.join(kinds)}")
+        raise Invalid(f"unknown kind {quoted(entity)}: use one of {', '.join(kinds)}")
     with crm.work("audit.read") as work:
         actor_id = users.find(work, actor).id if actor else None
         return entries(

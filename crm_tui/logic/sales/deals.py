@@ -21,6 +21,7 @@ from crm_tui.logic.core.context import Crm, Work
 from crm_tui.logic.core.errors import Invalid
 from crm_tui.logic.core.records import check_version, fetch, set_archived
 from crm_tui.logic.core.refs import ref
+from crm_tui.logic.core.vocabulary import DealSort, DealStatus
 from crm_tui.logic.sales import pipelines
 from crm_tui.logic.sales.deal_stages import (
     close_deal,
@@ -42,8 +43,12 @@ from crm_tui.logic.values.normalise import clean_text
 from crm_tui.storage.models import Contact, Customer, Deal, Order, Pipeline, Stage, User
 from crm_tui.storage.types import utcnow
 
-SORTS = {"updated": col(Deal.updated_at), "created": col(Deal.created_at), "amount": col(Deal.amount_minor)}
-STATUSES = ("open", "won", "lost")
+SORTS = {
+    DealSort.updated.value: col(Deal.updated_at),
+    DealSort.created.value: col(Deal.created_at),
+    DealSort.amount.value: col(Deal.amount_minor),
+}
+STATUSES = tuple(DealStatus)
 
 
 # Reading
@@ -315,7 +320,7 @@ def lose_deal(
     """Lose an open deal; the reason is required, for the team to learn from."""
     with crm.work("deals.write") as work:
         deal = _editable(work, reference, expected_version)
-        why = clean_text(reason, "lost reason", limit=500)
+        why = clean_text(reason, "lost reason", limit=500, multiline=True)
         if not why:
             raise Invalid(f"say why {ref('deal', deal.id)} was lost: a lost reason is required")
         close_deal(work, deal, "lost", why)

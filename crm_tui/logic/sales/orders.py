@@ -16,6 +16,7 @@ from crm_tui.logic.core.context import Crm, Work
 from crm_tui.logic.core.errors import Invalid
 from crm_tui.logic.core.records import check_version, fetch
 from crm_tui.logic.core.refs import ref
+from crm_tui.logic.core.vocabulary import OrderStatus
 from crm_tui.logic.sales import products
 from crm_tui.logic.sales.schemas import LineCreate, LineRead, OrderCreate, OrderRead
 from crm_tui.logic.values import money
@@ -30,7 +31,7 @@ STEPS = {
     "pay": ("fulfilled", "paid", "paid_at"),
 }
 CANCELLABLE = ("draft", "confirmed", "fulfilled")
-STATUSES = ("draft", "confirmed", "fulfilled", "paid", "cancelled")
+STATUSES = tuple(OrderStatus)
 
 
 def read(work: Work, order: Order) -> OrderRead:
@@ -117,7 +118,7 @@ def _add_line(work: Work, order: Order, data: LineCreate) -> OrderLine:
         tax_rate = money.to_basis_points(data.tax_rate, "tax rate")
     else:
         tax_rate = product.tax_rate_bp if product else 0
-    net, tax = money.line_amounts(quantity, unit_price, discount, tax_rate)
+    net, tax = money.line_amounts(quantity, unit_price, discount, tax_rate, order.currency)
     position = work.session.execute(
         select(func.coalesce(func.max(col(OrderLine.position)), 0)).where(col(OrderLine.order_id) == order.id)
     ).scalar_one()
@@ -146,7 +147,8 @@ def _total(work: Work, order: Order) -> None:
             func.coalesce(func.sum(col(OrderLine.tax_minor)), 0),
         ).where(col(OrderLine.order_id) == order.id)
     ).one()
-    order.net_minor, order.tax_minor, order.total_minor = int(net), int(tax), int(net) + int(tax)
+    total = money.within_limit(int(net) + int(tax), order.currency, "the order's total")
+    order.net_minor, order.tax_minor, order.total_minor = int(net), int(tax), total
     order.updated_at = utcnow()
     work.session.flush()
 
@@ -329,7 +331,7 @@ def cancel_order(
         name = ref("order", order.id)
         if order.status not in CANCELLABLE:
             raise Invalid(f"{name} is {order.status} and can no longer be cancelled")
-        why = clean_text(reason, "reason", limit=500)
+        why = clean_text(reason, "reason", limit=500, multiline=True)
         if not why:
             raise Invalid(f"say why {name} is cancelled: a reason is required")
         before = order.status

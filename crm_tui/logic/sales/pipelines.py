@@ -14,13 +14,14 @@ from sqlmodel import col
 
 from crm_tui.logic.core import audit
 from crm_tui.logic.core.context import Crm, Work
-from crm_tui.logic.core.errors import Duplicate, Invalid, NotFound
+from crm_tui.logic.core.errors import Duplicate, Invalid, NotFound, quoted
+from crm_tui.logic.core.vocabulary import StageKind
 from crm_tui.logic.sales.schemas import PipelineRead, StageRead
 from crm_tui.logic.values.normalise import clean_text
 from crm_tui.storage.models import Deal, DealStageChange, Pipeline, Stage
 from crm_tui.storage.types import utcnow
 
-KINDS = ("open", "won", "lost")
+KINDS = tuple(StageKind)
 DEFAULT_STAGES = [
     ("Lead", 10, "open"),
     ("Qualified", 25, "open"),
@@ -40,7 +41,7 @@ def find_pipeline(work: Work, name: str | None) -> Pipeline:
         query = query.where(func.lower(col(Pipeline.name)) == name.strip().lower())
     found = work.session.execute(query.limit(1)).scalar_one_or_none()
     if found is None:
-        raise NotFound(f"no pipeline {name!r}" if name else "there is no default pipeline")
+        raise NotFound(f"no pipeline {quoted(name)}" if name else "there is no default pipeline")
     return found
 
 
@@ -61,7 +62,7 @@ def find_stage(work: Work, pipeline: Pipeline, name: str) -> Stage:
     for stage in stages_of(work, pipeline.id):
         if stage.name.lower() == wanted:
             return stage
-    raise NotFound(f"pipeline {pipeline.name} has no stage {name!r}")
+    raise NotFound(f"pipeline {pipeline.name} has no stage {quoted(name)}")
 
 
 def first_of_kind(work: Work, pipeline_id: int, kind: str) -> Stage:

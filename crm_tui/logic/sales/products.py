@@ -7,7 +7,7 @@ from sqlmodel import col
 
 from crm_tui.logic.core import audit
 from crm_tui.logic.core.context import Crm, Work
-from crm_tui.logic.core.errors import Duplicate, Invalid, NotFound
+from crm_tui.logic.core.errors import Duplicate, Invalid, NotFound, quoted
 from crm_tui.logic.core.refs import ref
 from crm_tui.logic.sales.schemas import ProductCreate, ProductRead, ProductUpdate
 from crm_tui.logic.values import money
@@ -37,14 +37,14 @@ def find(work: Work, sku: str) -> Product:
         select(Product).where(func.lower(col(Product.sku)) == sku.strip().lower())
     ).scalar_one_or_none()
     if found is None:
-        raise NotFound(f"no product with SKU {sku!r}")
+        raise NotFound(f"no product with SKU {quoted(sku)}")
     return found
 
 
 def _clean_sku(sku: str) -> str:
     text = clean_text(sku, "SKU", required=True, limit=64)
     if any(ch.isspace() for ch in text):
-        raise Invalid(f"a SKU has no spaces: {sku!r}")
+        raise Invalid(f"a SKU has no spaces: {quoted(sku)}")
     return text
 
 

@@ -52,7 +52,7 @@ def _message(
         name = ref("ticket", ticket.id)
         if ticket.status == "closed":
             raise Invalid(f"{name} is closed; reopen it to write on it")
-        text = clean_text(body, "message", required=True, limit=BODY_LIMIT)
+        text = clean_text(body, "message", required=True, limit=BODY_LIMIT, multiline=True)
         now = utcnow()
         before = status_fields(ticket)
         work.session.add(

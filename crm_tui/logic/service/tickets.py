@@ -170,7 +170,7 @@ def create_in(work: Work, data: TicketCreate) -> TicketRead:
         contact_id=contact_id,
         order_id=order_id,
         subject=clean_text(data.subject, "subject", required=True, limit=300),
-        description=clean_text(data.description, "description", limit=BODY_LIMIT) or "",
+        description=clean_text(data.description, "description", limit=BODY_LIMIT, multiline=True) or "",
         type=data.type,
         priority=data.priority,
         channel=data.channel,
@@ -289,7 +289,7 @@ def resolve(
     """Resolve a ticket, saying how; the clock stops."""
     with crm.work("tickets.write") as work:
         ticket = editable_ticket(work, reference, expected_version)
-        text = clean_text(resolution, "resolution", limit=BODY_LIMIT)
+        text = clean_text(resolution, "resolution", limit=BODY_LIMIT, multiline=True)
         if not text:
             raise Invalid(f"say how {ref('ticket', ticket.id)} was resolved: a resolution is required")
         before = status_fields(ticket)
@@ -408,7 +408,7 @@ def rate(crm: Crm, reference: str | int, score: int, comment: str | None = None)
             "satisfaction_comment": ticket.satisfaction_comment,
         }
         ticket.satisfaction = score
-        ticket.satisfaction_comment = clean_text(comment, "comment", limit=1000)
+        ticket.satisfaction_comment = clean_text(comment, "comment", limit=1000, multiline=True)
         ticket.updated_at = utcnow()
         work.session.flush()
         after = {

@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
-from crm_tui.logic.core.errors import Invalid
+from crm_tui.logic.core.errors import Invalid, quoted
 
 _DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _OFFSET = re.compile(r"^\+(\d{1,4})([dw])$")
 _DURATION_PART = re.compile(r"(\d+)\s*([wdhm])")
 _UNIT_SECONDS = {"w": 7 * 86_400, "d": 86_400, "h": 3_600, "m": 60}
+# The longest span crm reads: a ten-year SLA target or "due within" means no limit, and
+# a longer one could not be added to a date (dates end in the year 9999).
+MAX_DURATION = timedelta(days=3650)
 
 
 def local_today() -> date:
@@ -41,21 +44,24 @@ def parse_relative_day(text: str, today: date | None = None) -> date:
         return date.fromisoformat(word)
     except ValueError:
         raise Invalid(
-            f"invalid date {text!r}: use YYYY-MM-DD, today, tomorrow, +3d, +2w or a weekday"
+            f"invalid date {quoted(text)}: use YYYY-MM-DD, today, tomorrow, +3d, +2w or a weekday"
         ) from None
 
 
 def parse_duration(text: str) -> timedelta:
-    """A span like ``90m``, ``2h``, ``1h30m``, ``3d`` or ``1w``; more than zero."""
+    """A span like ``90m``, ``2h``, ``1h30m``, ``3d`` or ``1w``; more than zero, at most
+    ``MAX_DURATION``."""
     word = text.strip().lower().replace(" ", "")
     parts = _DURATION_PART.findall(word)
     if not word or "".join(f"{n}{unit}" for n, unit in parts) != word:
         raise Invalid(
-            f"invalid duration {text!r}: use minutes, hours, days or weeks, like 90m, 2h, 1h30m, 3d"
+            f"invalid duration {quoted(text)}: use minutes, hours, days or weeks, like 90m, 2h, 1h30m, 3d"
         )
     seconds = sum(int(n) * _UNIT_SECONDS[unit] for n, unit in parts)
     if seconds <= 0:
-        raise Invalid(f"a duration must be more than zero, not {text!r}")
+        raise Invalid(f"a duration must be more than zero, not {quoted(text)}")
+    if seconds > MAX_DURATION.total_seconds():
+        raise Invalid(f"a duration must be at most {MAX_DURATION.days} days, not {quoted(text)}")
     return timedelta(seconds=seconds)
 
 

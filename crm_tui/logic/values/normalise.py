@@ -1,7 +1,9 @@
-"""Cleaning what users type: names, emails, phones, tags, countries.
+"""Cleaning what users type: names, emails, phones, tags, countries, free text.
 
 Each cleaner returns the value to store or raises Invalid with a sentence that says
 what is wrong with the input, so the same message serves the CLI, the TUI and imports.
+Free text holds no control characters: none in a single-line field (a name, a title, a
+subject), only line breaks and tabs in a multi-line one (a note, a description, a reply).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import re
 import unicodedata
 from typing import Literal, overload
 
-from crm_tui.logic.core.errors import Invalid
+from crm_tui.logic.core.errors import Invalid, quoted
 
 # Legal forms that do not tell two companies apart: "Acme GmbH" and "ACME" are one firm.
 _LEGAL_FORMS = {
@@ -37,6 +39,11 @@ _PLAIN_LETTERS = str.maketrans(
     }
 )
 _PHONE_TEXT = re.compile(r"^[\d\s()+\-./]+((ext\.?|x|#)\s*\d+)?$", re.IGNORECASE)
+# Control characters (C0, DEL and C1): escape sequences that retitle a terminal, recolour
+# it or write its clipboard when a record is printed, carriage returns that overwrite a
+# line, and NUL, which PostgreSQL cannot store. Multi-line text keeps line breaks and tabs.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def fold(text: str) -> str:
@@ -62,22 +69,47 @@ def name_key(name: str, *, company: bool) -> str:
 
 
 @overload
-def clean_text(value: str | None, field: str, *, required: Literal[True], limit: int = 200) -> str: ...
+def clean_text(
+    value: str | None, field: str, *, required: Literal[True], limit: int = 200, multiline: bool = False
+) -> str: ...
 
 
 @overload
-def clean_text(value: str | None, field: str, *, required: bool = False, limit: int = 200) -> str | None: ...
+def clean_text(
+    value: str | None, field: str, *, required: bool = False, limit: int = 200, multiline: bool = False
+) -> str | None: ...
 
 
-def clean_text(value: str | None, field: str, *, required: bool = False, limit: int = 200) -> str | None:
-    """Trimmed text, None when blank; Invalid when required and blank, or too long."""
+def clean_text(
+    value: str | None, field: str, *, required: bool = False, limit: int = 200, multiline: bool = False
+) -> str | None:
+    """Trimmed text, None when blank; Invalid when required and blank, too long, or
+    holding a control character (``multiline`` text may hold line breaks and tabs;
+    its line ends are kept as \\n)."""
     text = (value or "").strip()
+    if multiline:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text:
         if required:
             raise Invalid(f"{field} must not be empty", field=field)
         return None
     if len(text) > limit:
         raise Invalid(f"{field} is {len(text)} characters long; at most {limit} are allowed", field=field)
+    refuse_control_characters(text, field, multiline=multiline)
+    return text
+
+
+def refuse_control_characters(text: str, field: str, *, multiline: bool = False) -> str:
+    """``text`` as it is; Invalid naming ``field`` when it holds a control character
+    (other than a line break or a tab, in ``multiline`` text)."""
+    found = (_CONTROL_BUT_LINES if multiline else _CONTROL).search(text)
+    if found is not None:
+        allowed = " other than line breaks and tabs" if multiline else ""
+        raise Invalid(
+            f"{field} must not hold control characters{allowed}: "
+            f"{quoted(found.group())} at character {found.start() + 1}",
+            field=field,
+        )
     return text
 
 
@@ -132,7 +164,7 @@ def clean_email(value: str | None) -> str | None:
     try:
         checked = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise Invalid(f"invalid email {text!r}: {exc}", field="email") from exc
+        raise Invalid(f"invalid email {quoted(text)}: {exc}", field="email") from exc
     return checked.normalized.lower()
 
 
@@ -147,9 +179,9 @@ def clean_phone(value: str | None, country: str | None, field: str = "phone") ->
         return None
     digits = sum(ch.isdigit() for ch in text)
     if not _PHONE_TEXT.match(text) or digits < 3:
-        raise Invalid(f"invalid phone number {text!r}: use digits, spaces, + ( ) - . /", field=field)
+        raise Invalid(f"invalid phone number {quoted(text)}: use digits, spaces, + ( ) - . /", field=field)
     if len(text) > 64:
-        raise Invalid(f"phone number {text!r} is too long", field=field)
+        raise Invalid(f"phone number {quoted(text)} is too long", field=field)
     return _read_phone(text, country)
 
 
@@ -205,7 +237,7 @@ def clean_country(value: str | None) -> str | None:
 
     if len(text) != 2 or not text.isalpha() or text not in phonenumbers.SUPPORTED_REGIONS:
         raise Invalid(
-            f"invalid country {value!r}: use a two-letter ISO code such as DE or US", field="country"
+            f"invalid country {quoted(value)}: use a two-letter ISO code such as DE or US", field="country"
         )
     return text
 
@@ -215,8 +247,8 @@ def clean_website(value: str | None) -> str | None:
     text = (value or "").strip()
     if not text:
         return None
-    if " " in text or "." not in text:
-        raise Invalid(f"invalid website {text!r}", field="website")
+    if " " in text or "." not in text or _CONTROL.search(text):
+        raise Invalid(f"invalid website {quoted(text)}", field="website")
     if not re.match(r"^https?://", text, re.IGNORECASE):
         text = "https://" + text
     return text[:300]
@@ -228,5 +260,5 @@ def clean_tag(value: str) -> str:
     if not tag:
         raise Invalid("a tag must not be empty", field="tags")
     if len(tag) > 64 or not re.fullmatch(r"[\w\-]+", tag):
-        raise Invalid(f"invalid tag {value!r}: use letters, digits, '-' and '_'", field="tags")
+        raise Invalid(f"invalid tag {quoted(value)}: use letters, digits, '-' and '_'", field="tags")
     return tag
