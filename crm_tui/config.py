@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import getpass
 import os
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import platformdirs
-from pydantic import Field
+import pydantic_settings
+from pydantic import Field, ValidationError
+from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -150,13 +153,48 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path.absolute()}"
 
 
+class SettingsError(ValueError):
+    """The settings cannot be read: the settings file is not TOML (or cannot be opened),
+    or a value in it, in a ``CRM_*`` variable or on the command line is not one the
+    setting takes. The message is one line that names where the value came from."""
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Settings from all sources, with ``overrides`` (command-line values) on top."""
+    """Settings from all sources, with ``overrides`` (command-line values) on top;
+    SettingsError when they cannot be read."""
     # Any: the values are checked by Settings, which is what it is for.
     given: dict[str, Any] = {key: value for key, value in overrides.items() if value is not None}
     if "db" in given:
         given["db"] = str(given["db"])  # a Path or a URL
-    return Settings(**given)
+    path = config_file()
+    try:
+        return Settings(**given)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"the settings file {path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"the settings file {path} is not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
+    except OSError as exc:
+        raise SettingsError(f"cannot read the settings file {path}: {exc.strerror}") from None
+    except ValidationError as exc:
+        problems = [_bad_setting(error, path, given) for error in exc.errors()]
+        raise SettingsError("; ".join(problems)) from None
+    except pydantic_settings.SettingsError as exc:  # a CRM_* variable that is not JSON where JSON is due
+        raise SettingsError(str(exc)) from None
+
+
+def _bad_setting(error: ErrorDetails, path: Path, given: dict[str, object]) -> str:
+    """One problem of a ValidationError, naming the setting and where its value came from."""
+    name = str(error["loc"][0]) if error["loc"] else "settings"
+    variable = f"CRM_{name.upper()}"
+    if name in given:
+        source = "given on the command line"
+    elif variable in os.environ:
+        source = f"from {variable}"
+    else:
+        source = f"in {path}"
+    return f"setting {name} ({source}): {error['msg']}"
 
 
 def save_setting(name: str, value: object) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -18,14 +18,13 @@ from crm_tui import __version__
 from crm_tui.cli import output
 from crm_tui.cli.state import CliState, state
 
-# Typer's exits and usage errors pass through to be shown as usage (exit 2). Its
-# ClickException is named through BadParameter because Typer versions differ in which
-# click they ship.
-_USAGE_AND_EXITS = (
-    typer.Exit,
-    typer.Abort,
-    *(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "ClickException"),
+# Typer's refusals (a usage error is exit 2) become one line like every other error;
+# its exits pass through. ClickException is named through BadParameter because Typer
+# versions differ in which click they ship.
+_CLICK_ERROR: type[Exception] = next(
+    cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "ClickException"
 )
+_EXITS = (typer.Exit, typer.Abort)
 
 
 # The command groups: name, module, one line of help. A group's module is imported and
@@ -76,6 +75,13 @@ class CrmGroup(TyperGroup):
         finally:
             self._listing = False
 
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        # The root's own options are read here, before ``invoke``: `crm --bogus`.
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except _CLICK_ERROR as exc:
+            _refuse(exc)
+
     def get_command(self, ctx: typer.Context, name: str) -> Any:
         if name not in GROUPS:
             return None
@@ -97,7 +103,9 @@ class CrmGroup(TyperGroup):
                 raise
             output.fail(str(exc))
             raise typer.Exit(exc.exit_code) from None
-        except _USAGE_AND_EXITS:
+        except _CLICK_ERROR as exc:
+            _refuse(exc)
+        except _EXITS:
             raise
         except KeyboardInterrupt:
             output.fail("interrupted")
@@ -115,6 +123,19 @@ class CrmGroup(TyperGroup):
         finally:
             if isinstance(ctx.obj, CliState):
                 ctx.obj.close()
+
+
+def _refuse(exc: Any) -> NoReturn:
+    """A refusal of Typer's (an unknown option, a bad value, a missing argument) as one
+    error line naming the command's help, and its exit code; bare `crm deal` shows help."""
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        raise exc
+    message = " ".join(exc.format_message().split())
+    context = getattr(exc, "ctx", None)
+    if context is not None and exc.exit_code == output.USAGE:
+        message += f" (see {context.command_path} --help)"
+    output.fail(message)
+    raise typer.Exit(exc.exit_code) from None
 
 
 def _debugging(ctx: typer.Context) -> bool:
@@ -180,6 +201,7 @@ def root(
 
 def _run_desk(current: CliState) -> None:
     """Open the interactive desk; the TUI toolkit is loaded only here."""
+    current.settings()  # a broken settings file is said before anything starts
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         output.fail("the desk needs a terminal; for scripts use the commands (crm --help)")
         raise typer.Exit(output.USAGE)

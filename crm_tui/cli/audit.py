@@ -8,7 +8,7 @@ import typer
 
 from crm_tui.cli import output
 from crm_tui.cli.output import Format, FormatOption
-from crm_tui.cli.state import Limit, crm, page_size
+from crm_tui.cli.state import MAX_NUMBER, Limit, crm, page_size
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
@@ -36,7 +36,9 @@ def list_(
         str | None, typer.Option("--kind", help="Only this kind: customer, contact, task, ...")
     ] = None,
     actor: Annotated[str | None, typer.Option("--actor", help="Only changes by this user.")] = None,
-    before: Annotated[int | None, typer.Option(help="Continue with entries older than this #.")] = None,
+    before: Annotated[
+        int | None, typer.Option(min=1, max=MAX_NUMBER, help="Continue with entries older than this #.")
+    ] = None,
     limit: Limit = None,
     fmt: Format = FormatOption,
 ) -> None:

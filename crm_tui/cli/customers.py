@@ -9,7 +9,7 @@ import typer
 from crm_tui.cli import output
 from crm_tui.cli.batch import add_from
 from crm_tui.cli.output import Format, FormatOption
-from crm_tui.cli.state import Limit, crm, page_size, refuse_mixed, supplied
+from crm_tui.cli.state import MAX_ROWS, Limit, crm, page_size, refuse_mixed, supplied
 from crm_tui.logic.core.vocabulary import CustomerKind, CustomerSort, Lifecycle
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
@@ -286,7 +286,9 @@ def untag(ctx: typer.Context, customer: Ref, tags: Tags) -> None:
 @app.command("dupes")
 def dupes(
     ctx: typer.Context,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many groups to show.")] = 100,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, max=MAX_ROWS, help="How many groups to show.")
+    ] = 100,
     fmt: Format = FormatOption,
 ) -> None:
     """List likely duplicates: customers sharing an email, a phone, or a name."""

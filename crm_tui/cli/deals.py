@@ -10,6 +10,7 @@ from crm_tui.cli import output
 from crm_tui.cli.batch import add_from
 from crm_tui.cli.output import Format, FormatOption
 from crm_tui.cli.state import Limit, crm, page_size, refuse_mixed, supplied
+from crm_tui.logic.core.vocabulary import DealSort, DealStatus
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
@@ -130,7 +131,7 @@ def add(
 def list_(
     ctx: typer.Context,
     search: Annotated[str | None, typer.Argument(help="Text in the title.")] = None,
-    status: Annotated[str | None, typer.Option(help="open, won or lost.")] = None,
+    status: Annotated[DealStatus | None, typer.Option(help="Only deals that are open, won or lost.")] = None,
     pipeline: Annotated[str | None, typer.Option(help="Only this pipeline.")] = None,
     stage: Annotated[
         str | None, typer.Option(help="Only this stage (of --pipeline, or the default).")
@@ -140,7 +141,7 @@ def list_(
         str | None, typer.Option("--customer", "-c", help="Only this customer's deals.")
     ] = None,
     archived: Annotated[bool, typer.Option("--archived", help="Only archived deals.")] = False,
-    sort: Annotated[str, typer.Option(help="updated, created or amount.")] = "updated",
+    sort: Annotated[DealSort, typer.Option(help="Sort by updated, created or amount.")] = DealSort.updated,
     asc: Annotated[bool, typer.Option("--asc", help="Oldest or smallest first.")] = False,
     limit: Limit = None,
     after: Annotated[str | None, typer.Option(help="Continue after this deal.")] = None,

@@ -9,7 +9,8 @@ import typer
 from crm_tui.cli import output
 from crm_tui.cli.batch import add_from
 from crm_tui.cli.output import Format, FormatOption
-from crm_tui.cli.state import Limit, crm, page_size, refuse_mixed, supplied
+from crm_tui.cli.state import MAX_NUMBER, Limit, crm, page_size, refuse_mixed, supplied
+from crm_tui.logic.core.vocabulary import OrderStatus
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 line_app = typer.Typer(
@@ -125,9 +126,7 @@ def add(
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    status: Annotated[
-        str | None, typer.Option(help="draft, confirmed, fulfilled, paid or cancelled.")
-    ] = None,
+    status: Annotated[OrderStatus | None, typer.Option(help="Only orders with this status.")] = None,
     customer: Annotated[
         str | None, typer.Option("--customer", "-c", help="Only this customer's orders.")
     ] = None,
@@ -196,7 +195,7 @@ def line_add(
 def line_remove(
     ctx: typer.Context,
     order: Ref,
-    position: Annotated[int, typer.Argument(help="Line number.", show_default=False)],
+    position: Annotated[int, typer.Argument(min=1, max=MAX_NUMBER, help="Line number.", show_default=False)],
     expected_version: Expected = None,
     fmt: Format = FormatOption,
 ) -> None:

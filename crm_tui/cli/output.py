@@ -2,16 +2,20 @@
 
 Data goes to stdout and messages to stderr, so ``crm customer list -f json | jq`` sees
 only data. Field names in json/jsonl/csv are the read models' names, which are stable.
+Whatever reaches a terminal shows control characters as ``\\x1b`` rather than obeying
+them, so a record (even one stored before crm refused them) cannot retitle, recolour
+or write the clipboard of the terminal it is printed on.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
-from typing import Any
+from typing import IO, Any, cast
 
 import typer
 from rich.console import Console
@@ -39,6 +43,63 @@ class Format(StrEnum):
 # (field, header); the field may be a function of the record, for computed cells.
 Column = tuple[str | Callable[[Any], Any], str]
 
+# The control characters a terminal obeys (escape sequences, carriage returns,
+# backspaces, C1 codes); line breaks and tabs are kept in text, not in a one-line message.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_IN_A_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def visible(text: str, *, one_line: bool = False) -> str:
+    """``text`` safe to print on a terminal: each control character written out as
+    Python writes it (``\\x1b``, ``\\r``); line breaks and tabs kept unless ``one_line``."""
+    return (_CONTROL_IN_A_LINE if one_line else _CONTROL).sub(_written_out, text)
+
+
+def _written_out(control: re.Match[str]) -> str:
+    return control.group().encode("unicode_escape").decode("ascii")
+
+
+class _WholePieces:
+    """What a console writes to: stdout or stderr as they are now, in pieces a pipe takes
+    whole. One write larger than a pipe holds, cut short because its reader went away
+    while it waited (`crm customer list | head -1`), is reported as partly done, and
+    Python's streams then drop the rest without an error; a piece at a time, the next
+    piece finds the pipe closed, and the command ends with READER_GONE."""
+
+    PIECE = 1024  # characters: at most 4 KiB of UTF-8, PIPE_BUF, which a pipe writes whole
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def write(self, text: str) -> int:
+        stream = getattr(sys, self._name)
+        for start in range(0, len(text), self.PIECE):
+            stream.write(text[start : start + self.PIECE])
+            stream.flush()
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(getattr(sys, self._name), name)
+
+
+class _Terminal(Console):
+    """A rich Console that prints text as it is given (no markup, no emoji codes) with
+    its control characters made visible, and that stops the command when the reader of
+    its output has gone (the command then ends with READER_GONE)."""
+
+    def __init__(self, stream: str, **options: Any) -> None:
+        pieces = cast(IO[str], _WholePieces(stream))
+        super().__init__(file=pieces, markup=False, emoji=False, highlight=False, **options)
+
+    def render_str(self, text: str, **options: Any) -> Any:
+        return super().render_str(visible(text), **options)
+
+    def on_broken_pipe(self) -> None:
+        # rich's own answer is SystemExit(1); the command's runner turns this into 141.
+        self.quiet = True
+        raise BrokenPipeError
+
+
 _out: Console | None = None
 _err: Console | None = None
 
@@ -46,14 +107,14 @@ _err: Console | None = None
 def console() -> Console:
     global _out
     if _out is None:
-        _out = Console(highlight=False, soft_wrap=False)
+        _out = _Terminal("stdout", soft_wrap=False)
     return _out
 
 
 def error_console() -> Console:
     global _err
     if _err is None:
-        _err = Console(stderr=True, highlight=False, soft_wrap=True)
+        _err = _Terminal("stderr", soft_wrap=True)
     return _err
 
 
@@ -64,7 +125,7 @@ def say(message: str) -> None:
 
 def fail(message: str) -> None:
     """One error line on stderr, prefixed so it is recognisable in cron mail and logs."""
-    sys.stderr.write(f"crm: error: {message}\n")
+    sys.stderr.write(f"crm: error: {visible(message, one_line=True)}\n")
     sys.stderr.flush()
 
 
@@ -92,6 +153,11 @@ def _csv_cell(value: Any) -> Any:
     return "" if value is None else value
 
 
+def _on_terminal(value: Any) -> Any:
+    """A CSV cell as a terminal shows it; CSV for a file or a pipe is left as stored."""
+    return visible(value) if isinstance(value, str) else value
+
+
 class Printer:
     """Writes records one at a time in a format; tables are drawn at the end."""
 
@@ -102,6 +168,7 @@ class Printer:
         self.count = 0
         self._rows: list[Any] = []
         self._csv: Any = None
+        self._shown: Callable[[Any], Any] = _on_terminal if sys.stdout.isatty() else lambda value: value
 
     def __enter__(self) -> Printer:
         if self.fmt == Format.json:
@@ -117,14 +184,14 @@ class Printer:
         elif self.fmt == Format.jsonl:
             sys.stdout.write(json_line(as_dict(record)) + "\n")
         elif self.fmt == Format.json:
-            text = json.dumps(as_dict(record), ensure_ascii=False, indent=2)
+            text = json_text(as_dict(record), indent=2)
             sys.stdout.write(("," if self.count > 1 else "") + "\n" + _indent(text))
         else:
             data = as_dict(record)
             if self._csv is None:
                 self._csv = csv.DictWriter(sys.stdout, fieldnames=list(data), lineterminator="\n")
                 self._csv.writeheader()
-            self._csv.writerow({key: _csv_cell(value) for key, value in data.items()})
+            self._csv.writerow({key: self._shown(_csv_cell(value)) for key, value in data.items()})
 
     def __exit__(self, *exc: object) -> None:
         if self.fmt == Format.json:
@@ -139,14 +206,22 @@ class Printer:
         sys.stdout.flush()
 
 
-# JSON leaves these raw, yet many readers take them for line breaks: a record must stay
-# on its own line whatever a customer's name holds.
-_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+# JSON escapes the control characters below 0x20 and leaves these raw: DEL and the C1
+# codes, which some terminals obey, and line separators, which many readers take for
+# line breaks (a record must stay on its own line whatever a customer's name holds).
+_RAW_IN_JSON = str.maketrans(
+    {char: f"\\u{ord(char):04x}" for char in [*map(chr, range(0x7F, 0xA0)), "\u2028", "\u2029"]}
+)
+
+
+def json_text(data: Any, indent: int | None = None) -> str:
+    """``data`` as JSON, readable text kept as it is and control characters escaped."""
+    return json.dumps(data, ensure_ascii=False, indent=indent).translate(_RAW_IN_JSON)
 
 
 def json_line(data: Any) -> str:
     """One record as one line of JSON, readable text kept as it is."""
-    return json.dumps(data, ensure_ascii=False).translate(_LINE_BREAKS)
+    return json_text(data)
 
 
 def _indent(text: str) -> str:
@@ -175,7 +250,7 @@ def print_record(record: Any, fmt: Format, fields: Sequence[Column] | None = Non
                 table.add_row(label, shown(value))
         console().print(table)
     elif fmt == Format.json:
-        sys.stdout.write(json.dumps(as_dict(record), ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(json_text(as_dict(record), indent=2) + "\n")
     else:
         print_records([record], fmt, fields or [])
 

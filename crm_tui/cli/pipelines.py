@@ -8,7 +8,8 @@ import typer
 
 from crm_tui.cli import output
 from crm_tui.cli.output import Format, FormatOption
-from crm_tui.cli.state import crm
+from crm_tui.cli.state import MAX_NUMBER, crm
+from crm_tui.logic.core.vocabulary import StageKind
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 stage_app = typer.Typer(no_args_is_help=True, add_completion=False, help="Add, change and remove stages.")
@@ -84,9 +85,9 @@ def stage_add(
     name: StageName,
     pipeline: Pipeline = None,
     probability: Annotated[int | None, typer.Option(min=0, max=100, help="Win probability, percent.")] = None,
-    kind: Annotated[str, typer.Option(help="open, won or lost.")] = "open",
+    kind: Annotated[StageKind, typer.Option(help="open, won or lost.")] = StageKind.open,
     position: Annotated[
-        int | None, typer.Option(min=1, help="1 is first; default: after the open stages.")
+        int | None, typer.Option(min=1, max=MAX_NUMBER, help="1 is first; default: after the open stages.")
     ] = None,
     fmt: Format = FormatOption,
 ) -> None:
@@ -106,8 +107,10 @@ def stage_set(
     pipeline: Pipeline = None,
     rename: Annotated[str | None, typer.Option("--name", help="New name.")] = None,
     probability: Annotated[int | None, typer.Option(min=0, max=100, help="Win probability, percent.")] = None,
-    kind: Annotated[str | None, typer.Option(help="open, won or lost.")] = None,
-    position: Annotated[int | None, typer.Option(min=1, help="Move it to this place; 1 is first.")] = None,
+    kind: Annotated[StageKind | None, typer.Option(help="open, won or lost.")] = None,
+    position: Annotated[
+        int | None, typer.Option(min=1, max=MAX_NUMBER, help="Move it to this place; 1 is first.")
+    ] = None,
     fmt: Format = FormatOption,
 ) -> None:
     """Rename a stage, set its probability or kind, or move it."""

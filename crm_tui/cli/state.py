@@ -22,11 +22,20 @@ class CliState:
     user: str | None = None
     debug: bool = False
     _crm: Crm | None = field(default=None, repr=False)
+    _settings: Settings | None = field(default=None, repr=False)
 
     def settings(self) -> Settings:
-        from crm_tui.config import load_settings
+        """The settings of this run, read once; a settings file or ``CRM_*`` variable that
+        cannot be read is invalid input, said in one line naming where it is."""
+        if self._settings is None:
+            from crm_tui.config import SettingsError, load_settings
+            from crm_tui.logic.core.errors import Invalid
 
-        return load_settings(db=self.db, user=self.user)
+            try:
+                self._settings = load_settings(db=self.db, user=self.user)
+            except SettingsError as exc:
+                raise Invalid(str(exc)) from None
+        return self._settings
 
     def crm(self) -> Crm:
         """The open crm, opened on first use (commands that do not need it never pay)."""
@@ -96,9 +105,18 @@ def refuse_mixed(from_file: str | None, /, **given: Any) -> None:
         )
 
 
+# Numbers typed on the command line are bounded where they are read (exit 2 when out of
+# range), so none reaches the database too large for its integers. Lists show at most as
+# many rows as the page_size setting may ask for; references, versions and positions are
+# at most the largest 32-bit integer, the largest id a PostgreSQL table of crm holds.
+MAX_ROWS = 10_000
+MAX_NUMBER = 2**31 - 1
+
 Limit = Annotated[
     int | None,
-    typer.Option("--limit", "-n", min=1, help="How many to show (default: the page_size setting, 50)."),
+    typer.Option(
+        "--limit", "-n", min=1, max=MAX_ROWS, help="How many to show (default: the page_size setting, 50)."
+    ),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -10,10 +11,21 @@ from crm_tui.cli import output
 from crm_tui.cli.batch import add_from
 from crm_tui.cli.output import Format, FormatOption
 from crm_tui.cli.state import Limit, crm, page_size, refuse_mixed, supplied
-from crm_tui.logic.core.vocabulary import Channel, Priority, TicketType
+from crm_tui.logic.core.vocabulary import Channel, Priority, TicketStatus, TicketType
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 sla_app = typer.Typer(no_args_is_help=True, add_completion=False)
+
+
+class ListedStatus(StrEnum):
+    """What `ticket list --status` takes: a ticket status, or all of them."""
+
+    new = TicketStatus.new.value
+    open = TicketStatus.open.value
+    pending = TicketStatus.pending.value
+    resolved = TicketStatus.resolved.value
+    closed = TicketStatus.closed.value
+    all = "all"
 
 
 def _due(ticket) -> str:
@@ -151,7 +163,7 @@ def add(
 def list_(
     ctx: typer.Context,
     status: Annotated[
-        str | None, typer.Option(help="new, open, pending, resolved, closed or all; default: waiting.")
+        ListedStatus | None, typer.Option(help="One status, or all; default: waiting (new, open, pending).")
     ] = None,
     assignee: Annotated[
         str | None, typer.Option("--assignee", "-a", help="An agent, me, or none for unassigned.")
@@ -261,7 +273,7 @@ def assign(
 def status(
     ctx: typer.Context,
     ticket: Ref,
-    new_status: Annotated[str, typer.Argument(help="open or pending.", show_default=False)],
+    new_status: Annotated[TicketStatus, typer.Argument(help="open or pending.", show_default=False)],
     expected_version: Expected = None,
     fmt: Format = FormatOption,
 ) -> None:
