@@ -16,6 +16,7 @@ from crm_tui.storage.models import Customer, Deal, Ticket, User
 from crm_tui.storage.types import utcnow
 
 Row = TypeVar("Row", bound=SQLModel)
+LARGEST_ID = 2**31 - 1
 
 
 class Versioned(Protocol):
@@ -40,7 +41,10 @@ def fetch(work: Work, model: type[Row], kind: str, reference: str | int, *, for_
     this one (SQLite's write lock already serialises writers).
     """
     record_id = parse_ref(kind, reference)
-    row = work.session.get(model, record_id, with_for_update=for_update or None)
+    # Ids are 32-bit integers in PostgreSQL's tables: a larger one names no record there,
+    # and asking for it would be a database error rather than "no such record".
+    fits = record_id <= LARGEST_ID
+    row = work.session.get(model, record_id, with_for_update=for_update or None) if fits else None
     if row is None:
         raise NotFound(f"no {kind} {ref(kind, record_id)}")
     return row

@@ -13,6 +13,7 @@ from sqlmodel import col
 
 from crm_tui.logic.core.context import Work
 from crm_tui.logic.core.errors import CrmError, Invalid, quoted
+from crm_tui.logic.core.records import LARGEST_ID
 from crm_tui.logic.core.refs import parse_ref, ref
 from crm_tui.logic.customers import batches as customer_batches
 from crm_tui.logic.customers.schemas import CustomerCreate
@@ -79,7 +80,8 @@ def _customers_for(
     work: Work, keys: dict[str, tuple[str, Any]], batch: list[Row], create: bool
 ) -> dict[tuple[str, Any], RowCustomer]:
     """The active customers the rows name (by reference or by company name), one query."""
-    ids = {value for kind, value in keys.values() if kind == "id"}
+    # A larger id names no customer, and is no id at all to PostgreSQL's integer column.
+    ids = {value for kind, value in keys.values() if kind == "id" and value <= LARGEST_ID}
     names = {value for kind, value in keys.values() if kind == "name" and value}
     found: dict[tuple[str, Any], RowCustomer] = {}
     query = (

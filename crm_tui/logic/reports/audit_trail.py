@@ -8,6 +8,7 @@ from sqlmodel import Session, col
 from crm_tui.logic.core import users
 from crm_tui.logic.core.context import Crm
 from crm_tui.logic.core.errors import Invalid, quoted
+from crm_tui.logic.core.records import LARGEST_ID
 from crm_tui.logic.core.refs import PREFIXES, parse_ref, ref
 from crm_tui.logic.core.schemas import AuditRead
 from crm_tui.storage.models import AuditEntry, User
@@ -38,6 +39,8 @@ def entries(
     query = select(AuditEntry, col(User.username)).outerjoin(User, col(User.id) == col(AuditEntry.actor_id))
     if record_ref:
         kind, record_id = parse_record(record_ref)
+        if record_id > LARGEST_ID:  # no such record, and no such id in PostgreSQL's tables
+            return []
         query = query.where(col(AuditEntry.entity) == kind, col(AuditEntry.entity_id) == record_id)
     if entity:
         query = query.where(col(AuditEntry.entity) == entity)
