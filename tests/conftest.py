@@ -1,5 +1,12 @@
-"""Fixtures: a fresh database per test, SQLite by default, PostgreSQL when
-``CRM_TEST_POSTGRES_URL`` names a server (a URL to its maintenance database)."""
+"""Fixtures: a database per test, SQLite by default, PostgreSQL when
+``CRM_TEST_POSTGRES_URL`` names a server (a URL to its maintenance database).
+
+Bringing a new database through every migration costs more than most tests do, so a
+test session (each xdist worker its own) migrates one template, as ``open_crm`` does on
+first use, and every test gets a copy: the file copied for SQLite, ``CREATE DATABASE ...
+TEMPLATE`` on PostgreSQL. A test about a database crm has never opened (first use,
+upgrades, foreign tables) is marked ``never_opened`` and gets an empty one instead.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
@@ -18,6 +26,8 @@ from crm_tui.logic.core.context import Crm, open_crm
 from crm_tui.storage.search import is_index_table
 
 POSTGRES = os.environ.get("CRM_TEST_POSTGRES_URL")
+# The acting user of every test unless it says otherwise, and so the template's first admin.
+TEMPLATE_USER = "alice"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -39,10 +49,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(skip)
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """No test sees the developer's own database, settings or login."""
-    home = tmp_path_factory.mktemp("home")
+def _isolate(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
     for name in (
         "CRM_DB",
         "CRM_DATABASE_URL",
@@ -53,36 +60,110 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
-    monkeypatch.setenv("CRM_USER", "alice")
+    monkeypatch.setenv("CRM_USER", TEMPLATE_USER)
     monkeypatch.setenv("LANG", "C.UTF-8")
 
 
-def _postgres_database() -> Iterator[str]:
-    admin = make_url(POSTGRES).set(drivername="postgresql+psycopg")
-    name = f"crm_test_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test sees the developer's own database, settings or login."""
+    _isolate(monkeypatch, tmp_path_factory.mktemp("home"))
+
+
+def _make_template(url: str, home: Path) -> None:
+    """Open ``url`` as a test would, so crm migrates it and makes its first admin."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _isolate(monkeypatch, home)
+        open_crm(load_settings(db=url)).close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The bytes of a database file crm has opened once and closed."""
+    folder = tmp_path_factory.mktemp("template")
+    path = folder / "crm.sqlite3"
+    _make_template(f"sqlite:///{path}", folder)
+    # Closed by its last connection, the file is whole: WAL checkpointed, no -wal or -shm beside it.
+    assert sorted(p.name for p in folder.glob("crm.sqlite3*")) == ["crm.sqlite3"]
+    return path.read_bytes()
+
+
+def _write_private(path: Path, content: bytes) -> None:
+    """Write a database file the way crm creates one: new, and its owner's only (0600)."""
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    with open(fd, "wb") as file:
+        file.write(content)
+
+
+def _postgres_admin():
+    return make_url(POSTGRES).set(drivername="postgresql+psycopg")
+
+
+def _postgres_url(name: str) -> str:
+    return _postgres_admin().set(database=name).render_as_string(hide_password=False)
+
+
+def _postgres_command(sql: str) -> None:
+    engine = create_engine(_postgres_admin(), isolation_level="AUTOCOMMIT")
     try:
-        yield admin.set(database=name).render_as_string(hide_password=False)
-    finally:
         with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(sql))
+    finally:
         engine.dispose()
 
 
+def _create_postgres_database(template: str | None = None) -> str:
+    name = f"crm_test_{uuid.uuid4().hex[:12]}"
+    _postgres_command(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return name
+
+
+def _drop_postgres_database(name: str) -> None:
+    _postgres_command(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _postgres_database(template: str | None = None) -> Iterator[str]:
+    """A URL to a new database, empty or a copy of ``template``; dropped afterwards."""
+    name = _create_postgres_database(template)
+    try:
+        yield _postgres_url(name)
+    finally:
+        _drop_postgres_database(name)
+
+
+@pytest.fixture(scope="session")
+def postgres_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The name of a database crm has opened once and closed: PostgreSQL copies a template
+    only while no one is connected to it."""
+    name = _create_postgres_database()
+    try:
+        _make_template(_postgres_url(name), tmp_path_factory.mktemp("template"))
+        yield name
+    finally:
+        _drop_postgres_database(name)
+
+
 @pytest.fixture
-def db_url(tmp_path) -> Iterator[str]:
-    """A URL to an empty database that crm has never opened."""
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL to this test's own database, as crm leaves it on first use by alice: migrated,
+    alice its first admin. Marked ``never_opened`` (or acting as another user), an empty
+    database that crm has never opened."""
+    fresh = (
+        request.node.get_closest_marker("never_opened") is not None
+        or os.environ.get("CRM_USER") != TEMPLATE_USER
+    )
     if POSTGRES:
-        yield from _postgres_database()
+        yield from _postgres_database(None if fresh else request.getfixturevalue("postgres_template"))
     else:
-        yield f"sqlite:///{tmp_path / 'crm.sqlite3'}"
+        path = tmp_path / "crm.sqlite3"
+        if not fresh:
+            _write_private(path, request.getfixturevalue("sqlite_template"))
+        yield f"sqlite:///{path}"
 
 
 @pytest.fixture
 def crm(db_url) -> Iterator[Crm]:
-    """crm opened as alice, who becomes the first admin."""
+    """crm opened as alice, its first admin."""
     opened = open_crm(load_settings(db=db_url))
     yield opened
     opened.close()

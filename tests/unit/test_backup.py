@@ -202,6 +202,7 @@ def test_cron_run_with_an_empty_environment_and_no_terminal(crm, db_url, folder,
     assert code == 8 and out == "" and err.count("\n") == 1 and err.startswith("crm: error: ")
 
 
+@pytest.mark.never_opened
 def test_nothing_to_back_up_is_said_clearly(db_url, folder, cli):
     result = cli("backup", "create", "--dir", str(folder))
     assert result.exit_code == 8 and "no database at" in result.stderr

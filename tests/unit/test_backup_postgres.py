@@ -382,6 +382,7 @@ def test_a_newer_dump_is_refused_and_an_older_one_upgraded(crm, db_url, folder, 
     assert schema.read_status(crm.database).state == "current" and _names(crm) == ["Acme"]
 
 
+@pytest.mark.never_opened
 def test_an_older_dump_is_upgraded_as_crm_db_upgrade_would(db_url, folder, other_url):
     """Tickets' service spans, new in 0007, measured on the settings' business hours."""
     from crm_tui.logic.service.working_time import WorkingTime

@@ -57,6 +57,7 @@ def test_db_upgrade_refuses_a_newer_database(cli, crm):
     assert "newer crm" in result.stderr
 
 
+@pytest.mark.never_opened
 def test_db_upgrade_creates_an_empty_database_with_its_first_admin(cli, db_url):
     result = cli("db", "upgrade", user="carol")
     assert result.exit_code == 0, result.stderr
@@ -64,6 +65,7 @@ def test_db_upgrade_creates_an_empty_database_with_its_first_admin(cli, db_url):
     assert '"username": "carol"' in users.stdout and '"role": "admin"' in users.stdout
 
 
+@pytest.mark.never_opened
 def test_a_database_of_other_tables_is_not_touched(db_url):
     from sqlalchemy import text
 
@@ -81,6 +83,7 @@ def test_the_suite_runs_on_the_backend_it_was_asked_for(crm):
     assert crm.database.backend == ("postgresql" if POSTGRES else "sqlite")
 
 
+@pytest.mark.never_opened
 def test_an_older_database_is_refused_until_upgraded_and_keeps_its_data(db_url, cli, counts):
     from sqlalchemy import text
 

@@ -276,6 +276,7 @@ def _measured(database: Database, clock: WorkingTime) -> list[tuple]:
     return [tuple(sla.measure_spans(clock, row)) for row in rows]
 
 
+@pytest.mark.never_opened
 def test_migration_0007_fills_the_spans_on_calendar_time(db_url):
     database = _old_database(db_url)
     schema.upgrade(database)
@@ -285,6 +286,7 @@ def test_migration_0007_fills_the_spans_on_calendar_time(db_url):
     database.close()
 
 
+@pytest.mark.never_opened
 def test_migration_0007_measures_working_time_with_logics_clock(db_url):
     database = _old_database(db_url)
     clock = WorkingTime.from_settings("09:00-17:00", "mon-fri", "UTC")
@@ -297,6 +299,7 @@ def test_migration_0007_measures_working_time_with_logics_clock(db_url):
     database.close()
 
 
+@pytest.mark.never_opened
 def test_migration_0007_goes_down_and_up_again(db_url):
     from alembic import command
 
@@ -311,6 +314,7 @@ def test_migration_0007_goes_down_and_up_again(db_url):
     database.close()
 
 
+@pytest.mark.never_opened
 def test_crm_db_upgrade_measures_with_the_settings_business_hours(db_url):
     from crm_tui.config import load_settings
     from crm_tui.logic.admin.database import upgrade_database

@@ -1,0 +1,32 @@
+"""Fixtures of the TUI's tests: screens that look the same whenever and wherever they run."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+from textual.widgets import Input
+
+FROZEN = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)  # a Monday morning
+
+
+@pytest.fixture
+def frozen(monkeypatch):
+    """Time stands still at ``FROZEN``, in UTC, so screens that show times look the same."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    with time_machine.travel(FROZEN, tick=False):
+        yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
+def steady_cursor(monkeypatch):
+    """A focused input's cursor stays lit instead of blinking every half second of real
+    time, so a picture taken on a busy machine shows what one taken at once does."""
+    # Turning an input's cursor_blink off would hide its cursor; the blink timer's
+    # callback is the one place that makes the cursor go dark on its own.
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
