@@ -135,7 +135,7 @@ anything = st.one_of(
 
 def _values(command: Command, param: Param, wild: bool) -> st.SearchStrategy[str]:
     """Values for ``param``: those its name suggests, and (``wild``) anything at all."""
-    if param.name == "--from":  # a file of JSON lines, standard input (empty), or none
+    if _reads_lines(command, param):  # a file of JSON lines, standard input (empty), or none
         return st.sampled_from(["lines.jsonl", "-", "missing.jsonl", "data.csv"])
     if param.kind == "choice":
         likely = st.sampled_from(param.choices)
@@ -147,6 +147,11 @@ def _values(command: Command, param: Param, wild: bool) -> st.SearchStrategy[str
             names = [name for name in names if name != "me"]  # alice stays an admin
         likely = st.sampled_from(names)
     return st.one_of(likely, likely, anything) if wild else likely
+
+
+def _reads_lines(command: Command, param: Param) -> bool:
+    """Whether ``param`` is an add command's --from (report's --from is a date)."""
+    return param.name == "--from" and command.path[-1] == "add"
 
 
 def _inside(value: str) -> str:
@@ -162,7 +167,7 @@ def command_lines(draw) -> list[str]:
     command = draw(st.sampled_from(COMMANDS))
     wild = draw(st.booleans())
     # `add --from FILE` takes whole records from the file: no other values of a record.
-    from_file = any(p.name == "--from" for p in command.params) and draw(st.integers(0, 4)) == 0
+    from_file = any(_reads_lines(command, p) for p in command.params) and draw(st.integers(0, 4)) == 0
     args = list(command.path)
     for param in command.params:
         if param.kind == "flag":
@@ -174,7 +179,7 @@ def command_lines(draw) -> list[str]:
         elif from_file:
             present = param.name in ("--from", "--format")
         else:  # arguments (optional only beside --from), required options and a few others
-            present = param.name != "--from" and (
+            present = not _reads_lines(command, param) and (
                 param.required or not param.option or draw(st.integers(0, 4)) == 0
             )
         if not present:
