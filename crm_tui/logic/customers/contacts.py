@@ -14,7 +14,7 @@ from crm_tui.logic.core.records import check_version, fetch
 from crm_tui.logic.core.refs import ref
 from crm_tui.logic.customers.schemas import ContactCreate, ContactRead, ContactUpdate
 from crm_tui.logic.values.normalise import clean_email, clean_phone, clean_text, name_key
-from crm_tui.storage.models import Contact, Customer
+from crm_tui.storage.models import Contact, Customer, Deal, Ticket
 from crm_tui.storage.types import utcnow
 
 
@@ -171,12 +171,26 @@ def update_contact(
 
 
 def remove_contact(crm: Crm, reference: str | int) -> ContactRead:
-    """Delete a contact; the audit entry keeps what it held."""
+    """Delete a contact; the audit entry keeps what it held. A contact a deal or a
+    ticket names stays: they would lose whom they were with."""
     with crm.work("customers.write") as work:
         contact = fetch(work, Contact, "contact", reference, for_update=True)
+        naming = _named_by(work, contact.id)
+        if naming:
+            raise Invalid(f"{ref('contact', contact.id)} is the contact of {', '.join(naming)}; it stays")
         customer = work.session.get_one(Customer, contact.customer_id)
         gone = read(contact, customer)
         work.session.execute(delete(Contact).where(col(Contact.id) == contact.id))
         kept = gone.model_dump(include={"customer", "name", "title", "email", "phone", "mobile"})
         work.audit("contact", contact.id, "remove", {k: [v, None] for k, v in kept.items() if v})
         return gone
+
+
+def _named_by(work: Work, contact_id: int) -> list[str]:
+    """The first few deals and tickets whose contact ``contact_id`` is."""
+    named = []
+    for kind, model in (("deal", Deal), ("ticket", Ticket)):
+        query = select(col(model.id)).where(col(model.contact_id) == contact_id)
+        query = query.order_by(col(model.id)).limit(3)
+        named += [ref(kind, record_id) for record_id in work.session.execute(query).scalars()]
+    return named
