@@ -326,6 +326,8 @@ WRITER = textwrap.dedent(
     while time.monotonic() < deadline:
         n += 1
         customers.add_customer(crm, CustomerCreate(name=f"Writer {n}", tags=["w"]))
+        if n == 1:
+            print("writing", flush=True)
     print(n)
     """
 )
@@ -337,7 +339,7 @@ def test_backup_while_another_process_writes_is_consistent(crm, db_url, folder, 
     writer = subprocess.Popen(
         [sys.executable, "-c", WRITER, db, "4"], stdout=subprocess.PIPE, text=True, cwd=ROOT
     )
-    time.sleep(1.0)
+    assert writer.stdout.readline() == "writing\n"  # however long a busy machine takes to start it
     made = [backups.create_backup(crm, folder=folder).file for _ in range(3)]
     assert writer.wait(60) == 0
     written = int(writer.stdout.read())

@@ -445,6 +445,8 @@ WRITER = textwrap.dedent(
     while time.monotonic() < deadline:
         n += 1
         customers.add_customer(crm, CustomerCreate(name=f"Writer {n}", tags=["w"]))
+        if n == 1:
+            print("writing", flush=True)
     print(n)
     """
 )
@@ -472,8 +474,11 @@ def test_backup_while_another_session_writes_is_consistent(crm, db_url, folder, 
     writer = subprocess.Popen(
         [sys.executable, "-c", WRITER, db_url, "5"], stdout=subprocess.PIPE, text=True, cwd=ROOT
     )
-    time.sleep(1.5)
-    made = [backups.create_backup(crm, folder=folder).file for _ in range(4)]
+    assert writer.stdout.readline() == "writing\n"  # however long a busy machine takes to start it
+    made = []
+    for _ in range(4):
+        made.append(backups.create_backup(crm, folder=folder).file)
+        time.sleep(0.2)  # the writer adds customers between the backups
     assert writer.wait(60) == 0
     written = int(writer.stdout.read())
     assert written > 20
