@@ -83,7 +83,7 @@ def stage_named(work: Work, deal: Deal, name: str) -> Stage:
         elsewhere = work.session.execute(
             select(col(Pipeline.name))
             .join(Stage, col(Stage.pipeline_id) == col(Pipeline.id))
-            .where(func.lower(col(Stage.name)) == name.strip().lower(), col(Stage.removed_at).is_(None))
+            .where(func.lower(col(Stage.name)) == func.lower(name.strip()), col(Stage.removed_at).is_(None))
             .limit(1)
         ).scalar_one_or_none()
         if elsewhere:

@@ -38,7 +38,7 @@ def find_pipeline(work: Work, name: str | None) -> Pipeline:
     if name is None or not name.strip():
         query = query.where(col(Pipeline.is_default))
     else:
-        query = query.where(func.lower(col(Pipeline.name)) == name.strip().lower())
+        query = query.where(func.lower(col(Pipeline.name)) == func.lower(name.strip()))
     found = work.session.execute(query.limit(1)).scalar_one_or_none()
     if found is None:
         raise NotFound(f"no pipeline {quoted(name)}" if name else "there is no default pipeline")
@@ -127,7 +127,9 @@ def add_pipeline(crm: Crm, name: str) -> PipelineRead:
     with crm.work("pipelines.manage") as work:
         name = _clean_name(name)
         exists = work.session.execute(
-            select(col(Pipeline.id)).where(func.lower(col(Pipeline.name)) == name.lower())
+            # The database's lower() on both sides: SQLite's folds ASCII only, and a name it
+            # does not fold as Python would must still be found, not inserted twice.
+            select(col(Pipeline.id)).where(func.lower(col(Pipeline.name)) == func.lower(name))
         ).first()
         if exists:
             raise Duplicate(f"there is already a pipeline {name!r}")

@@ -34,7 +34,7 @@ def read(product: Product) -> ProductRead:
 def find(work: Work, sku: str) -> Product:
     """The product with this SKU (any case)."""
     found = work.session.execute(
-        select(Product).where(func.lower(col(Product.sku)) == sku.strip().lower())
+        select(Product).where(func.lower(col(Product.sku)) == func.lower(sku.strip()))
     ).scalar_one_or_none()
     if found is None:
         raise NotFound(f"no product with SKU {quoted(sku)}")
@@ -53,7 +53,8 @@ def create_in(work: Work, data: ProductCreate) -> ProductRead:
     work.require("products.manage")
     sku = _clean_sku(data.sku)
     taken = work.session.execute(
-        select(col(Product.id)).where(func.lower(col(Product.sku)) == sku.lower())
+        # The database's lower() on both sides: SQLite's folds ASCII only.
+        select(col(Product.id)).where(func.lower(col(Product.sku)) == func.lower(sku))
     ).first()
     if taken:
         raise Duplicate(f"there is already a product with SKU {sku}")
