@@ -205,7 +205,8 @@ def workplace(cli, tmp_path, monkeypatch):
         ["contact", "add", "C-1", "Jo Lee"], ["note", "add", "C-1", "Called"],
         ["task", "add", "Call back", "--customer", "C-1"], ["deal", "add", "C-1", "Relaunch", "--amount", "100"],
         ["ticket", "add", "C-1", "Broken invoice", "--contact", "P-1"], ["product", "add", "HOST", "Hosting", "--price", "10"],
-        ["order", "add", "C-1", "--line", "HOST:2"], ["backup", "create", "--dir", "backups"],
+        ["order", "add", "C-1", "--line", "HOST:2"], ["pipeline", "add", "Ñorth"],
+        ["backup", "create", "--dir", "backups"],
     ):  # fmt: skip
         result = cli(*line)
         assert result.exit_code == 0, (line, result.stderr)
@@ -262,6 +263,7 @@ def test_the_tree_has_every_command_and_knows_its_parameters():
 @example(args=["customer", "merge", "C-1", "C-2147483648"], user="alice")
 @example(args=["import", "contacts", "ids.csv"], user="alice")
 @example(args=["contact", "remove", "P-1"], user="alice")  # T-1's contact
+@example(args=["pipeline", "add", "Ñorth"], user="alice")  # SQLite's lower() leaves Ñ as it is
 def test_any_command_line_is_done_or_refused_cleanly(cli, workplace, database, figures, args, user):
     before = checks.table_counts(database)
 
