@@ -66,7 +66,7 @@ def crm(ctx: typer.Context) -> Crm:
 @contextmanager
 def input_lines(source: str) -> Iterator[Iterator[str]]:
     """The lines of ``source`` (a path, or - for stdin), read as UTF-8 one at a time."""
-    from crm_tui.logic.core.errors import Invalid
+    from crm_tui.logic.core.errors import Invalid, quoted
 
     if source == "-":
         stream: TextIO = sys.stdin
@@ -77,6 +77,8 @@ def input_lines(source: str) -> Iterator[Iterator[str]]:
             stream = path.open(encoding="utf-8", newline="")
         except FileNotFoundError:
             raise Invalid(f"no file {path}") from None
+        except ValueError:  # a NUL character in the name
+            raise Invalid(f"no file {quoted(source)}") from None
         except OSError as exc:
             raise Invalid(f"cannot read {path}: {exc.strerror}") from None
         name = str(path)

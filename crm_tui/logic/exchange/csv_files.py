@@ -28,6 +28,10 @@ def open_source(path: str, encoding: str) -> tuple[IO[str], str]:
         raise Invalid(f"no file {file}") from None
     except LookupError:
         raise Invalid(f"unknown encoding {quoted(encoding)}") from None
+    except ValueError:  # a NUL character, in the encoding's name or the file's
+        raise Invalid(
+            f"unknown encoding {quoted(encoding)}" if "\x00" in encoding else f"no file {quoted(path)}"
+        ) from None
     except OSError as exc:
         raise Invalid(f"cannot read {file}: {exc.strerror}") from None
 
