@@ -94,6 +94,7 @@ def import_file(
     """Import ``source`` as ``entity``: vCards for contacts when the file is named .vcf
     or .vcard or opens with BEGIN:VCARD, CSV otherwise (see ``import_csv``)."""
     options = options or ImportOptions()
+    _check_rejects_path(options.rejects_path)
     first, lines = first_line(source, name)
     is_vcard = Path(name).suffix.lower() in (".vcf", ".vcard") or vcard.looks_like_vcard(first)
     if not is_vcard:
@@ -103,6 +104,17 @@ def import_file(
     if options.mapping:
         raise Invalid("--map names CSV columns; a vCard's properties are read as they are")
     return import_vcards(crm, lines, name, options)
+
+
+def _check_rejects_path(path: Path | None) -> None:
+    """Refuse a rejects file that cannot be written before any row is stored: it is
+    opened only at the first refused row, when earlier batches are in."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise Invalid(f"cannot write rejected rows to {path}: it is a folder")
+    if not path.parent.is_dir():
+        raise Invalid(f"cannot write rejected rows to {path}: folder {path.parent} does not exist")
 
 
 def import_csv(
