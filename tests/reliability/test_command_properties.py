@@ -266,6 +266,7 @@ def test_the_tree_has_every_command_and_knows_its_parameters():
 @example(args=["pipeline", "add", "Ñorth"], user="alice")  # SQLite's lower() leaves Ñ as it is
 @example(args=["import", "deals", "data.csv", "--encoding", "\x00"], user="alice")
 @example(args=["customer", "add", "--from", "a\x00b"], user="alice")
+@example(args=["import", "contacts", "ids.csv", "--rejects", "folder"], user="alice")
 def test_any_command_line_is_done_or_refused_cleanly(cli, workplace, database, figures, args, user):
     before = checks.table_counts(database)
 
