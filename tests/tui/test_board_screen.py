@@ -17,21 +17,11 @@ from crm_tui.screens.pipeline import DealCard
 pytestmark = pytest.mark.asyncio
 
 
-async def test_a_stage_head_totals_more_deals_than_the_board_shows(crm):
+def deals_in_lead(crm, count: int, amount: str) -> None:
+    """``count`` deals of ``amount`` for one customer: a new deal starts in Lead."""
     customers.add_customer(crm, CustomerCreate(name="Acme"))
-    many = CARDS_PER_STAGE + 5
-    lines = [json.dumps({"customer": "C-1", "title": f"Deal {n}", "amount": "100"}) for n in range(many)]
+    lines = [json.dumps({"customer": "C-1", "title": f"Deal {n}", "amount": amount}) for n in range(count)]
     assert all(outcome.error is None for outcome in create_many(crm, "deal", lines))
-    app = make_app(crm)
-    async with app.run_test(size=(140, 40)) as pilot:
-        await pilot.press("f4")
-        for _ in range(6):
-            await pilot.app.workers.wait_for_complete()
-            await pilot.pause()
-        lead = next(c for c in app.screen.query("StageColumn") if c.stage == "Lead")
-        head = str(lead.query_one(".column-head", Static).render())
-        assert len(lead.refs) == CARDS_PER_STAGE
-        assert head == f"Lead 10%\n{many} · 4,500 EUR"  # 45 deals of 100.00, not the 40 shown
 
 
 async def settle(pilot) -> None:
@@ -40,15 +30,30 @@ async def settle(pilot) -> None:
         await pilot.pause()
 
 
+def lead_column(app):
+    return next(c for c in app.screen.query("StageColumn") if c.stage == "Lead")
+
+
+async def test_a_stage_head_totals_more_deals_than_the_board_shows(crm):
+    many = CARDS_PER_STAGE + 5
+    deals_in_lead(crm, many, "100")
+    app = make_app(crm)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("f4")
+        await settle(pilot)
+        lead = lead_column(app)
+        head = str(lead.query_one(".column-head", Static).render())
+        assert len(lead.refs) == CARDS_PER_STAGE
+        assert head == f"Lead 10%\n{many} · 4,500 EUR"  # 45 deals of 100.00, not the 40 shown
+
+
 def focused_stage(app) -> str:
     return app.screen.focused.parent.stage
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 async def test_arrows_walk_the_stages_and_every_stage_comes_into_view(crm, size):
-    customers.add_customer(crm, CustomerCreate(name="Acme"))
-    lines = [json.dumps({"customer": "C-1", "title": "Roof", "amount": "100"})]
-    assert all(outcome.error is None for outcome in create_many(crm, "deal", lines))
+    deals_in_lead(crm, 1, "100")
     app = make_app(crm)
     async with app.run_test(size=size) as pilot:
         await pilot.press("f4")
@@ -70,15 +75,12 @@ async def test_arrows_walk_the_stages_and_every_stage_comes_into_view(crm, size)
 
 
 async def test_the_selected_card_is_marked_in_text_and_a_full_stage_says_how_many_more(crm):
-    customers.add_customer(crm, CustomerCreate(name="Acme"))
-    many = CARDS_PER_STAGE + 3
-    lines = [json.dumps({"customer": "C-1", "title": f"Deal {n}", "amount": "1"}) for n in range(many)]
-    assert all(outcome.error is None for outcome in create_many(crm, "deal", lines))
+    deals_in_lead(crm, CARDS_PER_STAGE + 3, "1")
     app = make_app(crm)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f4")
         await settle(pilot)
-        lead = next(c for c in app.screen.query("StageColumn") if c.stage == "Lead")
+        lead = lead_column(app)
         await pilot.press("down")
         await pilot.pause()
         marked = [str(card.query_one(Label).render()).startswith("▶ ") for card in app.screen.query(DealCard)]
