@@ -11,6 +11,7 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Sel
 
 from crm_tui.logic.admin import demo
 from crm_tui.logic.core import users
+from crm_tui.logic.core.context import Crm
 from crm_tui.logic.core.schemas import UserUpdate
 from crm_tui.logic.reports import desk
 from crm_tui.screens.base import CrmModal, CrmScreen
@@ -156,19 +157,23 @@ class WelcomeScreen(CrmModal):
                 yield Button("Start empty", id="empty")
                 yield Button("Load demo data", id="demo", variant="primary")
 
-    def _save_display_name(self) -> None:
+    def _new_name(self) -> str | None:
+        """The display name typed, if it is not the username the field started with."""
         name = self.query_one("#display-name", Input).value.strip()
-        if name and name != self.crm.username:
-            self.call(users.update_user, self.crm.username, UserUpdate(display_name=name))
+        return name if name and name != self.crm.username else None
 
     @on(Button.Pressed, "#empty")
     def start_empty(self) -> None:
-        self._save_display_name()
-        self.dismiss(None)
+        name = self._new_name()
+        if name is None:
+            self.dismiss(None)
+            return
+        changed = UserUpdate(display_name=name)
+        self.call(users.update_user, self.crm.username, changed, then=lambda _: self.dismiss(None))
 
     @on(Button.Pressed, "#demo")
     def load(self) -> None:
-        self._save_display_name()
+        name = self._new_name()
         self.query_one("#welcome-status", Static).update(
             "Loading the demo team, customers, deals and tickets…"
         )
@@ -187,7 +192,13 @@ class WelcomeScreen(CrmModal):
             for button in self.query(Button):
                 button.disabled = False
 
-        self.call(demo.load_demo, then=done, failed=failed)
+        def start(crm: Crm) -> demo.DemoSummary:
+            # The name first, in the same worker: the desk that follows greets the user by it.
+            if name is not None:
+                users.update_user(crm, crm.username, UserUpdate(display_name=name))
+            return demo.load_demo(crm)
+
+        self.call(start, then=done, failed=failed)
 
 
 class HelpScreen(ModalScreen[None]):

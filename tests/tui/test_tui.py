@@ -52,6 +52,18 @@ async def test_a_new_database_is_welcomed_and_can_start_with_demo_data(crm):
     assert len(customers.list_customers(crm, limit=100).customers) == len(demo.FIRMS)
 
 
+async def test_starting_empty_keeps_the_name_given_and_greets_by_it(crm):
+    app = make_app(crm)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.screen.query_one("#display-name", Input).value = "Alice Admin"
+        await pilot.click("#empty")
+        await settle(pilot)
+        assert isinstance(app.screen, DeskScreen)
+        assert "Alice Admin (admin)" in str(app.screen.query_one("#greeting", Static).render())
+    assert customers.list_customers(crm, limit=1).customers == []
+
+
 async def test_create_a_customer_through_the_form(team):
     app = make_app(team)
     async with app.run_test(size=(120, 40)) as pilot:
