@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -242,3 +243,30 @@ def clock(monkeypatch):
     for reads_the_time in (tickets, replies):
         monkeypatch.setattr(reads_the_time, "utcnow", fake)
     return fake
+
+
+# Figures the reliability tests count (kills, integrity checks, writes, examples), summed
+# over every worker's reports and printed at the end. These hooks live here, not in
+# tests/reliability/conftest.py: under pytest-xdist only the main process prints the
+# summary, and it loads this top-level conftest alone.
+FIGURES = "reliability figures"
+SOAK = os.environ.get("CRM_SOAK", "") not in ("", "0")
+_totals: Counter[str] = Counter()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "teardown":
+        for name, value in report.user_properties:
+            if name == FIGURES:
+                _totals.update(value)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if not _totals:
+        return
+    backend = "PostgreSQL" if POSTGRES else "SQLite"
+    mode = "soak" if SOAK else "CI"
+    terminalreporter.section(f"reliability figures ({mode} mode, {backend})")
+    width = max(len(name) for name in _totals)
+    for name in sorted(_totals):
+        terminalreporter.write_line(f"{name:<{width}}  {_totals[name]:>9,}")

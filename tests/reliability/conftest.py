@@ -19,9 +19,7 @@ from dataclasses import dataclass
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests.conftest import POSTGRES
-
-SOAK = os.environ.get("CRM_SOAK", "") not in ("", "0")
+from tests.conftest import FIGURES, SOAK
 
 
 @dataclass(frozen=True)
@@ -77,33 +75,9 @@ def scale() -> Scale:
     return SCALE
 
 
-FIGURES = "reliability figures"
-
-
 @pytest.fixture
 def figures(request: pytest.FixtureRequest):
     """A counter a test adds its figures to (``figures["kills"] += 1``)."""
     counted: Counter[str] = Counter()
     yield counted
     request.node.user_properties.append((FIGURES, dict(counted)))
-
-
-_totals: Counter[str] = Counter()
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.when == "teardown":
-        for name, value in report.user_properties:
-            if name == FIGURES:
-                _totals.update(value)
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    if not _totals:
-        return
-    backend = "PostgreSQL" if POSTGRES else "SQLite"
-    mode = "soak" if SOAK else "CI"
-    terminalreporter.section(f"reliability figures ({mode} mode, {backend})")
-    width = max(len(name) for name in _totals)
-    for name in sorted(_totals):
-        terminalreporter.write_line(f"{name:<{width}}  {_totals[name]:>9,}")
