@@ -7,7 +7,6 @@ import json
 import stat
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +33,7 @@ from crm_tui.logic.service.schemas import TicketCreate
 from crm_tui.storage import backup as files
 from crm_tui.storage import dump, schema
 from tests.conftest import _postgres_database, table_counts
+from tests.unit.test_backup import WRITER
 
 pytestmark = pytest.mark.postgres_only
 ROOT = Path(__file__).resolve().parents[2]
@@ -430,26 +430,6 @@ def test_sqlite_backups_restore_into_postgresql_and_back(crm, db_url, folder, tm
     assert report.database == str(back) and stat.S_IMODE(back.stat().st_mode) == 0o600
     assert _all_rows(str(back)) == expected
     assert files.check_sqlite(back) is None
-
-
-WRITER = textwrap.dedent(
-    """
-    import sys, time
-    from crm_tui.config import load_settings
-    from crm_tui.logic.customers import customers
-    from crm_tui.logic.core.context import open_crm
-    from crm_tui.logic.customers.schemas import CustomerCreate
-    crm = open_crm(load_settings(db=sys.argv[1], user="alice"))
-    n = 0
-    deadline = time.monotonic() + float(sys.argv[2])
-    while time.monotonic() < deadline:
-        n += 1
-        customers.add_customer(crm, CustomerCreate(name=f"Writer {n}", tags=["w"]))
-        if n == 1:
-            print("writing", flush=True)
-    print(n)
-    """
-)
 
 
 def _dumped_rows(path: Path, scratch: Path) -> dict[str, list[dict]]:
