@@ -5,6 +5,12 @@ follows: another frame, or a "skippable" frame that it passes over without a wor
 bytes appended to a backup would pass verification unseen. ``OneFrame`` reads where
 the frame ends from the frame's own headers as the bytes pass through it on their way
 to the decompressor, and refuses any byte after that end.
+
+Written here because zstandard offers the end of a frame only through
+``decompressobj`` (``eof``, ``unused_data``), whose ``decompress`` returns a chunk's
+whole output at once: a few kilobytes of a bomb would be gigabytes in memory before
+any bound could be checked. The stream writer used instead bounds what it hands on,
+but does not stop at the frame's end.
 """
 
 from __future__ import annotations
