@@ -78,6 +78,7 @@ class CrmGroup(TyperGroup):
     def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
         # The root's own options are read here, before ``invoke``: `crm --bogus`.
         try:
+            _refuse_nul(args)
             return super().make_context(info_name, args, parent=parent, **extra)
         except _CLICK_ERROR as exc:
             _refuse(exc)
@@ -123,6 +124,14 @@ class CrmGroup(TyperGroup):
         finally:
             if isinstance(ctx.obj, CliState):
                 ctx.obj.close()
+
+
+def _refuse_nul(args: list[str]) -> None:
+    """No argument may hold a NUL character. A shell cannot pass one (a process's
+    arguments are C strings), but a program calling crm in-process can, and PostgreSQL
+    refuses NUL in text: one check here rather than one per option."""
+    if any("\x00" in arg for arg in args):
+        raise typer.BadParameter("an argument holds a NUL character, which no command line can carry")
 
 
 def _refuse(exc: Any) -> NoReturn:

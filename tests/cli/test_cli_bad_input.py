@@ -210,3 +210,12 @@ def test_from_on_every_add_command(cli, acme, counts, tmp_path, group, good, bad
     table = {"contact": "contacts", "note": "activities", "task": "tasks", "user": "users"}[group]
     assert after[table] == before[table] + 1
     assert after["audit_entries"] == before["audit_entries"] + 1
+
+
+@pytest.mark.parametrize("args", [["user", "deactivate", "\x00"], ["customer", "list", "--tag", "a\x00b"]])
+def test_an_argument_holding_nul_is_a_usage_error(cli, counts, args):
+    before = counts()
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "NUL character" in result.stderr
+    assert counts() == before
