@@ -245,7 +245,7 @@ def test_a_line_holding_nul_is_refused(cli, counts):
         ["contact", "add", "C-1", "Ann", "--title", "Bo\rss"],
         ["deal", "add", "C-1", "Deal\x07"],
         ["task", "add", "Call\x1b[8m back"],
-        ["ticket", "add", "C-1", "Subject\x00"],
+        ["ticket", "add", "C-1", "Subject\x01"],  # NUL in an argument: the root refuses it (exit 2)
         ["note", "add", "C-1", "fine", "--subject", "tab\there"],
         ["product", "add", "SKU1", "Thing\x7f", "--price", "1"],
         ["user", "add", "zed", "--name", "Zed\x1b]0;x\x07"],
