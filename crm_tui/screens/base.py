@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.screen import ModalScreen, Screen
 
@@ -80,5 +80,8 @@ class CrmScreen(Calls, Screen):
     """A full screen of the app."""
 
 
-class CrmModal(Calls, ModalScreen):
-    """A dialog over a screen."""
+ResultType = TypeVar("ResultType")
+
+
+class CrmModal(Calls, ModalScreen[ResultType]):
+    """A dialog over a screen, dismissed with a ``ResultType``."""
