@@ -69,6 +69,13 @@ class Calls(_Screen):
 
         self.run_worker(work, thread=True, group=key or "db", exit_on_error=False)
 
+    def records_changed(self) -> None:
+        """Records were changed from elsewhere (an undo, a dialog): show them anew.
+
+        Screens that show records override this to reload what they show, keeping the
+        cursor on the record it was on.
+        """
+
     def _report(self, error: CrmError, failed: Callable[[CrmError], object] | None) -> None:
         if failed is not None:
             failed(error)

@@ -9,6 +9,11 @@ import pytest
 import time_machine
 from textual.widgets import Input
 
+from crm_tui.config import load_settings
+from crm_tui.logic.admin import demo
+from crm_tui.logic.core.context import open_crm
+from tests.tui.snapshots import SHOWN_PATH
+
 FROZEN = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)  # a Monday morning
 
 
@@ -30,3 +35,22 @@ def steady_cursor(monkeypatch):
     # Turning an input's cursor_blink off would hide its cursor; the blink timer's
     # callback is the one place that makes the cursor go dark on its own.
     monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
+
+
+@pytest.fixture
+def fresh_crm(tmp_path, monkeypatch):
+    """Opens a new database in the test's own folder, shown at ``SHOWN_PATH``:
+    ``fresh_crm(with_demo=False)``. Each is closed at the end of the test."""
+    opened = []
+
+    def open_new(with_demo: bool = True):
+        crm = open_crm(load_settings(db=str(tmp_path / f"crm{len(opened) + 1}.sqlite3")))
+        opened.append(crm)
+        monkeypatch.setattr(crm, "describe", lambda: SHOWN_PATH)
+        if with_demo:
+            demo.load_demo(crm)
+        return crm
+
+    yield open_new
+    for crm in opened:
+        crm.close()

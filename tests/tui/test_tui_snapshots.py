@@ -11,69 +11,14 @@ from __future__ import annotations
 import pytest
 
 from crm_tui.app import make_app
-from crm_tui.config import load_settings
-from crm_tui.logic.admin import demo
-from crm_tui.logic.core.context import open_crm
 from crm_tui.screens.customers import CustomerForm
 from crm_tui.screens.widgets.row_table import RowTable
+from tests.tui.snapshots import settle, visit
 
 pytestmark = [
     pytest.mark.sqlite_only,  # the pictures show a SQLite file's path
     pytest.mark.usefixtures("steady_cursor"),
 ]
-# The database path the pictures show, wherever the test's own file is.
-SHOWN_PATH = "/tmp/crm-snapshots/crm.sqlite3"
-
-
-@pytest.fixture
-def fresh_crm(tmp_path, monkeypatch):
-    """Opens a new database in the test's own folder, shown at ``SHOWN_PATH``:
-    ``fresh_crm(with_demo=False)``. Each is closed at the end of the test."""
-    opened = []
-
-    def open_new(with_demo: bool = True):
-        crm = open_crm(load_settings(db=str(tmp_path / f"crm{len(opened) + 1}.sqlite3")))
-        opened.append(crm)
-        monkeypatch.setattr(crm, "describe", lambda: SHOWN_PATH)
-        if with_demo:
-            demo.load_demo(crm)
-        return crm
-
-    yield open_new
-    for crm in opened:
-        crm.close()
-
-
-async def settle(pilot, rounds: int = 5, most: int = 50) -> None:
-    """Let workers finish and their results reach the screen.
-
-    A pause ends when the process looks idle, as one starved of CPU also does (a busy
-    machine, tests in parallel); so after ``rounds`` rounds they go on until one leaves
-    the screen as it was, up to ``most`` rounds in all.
-    """
-    shown = None
-    for done in range(1, most + 1):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if done >= rounds:
-            before, shown = shown, pilot.app.export_screenshot()
-            if shown == before:
-                return
-
-
-def visit(*keys: str, then=None):
-    """A run_before that presses ``keys`` and waits for the data to arrive."""
-
-    async def run(pilot) -> None:
-        await settle(pilot)
-        for key in keys:
-            await pilot.press(key)
-            await settle(pilot)
-        if then is not None:
-            await then(pilot)
-            await settle(pilot)
-
-    return run
 
 
 async def open_first_customer(pilot) -> None:

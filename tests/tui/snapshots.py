@@ -1,0 +1,42 @@
+"""What the snapshot tests share: settling a screen before its picture, and visiting one.
+
+Each area of the desk has its own snapshot file (``test_snapshots_*.py``) using these and
+the ``fresh_crm`` fixture of conftest.py.
+"""
+
+from __future__ import annotations
+
+# The database path the pictures show, wherever the test's own file is.
+SHOWN_PATH = "/tmp/crm-snapshots/crm.sqlite3"
+
+
+async def settle(pilot, rounds: int = 5, most: int = 50) -> None:
+    """Let workers finish and their results reach the screen.
+
+    A pause ends when the process looks idle, as one starved of CPU also does (a busy
+    machine, tests in parallel); so after ``rounds`` rounds they go on until one leaves
+    the screen as it was, up to ``most`` rounds in all.
+    """
+    shown = None
+    for done in range(1, most + 1):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if done >= rounds:
+            before, shown = shown, pilot.app.export_screenshot()
+            if shown == before:
+                return
+
+
+def visit(*keys: str, then=None):
+    """A run_before that presses ``keys`` and waits for the data to arrive."""
+
+    async def run(pilot) -> None:
+        await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+        if then is not None:
+            await then(pilot)
+            await settle(pilot)
+
+    return run
