@@ -122,6 +122,8 @@ def close_deal(work: Work, deal: Deal, kind: str, reason: str | None) -> Stage:
         )
     source = work.session.get_one(Stage, deal.stage_id)
     target = pipelines.first_of_kind(work, deal.pipeline_id, kind)
+    # As they were, not assumed empty: the trail says what closing replaced, for an undo.
+    before = {"closed_at": deal.closed_at, "lost_reason": deal.lost_reason}
     record_move(work, deal, source, target)
     deal.closed_at = deal.updated_at
     deal.lost_reason = reason
@@ -142,9 +144,7 @@ def close_deal(work: Work, deal: Deal, kind: str, reason: str | None) -> Stage:
     changes = {
         "stage": [source.name, target.name],
         "status": ["open", kind],
-        "closed_at": [None, audit.plain(deal.closed_at)],
+        **audit.diff(before, {"closed_at": deal.closed_at, "lost_reason": deal.lost_reason}),
     }
-    if reason:
-        changes["lost_reason"] = [None, reason]
     work.audit("deal", deal.id, "win" if kind == "won" else "lose", changes)
     return target

@@ -46,15 +46,21 @@ def move_status(work: Work, ticket: Ticket, status: str, now: datetime) -> None:
 
 
 def status_fields(ticket: Ticket) -> dict:
-    """What a move of the workflow may change, as the audit trail compares it."""
+    """What a move of the workflow may change, as the audit trail compares it: every
+    column, the clock's pause and the kept spans included, so that an undo can put back
+    exactly what a move changed."""
     return {
         "status": ticket.status,
         "first_response_due": audit.plain(ticket.first_response_due),
         "resolution_due": audit.plain(ticket.resolution_due),
         "first_response_at": audit.plain(ticket.first_response_at),
+        "pending_since": audit.plain(ticket.pending_since),
+        "paused_seconds": ticket.paused_seconds,
         "resolved_at": audit.plain(ticket.resolved_at),
         "closed_at": audit.plain(ticket.closed_at),
         "resolution": ticket.resolution,
+        "resolution_seconds": ticket.resolution_seconds,
+        "met_sla": ticket.met_sla,
     }
 
 
