@@ -1,7 +1,8 @@
 """Orders: what a customer bought, from a won deal or on their own.
 
 An order's lines change only while it is a draft; its totals are the sums of its lines,
-each priced by ``money.line_amounts``. The status moves one way:
+each priced by ``money.line_amounts``. An order made from a won deal starts with one line:
+the deal's title at its amount. The status moves one way:
 draft -> confirmed -> fulfilled -> paid; draft, confirmed and fulfilled orders can be
 cancelled, with a reason. A deal has at most one order that is not cancelled.
 """
@@ -16,9 +17,11 @@ from crm_tui.logic.core.context import Crm, Work
 from crm_tui.logic.core.errors import Invalid
 from crm_tui.logic.core.records import check_version, fetch
 from crm_tui.logic.core.refs import ref
+from crm_tui.logic.core.schemas import Input
 from crm_tui.logic.core.vocabulary import OrderStatus
 from crm_tui.logic.sales import products
-from crm_tui.logic.sales.schemas import LineCreate, LineRead, OrderCreate, OrderRead
+from crm_tui.logic.sales.fields import about
+from crm_tui.logic.sales.schemas import LineCreate, LineRead, MoneyText, OrderCreate, OrderRead
 from crm_tui.logic.values import money
 from crm_tui.logic.values.normalise import clean_text
 from crm_tui.storage.models import Customer, Deal, Order, OrderLine, Product, User
@@ -32,6 +35,17 @@ STEPS = {
 }
 CANCELLABLE = ("draft", "confirmed", "fulfilled")
 STATUSES = tuple(OrderStatus)
+
+
+class LineUpdate(Input):
+    """A change to a draft's line: the fields given are set, the others kept. Its product
+    stays; to sell another product, remove the line and add one."""
+
+    description: str | None = None
+    quantity: MoneyText | None = None
+    unit_price: MoneyText | None = None
+    discount: MoneyText | None = None
+    tax_rate: MoneyText | None = None
 
 
 def read(work: Work, order: Order) -> OrderRead:
@@ -94,28 +108,25 @@ def _add_line(work: Work, order: Order, data: LineCreate) -> OrderLine:
     tax rate unless the line gives its own."""
     product = None
     if data.product:
-        product = products.find(work, data.product)
-        if not product.active:
-            raise Invalid(f"product {product.sku} is no longer sold")
-        if product.currency != order.currency:
-            raise Invalid(
-                f"product {product.sku} is priced in {product.currency}, the order is in {order.currency}"
-            )
-    description = clean_text(data.description, "description", limit=300) or (
-        product.name if product else None
-    )
-    if not description:
-        raise Invalid("a line without a product needs a description")
+        with about("product"):
+            product = products.find(work, data.product)
+            if not product.active:
+                raise Invalid(f"product {product.sku} is no longer sold")
+            if product.currency != order.currency:
+                raise Invalid(
+                    f"product {product.sku} is priced in {product.currency}, the order is in {order.currency}"
+                )
+    description = _description(data.description, product)
     if data.unit_price is not None:
-        unit_price = money.to_minor(data.unit_price, order.currency, what="unit price")
+        unit_price = _unit_price(data.unit_price, order.currency)
     elif product is not None:
         unit_price = product.unit_price_minor
     else:
-        raise Invalid("a line without a product needs a unit price")
-    quantity = money.to_quantity(data.quantity)
-    discount = money.to_basis_points(data.discount, "discount")
+        raise Invalid("a line without a product needs a unit price", field="unit_price")
+    quantity = _quantity(data.quantity)
+    discount = _percent(data.discount, "discount")
     if data.tax_rate is not None:
-        tax_rate = money.to_basis_points(data.tax_rate, "tax rate")
+        tax_rate = _percent(data.tax_rate, "tax_rate")
     else:
         tax_rate = product.tax_rate_bp if product else 0
     net, tax = money.line_amounts(quantity, unit_price, discount, tax_rate, order.currency)
@@ -139,6 +150,29 @@ def _add_line(work: Work, order: Order, data: LineCreate) -> OrderLine:
     return line
 
 
+def _description(text: str | None, product: Product | None) -> str:
+    """A line's description: the text given, else its product's name."""
+    description = clean_text(text, "description", limit=300) or (product.name if product else None)
+    if not description:
+        raise Invalid("a line without a product needs a description", field="description")
+    return description
+
+
+def _unit_price(value: MoneyText, currency: str) -> int:
+    with about("unit_price"):
+        return money.to_minor(value, currency, what="unit price")
+
+
+def _quantity(value: MoneyText) -> int:
+    with about("quantity"):
+        return money.to_quantity(value)
+
+
+def _percent(value: MoneyText | None, field: str) -> int:
+    with about(field):
+        return money.to_basis_points(value, field.replace("_", " "))
+
+
 def _total(work: Work, order: Order) -> None:
     """Set the order's totals to the sums of its lines."""
     net, tax = work.session.execute(
@@ -153,12 +187,29 @@ def _total(work: Work, order: Order) -> None:
     work.session.flush()
 
 
+def lines_refusal(reference: str, status: str) -> str | None:
+    """Why an order's lines cannot change now, or None when they can: only a draft's can."""
+    if status != "draft":
+        return f"{reference} is {status}; only a draft's lines can change"
+    return None
+
+
 def _draft(work: Work, reference: str | int, expected_version: int | None) -> Order:
     order = fetch(work, Order, "order", reference, for_update=True)
     check_version(work, "order", order, expected_version)
-    if order.status != "draft":
-        raise Invalid(f"{ref('order', order.id)} is {order.status}; only a draft's lines can change")
+    refusal = lines_refusal(ref("order", order.id), order.status)
+    if refusal:
+        raise Invalid(refusal)
     return order
+
+
+def _line_at(work: Work, order: Order, position: int) -> OrderLine:
+    line = work.session.execute(
+        select(OrderLine).where(col(OrderLine.order_id) == order.id, col(OrderLine.position) == position)
+    ).scalar_one_or_none()
+    if line is None:
+        raise Invalid(f"{ref('order', order.id)} has no line {position}")
+    return line
 
 
 def add_line(
@@ -185,11 +236,7 @@ def remove_line(
 ) -> OrderRead:
     with crm.work("orders.write") as work:
         order = _draft(work, reference, expected_version)
-        line = work.session.execute(
-            select(OrderLine).where(col(OrderLine.order_id) == order.id, col(OrderLine.position) == position)
-        ).scalar_one_or_none()
-        if line is None:
-            raise Invalid(f"{ref('order', order.id)} has no line {position}")
+        line = _line_at(work, order, position)
         text = _line_text(line, order.currency)
         work.session.delete(line)
         work.session.flush()
@@ -201,6 +248,53 @@ def remove_line(
             {"line": [text, None], "total_minor": [None, order.total_minor]},
         )
         return read(work, order)
+
+
+def change_line(
+    crm: Crm, reference: str | int, position: int, data: LineUpdate, *, expected_version: int | None = None
+) -> OrderRead:
+    """Change a draft's line: the fields given are set and the line is priced again, as
+    are the order's totals. A change that changes nothing writes nothing."""
+    given = data.model_dump(exclude_unset=True)
+    if not given:
+        raise Invalid("nothing to change: give at least one field")
+    with crm.work("orders.write") as work:
+        order = _draft(work, reference, expected_version)
+        line = _line_at(work, order, position)
+        product = work.session.get(Product, line.product_id) if line.product_id else None
+        before = _line_fields(line)
+        if "description" in given:
+            line.description = _description(given["description"], product)
+        if given.get("quantity") is not None:
+            line.quantity_milli = _quantity(given["quantity"])
+        if given.get("unit_price") is not None:
+            line.unit_price_minor = _unit_price(given["unit_price"], order.currency)
+        if "discount" in given:
+            line.discount_bp = _percent(given["discount"], "discount")
+        if "tax_rate" in given:
+            line.tax_rate_bp = _percent(given["tax_rate"], "tax_rate")
+        changes = audit.diff(before, _line_fields(line))
+        if not changes:
+            return read(work, order)
+        line.net_minor, line.tax_minor = money.line_amounts(
+            line.quantity_milli, line.unit_price_minor, line.discount_bp, line.tax_rate_bp, order.currency
+        )
+        total_before = order.total_minor
+        _total(work, order)
+        changes["total_minor"] = [total_before, order.total_minor]
+        work.audit("order", order.id, "change_line", {"position": [position, position], **changes})
+        return read(work, order)
+
+
+def _line_fields(line: OrderLine) -> dict[str, object]:
+    """A line's fields as the audit trail keeps them."""
+    return {
+        "description": line.description,
+        "quantity_milli": line.quantity_milli,
+        "unit_price_minor": line.unit_price_minor,
+        "discount_bp": line.discount_bp,
+        "tax_rate_bp": line.tax_rate_bp,
+    }
 
 
 def _line_text(line: OrderLine, currency: str) -> str:
@@ -217,13 +311,19 @@ def _line_text(line: OrderLine, currency: str) -> str:
 def create_in(work: Work, data: OrderCreate) -> OrderRead:
     """A draft order for an active customer, with its lines, inside ``work``."""
     work.require("orders.write")
-    customer = fetch(work, Customer, "customer", data.customer)
-    if customer.archived_at is not None:
-        raise Invalid(f"{ref('customer', customer.id)} is archived; restore it to take orders")
-    deal = _orderable_deal(work, data.deal, customer) if data.deal is not None else None
-    code = money.currency(
-        data.currency or (deal.currency if deal else None) or work.crm.settings.default_currency
-    )
+    with about("customer"):
+        customer = fetch(work, Customer, "customer", data.customer)
+        if customer.archived_at is not None:
+            raise Invalid(f"{ref('customer', customer.id)} is archived; restore it to take orders")
+    with about("deal"):
+        deal = _orderable_deal(work, data.deal, customer) if data.deal is not None else None
+    with about("currency"):
+        code = money.currency(
+            data.currency or (deal.currency if deal else None) or work.crm.settings.default_currency
+        )
+    lines = list(data.lines)
+    if deal is not None and not lines:
+        lines = [_deal_line(deal, code)]
     if data.owner:
         owner_id = users.find_active(work, data.owner, "owner").id
     else:
@@ -233,7 +333,7 @@ def create_in(work: Work, data: OrderCreate) -> OrderRead:
     )
     work.session.add(order)
     work.session.flush()
-    for line in data.lines:
+    for line in lines:
         _add_line(work, order, line)
     _total(work, order)
     created = read(work, order)
@@ -268,18 +368,26 @@ def _orderable_deal(work: Work, reference: str | int, customer: Customer | None)
     return deal
 
 
-def order_from_deal(work: Work, deal: Deal) -> OrderRead:
-    """A draft order for a won deal: one line for the deal's amount, to refine before confirming."""
-    _orderable_deal(work, deal.id, None)
-    line = LineCreate(
+def _deal_line(deal: Deal, currency: str) -> LineCreate:
+    """The line an order from a won deal starts with: the deal's title, once, at the
+    deal's amount and without tax (no setting gives deals a tax rate), in the deal's
+    currency, which the order must share."""
+    if currency != deal.currency:
+        raise Invalid(
+            f"{ref('deal', deal.id)} is in {deal.currency}; an order made from it is in {deal.currency} "
+            f"too, not {currency}",
+            field="currency",
+        )
+    return LineCreate(
         description=deal.title,
         quantity="1",
         unit_price=str(money.as_decimal(deal.amount_minor, deal.currency)),
     )
-    return create_in(
-        work,
-        OrderCreate(customer=deal.customer_id, deal=deal.id, currency=deal.currency, lines=[line]),
-    )
+
+
+def order_from_deal(work: Work, deal: Deal) -> OrderRead:
+    """A draft order for a won deal: one line for the deal's amount, to refine before confirming."""
+    return create_in(work, OrderCreate(customer=deal.customer_id, deal=deal.id))
 
 
 # Status

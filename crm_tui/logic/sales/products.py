@@ -9,6 +9,7 @@ from crm_tui.logic.core import audit
 from crm_tui.logic.core.context import Crm, Work
 from crm_tui.logic.core.errors import Duplicate, Invalid, NotFound, quoted
 from crm_tui.logic.core.refs import ref
+from crm_tui.logic.sales.fields import about
 from crm_tui.logic.sales.schemas import ProductCreate, ProductRead, ProductUpdate
 from crm_tui.logic.values import money
 from crm_tui.logic.values.normalise import clean_text
@@ -42,10 +43,32 @@ def find(work: Work, sku: str) -> Product:
 
 
 def _clean_sku(sku: str) -> str:
-    text = clean_text(sku, "SKU", required=True, limit=64)
-    if any(ch.isspace() for ch in text):
-        raise Invalid(f"a SKU has no spaces: {quoted(sku)}")
+    with about("sku"):
+        text = clean_text(sku, "SKU", required=True, limit=64)
+        if any(ch.isspace() for ch in text):
+            raise Invalid(f"a SKU has no spaces: {quoted(sku)}")
     return text
+
+
+def _currency(code: str) -> str:
+    with about("currency"):
+        return money.currency(code)
+
+
+def _price(value: str | int, code: str) -> int:
+    with about("price"):
+        return money.to_minor(value, code, what="price")
+
+
+def _tax_rate(value: str | int | None) -> int:
+    with about("tax_rate"):
+        return money.to_basis_points(value, "tax rate")
+
+
+def check_may_manage(crm: Crm) -> None:
+    """Forbidden unless the acting user may manage the catalogue (a manager or an admin)."""
+    with crm.work("products.manage", write=False):
+        pass
 
 
 def create_in(work: Work, data: ProductCreate) -> ProductRead:
@@ -57,14 +80,14 @@ def create_in(work: Work, data: ProductCreate) -> ProductRead:
         select(col(Product.id)).where(func.lower(col(Product.sku)) == func.lower(sku))
     ).first()
     if taken:
-        raise Duplicate(f"there is already a product with SKU {sku}")
-    code = money.currency(data.currency or work.crm.settings.default_currency)
+        raise Duplicate(f"there is already a product with SKU {sku}", field="sku")
+    code = _currency(data.currency or work.crm.settings.default_currency)
     product = Product(
         sku=sku,
         name=clean_text(data.name, "name", required=True),
-        unit_price_minor=money.to_minor(data.price, code, what="price"),
+        unit_price_minor=_price(data.price, code),
         currency=code,
-        tax_rate_bp=money.to_basis_points(data.tax_rate, "tax rate"),
+        tax_rate_bp=_tax_rate(data.tax_rate),
         active=data.active,
     )
     work.session.add(product)
@@ -109,16 +132,13 @@ def update_product(crm: Crm, sku: str, data: ProductUpdate) -> ProductRead:
         if "name" in given:
             product.name = clean_text(given["name"], "name", required=True)
         if "currency" in given or "price" in given:
-            code = money.currency(given["currency"]) if given.get("currency") else product.currency
+            code = _currency(given["currency"]) if given.get("currency") else product.currency
             price = given.get("price")
             if price is None:
-                price = money.as_decimal(product.unit_price_minor, product.currency)
-            product.unit_price_minor, product.currency = (
-                money.to_minor(price, code, what="price"),
-                code,
-            )
+                price = str(money.as_decimal(product.unit_price_minor, product.currency))
+            product.unit_price_minor, product.currency = _price(price, code), code
         if "tax_rate" in given:
-            product.tax_rate_bp = money.to_basis_points(given["tax_rate"], "tax rate")
+            product.tax_rate_bp = _tax_rate(given["tax_rate"])
         product.updated_at = utcnow()
         work.session.flush()
         after = read(product)
