@@ -1,20 +1,36 @@
-"""The ticket queue and a ticket's conversation, with every step of its workflow."""
+"""The ticket queue and a ticket's conversation, with every step of its workflow.
+
+A new ticket is opened with ``ticket_form``, from the queue and from a customer's screen.
+"""
 
 from __future__ import annotations
 
+from functools import partial
+from typing import TYPE_CHECKING
+
+from rich.markup import escape
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from crm_tui.display import shown
+from crm_tui.logic.core.schemas import validated
+from crm_tui.logic.core.vocabulary import Channel, Priority, Role, TicketType
+from crm_tui.logic.customers import customers
+from crm_tui.logic.sales import orders
 from crm_tui.logic.service import replies, tickets
-from crm_tui.logic.service.schemas import TicketRead
+from crm_tui.logic.service.schemas import TicketCreate, TicketRead
 from crm_tui.logic.values.dates import duration_text
 from crm_tui.screens.base import CrmScreen
+from crm_tui.screens.widgets.choices import active_users, all_customers, contacts_of
 from crm_tui.screens.widgets.dialogs import TextPrompt
+from crm_tui.screens.widgets.forms import PICKS, SAVE_KEY, Choice, Field, FormDialog, PickField, Source
+
+if TYPE_CHECKING:
+    from crm_tui.logic.core.context import Crm
 
 PRIORITY_STYLE = {"urgent": "bold red", "high": "dark_orange", "normal": "", "low": "dim"}
 VIEWS = {
@@ -34,6 +50,123 @@ def sla_text(ticket: TicketRead) -> str:
         return "paused"
     left = (ticket.next_due - tickets.utcnow()).total_seconds()
     return f"{duration_text(left)} left" if left >= 0 else f"{duration_text(-left)} late"
+
+
+def _matches(text: str, *parts: str) -> bool:
+    """Whether every word typed is in one of the parts (any case)."""
+    words = text.casefold().split()
+    haystack = " ".join(parts).casefold()
+    return all(word in haystack for word in words)
+
+
+def orders_of(customer: str) -> Source:
+    """A customer's orders, newest first, narrowed by reference, status or total."""
+
+    def source(crm: Crm, text: str) -> list[Choice]:
+        found, _ = orders.list_orders(crm, customer=customer, limit=PICKS)
+        return [
+            Choice(o.ref, o.ref, f"{o.status} · {o.total}")
+            for o in found
+            if _matches(text, o.ref, o.status, o.total)
+        ]
+
+    return source
+
+
+# What a new ticket's choices start at: the logic's own defaults.
+NEW_TICKET_DEFAULTS = {"type": TicketType.question, "priority": Priority.normal, "channel": Channel.email}
+
+
+def open_ticket(customer: str | None, crm: Crm, values: dict[str, str]) -> TicketRead:
+    """Open the ticket a form describes. An empty contact or order is none; an empty
+    agent is left to the assignment setting."""
+    data = validated(
+        TicketCreate,
+        {
+            "customer": customer or values["customer"],
+            "contact": values["contact"] or None,
+            "subject": values["subject"],
+            "description": values["description"],
+            "type": values["type"],
+            "priority": values["priority"],
+            "channel": values["channel"],
+            "assignee": values["assignee"] or None,
+            "order": values["order"] or None,
+        },
+    )
+    return tickets.add_ticket(crm, data)
+
+
+class TicketForm(FormDialog):
+    """A new ticket. The contact and order pickers offer the chosen customer's, so they
+    wait until a customer is picked, and start over when another one is."""
+
+    DEFAULT_CSS = """
+    TicketForm TextArea {
+        height: 6;
+    }
+    """
+    FOLLOWING = {"contact": contacts_of, "order": orders_of}  # fields that offer one customer's records
+
+    def __init__(self, customer: str | None = None) -> None:
+        self.customer = customer
+        fields = [
+            *(
+                []
+                if customer
+                else [Field("customer", "Customer", kind="pick", source=all_customers, required=True)]
+            ),
+            Field("contact", "Contact who reported it", kind="pick", source=contacts_of(customer or "")),
+            Field("subject", "Subject", required=True),
+            Field("description", "Description: the customer's words", kind="lines"),
+            Field("type", "Type", kind="choice", choices=tuple(t.value for t in TicketType), required=True),
+            Field(
+                "priority", "Priority", kind="choice", choices=tuple(p.value for p in Priority), required=True
+            ),
+            Field(
+                "channel", "Channel", kind="choice", choices=tuple(c.value for c in Channel), required=True
+            ),
+            Field(
+                "assignee",
+                "Agent (empty: chosen by the assignment setting)",
+                kind="pick",
+                source=active_users(Role.service),  # only service users take tickets
+            ),
+            Field("order", "Order it is about", kind="pick", source=orders_of(customer or "")),
+        ]
+        title = f"New ticket for {customer}" if customer else "New ticket"
+        values = {name: str(value) for name, value in NEW_TICKET_DEFAULTS.items()}
+        super().__init__(title, fields, partial(open_ticket, customer), values=values)
+
+    def on_mount(self) -> None:
+        # FormDialog's own on_mount runs too (Textual calls both): it focuses the first field.
+        if self.customer:
+            self.call(customers.get_customer, self.customer, then=self._name_customer)
+        else:
+            self._follow("")
+
+    def _name_customer(self, customer) -> None:
+        self.heading = f"New ticket for {customer.name} ({customer.ref})"
+        title = f"{escape(self.heading)}  [dim]({SAVE_KEY} save · esc cancel)[/dim]"
+        self.query_one(".title", Label).update(title)
+
+    def on_pick_field_changed(self, event: PickField.Changed) -> None:
+        if event.field.id == "field-customer":
+            self._follow(event.field.value)
+
+    def _follow(self, customer: str) -> None:
+        """Offer ``customer``'s contacts and orders (none until one is picked)."""
+        for name, source in self.FOLLOWING.items():
+            widget = self.query_one(f"#field-{name}", PickField)
+            widget.source = source(customer)
+            widget.value = widget.label = ""
+            widget.disabled = not customer
+
+
+def ticket_form(customer: str | None = None) -> FormDialog:
+    """The form for a new ticket: for ``customer`` when given, else for one picked.
+    Dismissed with the opened ticket (a ``TicketRead``), or None when cancelled."""
+    return TicketForm(customer)
 
 
 class TicketsScreen(CrmScreen):
