@@ -6,13 +6,13 @@ over the cards the board shows: a stage of 300 deals shows the total of all 300.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, select, tuple_
 from sqlmodel import col
 
 from crm_tui.logic.core import users
 from crm_tui.logic.core.context import Crm, Work
 from crm_tui.logic.sales import deals, pipelines
-from crm_tui.logic.sales.schemas import Board, BoardColumn, DealRead, StageTotal
+from crm_tui.logic.sales.schemas import Board, BoardColumn, DealPage, DealRead, StageTotal
 from crm_tui.storage.models import Deal, Pipeline
 
 CARDS_PER_STAGE = 40  # a board shows the newest cards of each stage; lists page through all
@@ -72,3 +72,38 @@ def _newest(work: Work, stage_id: int, owner_id: int | None, limit: int) -> list
         .limit(limit)
     ).scalars()
     return deals.reads(work, list(rows))
+
+
+def stage_cards(
+    crm: Crm,
+    stage: str,
+    *,
+    pipeline: str | None = None,
+    owner: str | None = None,
+    after: DealRead | None = None,
+    cards: int = CARDS_PER_STAGE,
+) -> DealPage:
+    """The cards of ``stage`` that follow ``after`` (a card as the board read it) in the
+    board's order, most recently changed first: a column scrolled past its loaded cards.
+
+    The page starts after the change time and id ``after`` was read with, so a card changed
+    meanwhile does not shift it; ``next_after`` is set when more cards follow.
+    """
+    with crm.work() as work:
+        found = pipelines.find_pipeline(work, pipeline)
+        stage_id = pipelines.find_stage(work, found, stage).id
+        owner_id = users.find(work, owner).id if owner else None
+        where = _active(owner_id, col(Deal.stage_id) == stage_id)
+        if after is not None:
+            # A keyset, not an offset: the index is entered at the card and read onwards.
+            where.append(tuple_(col(Deal.updated_at), col(Deal.id)) < tuple_(after.updated_at, after.id))
+        rows = list(
+            work.session.execute(
+                select(Deal)
+                .where(*where)
+                .order_by(col(Deal.updated_at).desc(), col(Deal.id).desc())
+                .limit(cards + 1)
+            ).scalars()
+        )
+        shown = deals.reads(work, rows[:cards])
+        return DealPage(deals=shown, next_after=shown[-1].ref if len(rows) > cards else None)
