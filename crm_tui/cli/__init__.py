@@ -44,6 +44,7 @@ GROUPS = {
     "search": ("crm_tui.cli.search", "Find customers, contacts, deals and tickets by words."),
     "user": ("crm_tui.cli.users", "Team members and their roles."),
     "audit": ("crm_tui.cli.audit", "Who changed what, and when."),
+    "undo": ("crm_tui.cli.undo", "Undo your last change, unless the record changed since."),
     "demo": ("crm_tui.cli.demo", "Demo data to try crm with."),
     "db": ("crm_tui.cli.db", "The database: status, schema upgrades, search index."),
     "backup": ("crm_tui.cli.backup", "Backups: create, list, verify (cron-ready)."),
