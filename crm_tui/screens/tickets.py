@@ -5,6 +5,7 @@ A new ticket is opened with ``ticket_form``, from the queue and from a customer'
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from crm_tui.display import shown
+from crm_tui.logic.core.errors import CrmError, Invalid
 from crm_tui.logic.core.schemas import validated
 from crm_tui.logic.core.vocabulary import Channel, Priority, Role, TicketType
 from crm_tui.logic.customers import customers
@@ -26,19 +28,30 @@ from crm_tui.logic.service.schemas import TicketCreate, TicketRead
 from crm_tui.logic.values.dates import duration_text
 from crm_tui.screens.base import CrmScreen
 from crm_tui.screens.widgets.choices import active_users, all_customers, contacts_of
-from crm_tui.screens.widgets.dialogs import TextPrompt
-from crm_tui.screens.widgets.forms import PICKS, SAVE_KEY, Choice, Field, FormDialog, PickField, Source
+from crm_tui.screens.widgets.dialogs import Confirm
+from crm_tui.screens.widgets.forms import (
+    PICKS,
+    SAVE_KEY,
+    Choice,
+    Field,
+    FormDialog,
+    Picker,
+    PickField,
+    Source,
+)
 
 if TYPE_CHECKING:
     from crm_tui.logic.core.context import Crm
 
 PRIORITY_STYLE = {"urgent": "bold red", "high": "dark_orange", "normal": "", "low": "dim"}
+
+# The queue's views by key: name, what an empty one says, and the list's filters.
 VIEWS = {
-    "1": ("waiting", {}),
-    "2": ("mine", {"assignee": "me"}),
-    "3": ("unassigned", {"assignee": "none"}),
-    "4": ("breached", {"breached": True}),
-    "5": ("resolved", {"status": "resolved"}),
+    "1": ("waiting", "No waiting tickets", {}),
+    "2": ("mine", "No tickets of yours waiting", {"assignee": "me"}),
+    "3": ("unassigned", "No unassigned tickets waiting", {"assignee": "none"}),
+    "4": ("breached", "No breached tickets", {"breached": True}),
+    "5": ("resolved", "No resolved tickets", {"status": "resolved"}),
 }
 
 
@@ -169,21 +182,147 @@ def ticket_form(customer: str | None = None) -> FormDialog:
     return TicketForm(customer)
 
 
+def merge_targets(duplicate: str) -> Source:
+    """The tickets a duplicate can be merged into: waiting or resolved ones (a closed
+    one is refused by the merge), never the duplicate itself."""
+
+    def source(crm: Crm, text: str) -> list[Choice]:
+        found = [
+            *tickets.list_tickets(crm, limit=200).tickets,
+            *tickets.list_tickets(crm, status="resolved", limit=100).tickets,
+        ]
+        return [
+            Choice(t.ref, t.subject, f"{t.ref} · {t.customer_name} · {t.status.value}")
+            for t in found
+            if t.ref != duplicate and _matches(text, t.ref, t.subject, t.customer_name)
+        ][:PICKS]
+
+    return source
+
+
+def with_field(name: str, step, *args, **options):
+    """Run a logic step; a refusal that names no field is shown beside ``name``."""
+    try:
+        return step(*args, **options)
+    except CrmError as error:
+        error.field = error.field or name
+        raise
+
+
+SCORES = ("1", "2", "3", "4", "5")
+
+# What a reply leaves the ticket waiting on: us, or the customer (pending stops the clock).
+ON_US, ON_CUSTOMER = "us: keep working on it", "the customer: pending, the clock stops"
+
+
+def reply_form(ticket: TicketRead) -> FormDialog:
+    """A reply to the customer, of as many lines as it takes."""
+
+    def save(crm: Crm, values: dict[str, str]) -> TicketRead:
+        pending = values["waiting_on"] == ON_CUSTOMER
+        return replies.reply(crm, ticket.ref, values["message"], pending=pending)
+
+    return MessageForm(
+        f"Reply on {ticket.ref} to {ticket.customer_name}",
+        [
+            Field("message", "Your reply to the customer", kind="lines", required=True),
+            Field(
+                "waiting_on", "Then it waits on", kind="choice", choices=(ON_US, ON_CUSTOMER), required=True
+            ),
+        ],
+        save,
+        values={"waiting_on": ON_US},
+    )
+
+
+def note_form(ticket: TicketRead) -> FormDialog:
+    """An internal note: for the team, not a response to the customer."""
+    return MessageForm(
+        f"Internal note on {ticket.ref}",
+        [Field("message", "For the team only (the customer never sees it)", kind="lines", required=True)],
+        lambda crm, values: replies.note(crm, ticket.ref, values["message"]),
+    )
+
+
+def resolve_form(ticket: TicketRead) -> FormDialog:
+    """Resolving says how: the resolution is required."""
+    return MessageForm(
+        f"Resolve {ticket.ref}",
+        [Field("resolution", "How was it resolved?", kind="lines", required=True)],
+        lambda crm, values: tickets.resolve(
+            crm, ticket.ref, values["resolution"], expected_version=ticket.version
+        ),
+    )
+
+
+def assign_form(ticket: TicketRead) -> FormDialog:
+    """Give the ticket to an active service agent, chosen from a list (empty: nobody).
+    A refusal (the agent was deactivated meanwhile) shows beside the picker."""
+
+    def save(crm: Crm, values: dict[str, str]) -> TicketRead:
+        agent = values["assignee"] or None
+        return with_field("assignee", tickets.assign, crm, ticket.ref, agent, expected_version=ticket.version)
+
+    return FormDialog(
+        f"Assign {ticket.ref}",
+        [Field("assignee", "Agent (empty: nobody)", kind="pick", source=active_users(Role.service))],
+        save,
+        values={"assignee": ticket.assignee or ""},
+    )
+
+
+def rate_form(ticket: TicketRead) -> FormDialog:
+    """The customer's satisfaction with a resolved ticket: a score and their words."""
+
+    def save(crm: Crm, values: dict[str, str]) -> TicketRead:
+        score = values["score"].strip()
+        if score not in SCORES:
+            raise Invalid(f"a score is a whole number, 1 to 5, not {score!r}", field="score")
+        return tickets.rate(crm, ticket.ref, int(score), values["comment"] or None)
+
+    return MessageForm(
+        f"Rate {ticket.ref}",
+        [
+            Field("score", "Satisfaction, 1 (unhappy) to 5 (delighted)", required=True, hint="1 to 5"),
+            Field("comment", "The customer's words", kind="lines"),
+        ],
+        save,
+        values={
+            "score": str(ticket.satisfaction or ""),
+            "comment": ticket.satisfaction_comment or "",
+        },
+    )
+
+
+class MessageForm(FormDialog):
+    """A form with room for a message of several lines."""
+
+    DEFAULT_CSS = """
+    MessageForm TextArea {
+        height: 8;
+    }
+    """
+
+
 class TicketsScreen(CrmScreen):
-    """Tickets, soonest due first."""
+    """Tickets, soonest due first. The cursor stays on its ticket through every reload
+    (or moves to the neighbour when that ticket left the view)."""
 
     BINDINGS = [
-        Binding("1", "view('1')", "Waiting", id="tickets.waiting"),
-        Binding("2", "view('2')", "Mine", id="tickets.mine"),
-        Binding("3", "view('3')", "Unassigned", id="tickets.unassigned"),
-        Binding("4", "view('4')", "Breached", id="tickets.breached"),
-        Binding("5", "view('5')", "Resolved", id="tickets.resolved"),
-        Binding("r", "refresh", "Refresh", id="tickets.refresh"),
+        Binding("enter", "open", "Open", id="tickets.open", tooltip="Show the ticket and its conversation"),
+        Binding("n", "new", "New ticket", id="tickets.new", tooltip="Open a ticket for a customer"),
+        Binding("1", "view('1')", "Waiting", id="tickets.waiting", tooltip="New, open and pending tickets"),
+        Binding("2", "view('2')", "Mine", id="tickets.mine", tooltip="Waiting tickets assigned to me"),
+        Binding("3", "view('3')", "Unassigned", id="tickets.unassigned", tooltip="Waiting tickets of nobody"),
+        Binding("4", "view('4')", "Breached", id="tickets.breached", tooltip="Tickets past a due time"),
+        Binding("5", "view('5')", "Resolved", id="tickets.resolved", tooltip="Resolved, not yet closed"),
+        Binding("r", "refresh", "Refresh", id="tickets.refresh", tooltip="Load the queue again"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.view = "1"
+        self.place: str | None = None  # the ticket the cursor goes to on the next load
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -200,18 +339,36 @@ class TicketsScreen(CrmScreen):
         # Sent on first display too, so this is also the first load.
         self.action_refresh()
 
+    def records_changed(self) -> None:
+        self.action_refresh()
+
     def action_view(self, view: str) -> None:
         self.view = view
+        table = self.query_one(DataTable)
+        table.clear()  # another view starts at its top
         self.action_refresh()
 
     def action_refresh(self) -> None:
-        name, filters = VIEWS[self.view]
+        name, empty, filters = VIEWS[self.view]
         self.call(
-            tickets.list_tickets, limit=200, then=lambda page: self.show(name, page), key="queue", **filters
+            tickets.list_tickets,
+            limit=200,
+            then=lambda page: self.show(name, empty, page),
+            key="queue",
+            **filters,
         )
 
-    def show(self, name: str, page) -> None:
+    def current(self) -> str | None:
+        """The reference of the ticket under the cursor."""
         table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def show(self, name: str, empty: str, page) -> None:
+        table = self.query_one(DataTable)
+        keep, row = self.place or self.current(), table.cursor_row
+        self.place = None
         table.clear()
         for t in page.tickets:
             style = PRIORITY_STYLE[t.priority.value]
@@ -226,36 +383,63 @@ class TicketsScreen(CrmScreen):
                 t.assignee or "",
                 key=t.ref,
             )
+        refs = [t.ref for t in page.tickets]
+        if refs:
+            table.move_cursor(row=refs.index(keep) if keep in refs else min(row, len(refs) - 1))
         more = " (more: narrow the view)" if page.next_after else ""
-        self.query_one("#queue-status", Static).update(
-            f"Tickets: {name}, {len(page.tickets)} shown{more}. Keys 1-5 change the view."
+        status = (
+            f"Tickets: {name}, {len(refs)} shown{more}. 1-5 change the view · n new ticket · Enter opens."
+            if refs
+            else f"{empty}. 1-5 change the view · n new ticket."
         )
+        self.query_one("#queue-status", Static).update(status)
+
+    def action_open(self) -> None:
+        reference = self.current()
+        if reference:
+            self.app.push_screen(TicketScreen(reference))
 
     @on(DataTable.RowSelected)
     def open_ticket(self, event: DataTable.RowSelected) -> None:
         self.app.push_screen(TicketScreen(str(event.row_key.value)))
 
+    def action_new(self) -> None:
+        def opened(ticket: TicketRead | None) -> None:
+            if ticket is not None:
+                agent = f"with {ticket.assignee}" if ticket.assignee else "unassigned"
+                self.notify(f"Opened {ticket.ref} ({ticket.priority.value}, {agent})")
+                self.place = ticket.ref
+                self.action_refresh()
+
+        self.app.push_screen(ticket_form(), opened)
+
 
 class TicketScreen(CrmScreen):
-    """One ticket and its conversation."""
+    """One ticket and its conversation, with every step of its workflow. Resolve, close
+    and reopen act at once and can be undone; a merge asks first, as it cannot."""
 
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="ticket.back"),
-        Binding("r", "reply", "Reply", id="ticket.reply"),
-        Binding("i", "note", "Internal note", id="ticket.note"),
-        Binding("a", "assign", "Assign", id="ticket.assign"),
+        Binding("r", "reply", "Reply", id="ticket.reply", tooltip="Write to the customer"),
+        Binding("i", "note", "Note", id="ticket.note", tooltip="An internal note for the team"),
+        Binding("a", "assign", "Assign", id="ticket.assign", tooltip="Give the ticket to an agent"),
+        Binding("v", "resolve", "Resolve", id="ticket.resolve", tooltip="Say how it was resolved"),
         Binding(
             "p", "pending", "Pending", id="ticket.pending", tooltip="Waiting on the customer: the clock stops"
         ),
-        Binding("o", "open", "Open", id="ticket.open"),
-        Binding("v", "resolve", "Resolve", id="ticket.resolve"),
-        Binding("c", "close", "Close", id="ticket.close"),
+        Binding("o", "open", "Open", id="ticket.open", tooltip="Waiting on us again: the clock runs"),
+        Binding("c", "close", "Close", id="ticket.close", tooltip="Close a resolved ticket"),
+        Binding("e", "reopen", "Reopen", id="ticket.reopen", tooltip="Reopen a resolved or closed ticket"),
+        Binding("s", "rate", "Rate", id="ticket.rate", tooltip="The customer's satisfaction, 1 to 5"),
+        Binding("m", "merge", "Merge", id="ticket.merge", tooltip="Merge this duplicate into another ticket"),
+        Binding("g", "customer", "Customer", id="ticket.customer", tooltip="Show the ticket's customer"),
+        Binding("escape", "app.pop_screen", "Back", id="ticket.back", tooltip="Back to the list"),
     ]
 
     def __init__(self, reference: str) -> None:
         super().__init__()
         self.reference = reference
-        self.ticket = None
+        self.ticket: TicketRead | None = None
+        self.shown_messages = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -266,74 +450,139 @@ class TicketScreen(CrmScreen):
     def on_mount(self) -> None:
         self.reload()
 
+    def records_changed(self) -> None:
+        self.reload()
+
     def reload(self) -> None:
-        self.call(tickets.ticket_detail, self.reference, then=self.show)
+        self.call(tickets.ticket_detail, self.reference, then=self.show, key="ticket")
 
     def show(self, detail) -> None:
         self.ticket = t = detail.ticket
         self.sub_title = f"{t.ref} {t.subject}"
         lines = [
-            f"[b]{t.subject}[/b]  {t.ref}  {t.type.value}, "
+            f"[b]{escape(t.subject)}[/b]  {t.ref}  {t.type.value}, "
             f"[{PRIORITY_STYLE[t.priority.value] or 'default'}]{t.priority.value}[/], {t.status.value}",
-            f"{t.customer_name} ({t.customer}) via {t.channel.value} · agent {t.assignee or '(nobody)'}",
+            f"{escape(t.customer_name)} ({t.customer}) via {t.channel.value}"
+            + (f" · contact {t.contact}" if t.contact else "")
+            + (f" · order {t.order}" if t.order else "")
+            + f" · agent {t.assignee or '(nobody)'}",
             f"SLA: {sla_text(t) or 'stopped'} · response due {shown(t.first_response_due)}"
             + (f", answered {shown(t.first_response_at)}" if t.first_response_at else "")
             + f" · resolution due {shown(t.resolution_due)}",
         ]
-        if t.resolution:
-            lines.append(f"Resolution: {t.resolution}")
+        if t.merged_into:
+            lines.append(f"Merged into {t.merged_into}: work goes on there.")
+        elif t.resolution:
+            lines.append(f"Resolution: {escape(t.resolution)}")
+        if t.satisfaction:
+            comment = f": {escape(t.satisfaction_comment)}" if t.satisfaction_comment else ""
+            lines.append(f"Rated {t.satisfaction}/5{comment}")
         if t.description:
-            lines.append(f"\n{t.description}")
+            lines.append(f"\n{escape(t.description)}")
         self.query_one("#ticket-head", Static).update("\n".join(lines))
         conversation = self.query_one("#conversation", VerticalScroll)
         conversation.remove_children()
         for message in detail.messages:
             kind = "internal note" if message.internal else "reply"
+            author = escape(message.author or "")
             conversation.mount(
                 Static(
-                    f"[b]{message.author}[/b] {kind}, {shown(message.at)}\n{message.body}",
+                    f"[b]{author}[/b] {kind}, {shown(message.at)}\n{escape(message.body)}",
                     classes="message internal" if message.internal else "message",
                 )
             )
         if not detail.messages:
             conversation.mount(Static("No replies yet. Press r to reply.", classes="hint"))
+        elif len(detail.messages) > self.shown_messages:
+            conversation.call_after_refresh(conversation.scroll_end, animate=False)  # the newest one
+        self.shown_messages = len(detail.messages)
 
-    def _after(self, verb: str):
-        return lambda t: (self.notify(f"{verb} {t.ref}; it is {t.status.value}"), self.reload())
+    def _done(self, say) -> Callable[[TicketRead], None]:
+        """After a step: say what happened, and show the ticket as it is now."""
 
-    def _ask(self, title: str, question: str, step, verb: str, **options) -> None:
-        def run(text: str | None) -> None:
-            if text:
-                self.call(step, self.reference, text, then=self._after(verb), **options)
+        def then(ticket: TicketRead) -> None:
+            self.notify(say(ticket))
+            self.reload()
 
-        self.app.push_screen(TextPrompt(title, question), run)
+        return then
+
+    def _failed(self, error: CrmError) -> None:
+        # The ticket may have changed under us: show it as it is, with the reason.
+        self.notify(str(error), title="Not done", severity="error", timeout=8)
+        self.reload()
+
+    def _step(self, step, say, *args, **options) -> None:
+        """Take a workflow step on the ticket as shown (refused if it changed since)."""
+        if self.ticket is None:
+            return
+        version = self.ticket.version
+        self.call(
+            step,
+            self.reference,
+            *args,
+            expected_version=version,
+            then=self._done(say),
+            failed=self._failed,
+            **options,
+        )
+
+    def _form(self, make, say) -> None:
+        """Open one of the ticket's forms; when saved, say what happened."""
+        if self.ticket is not None:
+            self.app.push_screen(make(self.ticket), lambda done: done and self._done(say)(done))
 
     def action_reply(self) -> None:
-        self._ask(f"Reply on {self.reference}", "Your reply to the customer", replies.reply, "Replied on")
+        self._form(reply_form, lambda t: f"Replied on {t.ref}; it is {t.status.value}")
 
     def action_note(self) -> None:
-        self._ask(f"Internal note on {self.reference}", "For the team only", replies.note, "Noted on")
-
-    def action_resolve(self) -> None:
-        self._ask(f"Resolve {self.reference}", "How was it resolved? (required)", tickets.resolve, "Resolved")
+        self._form(note_form, lambda t: f"Noted on {t.ref}")
 
     def action_assign(self) -> None:
-        def run(name: str | None) -> None:
-            if name:
-                self.call(
-                    tickets.assign,
-                    self.reference,
-                    None if name.lower() == "none" else name,
-                    then=self._after("Assigned"),
-                )
+        self._form(
+            assign_form, lambda t: f"{t.ref} is with {t.assignee}" if t.assignee else f"{t.ref} is unassigned"
+        )
 
-        self.app.push_screen(TextPrompt(f"Assign {self.reference}", "Agent's username (me, or none)"), run)
+    def action_resolve(self) -> None:
+        self._form(resolve_form, lambda t: f"Resolved {t.ref} · ctrl+z undo")
+
+    def action_rate(self) -> None:
+        self._form(rate_form, lambda t: f"{t.ref} rated {t.satisfaction}/5")
 
     def action_pending(self) -> None:
-        self.call(tickets.set_status, self.reference, "pending", then=self._after("Paused"))
+        self._step(tickets.set_status, lambda t: f"{t.ref} is pending: the clock stops", "pending")
 
     def action_open(self) -> None:
-        self.call(tickets.set_status, self.reference, "open", then=self._after("Opened"))
+        self._step(tickets.set_status, lambda t: f"{t.ref} is open: the clock runs", "open")
 
     def action_close(self) -> None:
-        self.call(tickets.close, self.reference, then=self._after("Closed"))
+        self._step(tickets.close, lambda t: f"Closed {t.ref} · ctrl+z undo")
+
+    def action_reopen(self) -> None:
+        self._step(tickets.reopen, lambda t: f"Reopened {t.ref} · ctrl+z undo")
+
+    def action_merge(self) -> None:
+        """Pick the ticket this one duplicates, and merge after a yes: it cannot be undone."""
+        duplicate = self.reference
+
+        def merge(into: TicketRead) -> None:
+            self.notify(f"Merged {duplicate} into {into.ref}")
+            self.reference, self.shown_messages = into.ref, 0  # the work goes on there
+            self.reload()
+
+        def confirmed(into: Choice, yes: bool | None) -> None:
+            if yes:
+                self.call(tickets.merge, duplicate, into.value, then=merge, failed=self._failed)
+
+        def picked(into: Choice | None) -> None:
+            if into is not None:
+                question = (
+                    f"Merge {duplicate} into {into.value} ({into.label})? Its conversation moves there "
+                    f"and {duplicate} is closed. This cannot be undone."
+                )
+                self.app.push_screen(Confirm(question), partial(confirmed, into))
+
+        self.app.push_screen(Picker(f"Merge {duplicate} into…", merge_targets(duplicate)), picked)
+
+    def action_customer(self) -> None:
+        if self.ticket is not None:
+            self.app.open_record(self.ticket.customer)

@@ -204,15 +204,13 @@ async def test_reply_to_a_ticket_and_resolve_it(team):
         app.open_record(waiting.ref)
         await settle(pilot)
         assert isinstance(app.screen, TicketScreen)
-        await pilot.press("r")
+        await pilot.press("r")  # a reply is several lines: the text box takes Enter
         await settle(pilot)
-        app.screen.query_one(Input).value = "We reset your account."
-        await pilot.press("enter")
+        await pilot.press(*"We reset your account.", "ctrl+s")
         await settle(pilot, 6)
         await pilot.press("v")
         await settle(pilot)
-        app.screen.query_one(Input).value = "Account reset"
-        await pilot.press("enter")
+        await pilot.press(*"Account reset", "ctrl+s")
         await settle(pilot, 6)
         texts = [str(s.render()) for s in app.screen.query(".message")]
         assert any("We reset your account." in text for text in texts)
