@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import getpass
 import os
+import stat
 import tomllib
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 import pydantic_settings
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
@@ -69,6 +71,23 @@ def _currency_from_locale() -> str:
     return "EUR"
 
 
+class PersonalSettings(BaseModel):
+    """The choices one crm user makes in the desk, kept apart from those of other users
+    of the same settings file (``crm --user sara`` on a shared account gets Sara's desk).
+
+    They live in the settings file under ``[users.NAME]``, not in the database: they are
+    the look of one person's desk on one machine, not the team's records, so they need
+    no audit entry, no migration and no write permission (a viewer may choose panels too),
+    and tomlkit keeps the comments of a file people also edit by hand."""
+
+    # Anything else in a user's table is kept so that the desk can say it is not a
+    # personal setting, rather than refusing to start over it.
+    model_config = ConfigDict(extra="allow")
+
+    theme: str | None = Field(default=None, description="The user's colour theme.")
+    desk_panels: list[str] | None = Field(default=None, description="The user's desk panels, in order.")
+
+
 class Settings(BaseSettings):
     """Everything a user may set; each field's env variable is ``CRM_`` + its name."""
 
@@ -106,9 +125,17 @@ class Settings(BaseSettings):
         default="none",
         description="How new tickets find an agent: none, round_robin or least_open (active service users).",
     )
-    theme: str | None = Field(default=None, description="The TUI's colour theme, as last chosen in the app.")
+    theme: str | None = Field(
+        default=None, description="The TUI's colour theme for users who have not chosen their own."
+    )
     desk_panels: list[str] | None = Field(
-        default=None, description="The desk's panels, in order; unset, the panels of the user's role."
+        default=None,
+        description="The desk's panels, in order, for users who have not chosen their own; "
+        "unset, the panels of the user's role.",
+    )
+    users: dict[str, PersonalSettings] = Field(
+        default_factory=dict,
+        description="Each crm user's own choices, as [users.NAME] tables: theme and desk_panels.",
     )
     keymap: dict[str, str] = Field(
         default_factory=dict,
@@ -146,6 +173,20 @@ class Settings(BaseSettings):
     def acting_username(self) -> str:
         """The user crm acts as: the ``user`` setting, else the OS login name."""
         return (self.user or getpass.getuser()).strip()
+
+    def personal(self, username: str) -> PersonalSettings:
+        """A user's own choices; what they have not chosen is the file's top-level
+        ``theme`` and ``desk_panels`` (where files before per-user choices kept them)."""
+        own = self.users.get(username) or PersonalSettings()
+        return PersonalSettings(
+            theme=own.theme if own.theme is not None else self.theme,
+            desk_panels=own.desk_panels if own.desk_panels is not None else self.desk_panels,
+        )
+
+    def remember(self, username: str, name: str, value: object) -> None:
+        """Take one of a user's own choices into these settings (``save_setting`` writes it)."""
+        own = self.users.setdefault(username, PersonalSettings())
+        setattr(own, name, value)
 
 
 def sqlite_url(path: Path) -> str:
@@ -187,24 +228,69 @@ def load_settings(**overrides: object) -> Settings:
 def _bad_setting(error: ErrorDetails, path: Path, given: dict[str, object]) -> str:
     """One problem of a ValidationError, naming the setting and where its value came from."""
     name = str(error["loc"][0]) if error["loc"] else "settings"
-    variable = f"CRM_{name.upper()}"
+    entry = ".".join(str(part) for part in error["loc"]) or name  # users.sara.theme, not users
     if name in given:
         source = "given on the command line"
-    elif variable in os.environ:
-        source = f"from {variable}"
     else:
-        source = f"in {path}"
-    return f"setting {name} ({source}): {error['msg']}"
+        source = setting_source(name)
+        source = f"from {source}" if source.startswith("CRM_") else f"in {source}"
+    return f"setting {entry} ({source}): {error['msg']}"
 
 
-def save_setting(name: str, value: object) -> None:
-    """Write one setting to the settings file, keeping the rest of it (comments too)."""
+def setting_source(name: str) -> str:
+    """Where a setting not given on the command line comes from: its ``CRM_*`` variable
+    if set, else the settings file."""
+    variable = f"CRM_{name.upper()}"
+    return variable if variable in os.environ else str(config_file())
+
+
+def save_setting(name: str, value: object, *, user: str | None = None) -> None:
+    """Write one setting to the settings file, keeping the rest of it (comments too):
+    top-level, or with ``user`` in that user's ``[users.NAME]`` table.
+
+    SettingsError when the file cannot be parsed or has no room for the user's table;
+    OSError when it cannot be written."""
     import tomlkit
+    from tomlkit.exceptions import TOMLKitError
 
     path = config_file()
-    document = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
-    document[name] = value
+    # A settings file kept elsewhere and linked here (dotfiles) stays a link.
+    path = path.resolve() if path.is_symlink() else path
+    try:
+        document = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
+    except TOMLKitError as exc:
+        raise SettingsError(f"the settings file {path} is not valid TOML: {exc}") from None
+    place: MutableMapping[str, Any] = document
+    if user is not None:
+        place = _table(_table(document, "users", path, super_table=True), user, path)
+    place[name] = value
+    _replace(path, tomlkit.dumps(document))
+
+
+def _table(
+    document: MutableMapping[str, Any], key: str, path: Path, *, super_table: bool = False
+) -> MutableMapping[str, Any]:
+    """The table ``key`` of a TOML document, made if missing."""
+    import tomlkit
+
+    found = document.get(key)
+    if found is None:
+        # A super table is written as [users.sara] alone, without an empty [users] above.
+        found = document[key] = tomlkit.table(is_super_table=super_table)
+    if not isinstance(found, MutableMapping):
+        raise SettingsError(f"{key} in the settings file {path} is not a table")
+    return found
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write ``text`` as the file at ``path`` in one step, keeping the file's permissions
+    (a settings file holding a database password may be its owner's only)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(tomlkit.dumps(document), encoding="utf-8")
-    temporary.replace(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        if path.exists():
+            os.chmod(temporary, stat.S_IMODE(path.stat().st_mode))
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
