@@ -14,12 +14,14 @@ from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from crm_tui.config import Settings, save_setting
+from crm_tui.config import Settings, SettingsError, save_setting
 from crm_tui.logic.reports import desk
 from crm_tui.screens.customers import CustomerDetailScreen, CustomersScreen
 from crm_tui.screens.desk import DeskScreen, HelpScreen, WelcomeScreen
+from crm_tui.screens.keys import keys_at_hand
 from crm_tui.screens.orders import OrderDetail, OrdersScreen
 from crm_tui.screens.pipeline import DealDetail, PipelineScreen
+from crm_tui.screens.settings_check import check_settings
 from crm_tui.screens.tickets import TicketScreen, TicketsScreen
 
 if TYPE_CHECKING:
@@ -89,7 +91,7 @@ class CrmApp(App):
     }
     DEFAULT_MODE = "desk"
     BINDINGS = [
-        Binding("f1", "help", "Help", id="app.help", tooltip="The keys of this screen"),
+        Binding("f1", "help", "Help", id="app.help", tooltip="The keys of this screen", priority=True),
         Binding("f2", "switch_mode('desk')", "Desk", id="app.desk"),
         Binding("f3", "switch_mode('customers')", "Customers", id="app.customers"),
         Binding("f4", "switch_mode('pipeline')", "Pipeline", id="app.pipeline"),
@@ -106,11 +108,17 @@ class CrmApp(App):
         self.welcomed = False
 
     def on_mount(self) -> None:
-        if self.settings.theme and self.settings.theme in self.available_themes:
-            self.theme = self.settings.theme
+        # The acting crm user's theme, not the OS account's: several may share one.
+        theme = self.settings.personal(self.crm.username).theme
+        if theme in self.available_themes:
+            self.theme = theme
         self._theme_ready = True
-        if self.settings.keymap:
-            self.set_keymap(self.settings.keymap)
+        # What the settings ask that the desk cannot do is said once, here, and left out.
+        check = check_settings(self.settings, self.crm.username, self.available_themes)
+        if check.keymap:
+            self.set_keymap(check.keymap)
+        for source, problems in check.problems.items():
+            self.notify("\n".join(problems), title=f"Settings: {source}", severity="warning", timeout=20)
         self.sub_title = f"{self.crm.username} · {self.crm.describe()}"
 
     def welcome(self, then) -> None:
@@ -120,16 +128,19 @@ class CrmApp(App):
             self.push_screen(WelcomeScreen(), lambda _: then())
 
     def watch_theme(self, theme: str) -> None:
-        if self._theme_ready and theme != self.settings.theme:
+        if self._theme_ready and theme != self.settings.personal(self.crm.username).theme:
             self.save_setting("theme", theme)
 
     def save_setting(self, name: str, value) -> None:
-        """Remember a choice in the settings file (the user's comments are kept)."""
-        setattr(self.settings, name, value)
+        """Remember one of the acting user's choices, in their own table of the settings
+        file (the file's comments are kept)."""
+        self.settings.remember(self.crm.username, name, value)
         try:
-            save_setting(name, value)
+            save_setting(name, value, user=self.crm.username)
         except OSError as error:
             self.notify(f"Could not save the {name} setting: {error.strerror}", severity="warning")
+        except SettingsError as error:
+            self.notify(f"Could not save the {name} setting: {error}", severity="warning")
 
     def open_record(self, reference: str) -> None:
         """Show the record a reference names: C- customer, D- deal, T- ticket, O- order."""
@@ -141,12 +152,12 @@ class CrmApp(App):
             self.notify(f"{reference}: nothing to open", severity="warning")
 
     def action_help(self) -> None:
-        rows = []
-        for key, active in self.active_bindings.items():
-            binding = active.binding
-            if binding.description:
-                rows.append((binding.key_display or key, binding.description, binding.id or ""))
-        self.push_screen(HelpScreen(sorted(set(rows), key=lambda row: row[2] or row[0])))
+        """The keys at hand; F1 is a priority key so that it works in dialogs too, and
+        so it closes the help it opened."""
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss(None)
+        else:
+            self.push_screen(HelpScreen(keys_at_hand(self.screen)))
 
 
 def make_app(crm: Crm, settings: Settings | None = None) -> CrmApp:

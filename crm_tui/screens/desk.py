@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rich.console import Group
+from rich.table import Table
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,6 +18,7 @@ from crm_tui.logic.core.schemas import UserUpdate
 from crm_tui.logic.reports import desk
 from crm_tui.screens.base import CrmModal, CrmScreen
 from crm_tui.screens.desk_panels import TITLES, view
+from crm_tui.screens.keys import KeyGroup
 
 
 class PanelTable(DataTable):
@@ -60,12 +63,15 @@ class DeskScreen(CrmScreen):
         self.query_one("#greeting", Static).update(
             f"{me.display_name or me.username} ({me.role.value}) on {me.database}"
         )
-        try:
-            keys = desk.panels_for(me.role, self.app.settings.desk_panels)
-        except Exception as error:  # a hand-edited settings file may name an unknown panel
-            self.notify(str(error), severity="warning")
-            keys = desk.panels_for(me.role, None)
-        self.call(desk.desk, keys, then=self._show, key="desk")
+        self.call(desk.desk, self._panels(), then=self._show, key="desk")
+
+    def _panels(self) -> list[str]:
+        """The acting crm user's panels: their own choice, else the settings file's
+        top-level one, else their role's. Names that are no panel are left out: the
+        desk said so when it started (screens/settings_check.py)."""
+        chosen = self.app.settings.personal(self.crm.username).desk_panels or []
+        known = [key for key in chosen if key in desk.PANELS]
+        return desk.panels_for(self.me.role, known or None)
 
     def _show(self, panels: list[desk.Panel]) -> None:
         grid = self.query_one("#desk", Grid)
@@ -94,7 +100,7 @@ class DeskScreen(CrmScreen):
                 self.app.open_record(reference)
 
     def action_choose(self) -> None:
-        chosen = desk.panels_for(self.me.role, self.app.settings.desk_panels)
+        chosen = self._panels()
 
         def save(keys: list[str] | None) -> None:
             if keys:
@@ -202,30 +208,76 @@ class WelcomeScreen(CrmModal):
 
 
 class HelpScreen(ModalScreen[None]):
-    """The keys of the screen underneath, with their ids for the keymap setting."""
+    """The keys at hand on the screen underneath, grouped by where they work, with their
+    ids for the keymap setting."""
+
+    DEFAULT_CSS = """
+    HelpScreen > .dialog {
+        width: 80;
+        height: 90%;
+    }
+    HelpScreen #keys {
+        height: 1fr;
+    }
+    HelpScreen #keys Static {
+        padding: 0 1;
+    }
+    HelpScreen .hint {
+        margin-top: 1;
+    }
+    """
 
     BINDINGS = [Binding("escape,f1,q", "close", "Close", id="help.close")]
 
-    def __init__(self, rows: list[tuple[str, str, str]]) -> None:
+    def __init__(self, groups: list[KeyGroup]) -> None:
         super().__init__()
-        self.rows = rows
+        self.groups = groups
+
+    @property
+    def rows(self) -> list[tuple[str, str, str]]:
+        """Every row of every group: keys, what they do, binding id."""
+        return [(row.keys, row.does, row.id) for group in self.groups for row in group.rows]
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label("Keys on this screen", classes="title")
-            yield DataTable(id="keys", cursor_type="row")
+            yield Label("Keys", classes="title")
+            with VerticalScroll(id="keys"):
+                yield Static(self._tables())
             yield Static(
                 'Remap any key in the settings file: keymap = { "customers.new" = "ctrl+n" }.\n'
                 "Ctrl+P opens the command palette: jump to any record, run any action, change the theme.",
                 classes="hint",
             )
 
+    def _tables(self) -> Group:
+        """A table per group, their columns as wide as the widest entry of any group."""
+        rows = [row for group in self.groups for row in group.rows]
+        key_width = max((len(row.keys) for row in rows), default=3)
+        id_width = max((len(row.id) for row in rows), default=2)
+        tables: list[Table | str] = []
+        for number, group in enumerate(self.groups):
+            if number:
+                tables.append("")  # a line between groups
+            table = Table(
+                title=group.title,
+                title_justify="left",
+                title_style="bold underline",
+                box=None,
+                expand=True,
+                padding=(0, 1),
+                pad_edge=False,
+                show_header=number == 0,
+            )
+            table.add_column("Key", width=key_width, no_wrap=True, style="bold")
+            table.add_column("Does", ratio=1)
+            table.add_column("Id", width=id_width, no_wrap=True, style="dim")
+            for row in group.rows:
+                table.add_row(row.keys, row.does, row.id)
+            tables.append(table)
+        return Group(*tables)
+
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns("Key", "Does", "Id")
-        for row in self.rows:
-            table.add_row(*row)
-        table.focus()
+        self.query_one("#keys", VerticalScroll).focus()
 
     def action_close(self) -> None:
         self.dismiss(None)
