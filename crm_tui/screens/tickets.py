@@ -415,8 +415,9 @@ class TicketsScreen(CrmScreen):
 
 
 class TicketScreen(CrmScreen):
-    """One ticket and its conversation, with every step of its workflow. Resolve, close
-    and reopen act at once and can be undone; a merge asks first, as it cannot."""
+    """One ticket and its conversation, with every step of its workflow. Status steps,
+    resolve and close act at once and can be undone (ctrl+z); a merge asks first, as it
+    cannot."""
 
     BINDINGS = [
         Binding("r", "reply", "Reply", id="ticket.reply", tooltip="Write to the customer"),
@@ -549,16 +550,20 @@ class TicketScreen(CrmScreen):
         self._form(rate_form, lambda t: f"{t.ref} rated {t.satisfaction}/5")
 
     def action_pending(self) -> None:
-        self._step(tickets.set_status, lambda t: f"{t.ref} is pending: the clock stops", "pending")
+        self._step(
+            tickets.set_status, lambda t: f"{t.ref} is pending: the clock stops · ctrl+z undo", "pending"
+        )
 
     def action_open(self) -> None:
-        self._step(tickets.set_status, lambda t: f"{t.ref} is open: the clock runs", "open")
+        self._step(tickets.set_status, lambda t: f"{t.ref} is open: the clock runs · ctrl+z undo", "open")
 
     def action_close(self) -> None:
         self._step(tickets.close, lambda t: f"Closed {t.ref} · ctrl+z undo")
 
     def action_reopen(self) -> None:
-        self._step(tickets.reopen, lambda t: f"Reopened {t.ref} · ctrl+z undo")
+        # Not offered for undo: the logic's undo takes back status moves, resolutions and
+        # closings, and a reopening is one more of those to take back instead.
+        self._step(tickets.reopen, lambda t: f"Reopened {t.ref}")
 
     def action_merge(self) -> None:
         """Pick the ticket this one duplicates, and merge after a yes: it cannot be undone."""
@@ -575,9 +580,11 @@ class TicketScreen(CrmScreen):
 
         def picked(into: Choice | None) -> None:
             if into is not None:
+                # Short lines: the question does not wrap in a dialog 64 columns wide.
                 question = (
-                    f"Merge {duplicate} into {into.value} ({into.label})? Its conversation moves there "
-                    f"and {duplicate} is closed. This cannot be undone."
+                    f"Merge {duplicate} into {into.value}?\n{escape(into.label)}\n"
+                    f"Its conversation moves there and {duplicate} closes.\n"
+                    "This cannot be undone."
                 )
                 self.app.push_screen(Confirm(question), partial(confirmed, into))
 
