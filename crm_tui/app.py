@@ -15,7 +15,11 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from crm_tui.config import Settings, SettingsError, save_setting
+from crm_tui.logic.admin import undo
+from crm_tui.logic.admin.undo import UndoResult
 from crm_tui.logic.reports import desk
+from crm_tui.screens.admin import AdminScreen
+from crm_tui.screens.base import Calls
 from crm_tui.screens.customers import CustomerDetailScreen, CustomersScreen
 from crm_tui.screens.desk import DeskScreen, HelpScreen, WelcomeScreen
 from crm_tui.screens.keys import keys_at_hand
@@ -88,6 +92,7 @@ class CrmApp(App):
         "pipeline": PipelineScreen,
         "tickets": TicketsScreen,
         "orders": OrdersScreen,
+        "admin": AdminScreen,
     }
     DEFAULT_MODE = "desk"
     BINDINGS = [
@@ -97,6 +102,20 @@ class CrmApp(App):
         Binding("f4", "switch_mode('pipeline')", "Pipeline", id="app.pipeline"),
         Binding("f5", "switch_mode('tickets')", "Tickets", id="app.tickets"),
         Binding("f6", "switch_mode('orders')", "Orders", id="app.orders"),
+        Binding(
+            "f8",
+            "switch_mode('admin')",
+            "Team",
+            id="app.admin",
+            tooltip="Users, pipelines and stages, SLA targets and backups",
+        ),
+        Binding(
+            "ctrl+z",
+            "undo",
+            "Undo my last change",
+            id="app.undo",
+            tooltip="Put back what your newest change on a record changed, if nobody changed it since",
+        ),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
     ]
 
@@ -141,6 +160,20 @@ class CrmApp(App):
             self.notify(f"Could not save the {name} setting: {error.strerror}", severity="warning")
         except SettingsError as error:
             self.notify(f"Could not save the {name} setting: {error}", severity="warning")
+
+    def action_undo(self) -> None:
+        """Undo the acting user's newest change (through logic, audited), then show it."""
+        screen = self.screen
+        if not isinstance(screen, Calls):
+            return
+
+        def undone(result: UndoResult) -> None:
+            self.notify(f"Undid {result.undone}: {result.summary}", title="Undone")
+            for shown in dict.fromkeys((self.screen, screen)):  # each once
+                if isinstance(shown, Calls):
+                    shown.records_changed()
+
+        screen.call(undo.undo_last, then=undone)
 
     def open_record(self, reference: str) -> None:
         """Show the record a reference names: C- customer, D- deal, T- ticket, O- order."""

@@ -33,6 +33,13 @@ class DeskScreen(CrmScreen):
     """Home: the panels of the user's role, or of their own choosing."""
 
     BINDINGS = [
+        Binding(
+            "slash",
+            "app.command_palette",
+            "Search",
+            id="desk.search",
+            tooltip="Find customers, contacts, deals, tickets and orders by name or reference",
+        ),
         Binding("r", "refresh", "Refresh", id="desk.refresh"),
         Binding(
             "c", "choose", "Choose panels", id="desk.choose", tooltip="Which panels show, in which order"

@@ -1,0 +1,49 @@
+"""`/` on the desk searches every kind of record and opens the one chosen."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Static
+
+from crm_tui.app import make_app
+from crm_tui.logic.admin import demo
+from crm_tui.logic.service import tickets
+from crm_tui.screens.customers import CustomerDetailScreen
+from crm_tui.screens.tickets import TicketScreen
+from tests.tui.snapshots import settle
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+def team(crm):
+    demo.load_demo(crm)
+    return crm
+
+
+async def search_and_open(pilot, text: str) -> None:
+    await settle(pilot)
+    await pilot.press("slash")
+    await pilot.pause()
+    await pilot.press(*text)
+    await pilot.pause(0.5)
+    await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot, 6)
+
+
+async def test_slash_on_the_desk_finds_a_customer_by_name(team):
+    app = make_app(team)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await search_and_open(pilot, "Kestrel")
+        assert isinstance(app.screen, CustomerDetailScreen)
+        assert "Kestrel Freight BV" in str(app.screen.query_one("#record", Static).render())
+
+
+async def test_slash_on_the_desk_finds_a_ticket_by_its_reference(team):
+    ticket = tickets.list_tickets(team, status="all", limit=1).tickets[0]
+    app = make_app(team)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await search_and_open(pilot, ticket.ref)
+        assert isinstance(app.screen, TicketScreen)
+        assert app.screen.reference == ticket.ref
