@@ -1,4 +1,5 @@
-"""The board's stage heads show the figures of every deal in the stage."""
+"""The board: stage heads show the figures of every deal in the stage, the arrows walk
+the stages, and a stage says how many of its deals are below the cards in view."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from crm_tui.logic.customers import customers
 from crm_tui.logic.customers.schemas import CustomerCreate
 from crm_tui.logic.exchange.batch import create_many
 from crm_tui.logic.sales.board import CARDS_PER_STAGE
-from crm_tui.screens.pipeline import DealCard
+from crm_tui.screens.pipeline import DealCard, StageCards
 
 pytestmark = pytest.mark.asyncio
 
@@ -93,4 +94,6 @@ async def test_the_selected_card_is_marked_in_text_and_a_full_stage_says_how_man
         assert [str(c.query_one(Label).render()).startswith("▶ ") for c in lead.query(DealCard)][:3] == [
             False, False, False,
         ]  # fmt: skip
-        assert str(lead.query_one(".column-more", Static).render()) == "+3 more"
+        shown = lead.query_one(StageCards).size.height // 3  # cards in view, three lines each
+        assert shown == 10
+        assert str(lead.query_one(".column-more", Static).render()) == f"+{CARDS_PER_STAGE + 3 - shown} more"
