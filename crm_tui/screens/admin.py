@@ -59,12 +59,12 @@ STAGE_COLUMNS = (
     Column("Deals", 5),
 )
 SLA_COLUMNS = (Column("Priority", 8), Column("First response", 16, grow=1), Column("Resolution", 16, grow=1))
-BACKUP_COLUMNS = (
+BACKUP_COLUMNS = (  # at 80 columns the whole file name shows; schema and encryption go first
     Column("Taken", 16),
     Column("Kind", 6),
-    Column("Size", 8),
+    Column("Size", 7),
     Column("Checked", 14),
-    Column("File", 20, grow=1),
+    Column("File", 32, grow=1),
     Column("Schema", 6),
     Column("Encrypted", 9),
 )
@@ -174,6 +174,26 @@ def other_stages(pipeline: str, stage: str, kind: str) -> Source:
 
 def stage_key(pipeline: str, stage: str) -> str:
     return f"{pipeline}\n{stage}"
+
+
+def counted(number: int, thing: str) -> str:
+    return f"{number} {thing}{'' if number == 1 else 's'}"
+
+
+class AdminTable(RowTable):
+    """A tab's rows. Enter does what the tab's own key does (edit, change, set, verify),
+    so the footer leaves it out for those keys, which say what they do."""
+
+    BINDINGS = [
+        Binding(
+            "enter",
+            "select",
+            "Open",
+            show=False,
+            id="rows.open",
+            tooltip="Edit, change, set or verify the row under the cursor",
+        ),
+    ]
 
 
 class AdminScreen(CrmScreen):
@@ -308,16 +328,16 @@ class AdminScreen(CrmScreen):
         with TabbedContent(initial="users"):
             with TabPane("Users", id="users"):
                 yield Static("", id="users-status", classes="hint admin-status")
-                yield RowTable(USER_COLUMNS, id="users-table")
+                yield AdminTable(USER_COLUMNS, id="users-table")
             with TabPane("Pipelines", id="pipelines"):
                 yield Static("", id="pipelines-status", classes="hint admin-status")
-                yield RowTable(STAGE_COLUMNS, id="pipelines-table")
+                yield AdminTable(STAGE_COLUMNS, id="pipelines-table")
             with TabPane("SLA targets", id="sla"):
                 yield Static("", id="sla-status", classes="hint admin-status")
-                yield RowTable(SLA_COLUMNS, id="sla-table")
+                yield AdminTable(SLA_COLUMNS, id="sla-table")
             with TabPane("Backups", id="backups"):
                 yield Static("", id="backups-status", classes="hint admin-status")
-                yield RowTable(BACKUP_COLUMNS, id="backups-table")
+                yield AdminTable(BACKUP_COLUMNS, id="backups-table")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -423,10 +443,8 @@ class AdminScreen(CrmScreen):
             [(u.username, (u.username, u.display_name, u.role.value, shown(u.active))) for u in found],
         )
         inactive = sum(not user.active for user in found)
-        self.status(
-            "users",
-            f"{len(found)} users, {inactive} deactivated · admins add, change and deactivate users",
-        )
+        who = f"{counted(len(found), 'user')}, {inactive} deactivated"
+        self.status("users", f"{who} · admins add, change and deactivate users")
 
     def selected_user(self) -> UserRead | None:
         username = self.selected("users")
@@ -548,7 +566,7 @@ class AdminScreen(CrmScreen):
         self.fill("pipelines", rows)
         self.status(
             "pipelines",
-            f"{len(found)} pipelines · managers add and change pipelines and stages",
+            f"{counted(len(found), 'pipeline')} · managers add and change pipelines and stages",
         )
 
     def selected_stage(self) -> tuple[PipelineRead, StageRead] | None:
@@ -614,11 +632,11 @@ class AdminScreen(CrmScreen):
         form = FormDialog(
             "New stage",
             [
-                Field("pipeline", "Pipeline", kind="pick", source=all_pipelines, required=True),
                 Field("name", "Stage name", required=True),
                 Field("probability", "Probability %", hint="0 to 100; empty is 0"),
                 Field("kind", "Kind", kind="choice", choices=KINDS, required=True),
                 Field("position", "Position", hint="1 is first; empty: before the won and lost stages"),
+                Field("pipeline", "Pipeline", kind="pick", source=all_pipelines, required=True),
             ],
             save,
             values={"pipeline": pipeline, "kind": StageKind.open.value},
@@ -801,10 +819,10 @@ class AdminScreen(CrmScreen):
         if self.backing_up is not None:
             doing = f"Backing up… {self.backup_seconds} s (the desk stays usable)"
         elif self.backup_rows:
-            doing = f"{len(self.backup_rows)} backups"
+            doing = f"{counted(len(self.backup_rows), 'backup')} in {self.folder_shown}"
         else:
-            doing = "No backups yet"
-        self.status("backups", f"{doing} in {self.folder_shown} · admins back up\n{RESTORE_NOTE}")
+            doing = f"No backups yet in {self.folder_shown}: b takes one"
+        self.status("backups", f"{doing} · admins back up\n{RESTORE_NOTE}")
 
     def action_back_up(self) -> None:
         if self.backing_up is not None:
@@ -865,11 +883,13 @@ class AdminScreen(CrmScreen):
         self._keep_verdicts(reports)
         failed = [report for report in reports if not report.ok]
         if not failed:
-            self.notify(f"All {len(reports)} backups are sound")
+            self.notify(
+                "The backup is sound" if len(reports) == 1 else f"All {len(reports)} backups are sound"
+            )
         else:
             first = failed[0].problem or failed[0].state
             self.notify(
-                f"{len(failed)} of {len(reports)} backups are not sound: {first}",
+                f"{len(failed)} of {counted(len(reports), 'backup')} failed: {first}",
                 title="Not sound",
                 severity="error",
             )

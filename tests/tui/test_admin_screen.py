@@ -437,7 +437,7 @@ async def test_a_backup_is_taken_listed_and_verified(team, tmp_path):
         made = backups.list_backups(folder)
         assert len(made) == 1
         assert under_cursor(screen, "backups") == made[0].file
-        assert str(status.render()).startswith(f"1 backups in {folder}")
+        assert str(status.render()).startswith(f"1 backup in {folder}")
 
         await pilot.press("v")
         await settle(pilot)
@@ -452,7 +452,7 @@ async def test_a_backup_is_taken_listed_and_verified(team, tmp_path):
         await pilot.press("V")
         await settle(pilot)
         assert row_of(screen, "backups", made[0].file)[3] == "damaged"
-        assert any(note.startswith("1 of 1 backups are not sound") for note in notes(app))
+        assert any(note.startswith("1 of 1 backup failed: ") for note in notes(app))
 
 
 async def test_a_sales_user_is_refused_a_backup(team, as_user, tmp_path):
