@@ -344,3 +344,19 @@ async def test_a_reload_finds_a_deal_the_stage_had_paged_to(crm, as_user):
         await settle(pilot)
         assert selected(app) == ("Lead", everyone[CARDS_PER_STAGE + 1])
         assert isinstance(app.screen.focused, StageCards)
+
+
+async def test_ctrl_z_after_a_win_puts_the_deal_back_with_the_cursor_on_it(team):
+    app = make_app(team)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_board(pilot)
+        await on_card(pilot, "Negotiation", "D-29")
+        await pilot.press("w")
+        await settle(pilot)
+        assert selected(app) == ("Won", "D-29")
+        await pilot.press("ctrl+z")
+        await settle(pilot)
+        assert selected(app) == ("Negotiation", "D-29")
+        assert "D-29" not in column(app, "Won").refs
+    undone = deals.get_deal(team, "D-29")
+    assert (undone.status, undone.stage) == ("open", "Negotiation")
