@@ -296,8 +296,11 @@ class FormDialog(CrmModal[Any]):
     def refused(self, error: CrmError) -> None:
         """Show a refusal beside its field (or above the fields), keeping what was typed."""
         field = getattr(error, "field", None)
-        names = {f.name for f in self.fields}
-        self._show(f"error-{field}" if field in names else "form-error", str(error))
+        if field in {f.name for f in self.fields}:
+            self._show(f"error-{field}", str(error))
+            self.query_one(f"#field-{field}").focus()  # where the fix is to be typed
+        else:
+            self._show("form-error", str(error))
 
     def _show(self, box_id: str, text: str) -> None:
         box = self.query_one(f"#{box_id}", Static)

@@ -106,16 +106,25 @@ class RowTable(Widget, can_focus=True):
     class Selected(Message):
         """The user opened a row (enter, or a click on the cursor's row)."""
 
-        def __init__(self, key: str) -> None:
+        def __init__(self, table: RowTable, key: str) -> None:
             super().__init__()
-            self.key = key
+            self.table, self.key = table, key
+
+        @property
+        def control(self) -> RowTable:
+            """The table, so that ``@on(RowTable.Selected, "#id")`` picks one table's rows."""
+            return self.table
 
     class PageWanted(Message):
         """The user moved past the last row (forward) or the first (back)."""
 
-        def __init__(self, forward: bool) -> None:
+        def __init__(self, table: RowTable, forward: bool) -> None:
             super().__init__()
-            self.forward = forward
+            self.table, self.forward = table, forward
+
+        @property
+        def control(self) -> RowTable:
+            return self.table
 
     def __init__(self, columns: Sequence[Column], *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -165,25 +174,25 @@ class RowTable(Widget, can_focus=True):
 
     def action_cursor_down(self) -> None:
         if self.row_count and self.cursor_row >= self.row_count - 1:
-            self.post_message(self.PageWanted(True))
+            self.post_message(self.PageWanted(self, True))
         else:
             self.move_cursor(row=self.cursor_row + 1)
 
     def action_cursor_up(self) -> None:
         if self.cursor_row == 0:
-            self.post_message(self.PageWanted(False))
+            self.post_message(self.PageWanted(self, False))
         else:
             self.move_cursor(row=self.cursor_row - 1)
 
     def action_page_down(self) -> None:
         if self.row_count and self.cursor_row >= self.row_count - 1:
-            self.post_message(self.PageWanted(True))
+            self.post_message(self.PageWanted(self, True))
         else:
             self.move_cursor(row=self.cursor_row + self.visible_rows)
 
     def action_page_up(self) -> None:
         if self.cursor_row == 0:
-            self.post_message(self.PageWanted(False))
+            self.post_message(self.PageWanted(self, False))
         else:
             self.move_cursor(row=self.cursor_row - self.visible_rows)
 
@@ -195,7 +204,7 @@ class RowTable(Widget, can_focus=True):
 
     def action_select(self) -> None:
         if self.keys:
-            self.post_message(self.Selected(self.keys[self.cursor_row]))
+            self.post_message(self.Selected(self, self.keys[self.cursor_row]))
 
     # The mouse
 
