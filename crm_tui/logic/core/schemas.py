@@ -87,8 +87,17 @@ def describe_validation(exc: ValidationError) -> str:
 
 
 def validated(model: type[In], data: Any) -> In:
-    """``data`` checked against ``model``; Invalid (not a pydantic error) when it fails."""
+    """``data`` checked against ``model``; Invalid (not a pydantic error) naming the
+    first field at fault when it fails."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise Invalid(describe_validation(exc)) from None
+        raise Invalid(describe_validation(exc), field=_first_field(exc)) from None
+
+
+def _first_field(exc: ValidationError) -> str | None:
+    """The top-level field of the first problem, so a form can show it there."""
+    for error in exc.errors():
+        if error["loc"]:
+            return str(error["loc"][0])
+    return None
