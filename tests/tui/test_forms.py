@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from textual import events
 from textual.widgets import Footer, Input, Label, OptionList, Static
 
 from crm_tui.app import make_app
@@ -147,3 +148,21 @@ async def test_escape_on_a_changed_form_asks_before_discarding(team):
         await settle(pilot)
         assert not isinstance(app.screen, FormDialog | Confirm)
     assert results == [None]
+
+
+async def test_letters_typed_fast_on_a_pick_field_open_one_picker_holding_them_all(team):
+    app = make_app(team)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(task_form())
+        await settle(pilot)
+        field = app.screen.query_one(PickField)
+        field.focus()
+        await pilot.pause()
+        for letter in "sue":  # three keys before the picker is on screen
+            field.post_message(events.Key(letter, letter))
+        await settle(pilot)
+        assert isinstance(app.screen, Picker)
+        assert app.screen.query_one(Input).value == "sue"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, FormDialog)  # one picker, now closed

@@ -90,6 +90,14 @@ class Picker(CrmModal[Choice | None]):
         self.query_one(Input).focus()
         self.narrow()
 
+    def type(self, text: str) -> None:
+        """Add to the text typed so far (keys that reached the field before the picker)."""
+        if self.is_mounted:
+            field = self.query_one(Input)
+            field.insert_text_at_cursor(text)
+        else:
+            self.text += text
+
     @on(Input.Changed, "#pick-text")
     def narrow(self) -> None:
         self.call(self.source, self.query_one(Input).value.strip(), then=self.show, key="choices")
@@ -162,6 +170,7 @@ class PickField(Widget, can_focus=True):
         super().__init__(id=id)
         self.title, self.source, self.value = title, source, value
         self.label = label or value
+        self.picker: Picker | None = None  # the picker while it is open
 
     def render(self) -> Text:
         if self.label:
@@ -174,10 +183,12 @@ class PickField(Widget, can_focus=True):
 
     def action_pick(self, text: str = "") -> None:
         def chosen(choice: Choice | None) -> None:
+            self.picker = None
             if choice is not None:
                 self.choose(choice)
 
-        self.app.push_screen(Picker(self.title, self.source, text), chosen)
+        self.picker = Picker(self.title, self.source, text)
+        self.app.push_screen(self.picker, chosen)
 
     def action_clear(self) -> None:
         self.value, self.label = "", ""
@@ -186,7 +197,10 @@ class PickField(Widget, can_focus=True):
     def on_key(self, event: events.Key) -> None:
         if event.is_printable and event.character and event.character != " ":
             event.stop()
-            self.action_pick(event.character)
+            if self.picker is None:
+                self.action_pick(event.character)
+            else:  # typed fast, before the picker took the keys: they are its text
+                self.picker.type(event.character)
 
     def on_click(self) -> None:
         self.action_pick()
