@@ -8,14 +8,22 @@ test_tui_snapshots.py. Update after a deliberate change with
 from __future__ import annotations
 
 import pytest
+from textual.widgets import TextArea
 
 from crm_tui.app import make_app
 from tests.tui.snapshots import settle, visit
 
 pytestmark = [
     pytest.mark.sqlite_only,  # the pictures show a SQLite file's path
-    pytest.mark.usefixtures("steady_cursor"),
+    pytest.mark.usefixtures("steady_cursor", "steady_text_cursor"),
 ]
+
+
+@pytest.fixture
+def steady_text_cursor(monkeypatch):
+    """A focused text box's cursor stays lit, as ``steady_cursor`` keeps an input's:
+    a picture taken half a second later looks the same."""
+    monkeypatch.setattr(TextArea, "_toggle_cursor_blink_visible", lambda self: None)
 
 
 def on_ticket(reference: str, *keys: str, then=None):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from textual import events
 from textual.widgets import Input, OptionList, Select, Static, TextArea
 
 from crm_tui.app import make_app
@@ -83,6 +84,22 @@ async def test_a_reply_of_several_lines_is_stored_and_shown_whole(team):
     detail = tickets.ticket_detail(team, ticket.ref)
     assert [m.body for m in detail.messages] == ["Hello,\nwe reset it.\n\nRegards"]
     assert detail.ticket.status == "open" and detail.ticket.first_response_at is not None
+
+
+async def test_a_reply_typed_in_a_burst_and_saved_at_once_is_stored_whole(team):
+    """ctrl+s is taken before the keys still on their way to the text box (a paste, or
+    a fast typist); the save waits for them."""
+    ticket = waiting(team)
+    app = make_app(team)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_ticket(app, pilot, ticket.ref)
+        await pilot.press("r")
+        await settle(pilot)
+        for letter in "Thanksforwaiting":
+            app.post_message(events.Key(letter.lower() if letter.islower() else letter, letter))
+        app.post_message(events.Key("ctrl+s", None))
+        await settle(pilot)
+    assert [m.body for m in tickets.ticket_detail(team, ticket.ref).messages] == ["Thanksforwaiting"]
 
 
 async def test_a_reply_can_leave_the_ticket_waiting_on_the_customer(team):
