@@ -132,7 +132,8 @@ class TasksScreen(CrmScreen):
         super().__init__()
         self.view = "1"
         self.shown: dict[str, TaskRead] = {}
-        self.wanted: str | None = None  # a task just added: the cursor goes to it once shown
+        self.wanted: str | None = None  # a task the cursor goes to once it is shown
+        self.acted: str | None = None  # the task marked done or open last
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -145,6 +146,8 @@ class TasksScreen(CrmScreen):
         self.action_refresh()
 
     def records_changed(self) -> None:
+        # After an undo the task acted on last may be back in the view: the cursor goes to it.
+        self.wanted, self.acted = self.acted, None
         self.action_refresh()
 
     @property
@@ -208,11 +211,13 @@ class TasksScreen(CrmScreen):
     def action_done(self) -> None:
         task = self.chosen()
         if task is not None:
+            self.acted = task.ref
             set_done(self, task.ref, True, lambda _: self.action_refresh())
 
     def action_reopen(self) -> None:
         task = self.chosen()
         if task is not None:
+            self.acted = task.ref
             set_done(self, task.ref, False, lambda _: self.action_refresh())
 
     @on(DataTable.RowSelected, "#task-list")

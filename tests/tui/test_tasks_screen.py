@@ -193,3 +193,21 @@ async def test_a_task_about_no_customer_says_so_on_enter(team):
         await settle(pilot)
         assert app.screen is screen
         assert f"{lone.ref} is about no customer." in notices(app)
+
+
+async def test_ctrl_z_after_done_opens_the_task_again_under_the_cursor(team):
+    app = make_app(team)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_tasks(app, pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        table = screen.query_one(RecordTable)
+        table.move_cursor(row=1)
+        done = table.current
+        await pilot.press("x")
+        await settle(pilot)
+        assert done not in table.keys
+        await pilot.press("ctrl+z")
+        await settle(pilot)
+        assert table.current == done
+    assert not tasks.get_task(team, done).done
