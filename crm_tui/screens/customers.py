@@ -1,8 +1,21 @@
 """Customers: a list that filters as you type and pages through any number of rows,
-the customer's detail, and the add/edit form."""
+the customer at the centre of everything about it, and the forms that change them.
+
+The list opens with the cursor in its table, where single letters are its keys; ``/``
+goes to the filter, where every letter is text. The customer's screen shows its record,
+contacts, deals, tickets, orders, open tasks and timeline, each a table of its own with
+keys that act on the row under the cursor.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from rich.markup import escape
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,21 +23,39 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
 from crm_tui.display import shown
-from crm_tui.logic.core.errors import Conflict, CrmError, Duplicate
+from crm_tui.logic.core.errors import Conflict, CrmError, Duplicate, Invalid
 from crm_tui.logic.core.schemas import validated
-from crm_tui.logic.core.vocabulary import CustomerKind, CustomerSort, Lifecycle
-from crm_tui.logic.customers import contacts, customers, tasks, timeline
+from crm_tui.logic.core.vocabulary import ActivityKind, CustomerKind, CustomerSort, Lifecycle
+from crm_tui.logic.customers import contacts, customers, timeline
 from crm_tui.logic.customers.schemas import (
     ActivityCreate,
+    ActivityRead,
     ContactCreate,
+    ContactRead,
+    ContactUpdate,
     CustomerCreate,
+    CustomerDetail,
+    CustomerPage,
     CustomerRead,
     CustomerUpdate,
-    TaskCreate,
 )
+from crm_tui.logic.sales import deals, orders
+from crm_tui.logic.sales.schemas import DealRead, OrderRead
+from crm_tui.logic.service import tickets
+from crm_tui.logic.service.schemas import TicketRead
+from crm_tui.logic.values import money
+from crm_tui.logic.values.normalise import clean_tag
 from crm_tui.screens.base import CrmModal, CrmScreen
-from crm_tui.screens.widgets.dialogs import TextPrompt
+from crm_tui.screens.duplicates import DuplicatesScreen
+from crm_tui.screens.record_table import RecordTable
+from crm_tui.screens.tasks import due_text, set_done, task_form
+from crm_tui.screens.widgets.choices import active_users
+from crm_tui.screens.widgets.dialogs import Confirm
+from crm_tui.screens.widgets.forms import Field, FormDialog, PickField
 from crm_tui.screens.widgets.row_table import Column, RowTable
+
+if TYPE_CHECKING:
+    from crm_tui.logic.core.context import Crm
 
 PAGE = 60  # rows per page: a screenful or two, never the whole table
 COLUMNS = (  # on a narrow terminal the last ones are left out first
@@ -39,8 +70,21 @@ COLUMNS = (  # on a narrow terminal the last ones are left out first
 )
 
 
+def undo_note(verb: str, reference: str) -> str:
+    """The notice of a change that acts at once: what was done, and how to take it back."""
+    return f"{verb} {reference} · ctrl+z undo"
+
+
+# The list
+
+
+class CustomerTable(RowTable):
+    """The customer list's rows (its keys are the screen's: they act on the table only)."""
+
+
 class CustomersScreen(CrmScreen):
-    """The customer list."""
+    """The customer list. Letters are keys while the table has the cursor and text while
+    the filter has it, never both: the table's keys are switched off in the filter."""
 
     BINDINGS = [
         Binding(
@@ -56,8 +100,32 @@ class CustomersScreen(CrmScreen):
         Binding(
             "a", "archived", "Archived", id="customers.archived", tooltip="Show archived customers instead"
         ),
-        Binding("escape", "clear", "Clear filter", id="customers.clear", show=False),
+        Binding(
+            "x",
+            "archive",
+            "Archive/restore",
+            id="customers.archive",
+            tooltip="Archive the customer under the cursor (restore it in the archived view); ctrl+z undoes",
+        ),
+        Binding(
+            "m",
+            "duplicates",
+            "Duplicates",
+            id="customers.duplicates",
+            tooltip="Find customers that look alike and merge them",
+        ),
+        Binding(
+            "escape",
+            "escape",
+            "Leave or clear the filter",
+            id="customers.clear",
+            show=False,
+            tooltip="In the filter: back to the list. In the list: clear the filter",
+        ),
     ]
+    # The keys that are letters: off while the filter has the cursor.
+    TABLE_ACTIONS = frozenset({"filter", "new", "sort", "stage", "archived", "archive", "duplicates"})
+    AUTO_FOCUS = "#table"
 
     def __init__(self) -> None:
         super().__init__()
@@ -66,42 +134,73 @@ class CustomersScreen(CrmScreen):
         self.archived = False
         self.anchors: list[str | None] = [None]  # where each page we went through started
         self.next_after: str | None = None
+        self.wanted: str | None = None  # a customer the cursor goes to once it is shown
+        self.acted: str | None = None  # the customer archived or restored last
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="filter-bar"):
-            yield Input(placeholder="Filter: name, email or phone…", id="filter")
+            yield Input(placeholder="Filter: name, email or phone… (Enter opens the first)", id="filter")
         yield Static("", id="status", classes="hint")
-        yield RowTable(COLUMNS, id="table")
+        yield CustomerTable(COLUMNS, id="table")
         yield Footer()
 
+    @property
+    def table(self) -> CustomerTable:
+        return self.query_one(CustomerTable)
+
+    @property
+    def filter_box(self) -> Input:
+        return self.query_one("#filter", Input)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # In the filter a letter is text: the table's letter keys neither fire nor show.
+        return not (action in self.TABLE_ACTIONS and self.focused is self.filter_box)
+
     def on_mount(self) -> None:
+        self.table.focus()
         self.load()
 
     def on_screen_resume(self) -> None:
-        if self.query_one(RowTable).keys:
-            self.load(self.anchors[-1])  # back from a detail or a form: show what changed
+        self.table.focus()  # every visit starts in the table, not where the last one left off
+        if self.table.keys:
+            self.records_changed()  # back from a customer or a form: show what changed
 
-    def load(self, after: str | None = None, *, cursor_last: bool = False) -> None:
-        text = self.query_one("#filter", Input).value
-        archived = "archived" if self.archived else "active"
+    def on_screen_suspend(self) -> None:
+        # A command chosen in the palette acts on the table, as its key would.
+        self.table.focus()
 
-        def show(page) -> None:
-            self.fill(page, cursor_last=cursor_last)
+    def records_changed(self) -> None:
+        # After an undo the customer acted on last may be back: the cursor goes to it.
+        self.wanted, self.acted = self.acted, None
+        self.load(self.anchors[-1], keep=True)
+
+    def load(self, after: str | None = None, *, cursor_last: bool = False, keep: bool = False) -> None:
+        """Show the page starting ``after``; ``keep`` leaves the cursor on its customer
+        (or where that customer was, when it left the view)."""
+        if keep and self.table.keys:
+            row = self.table.cursor_row
+            self.wanted = self.wanted or self.table.keys[row]
+            keep_row = row
+        else:
+            keep_row = None
+
+        def show(page: CustomerPage) -> None:
+            self.fill(page, cursor_last=cursor_last, keep_row=keep_row)
 
         self.call(
             customers.list_customers,
-            text=text,
+            text=self.filter_box.value,
             lifecycle=self.stage,
             sort=self.sort,
-            archived=archived,
+            archived="archived" if self.archived else "active",
             limit=PAGE,
             after=after,
             then=show,
             key="list",
         )
 
-    def fill(self, page, *, cursor_last: bool = False) -> None:
+    def fill(self, page: CustomerPage, *, cursor_last: bool = False, keep_row: int | None = None) -> None:
         rows = [
             (
                 c.ref,
@@ -118,16 +217,29 @@ class CustomersScreen(CrmScreen):
             )
             for c in page.customers
         ]
-        self.query_one(RowTable).set_rows(rows, cursor_last=cursor_last)
+        table = self.table
+        table.set_rows(rows, cursor_last=cursor_last)
+        if self.wanted in table.keys:
+            table.move_cursor(row=table.keys.index(self.wanted))
+        elif keep_row is not None:
+            table.move_cursor(row=keep_row)  # the customer left the view: its neighbour
+        self.wanted = None
         self.next_after = page.next_after
-        page_number = len(self.anchors)
-        more = "; more below" if page.next_after else ""
-        stage = f", stage {self.stage}" if self.stage else ""
+        self.query_one("#status", Static).update(self.status(page), layout=False)
+
+    def status(self, page: CustomerPage) -> str:
+        """What the list shows, or what it would show when it is empty."""
         what = "archived customers" if self.archived else "customers"
+        stage = f", stage {self.stage}" if self.stage else ""
+        text = self.filter_box.value.strip()
+        if not page.customers:
+            matching = f" match {text!r}" if text else ""
+            return f"No {what}{matching}{stage}. " + ("Esc clears the filter." if text else "n adds one.")
+        more = "; more below" if page.next_after else ""
         count = len(page.customers)
-        self.query_one("#status", Static).update(
-            f"{what.capitalize()} by {self.sort}{stage}: page {page_number}, {count} shown{more}",
-            layout=False,  # one line whatever it says: no need to lay the screen out again
+        page_number = len(self.anchors)
+        return (
+            f"{what.capitalize()} by {self.sort}{stage}: page {page_number}, {count} shown{more}. / filters"
         )
 
     @on(Input.Changed, "#filter")
@@ -136,8 +248,25 @@ class CustomersScreen(CrmScreen):
         self.load()
 
     @on(Input.Submitted, "#filter")
-    def filter_done(self) -> None:
-        self.query_one(RowTable).focus()
+    def open_first_match(self) -> None:
+        """Enter in the filter opens the first customer matching what is typed now."""
+        text = self.filter_box.value
+
+        def opened(page: CustomerPage) -> None:
+            if page.customers:
+                self.app.push_screen(CustomerDetailScreen(page.customers[0].ref))
+            else:
+                self.notify(f"No customer matches {text!r}.", severity="warning")
+
+        self.call(
+            customers.list_customers,
+            text=text,
+            lifecycle=self.stage,
+            sort=self.sort,
+            archived="archived" if self.archived else "active",
+            limit=1,
+            then=opened,
+        )
 
     @on(RowTable.PageWanted)
     def turn_page(self, event: RowTable.PageWanted) -> None:
@@ -153,326 +282,759 @@ class CustomersScreen(CrmScreen):
         self.app.push_screen(CustomerDetailScreen(event.key))
 
     def action_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        self.filter_box.focus()
 
-    def action_clear(self) -> None:
-        self.query_one("#filter", Input).value = ""
+    def action_escape(self) -> None:
+        if self.focused is self.filter_box:
+            self.table.focus()
+        elif self.filter_box.value:
+            self.filter_box.value = ""
 
     def action_new(self) -> None:
-        def opened(saved: str | None) -> None:
-            if saved:
-                self.app.push_screen(CustomerDetailScreen(saved))
+        def added(saved: CustomerRead | None) -> None:
+            if saved is not None:
+                self.wanted = saved.ref
+                self.app.push_screen(CustomerDetailScreen(saved.ref))
 
-        self.app.push_screen(CustomerForm(), opened)
+        self.app.push_screen(CustomerForm(), added)
+
+    def _reset(self) -> None:
+        self.anchors = [None]
+        self.load()
 
     def action_sort(self) -> None:
         order = list(CustomerSort)
         self.sort = order[(order.index(self.sort) + 1) % len(order)]
-        self.anchors = [None]
-        self.load()
+        self._reset()
 
     def action_stage(self) -> None:
         cycle: list[Lifecycle | None] = [None, *Lifecycle]
         self.stage = cycle[(cycle.index(self.stage) + 1) % len(cycle)]
-        self.anchors = [None]
-        self.load()
+        self._reset()
 
     def action_archived(self) -> None:
         self.archived = not self.archived
-        self.anchors = [None]
-        self.load()
+        self._reset()
+
+    def action_archive(self) -> None:
+        table = self.table
+        if not table.keys:
+            self.notify("No customer here to archive.", severity="warning")
+            return
+        reference = table.keys[table.cursor_row]
+        step = customers.restore_customer if self.archived else customers.archive_customer
+        verb = "Restored" if self.archived else "Archived"
+
+        def done(customer: CustomerRead) -> None:
+            self.notify(undo_note(verb, customer.ref))
+            self.acted = customer.ref
+            self.load(self.anchors[-1], keep=True)
+
+        self.call(step, reference, then=done)
+
+    def action_duplicates(self) -> None:
+        self.app.push_screen(DuplicatesScreen())
+
+
+# The customer at the centre
+
+
+@dataclass(frozen=True)
+class Centre:
+    """Everything the customer's screen shows, read in one worker."""
+
+    detail: CustomerDetail
+    deals: list[DealRead]
+    more_deals: bool
+    tickets: list[TicketRead]
+    more_tickets: bool
+    orders: list[OrderRead]
+    more_orders: bool
+
+
+SECTION_ROWS = 20  # deals, tickets and orders shown on the customer; the lists have the rest
+
+
+def customer_centre(crm: Crm, reference: str, timeline_limit: int = 20) -> Centre:
+    """A customer with its contacts, open tasks and latest timeline, and its latest deals,
+    tickets and orders."""
+    detail = customers.customer_detail(crm, reference, timeline_limit=timeline_limit)
+    ref = detail.customer.ref
+    deal_page = deals.list_deals(crm, customer=ref, archived="all", limit=SECTION_ROWS)
+    ticket_page = tickets.list_tickets(crm, customer=ref, status="all", limit=SECTION_ROWS)
+    order_list, more_orders = orders.list_orders(crm, customer=ref, limit=SECTION_ROWS)
+    return Centre(
+        detail,
+        deal_page.deals,
+        deal_page.next_after is not None,
+        ticket_page.tickets,
+        ticket_page.next_after is not None,
+        order_list,
+        more_orders is not None,
+    )
+
+
+# Each section: its title, its columns, and what it says when empty.
+SECTIONS = {
+    "contacts": (
+        "Contacts",
+        ("Ref", "Name", "Title", "Email", "Phone", "Mobile"),
+        "No contacts: c adds one.",
+    ),
+    "deals": ("Deals", ("Ref", "Title", "Stage", "Amount", "Close", "Owner"), "No deals: d adds one."),
+    "tickets": ("Tickets", ("Ref", "Status", "Priority", "Subject", "Agent"), "No tickets: k opens one."),
+    "orders": ("Orders", ("Ref", "Status", "Total", "Created", "Deal"), "No orders."),
+    "tasks": ("Open tasks", ("Ref", "Due", "Task", "Assignee"), "No open tasks: t plans one."),
+    "timeline": (
+        "Timeline",
+        ("When", "Kind", "By", "Text"),
+        "Nothing on the timeline: n logs a note, call, email or meeting.",
+    ),
+}
 
 
 class CustomerDetailScreen(CrmScreen):
-    """One customer: the record, contacts, open tasks and the timeline."""
+    """One customer and everything about it. Tab moves between its sections; Enter
+    opens the row under the cursor, and the section's own keys act on it."""
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="customer.back"),
-        Binding("e", "edit", "Edit", id="customer.edit"),
-        Binding("n", "note", "Note", id="customer.note", tooltip="Add a note to the timeline"),
-        Binding("t", "task", "Task", id="customer.task", tooltip="Plan a follow-up"),
+        Binding("e", "edit", "Edit", id="customer.edit", tooltip="Change the customer's fields"),
+        Binding("n", "log", "Note/call", id="customer.note", tooltip="Log a note, call, email or meeting"),
+        Binding("t", "task", "Task", id="customer.task", tooltip="Plan a task about this customer"),
         Binding("c", "contact", "Contact", id="customer.contact", tooltip="Add a contact"),
-        Binding("a", "archive", "Archive/restore", id="customer.archive"),
+        Binding("d", "deal", "Deal", id="customer.deal", tooltip="A new deal with this customer"),
+        Binding("k", "ticket", "Ticket", id="customer.ticket", tooltip="Open a ticket for this customer"),
+        Binding("x", "done", "Done", id="customer.task_done", tooltip="Mark the task done (ctrl+z undoes)"),
+        Binding(
+            "delete", "remove_contact", "Remove", id="customer.contact_remove", tooltip="Remove the contact"
+        ),
+        Binding("g", "tags", "Tags", id="customer.tags", tooltip="Add or remove tags"),
+        Binding(
+            "a",
+            "archive",
+            "Archive/restore",
+            id="customer.archive",
+            tooltip="Archive or restore (ctrl+z undoes)",
+        ),
+        Binding(
+            "plus", "more", "More timeline", id="customer.more", show=False, tooltip="Show older entries"
+        ),
     ]
+    DEFAULT_CSS = """
+    CustomerDetailScreen #centre {
+        height: 1fr;
+    }
+    CustomerDetailScreen .section {
+        height: auto;
+        max-height: 10;
+    }
+    CustomerDetailScreen .section-title {
+        margin-top: 1;
+        padding: 0;
+    }
+    """
+    AUTO_FOCUS = "#contacts"
+    # Keys that act on one section's row: they show only while that section has the cursor.
+    SECTION_ACTIONS = {"done": "tasks", "remove_contact": "contacts"}
 
     def __init__(self, reference: str) -> None:
         super().__init__()
         self.reference = reference
         self.customer: CustomerRead | None = None
+        self.centre: Centre | None = None
+        self.timeline_limit = 20
+        self.titles: dict[str, str] = {}  # each section's title with its count
+        self.wanted: dict[str, str] = {}  # a record just added, by section: the cursor goes to it
+        self.acted: str | None = None  # the task marked done last
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with VerticalScroll():
-            yield Static("", id="record", classes="record")
-            yield Label("Contacts", classes="title")
-            yield DataTable(id="contacts", cursor_type="row", classes="section")
-            yield Label("Open tasks", classes="title")
-            yield DataTable(id="tasks", cursor_type="row", classes="section")
-            yield Label("Timeline", classes="title")
-            yield DataTable(id="timeline", cursor_type="row", classes="section")
+        with VerticalScroll(id="centre", can_focus=False):
+            yield Static("Loading…", id="record", classes="record")
+            for name, (title, columns, empty) in SECTIONS.items():
+                yield Label(title, id=f"title-{name}", classes="title section-title")
+                yield RecordTable(*columns, id=name, classes="section")
+                yield Static(empty, id=f"empty-{name}", classes="hint")
         yield Footer()
 
-    def on_mount(self) -> None:
-        self.query_one("#contacts", DataTable).add_columns("Ref", "Name", "Title", "Email", "Phone")
-        self.query_one("#tasks", DataTable).add_columns("Ref", "Due", "Task", "Assignee")
-        self.query_one("#timeline", DataTable).add_columns("When", "Kind", "By", "Text")
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        section = self.SECTION_ACTIONS.get(action)
+        if section is not None:
+            return self.focused is not None and self.focused.id == section
+        return True
+
+    def on_screen_resume(self) -> None:
+        # Sent on first display too, and after every dialog and record opened from here.
+        self.refresh_detail()
+
+    def records_changed(self) -> None:
+        # After an undo the task marked done last may be back: the cursor goes to it.
+        if self.acted is not None:
+            self.wanted["tasks"], self.acted = self.acted, None
         self.refresh_detail()
 
     def refresh_detail(self) -> None:
-        self.call(customers.customer_detail, self.reference, then=self.show)
+        self.call(customer_centre, self.reference, self.timeline_limit, then=self.show, key="centre")
 
-    def show(self, detail) -> None:
+    def section(self, name: str) -> RecordTable:
+        return self.query_one(f"#{name}", RecordTable)
+
+    def show(self, centre: Centre) -> None:
+        self.centre = centre
+        detail = centre.detail
         self.customer = c = detail.customer
         self.sub_title = f"{c.ref} {c.name}"
-        lines = [
-            f"[b]{c.name}[/b]  {c.ref}  {c.kind.value}, {c.lifecycle.value}"
-            + ("  [red]archived[/red]" if c.archived_at else ""),
-            " · ".join(x for x in (c.email, c.phone, c.website) if x),
-            " · ".join(x for x in (c.street, c.postcode, c.city, c.country) if x),
-            f"Owner: {c.owner or '-'}   Segment: {c.segment or '-'}   Tags: {', '.join(c.tags) or '-'}",
-        ]
-        self.query_one("#record", Static).update("\n".join(line for line in lines if line.strip()))
+        self.query_one("#record", Static).update(record_text(c))
         self._fill(
-            "#contacts",
-            [(p.ref, p.name, p.title or "", p.email or "", p.phone or "") for p in detail.contacts],
-        )
-        self._fill("#tasks", [(t.ref, shown(t.due), t.title, t.assignee or "") for t in detail.open_tasks])
-        self._fill(
-            "#timeline",
+            "contacts",
             [
-                (shown(a.occurred_at), a.kind.value, a.author or "", (a.subject or a.body)[:120])
-                for a in detail.timeline
+                (p.ref, (p.ref, p.name, p.title or "", p.email or "", p.phone or "", p.mobile or ""))
+                for p in detail.contacts
             ],
         )
+        self._fill(
+            "deals",
+            [
+                (
+                    d.ref,
+                    (
+                        d.ref,
+                        d.title,
+                        d.stage,
+                        money.format_amount(d.amount_minor, d.currency),
+                        shown(d.expected_close),
+                        d.owner or "",
+                    ),
+                )
+                for d in centre.deals
+            ],
+            more=centre.more_deals,
+        )
+        self._fill(
+            "tickets",
+            [
+                (t.ref, (t.ref, t.status.value, t.priority.value, t.subject, t.assignee or ""))
+                for t in centre.tickets
+            ],
+            more=centre.more_tickets,
+        )
+        self._fill(
+            "orders",
+            [
+                (
+                    o.ref,
+                    (
+                        o.ref,
+                        o.status,
+                        money.format_amount(o.total_minor, o.currency),
+                        shown(o.created_at.date()),
+                        o.deal or "",
+                    ),
+                )
+                for o in centre.orders
+            ],
+            more=centre.more_orders,
+        )
+        self._fill(
+            "tasks", [(t.ref, (t.ref, due_text(t), t.title, t.assignee or "")) for t in detail.open_tasks]
+        )
+        self._fill(
+            "timeline",
+            [
+                (a.ref, (shown(a.occurred_at), a.kind.value, a.author or "", entry_line(a)))
+                for a in detail.timeline
+            ],
+            more=len(detail.timeline) >= self.timeline_limit,
+            more_hint="+ shows older",
+        )
+        for name, reference in self.wanted.items():
+            table = self.section(name)
+            if reference in table.keys:
+                table.go_to(reference)
+                table.focus()
+        self.wanted = {}
+        self.refresh_bindings()
 
-    def _fill(self, selector: str, rows: list[tuple]) -> None:
-        table = self.query_one(selector, DataTable)
-        table.clear()
-        for row in rows:
-            table.add_row(*row)
+    def _fill(self, name: str, rows: list, *, more: bool = False, more_hint: str = "") -> None:
+        self.section(name).show(rows)
+        title, _columns, _empty = SECTIONS[name]
+        count = f"{len(rows)}{'+' if more else ''}"
+        hint = f" · {more_hint}" if more and more_hint else ""
+        self.titles[name] = f"{title} ({count}){hint}"
+        self._title(name)
+        self.query_one(f"#empty-{name}", Static).display = not rows
+
+    def _title(self, name: str) -> None:
+        """A section's title, marked in text (not only in colour) while it has the cursor."""
+        focused = self.focused is not None and self.focused.id == name
+        mark = "▶ " if focused else "  "
+        title = self.titles.get(name) or SECTIONS[name][0]
+        self.query_one(f"#title-{name}", Label).update(escape(mark + title))
+
+    def on_descendant_focus(self) -> None:
+        for name in SECTIONS:
+            self._title(name)
+        if self.focused is not None and self.focused.id == "contacts":
+            # The first section: the record above it comes into view with it.
+            self.query_one("#centre", VerticalScroll).scroll_home(animate=False)
+
+    # Opening a row
+
+    @on(DataTable.RowSelected)
+    def open_row(self, event: DataTable.RowSelected) -> None:
+        table, key = event.data_table.id, str(event.row_key.value)
+        if table in ("deals", "tickets", "orders"):
+            self.app.open_record(key)
+        elif table == "contacts":
+            self.edit_contact(key)
+        elif table == "timeline" and self.centre is not None:
+            entry = next((a for a in self.centre.detail.timeline if a.ref == key), None)
+            if entry is not None:
+                self.app.push_screen(EntryDialog(entry))
+        elif table == "tasks":
+            self.notify("x marks the task done.")
+
+    # The customer
 
     def action_edit(self) -> None:
         if self.customer:
-            self.app.push_screen(CustomerForm(self.customer), lambda saved: saved and self.refresh_detail())
+            self.app.push_screen(CustomerForm(self.customer), self._saved)
 
-    def action_note(self) -> None:
-        def add(text: str | None) -> None:
-            if text:
-                self.call(
-                    timeline.add_activity,
-                    ActivityCreate(customer=self.reference, body=text),
-                    then=lambda _: self.refresh_detail(),
-                )
+    def _saved(self, customer: CustomerRead | None) -> None:
+        if customer is not None:
+            self.notify(f"Saved {customer.ref}")
 
-        self.app.push_screen(TextPrompt("Note", "What happened?"), add)
-
-    def action_task(self) -> None:
-        def add(text: str | None) -> None:
-            if text:
-                self.call(
-                    tasks.add_task,
-                    TaskCreate(title=text, customer=self.reference),
-                    then=lambda _: self.refresh_detail(),
-                )
-
-        self.app.push_screen(TextPrompt("Follow-up task", "What is to be done? (yours, no due date)"), add)
-
-    def action_contact(self) -> None:
-        def add(text: str | None) -> None:
-            if text:
-                self.call(
-                    contacts.add_contact,
-                    ContactCreate(customer=self.reference, name=text),
-                    then=lambda _: self.refresh_detail(),
-                )
-
-        self.app.push_screen(TextPrompt("New contact", "The person's name"), add)
+    def action_tags(self) -> None:
+        if self.customer:
+            self.app.push_screen(tags_form(self.customer), self._saved)
 
     def action_archive(self) -> None:
         if self.customer is None:
             return
-        step = customers.restore_customer if self.customer.archived_at else customers.archive_customer
-        self.call(
-            step,
-            self.reference,
-            then=lambda c: (
-                self.notify(f"{c.ref} {'archived' if c.archived_at else 'restored'}"),
-                self.refresh_detail(),
-            ),
-        )
+        archived = self.customer.archived_at is not None
+        step = customers.restore_customer if archived else customers.archive_customer
+
+        def done(customer: CustomerRead) -> None:
+            self.notify(undo_note("Restored" if archived else "Archived", customer.ref))
+            self.refresh_detail()
+
+        self.call(step, self.reference, then=done)
+
+    # What hangs on it
+
+    @property
+    def named(self) -> str:
+        """The customer as a dialog's title names it."""
+        return f"{self.customer.name} ({self.reference})" if self.customer else self.reference
+
+    def action_log(self) -> None:
+        self.app.push_screen(entry_form(self.reference, self.named), self._added("timeline"))
+
+    def action_more(self) -> None:
+        self.timeline_limit += 50
+        self.refresh_detail()
+
+    def action_task(self) -> None:
+        self.app.push_screen(task_form(self.reference, self.named), self._added("tasks"))
+
+    def _added(self, section: str) -> Callable[[Any], None]:
+        """What follows a new record of ``section``: a notice, and the cursor on it once shown."""
+
+        def added(record: Any) -> None:
+            if record is not None:
+                self.notify(f"Added {record.ref}")
+                self.wanted[section] = record.ref
+                self.refresh_detail()
+
+        return added
+
+    def action_done(self) -> None:
+        task = self.section("tasks").current
+        if task is not None:
+            self.acted = task
+            set_done(self, task, True, lambda _: self.refresh_detail())
+
+    def action_contact(self) -> None:
+        self.app.push_screen(contact_form(self.reference, name=self.named), self._added("contacts"))
+
+    def edit_contact(self, reference: str) -> None:
+        def opened(contact: ContactRead) -> None:
+            self.app.push_screen(contact_form(self.reference, contact), self._saved_contact)
+
+        self.call(contacts.get_contact, reference, then=opened)
+
+    def _saved_contact(self, contact: ContactRead | None) -> None:
+        if contact is not None:
+            self.notify(f"Saved {contact.ref} {contact.name}")
+
+    def action_remove_contact(self) -> None:
+        reference = self.section("contacts").current
+        if reference is None or self.centre is None:
+            return
+        contact = next(p for p in self.centre.detail.contacts if p.ref == reference)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.call(
+                    contacts.remove_contact,
+                    reference,
+                    then=lambda gone: (self.notify(f"Removed {gone.ref} {gone.name}"), self.refresh_detail()),
+                )
+
+        self.app.push_screen(Confirm(f"Remove contact {reference} {contact.name}?"), answered)
+
+    def action_deal(self) -> None:
+        from crm_tui.screens.deal_forms import deal_form  # the pipeline's form, loaded when asked for
+
+        self.app.push_screen(deal_form(customer=self.reference), self._added("deals"))
+
+    def action_ticket(self) -> None:
+        from crm_tui.screens.tickets import ticket_form  # the tickets' form, loaded when asked for
+
+        self.app.push_screen(ticket_form(customer=self.reference), self._added("tickets"))
 
 
-FIELDS = [
-    ("name", "Name"),
-    ("email", "Email"),
-    ("phone", "Phone"),
-    ("website", "Website"),
-    ("company", "Company (for a person)"),
-    ("segment", "Segment"),
-    ("owner", "Owner (username)"),
-    ("street", "Street"),
-    ("postcode", "Postcode"),
-    ("city", "City"),
-    ("country", "Country (ISO code)"),
-    ("industry", "Industry"),
-    ("tags", "Tags (comma separated)"),
-]
-
-
-class CustomerForm(CrmModal):
-    """Add a customer, or edit one. Errors show beside the field, and nothing typed is lost;
-    a record changed meanwhile can be reloaded under the user's own changes."""
-
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="form.cancel"),
-        Binding("ctrl+s", "save", "Save", id="form.save", priority=True),
+def record_text(c: CustomerRead) -> str:
+    """The customer's own fields as lines of markup (the values escaped)."""
+    kind = f"{c.kind.value}, {c.lifecycle.value}"
+    archived = "  [reverse] archived [/reverse]" if c.archived_at else ""
+    lines = [
+        f"[b]{escape(c.name)}[/b]  {c.ref}  {kind}{archived}",
+        escape(" · ".join(x for x in (c.company, c.email, c.phone, c.website) if x)),
+        escape(" · ".join(x for x in (c.street, c.postcode, c.city, c.country) if x)),
+        escape(
+            f"Owner: {c.owner or '-'}   Segment: {c.segment or '-'}   Industry: {c.industry or '-'}   "
+            f"Tags: {', '.join(c.tags) or '-'}"
+        ),
     ]
+    return "\n".join(line for line in lines if line.strip())
 
-    def __init__(self, customer: CustomerRead | None = None) -> None:
+
+def entry_line(entry: ActivityRead) -> str:
+    """A timeline entry on one line: its subject and the start of its text."""
+    text = " — ".join(x for x in (entry.subject, " ".join(entry.body.split())) if x)
+    return text[:120]
+
+
+class EntryDialog(CrmModal[None]):
+    """A timeline entry whole."""
+
+    BINDINGS = [Binding("escape,enter", "close", "Close", id="entry.close")]
+
+    def __init__(self, entry: ActivityRead) -> None:
         super().__init__()
-        self.customer = customer
-        self.version = customer.version if customer else None
-        self.force = False
+        self.entry = entry
 
     def compose(self) -> ComposeResult:
-        title = f"Edit {self.customer.ref} {self.customer.name}" if self.customer else "New customer"
+        a = self.entry
         with VerticalScroll(classes="dialog"):
-            yield Label(title, classes="title")
-            yield Static("", id="form-error", classes="error -empty")
-            with Horizontal(classes="buttons"):
-                yield Select(
-                    [(k.value, k.value) for k in CustomerKind],
-                    value=self._value("kind") or "company",
-                    id="kind",
-                    allow_blank=False,
-                )
-                yield Select(
-                    [(s.value, s.value) for s in Lifecycle],
-                    value=self._value("lifecycle") or "lead",
-                    id="lifecycle",
-                    allow_blank=False,
-                )
-            for name, label in FIELDS:
-                yield Label(label, classes="field-label")
-                yield Input(value=self._value(name), id=name)
-                yield Static("", id=f"error-{name}", classes="error -empty")
-            with Horizontal(classes="buttons"):
-                yield Button("Reload", id="reload", variant="warning", classes="-hidden")
-                yield Button("Save anyway", id="force", variant="warning")
-                yield Button("Cancel", id="cancel")
-                yield Button("Save", id="save", variant="primary")
+            yield Label(
+                f"{a.kind.value.capitalize()} {a.ref} · {shown(a.occurred_at)} · {a.author or ''}",
+                classes="title",
+            )
+            if a.subject:
+                yield Static(Text(a.subject, style="bold"))
+            yield Static(Text(a.body))
+            yield Static("Esc closes", classes="hint")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+# Forms
+
+
+class RecordForm(FormDialog):
+    """A form the logic may refuse as a likely duplicate, then offering Save anyway, or
+    as a stale edit, then offering Reload: the stored record under the user's changes.
+
+    ``save`` gets the crm, the values, whether to save a likely duplicate anyway, and the
+    version the edit is based on. ``fetch`` reads the stored record as (version, values).
+    """
+
+    def __init__(
+        self,
+        title: str,
+        fields: list[Field],
+        save: Callable[[Crm, dict[str, str], bool, int | None], Any],
+        *,
+        values: dict[str, str] | None = None,
+        labels: dict[str, str] | None = None,
+        version: int | None = None,
+        fetch: Callable[[Crm], tuple[int, dict[str, str]]] | None = None,
+    ) -> None:
+        super().__init__(
+            title,
+            fields,
+            lambda crm, typed: save(crm, typed, self.force, self.version),
+            values=values,
+            labels=labels,
+        )
+        self.force = False
+        self.version = version
+        self.fetch = fetch
 
     def on_mount(self) -> None:
-        self.query_one("#force").display = False
-        self.query_one("#reload").display = False
-        self.query_one("#name", Input).focus()
+        # Runs besides FormDialog's own; the choices sit under the error they answer.
+        choices = Horizontal(
+            Button("Save anyway", id="force", variant="warning"),
+            Button("Reload", id="reload", variant="warning"),
+            id="refusal-choices",
+            classes="buttons",
+        )
+        choices.display = False
+        self.query_one(".form").mount(choices, after="#form-error")
 
-    def _value(self, name: str) -> str:
-        if self.customer is None:
-            return ""
-        value = getattr(self.customer, name)
-        if name == "tags":
-            return ", ".join(value)
-        return "" if value is None else str(getattr(value, "value", value))
+    def refused(self, error: CrmError) -> None:
+        super().refused(error)
+        force, reload = self.query_one("#force", Button), self.query_one("#reload", Button)
+        force.display = isinstance(error, Duplicate)
+        reload.display = isinstance(error, Conflict) and self.fetch is not None
+        choices = self.query_one("#refusal-choices")
+        choices.display = force.display or reload.display
+        if choices.display:
+            choices.scroll_visible()
 
-    def typed(self) -> dict[str, object]:
-        values: dict[str, object] = {name: self.query_one(f"#{name}", Input).value for name, _ in FIELDS}
-        values["kind"] = self.query_one("#kind", Select).value
-        values["lifecycle"] = self.query_one("#lifecycle", Select).value
-        return values
-
-    def _clear_errors(self) -> None:
-        for error in self.query(".error").results(Static):
-            error.update("")
-            error.add_class("-empty")
-
-    def _show_error(self, error: CrmError) -> None:
-        field = getattr(error, "field", None)
-        target = self.query(f"#error-{field}") if field else None
-        box = target.first(Static) if target else self.query_one("#form-error", Static)
-        box.update(str(error))
-        box.remove_class("-empty")
-        self.query_one("#force").display = isinstance(error, Duplicate)
-        self.query_one("#reload").display = isinstance(error, Conflict)
-        if field and self.query(f"#{field}"):
-            self.query_one(f"#{field}").focus()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    def action_save(self) -> None:
-        self._clear_errors()
-        values = self.typed()
-        tags = [tag.strip() for tag in str(values.pop("tags")).split(",") if tag.strip()]
-        try:
-            if self.customer is None:
-                data = validated(
-                    CustomerCreate,
-                    {**{k: v for k, v in values.items() if v != ""}, "name": values["name"], "tags": tags},
-                )
-                self.call(
-                    customers.add_customer,
-                    data,
-                    force=self.force,
-                    then=lambda c: self.dismiss(c.ref),
-                    failed=self._show_error,
-                )
-            else:
-                changed = self._changes(values)
-                data = validated(CustomerUpdate, changed)
-                self.call(
-                    customers.update_customer,
-                    self.customer.ref,
-                    data,
-                    expected_version=self.version,
-                    force=self.force,
-                    then=lambda c: self._saved_with_tags(c, tags),
-                    failed=self._show_error,
-                )
-        except CrmError as error:
-            self._show_error(error)
-
-    def _changes(self, values: dict[str, object]) -> dict[str, object]:
-        """Only the fields the user changed, so an edit never rewrites the others."""
-        return {name: value for name, value in values.items() if value != self._value(name)} or {
-            "name": values["name"]
-        }
-
-    def _saved_with_tags(self, customer: CustomerRead, tags: list[str]) -> None:
-        added = [tag for tag in tags if tag not in customer.tags]
-        removed = [tag for tag in customer.tags if tag not in [t.lower() for t in tags]]
-        if added:
-            self.call(customers.tag_customer, customer.ref, added, failed=self._show_error)
-        if removed:
-            self.call(customers.untag_customer, customer.ref, removed, failed=self._show_error)
-        self.dismiss(customer.ref)
-
-    @on(Button.Pressed, "#save")
-    def save_pressed(self) -> None:
-        self.action_save()
-
-    @on(Button.Pressed, "#cancel")
-    def cancel_pressed(self) -> None:
-        self.dismiss(None)
+    def _hide_choices(self) -> None:
+        self.query_one("#refusal-choices").display = False
 
     @on(Button.Pressed, "#force")
-    def force_pressed(self) -> None:
+    def save_anyway(self) -> None:
         self.force = True
+        self._hide_choices()
         self.action_save()
 
     @on(Button.Pressed, "#reload")
-    def reload_pressed(self) -> None:
-        """Take the stored record as the new base and keep what the user changed on top."""
-        assert self.customer is not None
-        mine = self._changes(self.typed())
+    def reload(self) -> None:
+        """Take the stored record as the new base, keeping what the user changed on top."""
+        assert self.fetch is not None
+        fetch = self.fetch
+        mine = self.changed()
 
-        def rebase(fresh: CustomerRead) -> None:
-            self.customer, self.version = fresh, fresh.version
-            for name, _ in FIELDS:
+        def rebase(fresh: tuple[int, dict[str, str]]) -> None:
+            version, values = fresh
+            self.version = version
+            for name, value in values.items():
                 if name not in mine:
-                    self.query_one(f"#{name}", Input).value = self._value(name)
+                    self.put(name, value)
+            self.initial.update(values)
             self._clear_errors()
-            self.query_one("#reload").display = False
-            self.notify(f"Reloaded {fresh.ref} (version {fresh.version}); your changes are kept. Save again.")
+            self._hide_choices()
+            self.notify(f"Reloaded (version {version}); your changes are kept. Save again.")
 
-        self.call(customers.get_customer, self.customer.ref, then=rebase)
+        self.call(fetch, then=rebase)
+
+    def put(self, name: str, value: str) -> None:
+        """Show ``value`` in a field of any kind."""
+        widget = self.query_one(f"#field-{name}")
+        if isinstance(widget, Select):
+            widget.value = value if value else Select.BLANK
+        elif isinstance(widget, PickField):
+            widget.value, widget.label = value, value
+        elif isinstance(widget, Input):
+            widget.value = value
+
+
+CUSTOMER_FIELDS = [
+    Field("name", "Name", required=True),
+    Field("kind", "Kind", kind="choice", choices=tuple(k.value for k in CustomerKind), required=True),
+    Field("lifecycle", "Stage", kind="choice", choices=tuple(s.value for s in Lifecycle), required=True),
+    Field("email", "Email"),
+    Field("phone", "Phone"),
+    Field("website", "Website"),
+    Field("company", "Company (for a person)"),
+    Field("owner", "Owner", kind="pick", source=active_users()),
+    Field("segment", "Segment"),
+    Field("street", "Street"),
+    Field("postcode", "Postcode"),
+    Field("city", "City"),
+    Field("country", "Country", hint="an ISO code, like DE"),
+    Field("industry", "Industry"),
+    Field("tags", "Tags", hint="comma separated"),
+]
+
+
+def customer_values(customer: CustomerRead) -> dict[str, str]:
+    """A customer's fields as the form shows them."""
+    values = {}
+    for field in CUSTOMER_FIELDS:
+        value = getattr(customer, field.name)
+        if field.name == "tags":
+            values["tags"] = ", ".join(value)
+        else:
+            values[field.name] = "" if value is None else str(getattr(value, "value", value))
+    return values
+
+
+def tag_list(text: str) -> list[str]:
+    """The tags typed, comma separated, each cleaned as stored; a bad one is refused beside the field."""
+    try:
+        return sorted({clean_tag(tag) for tag in text.split(",") if tag.strip()})
+    except Invalid as error:
+        raise Invalid(str(error), field="tags") from None
+
+
+def change_tags(crm: Crm, reference: str, before: list[str], after: list[str]) -> None:
+    """Add the tags that are new in ``after`` and remove the ones it left out."""
+    added = [tag for tag in after if tag not in before]
+    removed = [tag for tag in before if tag not in after]
+    if added:
+        customers.tag_customer(crm, reference, added)
+    if removed:
+        customers.untag_customer(crm, reference, removed)
+
+
+class CustomerForm(RecordForm):
+    """Add a customer, or edit one: only the fields changed are saved, tags included, and
+    the customer is dismissed as stored afterwards (so every screen shows the new tags)."""
+
+    def __init__(self, customer: CustomerRead | None = None) -> None:
+        self.customer = customer
+        title = f"Edit {customer.ref} {customer.name}" if customer else "New customer"
+        values = customer_values(customer) if customer else {"kind": "company", "lifecycle": "lead"}
+        super().__init__(
+            title,
+            CUSTOMER_FIELDS,
+            self.store,
+            values=values,
+            version=customer.version if customer else None,
+            fetch=self.stored if customer else None,
+        )
+
+    def stored(self, crm: Crm) -> tuple[int, dict[str, str]]:
+        assert self.customer is not None
+        fresh = customers.get_customer(crm, self.customer.ref)
+        return fresh.version, customer_values(fresh)
+
+    def store(self, crm: Crm, values: dict[str, str], force: bool, version: int | None) -> CustomerRead:
+        tags = tag_list(values["tags"])
+        if self.customer is None:
+            given: dict[str, Any] = {k: v for k, v in values.items() if v.strip() and k != "tags"}
+            data = validated(CustomerCreate, {**given, "name": values["name"], "tags": tags})
+            return customers.add_customer(crm, data, force=force)
+        reference = self.customer.ref
+        changed = {k: v for k, v in values.items() if v != self.initial[k] and k != "tags"}
+        if changed:
+            saved = customers.update_customer(
+                crm, reference, validated(CustomerUpdate, changed), expected_version=version, force=force
+            )
+            # Saved: what follows is based on this version, even if the tags are refused.
+            self.version = saved.version
+            self.initial.update(changed)
+        change_tags(crm, reference, tag_list(self.initial["tags"]), tags)
+        return customers.get_customer(crm, reference)
+
+
+def tags_form(customer: CustomerRead) -> FormDialog:
+    """A customer's tags: type new ones, delete the ones to remove. Dismissed with the
+    customer as stored."""
+    before = list(customer.tags)
+
+    def save(crm: Crm, values: dict[str, str]) -> CustomerRead:
+        change_tags(crm, customer.ref, before, tag_list(values["tags"]))
+        return customers.get_customer(crm, customer.ref)
+
+    field = Field("tags", "Tags", hint="comma separated: add by typing, remove by deleting")
+    return FormDialog(
+        f"Tags of {customer.ref} {customer.name}", [field], save, values={"tags": ", ".join(before)}
+    )
+
+
+CONTACT_FIELDS = [
+    Field("name", "Name", required=True),
+    Field("title", "Title", hint="like Head of Purchasing"),
+    Field("email", "Email"),
+    Field("phone", "Phone"),
+    Field("mobile", "Mobile"),
+]
+
+
+def contact_values(contact: ContactRead) -> dict[str, str]:
+    return {field.name: getattr(contact, field.name) or "" for field in CONTACT_FIELDS}
+
+
+def contact_form(customer: str, contact: ContactRead | None = None, *, name: str = "") -> RecordForm:
+    """Add a contact to ``customer`` (called ``name`` in the title), or edit ``contact``.
+    Dismissed with the contact as stored, or None."""
+
+    def save(crm: Crm, values: dict[str, str], force: bool, version: int | None) -> ContactRead:
+        if contact is None:
+            given = {k: v for k, v in values.items() if v.strip()}
+            data = validated(ContactCreate, {**given, "customer": customer, "name": values["name"]})
+            return contacts.add_contact(crm, data, force=force)
+        changed = {k: v for k, v in values.items() if v != form.initial[k]}
+        if not changed:
+            return contact
+        return contacts.update_contact(
+            crm, contact.ref, validated(ContactUpdate, changed), expected_version=version, force=force
+        )
+
+    def stored(crm: Crm) -> tuple[int, dict[str, str]]:
+        assert contact is not None
+        fresh = contacts.get_contact(crm, contact.ref)
+        return fresh.version, contact_values(fresh)
+
+    if contact is None:
+        form = RecordForm(f"New contact at {name or customer}", CONTACT_FIELDS, save)
+    else:
+        form = RecordForm(
+            f"Edit contact {contact.ref} {contact.name}",
+            CONTACT_FIELDS,
+            save,
+            values=contact_values(contact),
+            version=contact.version,
+            fetch=stored,
+        )
+    return form
+
+
+ENTRY_KINDS = tuple(kind.value for kind in ActivityKind if kind != ActivityKind.system)
+
+
+def occurred(text: str) -> datetime | None:
+    """When an entry happened, as typed (local time); empty is now."""
+    if not text.strip():
+        return None
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise Invalid(
+            f"{text.strip()!r} is no time: use 2026-11-20 14:30, or leave it empty for now", field="when"
+        ) from None
+
+
+class EntryForm(FormDialog):
+    """The timeline entry's form: room for a few lines of what happened."""
+
+    DEFAULT_CSS = """
+    EntryForm TextArea {
+        height: 6;
+    }
+    """
+
+
+def entry_form(customer: str, name: str = "") -> FormDialog:
+    """Log a note, call, email or meeting on ``customer``'s timeline (``name`` in the
+    title). Dismissed with the new entry, or None."""
+    fields = [
+        Field("body", "What happened", kind="lines"),
+        Field("kind", "Kind", kind="choice", choices=ENTRY_KINDS, required=True),
+        Field("subject", "Subject"),
+        Field("when", "When", hint="empty for now, or 2026-11-20 14:30"),
+    ]
+
+    def save(crm: Crm, values: dict[str, str]) -> ActivityRead:
+        data = validated(
+            ActivityCreate,
+            {
+                "customer": customer,
+                "kind": values["kind"],
+                "subject": values["subject"] or None,
+                "body": values["body"],
+                "occurred_at": occurred(values["when"]),
+            },
+        )
+        return timeline.add_activity(crm, data)
+
+    return EntryForm(f"Log on {name or customer}", fields, save, values={"kind": "note"})

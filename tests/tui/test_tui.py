@@ -71,15 +71,14 @@ async def test_create_a_customer_through_the_form(team):
         await pilot.press("f3")
         await settle(pilot)
         assert isinstance(app.screen, CustomersScreen)
-        await pilot.press("escape")  # leave the filter box
-        app.screen.query_one(RowTable).focus()
+        assert app.screen.focused is app.screen.query_one(RowTable)  # the list's keys work at once
         await pilot.press("n")
         await settle(pilot)
         assert isinstance(app.screen, CustomerForm)
-        app.screen.query_one("#name", Input).value = "Zephyr Kites GmbH"
-        app.screen.query_one("#email", Input).value = "hello@zephyr.example"
-        app.screen.query_one("#city", Input).value = "Kiel"
-        app.screen.query_one("#tags", Input).value = "vip, new"
+        app.screen.query_one("#field-name", Input).value = "Zephyr Kites GmbH"
+        app.screen.query_one("#field-email", Input).value = "hello@zephyr.example"
+        app.screen.query_one("#field-city", Input).value = "Kiel"
+        app.screen.query_one("#field-tags", Input).value = "vip, new"
         await pilot.press("ctrl+s")
         await settle(pilot, 6)
         assert isinstance(app.screen, CustomerDetailScreen)
@@ -98,14 +97,14 @@ async def test_a_validation_error_shows_beside_the_field_and_keeps_the_input(tea
         app.push_screen(CustomerForm())
         await settle(pilot)
         form = app.screen
-        form.query_one("#name", Input).value = "Typo Inc"
-        form.query_one("#email", Input).value = "typo@@example"
+        form.query_one("#field-name", Input).value = "Typo Inc"
+        form.query_one("#field-email", Input).value = "typo@@example"
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert form is app.screen  # still open
         assert "invalid email 'typo@@example'" in str(form.query_one("#error-email", Static).render())
-        assert form.query_one("#email", Input).value == "typo@@example"
-        assert form.query_one("#name", Input).value == "Typo Inc"
+        assert form.query_one("#field-email", Input).value == "typo@@example"
+        assert form.query_one("#field-name", Input).value == "Typo Inc"
     assert counts() == before
 
 
@@ -117,7 +116,7 @@ async def test_filter_the_list_as_you_type_and_page(team):
         screen = app.screen
         table = screen.query_one(RowTable)
         assert len(table_refs(table)) == len(demo.FIRMS)
-        await pilot.press("z", "u", "r")
+        await pilot.press("slash", "z", "u", "r")
         await settle(pilot)
         assert table.get_row_at(0)[1] == "Café Zürich AG"
         assert table.row_count == 1
@@ -243,7 +242,7 @@ async def test_a_stale_edit_is_shown_and_can_be_reloaded_keeping_the_typing(team
         app.push_screen(CustomerForm(acme))
         await settle(pilot)
         form = app.screen
-        form.query_one("#city", Input).value = "Potsdam"
+        form.query_one("#field-city", Input).value = "Potsdam"
         customers.update_customer(
             as_user("mia"), acme.ref, CustomerUpdate(phone="+49 30 999999")
         )  # a colleague
@@ -254,8 +253,8 @@ async def test_a_stale_edit_is_shown_and_can_be_reloaded_keeping_the_typing(team
         assert form.query_one("#reload").display
         form.query_one("#reload", Button).press()  # below the fold of the form: pressed, not clicked
         await settle(pilot)
-        assert form.query_one("#city", Input).value == "Potsdam"  # kept
-        assert form.query_one("#phone", Input).value == "+4930999999"  # the colleague's change
+        assert form.query_one("#field-city", Input).value == "Potsdam"  # kept
+        assert form.query_one("#field-phone", Input).value == "+4930999999"  # the colleague's change
         await pilot.press("ctrl+s")
         await settle(pilot, 6)
     stored = customers.get_customer(team, acme.ref)
@@ -267,7 +266,6 @@ async def test_help_lists_the_keys_of_the_screen_with_their_ids(team):
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f3")
         await settle(pilot)
-        app.screen.query_one(RowTable).focus()
         await pilot.press("f1")
         await settle(pilot)
         ids = [row[2] for row in app.screen.rows]
@@ -280,7 +278,6 @@ async def test_a_user_keymap_remaps_a_binding(team):
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f3")
         await settle(pilot)
-        app.screen.query_one(RowTable).focus()
         await pilot.press("ctrl+n")
         await settle(pilot)
         assert isinstance(app.screen, CustomerForm)

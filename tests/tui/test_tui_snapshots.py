@@ -35,8 +35,8 @@ async def open_form_with_an_error(pilot) -> None:
     pilot.app.push_screen(CustomerForm())
     await settle(pilot)
     form = pilot.app.screen
-    form.query_one("#name").value = "Typo Inc"
-    form.query_one("#email").value = "typo@@example"
+    form.query_one("#field-name").value = "Typo Inc"
+    form.query_one("#field-email").value = "typo@@example"
     await pilot.press("ctrl+s")
 
 
@@ -49,7 +49,7 @@ SCREENS = {
     "tickets": visit("f5"),
     "ticket_detail": visit("f5", then=open_ticket),
     "orders": visit("f6"),
-    "help": visit("f3", "tab", "f1"),
+    "help": visit("f3", "f1"),
 }
 
 

@@ -1,0 +1,104 @@
+"""The customer form keeps the promises of every form (save key shown, Esc asks, the
+first field focused) and its own: a likely duplicate is saved only when asked."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Footer, Input, Label, Static
+
+from crm_tui.app import make_app
+from crm_tui.logic.admin import demo
+from crm_tui.logic.customers import customers
+from crm_tui.screens.customers import CustomerDetailScreen, CustomerForm
+from crm_tui.screens.widgets.dialogs import Confirm
+from crm_tui.screens.widgets.forms import PickField
+from tests.tui.customer_steps import settle
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+def team(crm):
+    demo.load_demo(crm)
+    return crm
+
+
+async def new_customer_form(app, pilot) -> CustomerForm:
+    await settle(pilot)
+    await pilot.press("f3")
+    await settle(pilot)
+    await pilot.press("n")
+    await settle(pilot)
+    form = app.screen
+    assert isinstance(form, CustomerForm)
+    return form
+
+
+async def test_the_form_shows_its_save_key_and_starts_in_the_name(team):
+    app = make_app(team)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await new_customer_form(app, pilot)
+        assert form.focused is form.query_one("#field-name", Input)
+        assert "ctrl+s save" in str(form.query_one(".title", Label).render())
+        assert form.query(Footer) and form.active_bindings["ctrl+s"].binding.show
+
+
+async def test_escape_on_a_changed_form_asks_before_discarding(team, counts):
+    app = make_app(team)
+    before = counts()
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await new_customer_form(app, pilot)
+        await pilot.press(*"Half typed", "escape")
+        await settle(pilot)
+        assert isinstance(app.screen, Confirm)
+        await pilot.press("escape")  # no: back to the form with the text
+        await settle(pilot)
+        assert app.screen is form and form.values()["name"] == "Half typed"
+        await pilot.press("escape", "y")
+        await settle(pilot)
+        assert not isinstance(app.screen, CustomerForm | Confirm)
+    assert counts() == before
+
+
+async def test_a_likely_duplicate_is_saved_only_when_asked(team):
+    acme = customers.list_customers(team, text="acme").customers[0]
+    app = make_app(team)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await new_customer_form(app, pilot)
+        form.query_one("#field-name", Input).value = "Acme Two"
+        form.query_one("#field-email", Input).value = acme.email
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is form
+        assert f"{acme.ref} {acme.name} has the same email" in str(
+            form.query_one("#form-error", Static).render()
+        )
+        force = form.query_one("#force")
+        assert force.display and not form.query_one("#reload").display
+        assert len(customers.list_customers(team, text="acme").customers) == 1  # nothing saved yet
+        force.press()
+        await settle(pilot, 6)
+        assert isinstance(app.screen, CustomerDetailScreen)
+    assert sorted(c.name for c in customers.list_customers(team, text="acme").customers) == [
+        "Acme Logistics GmbH",
+        "Acme Two",
+    ]
+
+
+async def test_the_owner_is_picked_and_the_stage_chosen(team):
+    app = make_app(team)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await new_customer_form(app, pilot)
+        form.query_one("#field-name", Input).value = "Owned Ltd"
+        form.query_one("#field-lifecycle").value = "prospect"
+        owner = form.query_one("#field-owner", PickField)
+        owner.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press(*"sven", "enter")
+        await settle(pilot)
+        assert owner.value == "sven"
+        await pilot.press("ctrl+s")
+        await settle(pilot, 6)
+    stored = customers.list_customers(team, text="owned").customers[0]
+    assert (stored.owner, stored.lifecycle.value, stored.kind.value) == ("sven", "prospect", "company")
