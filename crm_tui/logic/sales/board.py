@@ -11,9 +11,12 @@ from sqlmodel import col
 
 from crm_tui.logic.core import users
 from crm_tui.logic.core.context import Crm, Work
+from crm_tui.logic.core.vocabulary import DealStatus
 from crm_tui.logic.sales import deals, pipelines
-from crm_tui.logic.sales.schemas import Board, BoardColumn, DealPage, DealRead, StageTotal
-from crm_tui.storage.models import Deal, Pipeline
+from crm_tui.logic.sales.schemas import Board, BoardColumn, DealPage, DealRead, StageRead, StageTotal
+from crm_tui.storage.models import Deal, Pipeline, Stage
+
+Figures = dict[int, tuple[int, list[StageTotal]]]  # per stage id: its deals and their sums
 
 CARDS_PER_STAGE = 40  # a board shows the newest cards of each stage; lists page through all
 
@@ -30,11 +33,15 @@ def board(
         found = pipelines.find_pipeline(work, pipeline)
         owner_id = users.find(work, owner).id if owner else None
         figures = _figures(work, found.id, owner_id)
+        # A stage's own count is everyone's deals, whoever's board it is.
+        everyone = figures if owner_id is None else _figures(work, found.id, None)
         columns = []
-        for stage in pipelines.read(work, found).stages:
+        # The stages alone: pipelines.read would count every deal once more (0.8 s at 750,000).
+        for stage in pipelines.stages_of(work, found.id):
             count, totals = figures.get(stage.id, (0, []))
             newest = _newest(work, stage.id, owner_id, cards)
-            columns.append(BoardColumn(stage=stage, count=count, totals=totals, cards=newest))
+            read = _stage(stage, everyone.get(stage.id, (0, []))[0])
+            columns.append(BoardColumn(stage=read, count=count, totals=totals, cards=newest))
         names = work.session.execute(select(col(Pipeline.name)).order_by(col(Pipeline.name))).scalars().all()
         return Board(pipeline=found.name, pipelines=list(names), columns=columns)
 
@@ -47,19 +54,37 @@ def _active(owner_id: int | None, *where: ColumnElement[bool]) -> list[ColumnEle
     return conditions
 
 
-def _figures(work: Work, pipeline_id: int, owner_id: int | None) -> dict[int, tuple[int, list[StageTotal]]]:
-    """Per stage: the number of active deals and their amounts summed per currency."""
-    rows = work.session.execute(
-        select(col(Deal.stage_id), col(Deal.currency), func.count(), func.sum(col(Deal.amount_minor)))
-        .where(*_active(owner_id, col(Deal.pipeline_id) == pipeline_id))
-        .group_by(col(Deal.stage_id), col(Deal.currency))
-        .order_by(col(Deal.stage_id), col(Deal.currency))
-    ).all()
-    figures: dict[int, tuple[int, list[StageTotal]]] = {}
-    for stage_id, currency, count, amount in rows:
-        before, totals = figures.get(stage_id, (0, []))
-        totals.append(StageTotal(currency=currency, amount_minor=int(amount or 0)))
-        figures[stage_id] = (before + count, totals)
+def _stage(stage: Stage, deals: int) -> StageRead:
+    return StageRead(
+        id=stage.id,
+        name=stage.name,
+        position=stage.position,
+        probability=stage.probability,
+        kind=stage.kind,
+        deals=deals,
+    )
+
+
+def _figures(work: Work, pipeline_id: int, owner_id: int | None) -> Figures:
+    """Per stage: the number of active deals and their amounts summed per currency.
+
+    One query per deal status, which is always its stage's kind: given the status and
+    the pipeline, SQLite reads the index ix_deals_open_pipeline alone, in stage and
+    currency order. Asked for the whole pipeline at once, it reads every deal's row
+    instead: at 750,000 deals, 1.6 s against 0.1 s for the three.
+    """
+    figures: Figures = {}
+    for status in DealStatus:
+        rows = work.session.execute(
+            select(col(Deal.stage_id), col(Deal.currency), func.count(), func.sum(col(Deal.amount_minor)))
+            .where(*_active(owner_id, col(Deal.status) == status, col(Deal.pipeline_id) == pipeline_id))
+            .group_by(col(Deal.stage_id), col(Deal.currency))
+            .order_by(col(Deal.stage_id), col(Deal.currency))
+        ).all()
+        for stage_id, currency, count, amount in rows:
+            before, totals = figures.get(stage_id, (0, []))
+            totals.append(StageTotal(currency=currency, amount_minor=int(amount or 0)))
+            figures[stage_id] = (before + count, totals)
     return figures
 
 
