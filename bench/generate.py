@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import bisect
 import functools
+import heapq
 import math
 import os
 import random
@@ -28,7 +29,6 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy.dialects import sqlite
@@ -45,7 +45,7 @@ from crm_tui.storage.schema import HEAD
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 # Bump when the generated rows change, so that cached databases are made anew.
-GENERATOR_VERSION = 5
+GENERATOR_VERSION = 6
 CHUNK = 20_000  # customers per transaction: big enough to be fast, small enough for memory
 START = datetime(2020, 7, 1, 8, 0)  # customers are created between START and END
 END = datetime(2025, 6, 30, 18, 0)
@@ -54,6 +54,11 @@ DEAL_START = datetime(2023, 7, 1, 8, 0)  # deals are created in the last two yea
 # customers made for the import benchmark use these offsets.
 CONTACT_PHONES = 3_000_000
 NEW_CUSTOMER_PHONES = 8_000_000
+# One customer with a long history, for the benchmark that opens a customer: the oldest,
+# under a name no other customer has, so that the benchmark finds it by typing it.
+LONG_TIMELINE_CUSTOMER = 1
+LONG_TIMELINE_NAME = "Timeline Benchmark GmbH"
+LONG_TIMELINE_ENTRIES = 1_000
 
 COLUMNS = {
     "customers": (
@@ -184,6 +189,8 @@ class Generator:
 
     def __init__(self, customers: int, seed: int, users: list[tuple[int, str]]) -> None:
         self.rng = random.Random(seed)
+        # The long history has its own Random, so that every other row is as without it.
+        self.history_rng = random.Random(f"timeline-{seed}")
         self.user_ids = [user_id for user_id, _ in users]
         owners = [user_id for user_id, role in users if role in ("sales", "manager")]
         # One customer in 25 has no owner yet.
@@ -300,9 +307,44 @@ class Generator:
         rows["customer_tags"].extend((customer_id, tag_id) for tag_id in sorted(tag_ids))
         self.contacts(customer_id, country, domain, created, rows["contacts"])
         self.contact_counts.append(self.next_ids["contacts"] - self.first_contacts[-1])
+        first_activity = self.next_ids["activities"]
         self.activities(customer_id, created, rows["activities"])
+        if customer_id == LONG_TIMELINE_CUSTOMER:
+            self.long_history(country, created, first_activity, rows)
         if rng.random() < 1 / 3:
             self.task(customer_id, name, created, rows["tasks"])
+
+    def long_history(
+        self,
+        country: words.Country,
+        created: datetime,
+        first_activity: int,
+        rows: dict[str, list[tuple[Any, ...]]],
+    ) -> None:
+        """Make the customer just added the one with a long history: an active company
+        named LONG_TIMELINE_NAME whose timeline has LONG_TIMELINE_ENTRIES entries in place
+        of its own few, numbered in time order. Its other fields stay as drawn."""
+        domain = f"{slug(key(LONG_TIMELINE_NAME, True))}.{country.tld}"
+        row = list(rows["customers"][-1])
+        customer_id = row[0]
+        row[2:7] = [LONG_TIMELINE_NAME, key(LONG_TIMELINE_NAME, True), "company", None, None]
+        row[10] = f"info.{customer_id}@{domain}"
+        row[12] = f"https://www.{domain}"
+        row[22] = None  # not archived: it is opened from the list of active customers
+        rows["customers"][-1] = tuple(row)
+        entries = rows["activities"]
+        del entries[len(entries) - (self.next_ids["activities"] - first_activity) :]
+        self.next_ids["activities"] = first_activity
+        saved, self.rng = self.rng, self.history_rng
+        try:
+            for _ in range(LONG_TIMELINE_ENTRIES):
+                self.activity(customer_id, created, entries)
+        finally:
+            self.rng = saved
+        added = sorted(entries[len(entries) - LONG_TIMELINE_ENTRIES :], key=lambda entry: entry[7])
+        entries[len(entries) - LONG_TIMELINE_ENTRIES :] = [
+            (first_activity + index, *entry[1:]) for index, entry in enumerate(added)
+        ]
 
     def contacts(
         self,
@@ -336,19 +378,23 @@ class Generator:
 
     def activities(self, customer_id: int, created: datetime, rows: list[tuple[Any, ...]]) -> None:
         """0 to 6 timeline entries, 3 on average."""
+        for _ in range(self.rng.randrange(7)):
+            self.activity(customer_id, created, rows)
+
+    def activity(self, customer_id: int, created: datetime, rows: list[tuple[Any, ...]]) -> None:
+        """A note, call, email or meeting some time after ``created``."""
         rng = self.rng
-        for _ in range(rng.randrange(7)):
-            kind = rng.choice(words.ACTIVITY_KINDS)
-            occurred = self.moment_after(created)
-            logged = occurred + timedelta(seconds=rng.randrange(600))
-            body = " ".join(rng.sample(words.SENTENCES, rng.randint(1, 3)))
-            rows.append(
-                (
-                    self._next("activities"), 1, customer_id, kind,
-                    rng.choice(words.SUBJECTS[kind]), body, rng.choice(self.user_ids),
-                    stamp(occurred), stamp(logged),
-                )
-            )  # fmt: skip
+        kind = rng.choice(words.ACTIVITY_KINDS)
+        occurred = self.moment_after(created)
+        logged = occurred + timedelta(seconds=rng.randrange(600))
+        body = " ".join(rng.sample(words.SENTENCES, rng.randint(1, 3)))
+        rows.append(
+            (
+                self._next("activities"), 1, customer_id, kind,
+                rng.choice(words.SUBJECTS[kind]), body, rng.choice(self.user_ids),
+                stamp(occurred), stamp(logged),
+            )
+        )  # fmt: skip
 
     def task(self, customer_id: int, name: str, created: datetime, rows: list[tuple[Any, ...]]) -> None:
         """One follow-up; four in ten are done, most have a due date around END."""
@@ -426,6 +472,23 @@ class Pipeline:
     lost: int
 
 
+def _open_share(age: float) -> float:
+    """The share of deals still open at ``age`` (0 the youngest, 1 the oldest): 40 % over all."""
+    return 0.65 - 0.5 * age
+
+
+def _chosen_open(deals: int, count: int, seed: int) -> bytearray:
+    """A flag per deal id (index 0 unused): ``count`` of the ``deals`` are open, drawn
+    without replacement with each deal's weight its open share by age, so that young
+    deals stay mostly open (Efraimidis and Spirakis: the largest keys ``u ** (1 / w)``)."""
+    rng = random.Random(f"open-{seed}")
+    keys = [rng.random() ** (1 / _open_share(1 - index / deals)) for index in range(deals)]
+    flags = bytearray(deals + 1)
+    for index in heapq.nlargest(count, range(deals), key=keys.__getitem__):
+        flags[index + 1] = 1
+    return flags
+
+
 def _linear_pool(size: int) -> tuple[int, ...]:
     """0 .. size-1, each i weighted size - i: early stages are where most deals stop."""
     return tuple(index for index in range(size) for _ in range(size - index))
@@ -445,8 +508,11 @@ class SalesGenerator:
         customers: Generator,
         users: list[tuple[int, str]],
         pipeline: Pipeline,
+        open_deals: int | None = None,
     ) -> None:
         self.rng = random.Random(f"sales-{seed}")
+        # Which deals end open, when their number is given; else each draws it by its age.
+        self.open_flags = None if open_deals is None else _chosen_open(deals, open_deals, seed)
         self.customers = customers
         self.pipeline = pipeline
         sellers = [user_id for user_id, role in users if role == "sales"]
@@ -488,11 +554,13 @@ class SalesGenerator:
         created = DEAL_START + timedelta(microseconds=offset)
         customer_id, contact_id, customer_owner = self.customer_at(offset)
         # Young deals are mostly open, old ones mostly closed: 40 % open over all.
-        age = 1 - offset / self.span_us
-        open_share = 0.65 - 0.5 * age
+        open_share = _open_share(1 - offset / self.span_us)
         chance = rng.random()  # the closed ones are won and lost alike
-        won_below = 0.5 + open_share / 2
-        outcome = "open" if chance < open_share else "won" if chance < won_below else "lost"
+        if self.open_flags is None:
+            won_below = 0.5 + open_share / 2
+            outcome = "open" if chance < open_share else "won" if chance < won_below else "lost"
+        else:
+            outcome = "open" if self.open_flags[deal_id] else "won" if chance < 0.5 else "lost"
         stages = self.path(outcome)
         moments = self.history_times(created, len(stages), outcome)
         keep = customer_owner and rng.random() < 0.8  # mostly the customer's own owner
@@ -698,6 +766,18 @@ class SalesGenerator:
 # Tickets
 
 
+@dataclass
+class TicketTimes:
+    """A generated ticket's times, as crm's ``measure_spans`` reads them from a ticket."""
+
+    created_at: datetime
+    first_response_due: datetime
+    resolution_due: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    paused_seconds: int
+
+
 class TicketGenerator:
     """Makes service tickets and their messages, over the two years before ``now``.
 
@@ -834,7 +914,7 @@ class TicketGenerator:
         paused_seconds = round(paused.total_seconds()) if paused is not None else 0
         spans = measure_spans(
             CALENDAR,
-            SimpleNamespace(
+            TicketTimes(
                 created_at=created, first_response_due=response_due, resolution_due=resolution_due,
                 first_response_at=replied, resolved_at=resolved, paused_seconds=paused_seconds,
             ),
@@ -943,13 +1023,14 @@ def _load_sales(
     seed: int,
     customers: Generator,
     users: list[tuple[int, str]],
+    open_deals: int | None = None,
 ) -> None:
     """Products, deals with their stage history, and orders, inside the open transaction.
 
     The stage changes go through a staging table and are copied over sorted by time, so
     that their ids follow time across deals, as they would in a database used for years.
     """
-    sales = SalesGenerator(deals, seed, customers, users, _default_pipeline(db))
+    sales = SalesGenerator(deals, seed, customers, users, _default_pipeline(db), open_deals)
     db.executemany(insert_sql("products"), sales.product_rows())
     staged = SALES_COLUMNS["deal_stage_changes"]
     db.execute(f"CREATE TABLE {STAGED_CHANGES} ({', '.join(staged)})")
@@ -1007,7 +1088,13 @@ def _load_tickets(
 
 
 def _bulk_load(
-    db: sqlite3.Connection, customers: int, deals: int, seed: int, tickets: int = 0, now: datetime = END
+    db: sqlite3.Connection,
+    customers: int,
+    deals: int,
+    seed: int,
+    tickets: int = 0,
+    now: datetime = END,
+    open_deals: int | None = None,
 ) -> None:
     # Nobody else can see the file until it is renamed into place, so a crash may
     # leave it broken: no journal, no syncs.
@@ -1028,7 +1115,7 @@ def _bulk_load(
         db.execute("COMMIT")
         db.execute("BEGIN")
     if deals:
-        _load_sales(db, deals, seed, generator, users)
+        _load_sales(db, deals, seed, generator, users, open_deals)
     if tickets:
         _load_tickets(db, tickets, seed, generator, users, now)
     db.execute("COMMIT")
@@ -1077,12 +1164,14 @@ def generate(
     seed: int = 1,
     *,
     deals: int = 0,
+    open_deals: int | None = None,
     tickets: int = 0,
     now: datetime | None = None,
 ) -> Path:
-    """Write a new crm database with ``customers`` customers, ``deals`` deals and
-    ``tickets`` tickets at ``path``; the tickets are made for the moment ``now`` (naive
-    UTC, default the present hour), since crm judges them against its clock.
+    """Write a new crm database with ``customers`` customers, ``deals`` deals (of which
+    ``open_deals`` are open if given, else about 40 %) and ``tickets`` tickets at
+    ``path``; the tickets are made for the moment ``now`` (naive UTC, default the present
+    hour), since crm judges them against its clock.
 
     The data is written to PATH.partial and renamed at the end, so ``path`` is either
     absent or complete.
@@ -1092,20 +1181,24 @@ def generate(
         raise ValueError("customers must be at least 1")
     if deals < 0 or tickets < 0:
         raise ValueError("deals and tickets must not be negative")
+    if open_deals is not None and not 0 <= open_deals <= deals:
+        raise ValueError("open deals must be between 0 and the number of deals")
     if path.exists():
         raise FileExistsError(f"{path} exists; generate writes new databases only")
     partial = path.with_name(path.name + ".partial")
     remove_database(partial)
     create_empty(partial)
     with closing(sqlite3.connect(partial, isolation_level=None)) as db:
-        _bulk_load(db, customers, deals, seed, tickets, now or ticket_moment())
+        _bulk_load(db, customers, deals, seed, tickets, now or ticket_moment(), open_deals)
     os.replace(partial, path)
     return path
 
 
-def cached_database(customers: int, seed: int = 1, *, deals: int = 0, tickets: int = 0) -> Path:
-    """The database for (customers, deals, tickets, seed) under bench/data/, generated on
-    first use.
+def cached_database(
+    customers: int, seed: int = 1, *, deals: int = 0, open_deals: int | None = None, tickets: int = 0
+) -> Path:
+    """The database for (customers, deals, open deals, tickets, seed) under bench/data/,
+    generated on first use.
 
     The name holds the schema revision and the generator version, so a database made
     by older code is never reused; with tickets it also holds the day (UTC), because
@@ -1113,13 +1206,15 @@ def cached_database(customers: int, seed: int = 1, *, deals: int = 0, tickets: i
     """
     made_for = ticket_moment()
     sizes = f"{customers}-{deals}deals"
+    if open_deals is not None:
+        sizes += f"-{open_deals}open"
     if tickets:
         sizes += f"-{tickets}tickets-{made_for:%Y%m%d}"
     name = f"crm-{sizes}-seed{seed}-schema{HEAD}-gen{GENERATOR_VERSION}.sqlite3"
     path = DATA_DIR / name
     if not path.exists():
         DATA_DIR.mkdir(parents=True, exist_ok=True)
-        generate(path, customers, seed, deals=deals, tickets=tickets, now=made_for)
+        generate(path, customers, seed, deals=deals, open_deals=open_deals, tickets=tickets, now=made_for)
     return path
 
 
@@ -1139,6 +1234,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("path", type=Path, help="the database file to create")
     parser.add_argument("--customers", type=int, default=100_000, help="default: 100000")
     parser.add_argument("--deals", type=int, default=200_000, help="default: 200000; 0 for none")
+    parser.add_argument(
+        "--open-deals", type=int, help="how many of the deals are open (default: about 40 %%, by age)"
+    )
     parser.add_argument("--tickets", type=int, default=0, help="default: 0 (none)")
     parser.add_argument("--seed", type=int, default=1, help="default: 1")
     parser.add_argument("--force", action="store_true", help="replace PATH if it exists")
@@ -1147,7 +1245,14 @@ def main(argv: list[str] | None = None) -> None:
         remove_database(args.path)
     started = time.perf_counter()
     try:
-        generate(args.path, args.customers, args.seed, deals=args.deals, tickets=args.tickets)
+        generate(
+            args.path,
+            args.customers,
+            args.seed,
+            deals=args.deals,
+            open_deals=args.open_deals,
+            tickets=args.tickets,
+        )
     except (FileExistsError, ValueError) as exc:
         parser.error(f"{exc} (--force replaces an existing file)")
     elapsed = time.perf_counter() - started
