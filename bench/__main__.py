@@ -1,6 +1,7 @@
 """`python -m bench`: measure crm against its performance budgets and print one table.
 
-    python -m bench [--customers N] [--deals N] [--tickets N] [--json PATH] [--quick] [--skip PART]
+    python -m bench [--customers N] [--deals N] [--open-deals N] [--tickets N] [--json PATH] [--quick]
+                    [--skip PART]
 
 Databases are generated once per size and kept under bench/data/; the rows of the
 table are also written as JSON (bench/results/latest.json by default). Search, the TUI,
@@ -41,6 +42,7 @@ class Plan:
 
     customers: int = 100_000
     deals: int = 200_000  # in the same database as the customers
+    open_deals: int | None = None  # how many of them are open; None: about 40 %, by age
     tickets: int = 300_000  # in a database of their own with the same customers and deals
     cli_runs: int = 15
     list_runs: int = 10
@@ -51,6 +53,8 @@ class Plan:
     tui_launches: int = 5
     tui_words: int = len(tui_bench.WORDS)
     tui_pages: int = 10
+    tui_moves: int = 6
+    tui_opens: int = 10
     csv_rows: int = 100_000
 
 
@@ -67,15 +71,22 @@ QUICK = Plan(
     tui_launches=2,
     tui_words=2,
     tui_pages=3,
+    tui_moves=3,
+    tui_opens=3,
     csv_rows=2_000,
 )
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--customers", type=int, help="customers in the list benchmark's database (100000)")
     parser.add_argument(
         "--deals", type=int, help="deals in that database, for the sales report (200000; 0: skip it)"
+    )
+    parser.add_argument(
+        "--open-deals",
+        type=int,
+        help="how many of the deals are open, for the board (default: about 40%%, young deals mostly)",
     )
     parser.add_argument(
         "--tickets",
@@ -147,6 +158,16 @@ class Databases:
     tickets: Path | None  # the same customers and deals with the plan's tickets
 
 
+def ticket_rows(setup: benchmarks.Setup, database: Path | None, tickets: int) -> list[Result]:
+    """The breached list and the service report; a run without tickets skips them."""
+    if database is None:
+        raise RuntimeError("the ticket benchmarks need the database with tickets")
+    return [
+        benchmarks.breached_list(setup, database, tickets),
+        benchmarks.service_report(setup, database, tickets),
+    ]
+
+
 def parts(plan: Plan, setup: benchmarks.Setup, db: Databases) -> dict[str, tuple[str, Measure]]:
     """Each part of the run by name: what it says on stderr as it starts, and what it runs."""
     fullest = db.tickets or db.customers  # search and the desk cover tickets too
@@ -161,7 +182,8 @@ def parts(plan: Plan, setup: benchmarks.Setup, db: Databases) -> dict[str, tuple
             ),
         ),
         "tui": (
-            f"TUI: first paint ({plan.tui_launches} launches), keystrokes, page turns",
+            f"TUI: first paint ({plan.tui_launches} launches), keystrokes, page turns, customer opens, "
+            "board, stage changes",
             lambda: apart(
                 setup,
                 tui_bench,
@@ -170,6 +192,9 @@ def parts(plan: Plan, setup: benchmarks.Setup, db: Databases) -> dict[str, tuple
                 runs=plan.tui_launches,
                 words=plan.tui_words,
                 pages=plan.tui_pages,
+                moves=plan.tui_moves,
+                opens=plan.tui_opens,
+                scratch=setup.scratch,
             ),
         ),
         "sales": (
@@ -178,10 +203,7 @@ def parts(plan: Plan, setup: benchmarks.Setup, db: Databases) -> dict[str, tuple
         ),
         "tickets": (
             f"crm ticket list --breached and crm report service ({plan.report_runs} runs each)",
-            lambda: [
-                benchmarks.breached_list(setup, db.tickets, plan.tickets),
-                benchmarks.service_report(setup, db.tickets, plan.tickets),
-            ],
+            lambda: ticket_rows(setup, db.tickets, plan.tickets),
         ),
         "add": (
             f"crm customer add --from ({plan.import_rows:,} rows x {plan.import_runs})",
@@ -218,12 +240,15 @@ def run(plan: Plan, scratch: Path, skip: set[str]) -> list[Result]:
         list_runs=plan.list_runs,
         report_runs=plan.report_runs,
     )
-    step(f"database with {plan.customers:,} customers and {plan.deals:,} deals (generated on first use)")
-    customers = cached_database(plan.customers, deals=plan.deals)
+    opened = "" if plan.open_deals is None else f" ({plan.open_deals:,} open)"
+    step(f"database with {plan.customers:,} customers, {plan.deals:,} deals{opened} (made on first use)")
+    customers = cached_database(plan.customers, deals=plan.deals, open_deals=plan.open_deals)
     tickets = None
     if plan.tickets and not {"search", "tui", "tickets"} <= skip:
         step(f"database with {plan.tickets:,} tickets as well (generated on first use each day)")
-        tickets = cached_database(plan.customers, deals=plan.deals, tickets=plan.tickets)
+        tickets = cached_database(
+            plan.customers, deals=plan.deals, open_deals=plan.open_deals, tickets=plan.tickets
+        )
     skip = skip | ({"sales"} if not plan.deals else set()) | ({"tickets"} if tickets is None else set())
     results: list[Result] = []
     databases = Databases(customers, cached_database(SMALL_CUSTOMERS), tickets)
@@ -237,11 +262,18 @@ def run(plan: Plan, scratch: Path, skip: set[str]) -> list[Result]:
 def main(argv: list[str] | None = None) -> None:
     args = parse_arguments(argv)
     plan = QUICK if args.quick else Plan()
-    sizes = {"customers": args.customers, "deals": args.deals, "tickets": args.tickets}
+    sizes = {
+        "customers": args.customers,
+        "deals": args.deals,
+        "open_deals": args.open_deals,
+        "tickets": args.tickets,
+    }
     chosen = {name: size for name, size in sizes.items() if size is not None}
     if any(size < 0 for size in chosen.values()) or chosen.get("customers", 1) < 1:
-        sys.exit("bench: --customers must be at least 1, --deals and --tickets at least 0")
+        sys.exit("bench: --customers must be at least 1, --deals, --open-deals and --tickets at least 0")
     plan = Plan(**(asdict(plan) | chosen))
+    if plan.open_deals is not None and plan.open_deals > plan.deals:
+        sys.exit("bench: --open-deals cannot be more than --deals")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="crm-bench-") as scratch:
         results = run(plan, Path(scratch), set(args.skip))
