@@ -21,9 +21,9 @@ pytestmark = [
 
 @pytest.fixture
 def steady_text_cursor(monkeypatch):
-    """A focused text box's cursor stays lit, as ``steady_cursor`` keeps an input's:
-    a picture taken half a second later looks the same."""
-    monkeypatch.setattr(TextArea, "_toggle_cursor_blink_visible", lambda self: None)
+    """A focused text box always shows its cursor, as ``steady_cursor`` keeps an
+    input's lit: whether a picture catches it lit must not depend on timing."""
+    monkeypatch.setattr(TextArea, "_draw_cursor", property(lambda self: self.has_focus))
 
 
 def on_ticket(reference: str, *keys: str, then=None):
