@@ -161,3 +161,15 @@ async def test_a_view_starts_at_its_top(team):
         await settle(pilot)
         assert screen.query_one(DataTable).cursor_row == 0
         assert rows(screen) == [t.ref for t in tickets.list_tickets(team, assignee="none").tickets]
+
+
+async def test_the_palettes_open_shows_the_ticket_under_the_cursor(team):
+    app = make_app(team)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await queue(app, pilot)
+        screen.query_one(DataTable).move_cursor(row=2)
+        chosen = under_cursor(screen)
+        await screen.run_action("open")  # what the palette's "Open" entry runs
+        await settle(pilot)
+        assert isinstance(app.screen, TicketScreen) and app.screen.reference == chosen
+        assert chosen in str(app.screen.query_one("#ticket-head", Static).render())
