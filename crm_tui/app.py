@@ -26,6 +26,7 @@ from crm_tui.screens.keys import keys_at_hand
 from crm_tui.screens.orders import OrderDetail, OrdersScreen
 from crm_tui.screens.pipeline import DealDetail, PipelineScreen
 from crm_tui.screens.settings_check import check_settings
+from crm_tui.screens.tasks import TasksScreen
 from crm_tui.screens.tickets import TicketScreen, TicketsScreen
 
 if TYPE_CHECKING:
@@ -92,6 +93,7 @@ class CrmApp(App):
         "pipeline": PipelineScreen,
         "tickets": TicketsScreen,
         "orders": OrdersScreen,
+        "tasks": TasksScreen,
         "admin": AdminScreen,
     }
     DEFAULT_MODE = "desk"
@@ -102,6 +104,13 @@ class CrmApp(App):
         Binding("f4", "switch_mode('pipeline')", "Pipeline", id="app.pipeline"),
         Binding("f5", "switch_mode('tickets')", "Tickets", id="app.tickets"),
         Binding("f6", "switch_mode('orders')", "Orders", id="app.orders"),
+        Binding(
+            "f7",
+            "switch_mode('tasks')",
+            "Tasks",
+            id="app.tasks",
+            tooltip="Follow-ups due today, overdue, this week, or yours",
+        ),
         Binding(
             "f8",
             "switch_mode('admin')",

@@ -47,3 +47,18 @@ async def test_slash_on_the_desk_finds_a_ticket_by_its_reference(team):
         await search_and_open(pilot, ticket.ref)
         assert isinstance(app.screen, TicketScreen)
         assert app.screen.reference == ticket.ref
+
+
+async def test_f7_opens_the_tasks_and_f8_the_team_screen(team):
+    from crm_tui.screens.admin import AdminScreen
+    from crm_tui.screens.tasks import TasksScreen
+
+    app = make_app(team)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f7")
+        await settle(pilot)
+        assert isinstance(app.screen, TasksScreen)
+        await pilot.press("f8")
+        await settle(pilot)
+        assert isinstance(app.screen, AdminScreen)
