@@ -200,14 +200,23 @@ class Painted:
 
         app._display = display
 
-    async def shown(self, started: float, showing, marks: list[str], limit: float = 5.0) -> float:
+    async def shown(
+        self,
+        started: float,
+        showing: Callable[[], bool],
+        marks: list[str] | Callable[[], list[str]],
+        limit: float = 5.0,
+    ) -> float:
         """Milliseconds from ``started`` to the first frame drawing every one of
-        ``marks``, once ``showing()`` says the screen holds the expected rows."""
+        ``marks``, once ``showing()`` says the screen holds the expected rows; ``marks``
+        may be a function, asked then (what the screen says it holds)."""
         first = len(self.frames)
         while not showing():
             if time.perf_counter() - started > limit:
                 raise RuntimeError("the screen never showed the expected rows")
             await asyncio.sleep(0.0005)
+        if callable(marks):
+            marks = marks()
         while len(self.frames) == first or self.frames[-1][0] < started:
             await asyncio.sleep(0.0005)
         # The frame with the rows may come some ticks later: the frames are read while
@@ -297,7 +306,7 @@ async def in_process(database: Path, words: list[str], pages: int, runs: int, mo
 async def keystrokes(crm, pilot, painted: Painted, words: list[str], pages: int) -> dict[str, float]:
     """Per-keystroke filter time, page-down time, and the bare queries for comparison."""
     from textual import events
-    from textual.widgets import Input
+    from textual.widgets import Input, Static
 
     from crm_tui.logic.customers import customers
     from crm_tui.screens.widgets.row_table import RowTable
@@ -309,6 +318,11 @@ async def keystrokes(crm, pilot, painted: Painted, words: list[str], pages: int)
     screen = app.screen
     box = screen.query_one("#filter", Input)
     table = screen.query_one(RowTable)
+
+    def status() -> list[str]:
+        """The start of the status line: what an empty list draws, whatever its words."""
+        return [str(screen.query_one("#status", Static).render())[:40]]
+
     for word in words:
         box.value = ""
         await settled(pilot)
@@ -318,15 +332,15 @@ async def keystrokes(crm, pilot, painted: Painted, words: list[str], pages: int)
             elapsed, page = _timed(customers.list_customers, crm, text=text, limit=60)
             wanted = [c.ref for c in page.customers]
             queries.append(elapsed)
+            before = status()
+
+            def showing(text: str = text, wanted: list[str] = wanted, before: list[str] = before) -> bool:
+                # An empty list after an empty list: shown once the status line has changed.
+                return box.value == text and table.keys == wanted and (bool(wanted) or status() != before)
+
             started = time.perf_counter()
             app.post_message(events.Key(letter, letter))  # as the terminal driver does
-            typing.append(
-                await painted.shown(
-                    started,
-                    lambda: box.value == text and table.keys == wanted,  # noqa: B023
-                    wanted[:3] or [", 0 shown"],
-                )
-            )
+            typing.append(await painted.shown(started, showing, wanted[:3] or status))
             await settled(pilot)
     box.value = ""
     await settled(pilot)
