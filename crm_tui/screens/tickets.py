@@ -110,23 +110,7 @@ def open_ticket(customer: str | None, crm: Crm, values: dict[str, str]) -> Ticke
     return tickets.add_ticket(crm, data)
 
 
-class WholeTextForm(FormDialog):
-    """A form whose save waits for the keys typed just before it.
-
-    ctrl+s is a priority key, taken by the app as it arrives, while the keys before it
-    may still wait in the focused field's queue (a paste, a fast typist): saving then
-    would store the text cut short. The save is queued behind them instead.
-    """
-
-    def action_save(self) -> None:
-        field = self.focused
-        if field is None:
-            super().action_save()
-        else:
-            field.call_later(partial(FormDialog.action_save, self))
-
-
-class TicketForm(WholeTextForm):
+class TicketForm(FormDialog):
     """A new ticket. The contact and order pickers offer the chosen customer's, so they
     wait until a customer is picked, and start over when another one is."""
 
@@ -310,7 +294,7 @@ def rate_form(ticket: TicketRead) -> FormDialog:
     )
 
 
-class MessageForm(WholeTextForm):
+class MessageForm(FormDialog):
     """A form with room for a message of several lines."""
 
     DEFAULT_CSS = """

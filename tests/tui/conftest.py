@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
-from textual.widgets import Input
+from textual.widgets import Input, TextArea
 
 from crm_tui.config import load_settings
 from crm_tui.logic.admin import demo
@@ -35,6 +35,8 @@ def steady_cursor(monkeypatch):
     # Turning an input's cursor_blink off would hide its cursor; the blink timer's
     # callback is the one place that makes the cursor go dark on its own.
     monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
+    # A focused text box always shows its cursor too.
+    monkeypatch.setattr(TextArea, "_draw_cursor", property(lambda self: self.has_focus))
 
 
 @pytest.fixture

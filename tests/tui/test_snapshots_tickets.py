@@ -8,22 +8,14 @@ test_tui_snapshots.py. Update after a deliberate change with
 from __future__ import annotations
 
 import pytest
-from textual.widgets import TextArea
 
 from crm_tui.app import make_app
 from tests.tui.snapshots import settle, visit
 
 pytestmark = [
     pytest.mark.sqlite_only,  # the pictures show a SQLite file's path
-    pytest.mark.usefixtures("steady_cursor", "steady_text_cursor"),
+    pytest.mark.usefixtures("steady_cursor"),
 ]
-
-
-@pytest.fixture
-def steady_text_cursor(monkeypatch):
-    """A focused text box always shows its cursor, as ``steady_cursor`` keeps an
-    input's lit: whether a picture catches it lit must not depend on timing."""
-    monkeypatch.setattr(TextArea, "_draw_cursor", property(lambda self: self.has_focus))
 
 
 def on_ticket(reference: str, *keys: str, then=None):

@@ -51,7 +51,7 @@ class TextPrompt(ModalScreen[str | None]):
 class Confirm(ModalScreen[bool]):
     """Ask a yes/no question."""
 
-    BINDINGS = [Binding("escape", "no", "No", id="confirm.no"), Binding("y", "yes", "Yes", id="confirm.yes")]
+    BINDINGS = [Binding("y", "yes", "Yes", id="confirm.yes"), Binding("escape", "no", "No", id="confirm.no")]
 
     def __init__(self, question: str) -> None:
         super().__init__()
@@ -59,10 +59,10 @@ class Confirm(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question)
+            yield Static(self.question, classes="question", markup=False)
             with Horizontal(classes="buttons"):
-                yield Button("No", id="no")
-                yield Button("Yes", id="yes", variant="primary")
+                yield Button("No (esc)", id="no")
+                yield Button("Yes (y)", id="yes", variant="primary")
 
     @on(Button.Pressed, "#yes")
     def action_yes(self) -> None:

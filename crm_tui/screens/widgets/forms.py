@@ -256,7 +256,7 @@ class FormDialog(CrmModal[Any]):
         if field.kind == "choice":
             options = [(choice, choice) for choice in field.choices]
             blank = not field.required
-            chosen = value if value in field.choices else (Select.BLANK if blank else field.choices[0])
+            chosen = value if value in field.choices else (Select.NULL if blank else field.choices[0])
             return Select(options, value=chosen, allow_blank=blank, id=widget_id)
         if field.kind == "pick":
             assert field.source is not None, f"{field.name}: a pick field needs a source"
@@ -277,7 +277,7 @@ class FormDialog(CrmModal[Any]):
             if isinstance(widget, TextArea):
                 found[field.name] = widget.text
             elif isinstance(widget, Select):
-                found[field.name] = "" if widget.value is Select.BLANK else str(widget.value)
+                found[field.name] = "" if widget.value is Select.NULL else str(widget.value)
             elif isinstance(widget, PickField):
                 found[field.name] = widget.value
             else:
@@ -298,6 +298,19 @@ class FormDialog(CrmModal[Any]):
             widget.value = value
 
     def action_save(self) -> None:
+        """Save what the fields hold once the keys typed before ctrl+s have reached them.
+
+        ctrl+s is a priority key, taken as it arrives, while the keys before it may still
+        wait in the focused field's queue (a paste, a fast typist); saving at once would
+        store the text cut short, so the save is queued behind them.
+        """
+        field = self.focused
+        if field is None:
+            self._save_now()
+        else:
+            field.call_later(self._save_now)
+
+    def _save_now(self) -> None:
         self._clear_errors()
         values = self.values()
         missing = [f for f in self.fields if f.required and not values[f.name].strip()]
