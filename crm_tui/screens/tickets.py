@@ -561,9 +561,7 @@ class TicketScreen(CrmScreen):
         self._step(tickets.close, lambda t: f"Closed {t.ref} · ctrl+z undo")
 
     def action_reopen(self) -> None:
-        # Not offered for undo: the logic's undo takes back status moves, resolutions and
-        # closings, and a reopening is one more of those to take back instead.
-        self._step(tickets.reopen, lambda t: f"Reopened {t.ref}")
+        self._step(tickets.reopen, lambda t: f"Reopened {t.ref} · ctrl+z undo")
 
     def action_merge(self) -> None:
         """Pick the ticket this one duplicates, and merge after a yes: it cannot be undone."""

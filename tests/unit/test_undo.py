@@ -98,6 +98,7 @@ CHANGES: dict[str, tuple[Callable | None, Callable, Any, int]] = {
     "ticket status back from pending": (_pending, lambda crm: tickets.set_status(crm, "T-1", "open"), Ticket, 1),
     "ticket resolve from pending": (_pending, lambda crm: tickets.resolve(crm, "T-1", "Fixed"), Ticket, 1),
     "ticket close": (_resolved, lambda crm: tickets.close(crm, "T-1"), Ticket, 1),
+    "ticket reopen": (_resolved, lambda crm: tickets.reopen(crm, "T-1"), Ticket, 1),
     "task done": (None, lambda crm: tasks.set_done(crm, "K-1"), Task, 1),
     "task reopen": (
         lambda crm, clock: tasks.set_done(crm, "K-1"), lambda crm: tasks.set_done(crm, "K-1", False), Task, 1,

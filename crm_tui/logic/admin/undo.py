@@ -89,7 +89,9 @@ KINDS = {
     "customer": Undoable(
         Customer, "customers.write", frozenset({"archive", "restore"}), frozenset({"archived_at"})
     ),
-    "ticket": Undoable(Ticket, "tickets.write", frozenset({"status", "resolve", "close"}), TICKET_FIELDS),
+    "ticket": Undoable(
+        Ticket, "tickets.write", frozenset({"status", "resolve", "close", "reopen"}), TICKET_FIELDS
+    ),
     "task": Undoable(Task, "tasks.write", frozenset({"done", "reopen"}), frozenset({"done_at"})),
 }
 # Fields the audit trail holds as ISO text and the tables as times.
