@@ -9,10 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import DataTable
 
 Cell = str | Text
+
+
+def _width(cell: Cell) -> int:
+    return cell.cell_len if isinstance(cell, Text) else cell_len(cell)
 
 
 class RecordTable(DataTable):
@@ -20,6 +25,7 @@ class RecordTable(DataTable):
 
     def __init__(self, *columns: str, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)
+        self.labels = columns
         self.add_columns(*columns)
         self.keys: list[str] = []
 
@@ -34,7 +40,12 @@ class RecordTable(DataTable):
         """Show ``rows`` (each a reference and its cells), the cursor on the record it was
         on, else on the row now where that record was, else on the last row."""
         was, index = self.current, self.cursor_row
-        self.clear()
+        # Each column as wide as its widest cell, measured here: DataTable measures new
+        # rows only when it is next idle, and a picture taken before that has every
+        # column cut to its heading.
+        self.clear(columns=True)
+        for place, label in enumerate(self.labels):
+            self.add_column(label, width=max([len(label), *(_width(cells[place]) for _, cells in rows)]))
         self.keys = [key for key, _ in rows]
         for key, cells in rows:
             self.add_row(*cells, key=key)
