@@ -46,6 +46,16 @@ def due_day(text: str, field: str = "due") -> date | None:
         raise Invalid(str(error), field=field) from None
 
 
+class TaskForm(FormDialog):
+    """A task's form: a few lines of room for its notes."""
+
+    DEFAULT_CSS = """
+    TaskForm TextArea {
+        height: 4;
+    }
+    """
+
+
 def task_form(customer: str | None = None, name: str = "") -> FormDialog:
     """The form of a new task: about ``customer`` (called ``name`` in the title) when
     given, else about the customer picked (or none). Dismissed with the new ``TaskRead``,
@@ -71,7 +81,7 @@ def task_form(customer: str | None = None, name: str = "") -> FormDialog:
         )
         return tasks.add_task(crm, data)
 
-    return FormDialog(f"New task about {name or customer}" if customer else "New task", fields, save)
+    return TaskForm(f"New task about {name or customer}" if customer else "New task", fields, save)
 
 
 def due_text(task: TaskRead) -> Text:
@@ -98,14 +108,20 @@ VIEWS = {
     "2": ("overdue", {"scope": TaskScope.overdue, "assignee": None}, "No overdue tasks."),
     "3": ("this week", {"scope": TaskScope.week, "assignee": None}, "No tasks due this week."),
     "4": ("mine", {"scope": TaskScope.open, "assignee": "me"}, "No open tasks of yours."),
-    "5": ("done", {"scope": TaskScope.done, "assignee": None}, "No done tasks."),
+    "5": ("finished", {"scope": TaskScope.done, "assignee": None}, "No finished tasks."),
 }
 
 
 class TasksScreen(CrmScreen):
     """The team's tasks by due day: today, overdue, this week, mine, and done ones."""
 
+    # The actions first: at 80 columns the footer has room for little more.
     BINDINGS = [
+        Binding("n", "new", "New", id="tasks.new", tooltip="Plan a task"),
+        Binding("x", "done", "Done", id="tasks.done", tooltip="Mark the task done (ctrl+z undoes)"),
+        Binding(
+            "o", "reopen", "Reopen", id="tasks.reopen", tooltip="Open a finished task again (ctrl+z undoes)"
+        ),
         Binding("1", "view('1')", "Today", id="tasks.today", tooltip="Open tasks due today"),
         Binding("2", "view('2')", "Overdue", id="tasks.overdue", tooltip="Open tasks due before today"),
         Binding(
@@ -116,10 +132,7 @@ class TasksScreen(CrmScreen):
             tooltip="Open tasks due within seven days, late ones too",
         ),
         Binding("4", "view('4')", "Mine", id="tasks.mine", tooltip="Your open tasks"),
-        Binding("5", "view('5')", "Done", id="tasks.done_view", tooltip="Done tasks, newest first"),
-        Binding("n", "new", "New", id="tasks.new", tooltip="Plan a task"),
-        Binding("x", "done", "Done", id="tasks.done", tooltip="Mark the task done (ctrl+z undoes)"),
-        Binding("o", "reopen", "Reopen", id="tasks.reopen", tooltip="Open a done task again (ctrl+z undoes)"),
+        Binding("5", "view('5')", "Finished", id="tasks.finished", tooltip="Tasks done, newest first"),
         Binding("r", "refresh", "Refresh", id="tasks.refresh", show=False),
     ]
     DEFAULT_CSS = """
@@ -188,6 +201,7 @@ class TasksScreen(CrmScreen):
         if self.wanted in self.shown:
             self.table.go_to(self.wanted)
             self.wanted = None
+        self.sub_title = f"Tasks {name}"
         more = " (more: narrow the view)" if len(found) >= SHOWN else ""
         told = f"{empty} " if not found else f"Tasks {name}: {len(found)} shown{more}. "
         self.query_one("#tasks-status", Static).update(f"{told}Keys 1-5 change the view; n plans a task.")

@@ -61,7 +61,7 @@ VIEWS = [
     ("2", {"scope": TaskScope.overdue, "assignee": None}, "Tasks overdue"),
     ("3", {"scope": TaskScope.week, "assignee": None}, "Tasks this week"),
     ("4", {"scope": TaskScope.open, "assignee": "me"}, "Tasks mine"),
-    ("5", {"scope": TaskScope.done, "assignee": None}, "Tasks done"),
+    ("5", {"scope": TaskScope.done, "assignee": None}, "Tasks finished"),
 ]
 
 
@@ -152,7 +152,7 @@ async def test_done_acts_at_once_and_the_cursor_takes_the_neighbour(team):
         assert f"Done {done} · ctrl+z undo" in notices(app)
         assert done not in table.keys and table.current == neighbour
         assert tasks.get_task(team, done).done
-        await pilot.press("5")  # the done ones: open it again
+        await pilot.press("5")  # the finished ones: open it again
         await settle(pilot)
         assert table.current == done
         await pilot.press("o")
