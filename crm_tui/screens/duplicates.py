@@ -82,10 +82,9 @@ class DuplicatesScreen(CrmScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        # Loaded here, after a merge and on r: the dialogs opened from here change
+        # nothing until the merge itself.
         self.sub_title = "Duplicate customers"
-
-    def on_screen_resume(self) -> None:
-        # Sent on first display too, so this is also the first load.
         self.action_refresh()
 
     def records_changed(self) -> None:
@@ -144,9 +143,9 @@ class DuplicatesScreen(CrmScreen):
     def confirm_merge(self, group: DuplicateGroup, survivor: str, merged: str) -> None:
         names = {c.ref: c.name for c in group.customers}
         question = (
-            f"Merge {merged} {names[merged]} into {survivor} {names[survivor]}?\n"
-            f"Its contacts, deals, tickets, orders, tasks and timeline move to {survivor}, and "
-            f"{merged} is archived. This cannot be undone."
+            f"Merge {merged} {names[merged]}\ninto {survivor} {names[survivor]}?\n\n"
+            f"Its contacts, deals, tickets, orders, tasks and\ntimeline move to {survivor}, "
+            f"and {merged} is archived.\nThis cannot be undone."
         )
 
         def answered(yes: bool | None) -> None:
