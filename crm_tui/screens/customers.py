@@ -626,7 +626,7 @@ class CustomerDetailScreen(CrmScreen):
     @property
     def named(self) -> str:
         """The customer as a dialog's title names it."""
-        return f"{self.customer.name} ({self.reference})" if self.customer else self.reference
+        return self.customer.name if self.customer else self.reference
 
     def action_log(self) -> None:
         self.app.push_screen(entry_form(self.reference, self.named), self._added("timeline"))
@@ -753,6 +753,13 @@ class RecordForm(FormDialog):
     version the edit is based on. ``fetch`` reads the stored record as (version, values).
     """
 
+    DEFAULT_CSS = """
+    RecordForm #refusal-hint {
+        width: 1fr;
+        height: auto;
+    }
+    """
+
     def __init__(
         self,
         title: str,
@@ -778,6 +785,7 @@ class RecordForm(FormDialog):
     def on_mount(self) -> None:
         # Runs besides FormDialog's own; the choices sit under the error they answer.
         choices = Horizontal(
+            Static("", id="refusal-hint", classes="hint"),
             Button("Save anyway", id="force", variant="warning"),
             Button("Reload", id="reload", variant="warning"),
             id="refusal-choices",
@@ -788,13 +796,22 @@ class RecordForm(FormDialog):
 
     def refused(self, error: CrmError) -> None:
         super().refused(error)
+        self.force = False  # saving anyway answers one refusal, not the next
         force, reload = self.query_one("#force", Button), self.query_one("#reload", Button)
         force.display = isinstance(error, Duplicate)
         reload.display = isinstance(error, Conflict) and self.fetch is not None
         choices = self.query_one("#refusal-choices")
         choices.display = force.display or reload.display
-        if choices.display:
-            choices.scroll_visible()
+        if force.display:
+            self._offer(force, "Enter saves it anyway, keeping both; or change what was typed.")
+        elif reload.display:
+            self._offer(reload, "Enter reloads the stored record; what you changed stays on top.")
+
+    def _offer(self, button: Button, hint: str) -> None:
+        """The way past a refusal, under the cursor: one key away, and said in words."""
+        self.query_one("#refusal-hint", Static).update(hint)
+        button.focus()
+        self.query_one("#refusal-choices").scroll_visible()
 
     def _hide_choices(self) -> None:
         self.query_one("#refusal-choices").display = False
