@@ -265,7 +265,7 @@ async def test_a_resolved_ticket_is_closed_at_once_and_can_be_reopened(team):
         assert tickets.get_ticket(team, ticket.ref).status == "closed"
         await pilot.press("e")  # alice is an admin: a closed ticket can be reopened
         await settle(pilot)
-        assert f"Reopened {ticket.ref}" in notes(app)
+        assert f"Reopened {ticket.ref} · ctrl+z undo" in notes(app)
         assert ", open" in head(screen) and "Resolution:" not in head(screen)
     stored = tickets.get_ticket(team, ticket.ref)
     assert (stored.status, stored.resolution, stored.closed_at) == ("open", None, None)
