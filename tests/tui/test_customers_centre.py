@@ -209,6 +209,20 @@ async def test_enter_on_a_contact_edits_it(team, acme):
     assert contacts.get_contact(team, chosen).title == "Chief Executive"
 
 
+async def test_the_edit_contact_action_edits_the_contact_under_the_cursor(team, acme):
+    """As the palette runs it: the same form as Enter on the row."""
+    app = make_app(team)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_customer(app, pilot, acme)
+        table = await focus_section(pilot, screen, "contacts")
+        table.move_cursor(row=1)
+        await screen.run_action("edit_contact")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, FormDialog)
+        assert form.values()["name"] == contacts.get_contact(team, table.current).name
+
+
 async def test_remove_a_contact_asks_first(team, acme):
     app = make_app(team)
     async with app.run_test(size=(80, 24)) as pilot:
