@@ -479,3 +479,18 @@ async def test_ctrl_z_after_done_brings_the_task_back_under_the_cursor(team, acm
         await settle(pilot)
         assert table.current == done and screen.focused is table
     assert not tasks.get_task(team, done).done
+
+
+async def test_plus_shows_older_timeline_entries(team, acme):
+    for number in range(25):
+        timeline.add_activity(team, ActivityCreate(customer=acme, body=f"Entry {number}"))
+    total = len(timeline.timeline(team, acme, limit=500))
+    app = make_app(team)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_customer(app, pilot, acme)
+        assert len(keys(screen, "timeline")) == 20
+        assert "Timeline (20+) · + shows older" in str(screen.query_one("#title-timeline", Label).render())
+        await pilot.press("plus")
+        await settle(pilot)
+        assert keys(screen, "timeline") == [a.ref for a in timeline.timeline(team, acme, limit=500)]
+        assert len(keys(screen, "timeline")) == total
