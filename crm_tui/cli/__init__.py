@@ -103,7 +103,7 @@ class CrmGroup(TyperGroup):
         except CrmError as exc:
             if _debugging(ctx):
                 raise
-            output.fail(str(exc))
+            output.fail(_in_command_words(exc))
             raise typer.Exit(exc.exit_code) from None
         except _CLICK_ERROR as exc:
             _refuse(exc)
@@ -125,6 +125,16 @@ class CrmGroup(TyperGroup):
         finally:
             if isinstance(ctx.obj, CliState):
                 ctx.obj.close()
+
+
+def _in_command_words(error: Exception) -> str:
+    """A refusal as the command line says it: a likely duplicate names the option that
+    saves it anyway (the desk offers a button instead)."""
+    from crm_tui.logic.core.errors import Duplicate
+
+    if isinstance(error, Duplicate):
+        return f"{error}; --force saves it anyway"
+    return str(error)
 
 
 def _refuse_nul(args: list[str]) -> None:

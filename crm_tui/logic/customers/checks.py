@@ -140,7 +140,7 @@ def _likely_duplicate(
 
 def duplicate_error(existing: str, reason: str) -> Duplicate:
     """The refusal of a likely duplicate of ``existing`` (a record, or a line of a file)."""
-    return Duplicate(f"{existing} has {reason}; use --force to save it anyway, or merge the two")
+    return Duplicate(f"{existing} has {reason}: it may be the same customer, to merge")
 
 
 def refuse_duplicate(work: Work, values: dict[str, Any], exclude: int | None = None) -> None:

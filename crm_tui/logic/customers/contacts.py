@@ -73,7 +73,7 @@ def _refuse_duplicate(work: Work, customer: Customer, values: dict[str, Any], ex
         )
         raise Duplicate(
             f"{ref('contact', other.id)} {other.name} at {ref('customer', owner.id)} {owner.name} "
-            f"has {reason}; use --force to save it anyway"
+            f"has {reason}: it may be the same person"
         )
 
 

@@ -215,6 +215,11 @@ class FormDialog(CrmModal[Any]):
     error beside its field.
     """
 
+    DEFAULT_CSS = """
+    FormDialog TextArea {
+        height: 5;  /* a few lines to write in, at 80x24 as at 120x40 */
+    }
+    """
     BINDINGS = [
         Binding(SAVE_KEY, "save", "Save", id="form.save", priority=True),
         Binding("escape", "cancel", "Cancel", id="form.cancel"),
