@@ -401,17 +401,12 @@ class AdminScreen(CrmScreen):
         """Show ``rows`` in a tab's table, the cursor on the record an action asked for
         (once it is there), else on the record it was on, else on the row where that
         record was (its neighbour)."""
-        table = self.query_one(f"#{name}-table", RowTable)
-        was_row = table.cursor_row
-        keys = [key for key, _ in rows]
         wanted = self.wanted.get(name)
-        if wanted in keys:
-            del self.wanted[name]
+        if wanted in [key for key, _ in rows]:
+            del self.wanted[name]  # there now: later reloads keep the cursor where it goes
         else:
-            wanted = table.keys[was_row] if table.keys else None
-        table.set_rows(rows)
-        row = keys.index(wanted) if wanted in keys else min(was_row, len(keys) - 1)
-        table.move_cursor(row=max(row, 0))
+            wanted = None
+        self.query_one(f"#{name}-table", RowTable).refill(rows, select=wanted)
 
     def aim(self, name: str, select: str | None) -> None:
         """Put the cursor of a tab on ``select`` when its table next shows it: a record
@@ -423,8 +418,7 @@ class AdminScreen(CrmScreen):
         self.query_one(f"#{name}-status", Static).update(text)
 
     def selected(self, name: str) -> str | None:
-        table = self.query_one(f"#{name}-table", RowTable)
-        return table.keys[table.cursor_row] if table.keys else None
+        return self.query_one(f"#{name}-table", RowTable).current
 
     def when_allowed(self, permission: str, then: Callable[[], object]) -> None:
         """Open a form only for a user the logic allows; else say its refusal."""

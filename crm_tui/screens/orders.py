@@ -91,20 +91,6 @@ NEXT_STEP = {
 }
 
 
-def fill(table: RowTable, rows: Sequence[tuple[str, Sequence[str]]], select: str | None = None) -> None:
-    """Show ``rows`` in ``table``, the cursor on ``select``, else on the record it was on,
-    else on the row where that record was (its neighbour)."""
-    was_row = table.cursor_row
-    wanted = select or (table.keys[was_row] if table.keys else None)
-    table.set_rows(rows)
-    row = table.keys.index(wanted) if wanted in table.keys else min(was_row, table.row_count - 1)
-    table.move_cursor(row=max(row, 0))
-
-
-def selected(table: RowTable) -> str | None:
-    return table.keys[table.cursor_row] if table.keys else None
-
-
 def plain_amount(minor: int, currency: str) -> str:
     """An amount without its currency, for columns whose heading names it: ``1,234.50``."""
     return f"{money.as_decimal(minor, currency):,.{money.digits(currency)}f}"
@@ -284,7 +270,7 @@ class OrdersScreen(CrmScreen):
                      money.format_amount(o.total_minor, o.currency), o.owner or "", shown(o.created_at)))
             for o in found
         ]  # fmt: skip
-        fill(self.query_one("#orders", RowTable), rows, self.wanted.pop("orders", None))
+        self.query_one("#orders", RowTable).refill(rows, select=self.wanted.pop("orders", None))
         if not found:
             status = "No orders yet: n makes one, for a customer or from a won deal."
         else:
@@ -293,7 +279,7 @@ class OrdersScreen(CrmScreen):
         self.query_one("#orders-status", Static).update(status)
 
     def selected_order(self) -> OrderRead | None:
-        reference = selected(self.query_one("#orders", RowTable))
+        reference = self.query_one("#orders", RowTable).current
         return self.order_rows.get(reference) if reference else None
 
     @on(RowTable.Selected)
@@ -398,7 +384,7 @@ class OrdersScreen(CrmScreen):
             )
             for p in found
         ]
-        fill(self.query_one("#products", RowTable), rows, self.wanted.pop("products", None))
+        self.query_one("#products", RowTable).refill(rows, select=self.wanted.pop("products", None))
         retired = sum(not product.active for product in found)
         if not found:
             status = "No products yet: a manager adds them with a."
@@ -409,7 +395,7 @@ class OrdersScreen(CrmScreen):
         self.query_one("#products-status", Static).update(status)
 
     def selected_product(self) -> ProductRead | None:
-        sku = selected(self.query_one("#products", RowTable))
+        sku = self.query_one("#products", RowTable).current
         return self.product_rows.get(sku) if sku else None
 
     def when_allowed(self, then) -> None:
@@ -540,7 +526,7 @@ class OrderDetail(CrmScreen):
             head.append(f"Cancelled because: {escape(o.cancel_reason)}")
         self.query_one("#order-head", Static).update("\n".join(head))
         rows = [(str(line.position), self._cells(line)) for line in o.lines]
-        fill(self.query_one("#lines", RowTable), rows, select)
+        self.query_one("#lines", RowTable).refill(rows, select=select)
         self.query_one("#order-totals", Static).update(
             f"Net {plain_amount(o.net_minor, o.currency)} · tax {plain_amount(o.tax_minor, o.currency)}"
             f" · [b]total {money.format_amount(o.total_minor, o.currency)}[/b]"
@@ -570,7 +556,7 @@ class OrderDetail(CrmScreen):
         return NEXT_STEP.get(order.status, "")
 
     def selected_line(self) -> LineRead | None:
-        position = selected(self.query_one("#lines", RowTable))
+        position = self.query_one("#lines", RowTable).current
         if self.order is None or position is None:
             return None
         return next((line for line in self.order.lines if str(line.position) == position), None)

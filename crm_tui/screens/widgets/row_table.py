@@ -161,6 +161,23 @@ class RowTable(Widget, can_focus=True):
         self._follow_cursor()
         self.refresh()
 
+    def refill(self, rows: Sequence[tuple[str, Sequence[str]]], *, select: str | None = None) -> None:
+        """Show ``rows`` keeping the place: the cursor on ``select`` if it is shown, else on
+        the record it was on, else on the row where that record was (its neighbour), so
+        the next key never acts on a record the user did not choose."""
+        was_row = self.cursor_row
+        wanted = select or self.current
+        self.set_rows(rows)
+        if wanted in self.keys:
+            self.move_cursor(row=self.keys.index(wanted))
+        else:
+            self.move_cursor(row=min(was_row, self.row_count - 1))
+
+    @property
+    def current(self) -> str | None:
+        """The key of the row under the cursor (None with no rows)."""
+        return self.keys[self.cursor_row] if self.keys else None
+
     def move_cursor(self, *, row: int) -> None:
         self.cursor_row = min(max(row, 0), max(0, self.row_count - 1))
         self._follow_cursor()
