@@ -31,11 +31,11 @@ from crm_tui.logic.sales.schemas import PipelineRead, StageRead
 from crm_tui.logic.service import sla
 from crm_tui.logic.service.schemas import SlaPolicyRead
 from crm_tui.logic.values.dates import duration_text, parse_duration
-from crm_tui.screens.base import CrmScreen
 from crm_tui.screens.widgets.choices import all_pipelines
 from crm_tui.screens.widgets.dialogs import Confirm
 from crm_tui.screens.widgets.forms import Choice, Field, FormDialog, Picker, Source
 from crm_tui.screens.widgets.row_table import Column, RowTable
+from crm_tui.screens.widgets.tabs import TabbedScreen
 
 if TYPE_CHECKING:
     from crm_tui.logic.core.context import Crm
@@ -196,7 +196,7 @@ class AdminTable(RowTable):
     ]
 
 
-class AdminScreen(CrmScreen):
+class AdminScreen(TabbedScreen):
     """Team & settings: users (admins), pipelines and SLA targets (managers), backups
     (admins), one tab each."""
 
@@ -212,6 +212,7 @@ class AdminScreen(CrmScreen):
     }
     """
 
+    TAB_OF = TAB_OF
     BINDINGS = [
         Binding("n", "add_user", "Add user", id="admin.add_user", tooltip="Add a team member (admins)"),
         Binding(
@@ -359,29 +360,8 @@ class AdminScreen(CrmScreen):
 
     # Tabs: only the current tab's actions are at hand
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        tab = TAB_OF.get(action)
-        return tab is None or tab == self.tab
-
-    async def run_action(self, action: str, namespaces: Mapping[str, Any] | None = None) -> None:
-        """The palette lists every action: one of another tab opens that tab first."""
-        tab = TAB_OF.get(action.partition("(")[0])
-        if tab is not None:
-            self.action_show_tab(tab)
-        await super().run_action(action, namespaces)
-
-    def action_show_tab(self, tab: str) -> None:
-        self.tab = tab
-        self.query_one(TabbedContent).active = tab
-        self.query_one(f"#{tab}-table", RowTable).focus()
-        self.refresh_bindings()
-
-    @on(TabbedContent.TabActivated)
-    def tab_shown(self, event: TabbedContent.TabActivated) -> None:
-        if event.pane.id and event.pane.id != self.tab:
-            self.tab = event.pane.id
-            self.query_one(f"#{self.tab}-table", RowTable).focus()
-            self.refresh_bindings()
+    def tab_table(self, tab: str) -> RowTable:
+        return self.query_one(f"#{tab}-table", RowTable)
 
     @on(RowTable.Selected)
     def row_opened(self) -> None:

@@ -40,6 +40,7 @@ from crm_tui.screens.widgets.choices import all_customers, open_deals_of, produc
 from crm_tui.screens.widgets.dialogs import Confirm, TextPrompt
 from crm_tui.screens.widgets.forms import Field, FormDialog
 from crm_tui.screens.widgets.row_table import Column, RowTable
+from crm_tui.screens.widgets.tabs import TabbedScreen
 
 if TYPE_CHECKING:
     from crm_tui.logic.core.context import Crm
@@ -153,9 +154,10 @@ def product_fields(default_currency: str, *, with_sku: bool) -> list[Field]:
     )]  # fmt: skip
 
 
-class OrdersScreen(CrmScreen):
+class OrdersScreen(TabbedScreen):
     """Orders, newest first, and the products they are made of."""
 
+    TAB_OF = TAB_OF
     BINDINGS = [
         Binding(
             "n",
@@ -231,29 +233,8 @@ class OrdersScreen(CrmScreen):
 
     # Tabs: only the current tab's actions are at hand
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "show_tab":
-            return parameters[0] != self.tab
-        tab = TAB_OF.get(action)
-        return tab is None or tab == self.tab
-
-    async def run_action(self, action: str, namespaces: Mapping[str, Any] | None = None) -> None:
-        """The palette lists every action: one of the other tab opens that tab first."""
-        tab = TAB_OF.get(action.partition("(")[0])
-        if tab is not None:
-            self.action_show_tab(tab)
-        await super().run_action(action, namespaces)
-
-    def action_show_tab(self, tab: str) -> None:
-        self.tab = tab
-        self.query_one(TabbedContent).active = tab
-        self.query_one(f"#{tab.removesuffix('-tab')}", RowTable).focus()
-        self.refresh_bindings()
-
-    @on(TabbedContent.TabActivated)
-    def tab_shown(self, event: TabbedContent.TabActivated) -> None:
-        if event.pane.id and event.pane.id != self.tab:
-            self.action_show_tab(event.pane.id)
+    def tab_table(self, tab: str) -> RowTable:
+        return self.query_one(f"#{tab.removesuffix('-tab')}", RowTable)
 
     # Orders
 

@@ -1,10 +1,15 @@
-"""What the snapshot tests share: settling a screen before its picture, and visiting one.
+"""What the TUI tests share: settling a screen (before a picture or an assertion), and
+visiting one.
 
 Each area of the desk has its own snapshot file (``test_snapshots_*.py``) using these and
 the ``fresh_crm`` fixture of conftest.py.
 """
 
 from __future__ import annotations
+
+from contextlib import suppress
+
+from textual.worker import WorkerCancelled
 
 # The database path the pictures show, wherever the test's own file is.
 SHOWN_PATH = "/tmp/crm-snapshots/crm.sqlite3"
@@ -19,7 +24,10 @@ async def settle(pilot, rounds: int = 5, most: int = 50) -> None:
     """
     shown = None
     for done in range(1, most + 1):
-        await pilot.app.workers.wait_for_complete()
+        # A dialog closed by its own worker's result cancels that worker: the result was
+        # delivered first, so there is nothing more to wait for.
+        with suppress(WorkerCancelled):
+            await pilot.app.workers.wait_for_complete()
         await pilot.pause()
         if done >= rounds:
             before, shown = shown, pilot.app.export_screenshot()

@@ -16,6 +16,7 @@ from crm_tui.logic.sales.schemas import DealUpdate
 from crm_tui.logic.values.dates import local_today
 from crm_tui.screens.deal_forms import deal_form, edit_deal_form
 from crm_tui.screens.widgets.forms import FormDialog, Picker, PickField
+from tests.tui.snapshots import settle
 
 pytestmark = pytest.mark.asyncio
 
@@ -24,12 +25,6 @@ pytestmark = pytest.mark.asyncio
 def team(crm):
     demo.load_demo(crm)
     return crm
-
-
-async def settle(pilot, rounds: int = 4) -> None:
-    for _ in range(rounds):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 async def pick(pilot, field: str, text: str) -> None:

@@ -16,6 +16,7 @@ from crm_tui.logic.values.dates import parse_relative_day
 from crm_tui.screens.widgets.choices import active_users
 from crm_tui.screens.widgets.dialogs import Confirm
 from crm_tui.screens.widgets.forms import Field, FormDialog, Picker, PickField
+from tests.tui.snapshots import settle
 
 pytestmark = pytest.mark.asyncio
 
@@ -24,12 +25,6 @@ pytestmark = pytest.mark.asyncio
 def team(crm):
     demo.load_demo(crm)
     return crm
-
-
-async def settle(pilot, rounds: int = 4) -> None:
-    for _ in range(rounds):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def add_task(crm, values):

@@ -16,6 +16,7 @@ from crm_tui.screens.orders import OrderDetail, OrdersScreen
 from crm_tui.screens.widgets.dialogs import Confirm, TextPrompt
 from crm_tui.screens.widgets.forms import FormDialog, Picker, PickField
 from crm_tui.screens.widgets.row_table import RowTable
+from tests.tui.snapshots import settle
 
 pytestmark = pytest.mark.asyncio
 
@@ -24,12 +25,6 @@ pytestmark = pytest.mark.asyncio
 def team(crm):
     demo.load_demo(crm)
     return crm
-
-
-async def settle(pilot, rounds: int = 4) -> None:
-    for _ in range(rounds):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def text_of(screen, selector: str) -> str:

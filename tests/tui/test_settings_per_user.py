@@ -29,6 +29,7 @@ from crm_tui.screens.keys import (
 )
 from crm_tui.screens.widgets.dialogs import Confirm
 from crm_tui.screens.widgets.row_table import RowTable
+from tests.tui.snapshots import settle
 
 COMMENTED = "# shared by the team's laptop\npage_size = 40  # fits the screen\n"
 
@@ -53,12 +54,6 @@ def started(crm) -> CrmApp:
 
 
 @pytest.mark.asyncio
-async def settle(pilot, rounds: int = 4) -> None:
-    for _ in range(rounds):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-
-
 def panels_shown(app) -> list[str]:
     return [str(table.id).removeprefix("panel-") for table in app.screen.query(PanelTable)]
 
@@ -241,7 +236,7 @@ async def test_sound_settings_say_nothing(team, settings_file):
 
 def test_every_binding_of_the_app_its_screens_and_widgets_has_its_id_listed():
     owners = {item.owner.__name__ for item in every_binding()}
-    assert {"CrmApp", "DeskScreen", "HelpScreen", "CustomerForm", "Confirm", "RowTable"} <= owners
+    assert {"CrmApp", "DeskScreen", "HelpScreen", "FormDialog", "Confirm", "RowTable"} <= owners
     for owner in (CrmApp, DeskScreen, Confirm, RowTable):
         for binding in owner.BINDINGS:
             assert binding.id in binding_ids(), (owner.__name__, binding)
@@ -297,6 +292,8 @@ async def test_help_groups_the_keys_by_area_sorted_with_readable_names(team, set
             "f4",
             "f5",
             "f6",
+            "f7",
+            "f8",
         ]
         board = [(row.keys, row.does, row.id) for row in groups[THIS_SCREEN]]
         assert ("< / shift+←", "Move left", "pipeline.move_left") in board
@@ -350,7 +347,7 @@ async def test_f1_works_in_a_form_while_typing_and_keeps_the_typing(team, settin
         await settle(pilot)
         form = app.screen
         assert isinstance(form, CustomerForm)
-        name = form.query_one("#name", Input)
+        name = form.query_one("#field-name", Input)
         name.focus()
         await pilot.press(*"Zeta")
         await pilot.press("f1")

@@ -12,6 +12,7 @@ from crm_tui.logic.sales import orders
 from crm_tui.logic.service import tickets
 from crm_tui.screens.tickets import TicketForm, ticket_form
 from crm_tui.screens.widgets.forms import FormDialog, Picker, PickField
+from tests.tui.snapshots import settle
 
 pytestmark = pytest.mark.asyncio
 
@@ -20,12 +21,6 @@ pytestmark = pytest.mark.asyncio
 def team(crm):
     demo.load_demo(crm)
     return crm
-
-
-async def settle(pilot, rounds: int = 4) -> None:
-    for _ in range(rounds):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def offered(picker) -> list[str]:

@@ -10,6 +10,7 @@ from crm_tui.logic.admin import demo
 from crm_tui.logic.service import tickets
 from crm_tui.screens.tickets import TicketForm, TicketScreen, TicketsScreen
 from crm_tui.screens.widgets.forms import Picker, PickField
+from tests.tui.snapshots import settle
 
 pytestmark = pytest.mark.asyncio
 
@@ -18,12 +19,6 @@ pytestmark = pytest.mark.asyncio
 def team(crm):
     demo.load_demo(crm)
     return crm
-
-
-async def settle(pilot, rounds: int = 4) -> None:
-    for _ in range(rounds):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def notes(app) -> list[str]:

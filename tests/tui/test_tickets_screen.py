@@ -14,6 +14,7 @@ from crm_tui.screens.customers import CustomerDetailScreen
 from crm_tui.screens.tickets import ON_CUSTOMER, TicketScreen
 from crm_tui.screens.widgets.dialogs import Confirm
 from crm_tui.screens.widgets.forms import FormDialog, Picker, PickField
+from tests.tui.snapshots import settle
 
 pytestmark = pytest.mark.asyncio
 
@@ -22,12 +23,6 @@ pytestmark = pytest.mark.asyncio
 def team(crm):
     demo.load_demo(crm)
     return crm
-
-
-async def settle(pilot, rounds: int = 4) -> None:
-    for _ in range(rounds):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def notes(app) -> list[str]:

@@ -16,6 +16,7 @@ from crm_tui.screens.desk import DeskScreen, WelcomeScreen
 from crm_tui.screens.pipeline import DealCard, PipelineScreen
 from crm_tui.screens.tickets import TicketScreen, TicketsScreen
 from crm_tui.screens.widgets.row_table import RowTable
+from tests.tui.snapshots import settle
 
 pytestmark = pytest.mark.asyncio
 
@@ -24,13 +25,6 @@ pytestmark = pytest.mark.asyncio
 def team(crm):
     demo.load_demo(crm)
     return crm
-
-
-async def settle(pilot, rounds: int = 4) -> None:
-    """Let workers finish and their results reach the screen."""
-    for _ in range(rounds):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def table_refs(table) -> list[str]:
