@@ -1,1 +1,1 @@
-"""Looking after the database as a whole: its schema, backups and restores, demo data."""
+"""Looking after the database as a whole: its schema, backups and restores, demo data, undo."""
