@@ -6,6 +6,8 @@ over the cards the board shows: a stage of 300 deals shows the total of all 300.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import ColumnElement, func, select, tuple_
 from sqlmodel import col
 
@@ -32,18 +34,47 @@ def board(
     with crm.work() as work:
         found = pipelines.find_pipeline(work, pipeline)
         owner_id = users.find(work, owner).id if owner else None
-        figures = _figures(work, found.id, owner_id)
-        # A stage's own count is everyone's deals, whoever's board it is.
-        everyone = figures if owner_id is None else _figures(work, found.id, None)
-        columns = []
         # The stages alone: pipelines.read would count every deal once more (0.8 s at 750,000).
-        for stage in pipelines.stages_of(work, found.id):
-            count, totals = figures.get(stage.id, (0, []))
-            newest = _newest(work, stage.id, owner_id, cards)
-            read = _stage(stage, everyone.get(stage.id, (0, []))[0])
-            columns.append(BoardColumn(stage=read, count=count, totals=totals, cards=newest))
+        stages = pipelines.stages_of(work, found.id)
+        columns = _columns(work, found.id, stages, owner_id, cards, whole=True)
         names = work.session.execute(select(col(Pipeline.name)).order_by(col(Pipeline.name))).scalars().all()
         return Board(pipeline=found.name, pipelines=list(names), columns=columns)
+
+
+def stage_columns(
+    crm: Crm,
+    stages: Sequence[str],
+    *,
+    pipeline: str | None = None,
+    owner: str | None = None,
+    cards: int = CARDS_PER_STAGE,
+) -> list[BoardColumn]:
+    """Some of the board's columns, as ``board`` reads them: after a deal moved, the two
+    stages it left and entered. Only those stages' deals are counted and summed (at
+    300,000 open deals, 30 ms for two stages against 100 ms for the whole board)."""
+    with crm.work() as work:
+        found = pipelines.find_pipeline(work, pipeline)
+        owner_id = users.find(work, owner).id if owner else None
+        chosen = [pipelines.find_stage(work, found, stage) for stage in stages]
+        return _columns(work, found.id, chosen, owner_id, cards, whole=False)
+
+
+def _columns(
+    work: Work, pipeline_id: int, stages: Sequence[Stage], owner_id: int | None, cards: int, *, whole: bool
+) -> list[BoardColumn]:
+    """``stages`` as columns; with ``whole``, the stages are all of the pipeline's, whose
+    figures are read a status at a time, else each stage's on its own."""
+    only = None if whole else stages
+    figures = _figures(work, pipeline_id, owner_id, only)
+    # A stage's own count is everyone's deals, whoever's board it is.
+    everyone = figures if owner_id is None else _figures(work, pipeline_id, None, only)
+    columns = []
+    for stage in stages:
+        count, totals = figures.get(stage.id, (0, []))
+        newest = _newest(work, stage.id, owner_id, cards)
+        read = _stage(stage, everyone.get(stage.id, (0, []))[0])
+        columns.append(BoardColumn(stage=read, count=count, totals=totals, cards=newest))
+    return columns
 
 
 def _active(owner_id: int | None, *where: ColumnElement[bool]) -> list[ColumnElement[bool]]:
@@ -65,19 +96,27 @@ def _stage(stage: Stage, deals: int) -> StageRead:
     )
 
 
-def _figures(work: Work, pipeline_id: int, owner_id: int | None) -> Figures:
-    """Per stage: the number of active deals and their amounts summed per currency.
+def _figures(
+    work: Work, pipeline_id: int, owner_id: int | None, stages: Sequence[Stage] | None = None
+) -> Figures:
+    """Per stage (of ``stages``, or of the whole pipeline): the number of active deals
+    and their amounts summed per currency.
 
     One query per deal status, which is always its stage's kind: given the status and
     the pipeline, SQLite reads the index ix_deals_open_pipeline alone, in stage and
     currency order. Asked for the whole pipeline at once, it reads every deal's row
-    instead: at 750,000 deals, 1.6 s against 0.1 s for the three.
+    instead: at 750,000 deals, 1.6 s against 0.1 s for the three. Given stages, one
+    query each, on the same index entered at the stage.
     """
+    if stages is None:
+        parts = [(col(Deal.status) == status,) for status in DealStatus]
+    else:
+        parts = [(col(Deal.status) == stage.kind, col(Deal.stage_id) == stage.id) for stage in stages]
     figures: Figures = {}
-    for status in DealStatus:
+    for where in parts:
         rows = work.session.execute(
             select(col(Deal.stage_id), col(Deal.currency), func.count(), func.sum(col(Deal.amount_minor)))
-            .where(*_active(owner_id, col(Deal.status) == status, col(Deal.pipeline_id) == pipeline_id))
+            .where(*_active(owner_id, *where, col(Deal.pipeline_id) == pipeline_id))
             .group_by(col(Deal.stage_id), col(Deal.currency))
             .order_by(col(Deal.stage_id), col(Deal.currency))
         ).all()
