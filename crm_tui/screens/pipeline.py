@@ -3,20 +3,30 @@
 ← → walk the stages, ↑ ↓ the cards of one; ↓ past a stage's last loaded card loads its
 next cards. Win, lose, reopen and archive act at once and can be undone with ctrl+z; after
 any action the cursor stays on the deal, or on its neighbour if the deal left the board.
+
+The columns are built once; a reload gives each its stage's new figures and cards, and a
+move reads again only the two stages it touched.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from textual import on
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import HorizontalScroll, Vertical, VerticalScroll
-from textual.events import Click, DescendantBlur, DescendantFocus
 from textual.markup import escape
-from textual.widgets import Footer, Header, Label, ListItem, ListView, Static
+from textual.message import Message
+from textual.screen import Screen
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.widgets import Footer, Header, Static
 
 from crm_tui.display import shown
 from crm_tui.logic.customers import contacts
@@ -33,61 +43,248 @@ if TYPE_CHECKING:
 COLUMN_WIDTH = 20  # as in app.tcss: a card's title, customer and amount stay readable
 SELECTED = "▶ "  # the selected card is marked in text too, for terminals without colour
 UNDO = "ctrl+z undo"
+CARD_HEIGHT = 3  # a card's lines: title, customer, amount
 
 
-class DealCard(ListItem):
-    def __init__(self, deal: DealRead) -> None:
-        super().__init__(Label(self._text(deal, selected=False)))
-        self.deal = deal
-
-    @staticmethod
-    def _text(deal: DealRead, *, selected: bool) -> str:
-        amount = money.format_amount(deal.amount_minor, deal.currency)
-        mark = SELECTED if selected else ""
-        return f"{mark}[b]{escape(deal.title)}[/b]\n{escape(deal.customer_name)}\n{amount}"
-
-    def mark(self, selected: bool) -> None:
-        self.query_one(Label).update(self._text(self.deal, selected=selected))
-
-
-class StageStrip(HorizontalScroll, inherit_bindings=False):
+class StageStrip(HorizontalScroll, can_focus=False, inherit_bindings=False):
     """The stages side by side. Its arrow keys are the screen's (between stages), not
-    sideways scrolling: focusing a stage scrolls it into view instead."""
+    sideways scrolling: focusing a stage scrolls it into view instead. It takes no focus
+    itself, so a click on a stage's head leaves the selected card selected."""
 
 
-CARD_HEIGHT = 3  # as in app.tcss: title, customer, amount
+def _cut(text: str, size: int) -> str:
+    """``text`` padded or cut to ``size`` cells, a cut shown by an ellipsis."""
+    if size <= 0:
+        return ""
+    if cell_len(text) <= size:
+        return set_cell_size(text, size)
+    return set_cell_size(text, size - 1) + "…"
 
 
-class StageCards(ListView):
-    """A stage's cards. ↓ on the last card loaded asks the board for the stage's next cards."""
+class StageCards(Widget, can_focus=True):
+    """A stage's cards loaded so far, three lines each, with a cursor; the card under it
+    is marked "▶ " while the stage has the focus (the one card the keys act on).
+
+    One widget draws every card of the stage line by line, as RowTable draws rows: with
+    a widget per card, the board's 240 cards (532 widgets) took half a second to build
+    and as long again to lay out and draw, on every reload and move. The cards are data
+    here, so a reload or a move only hands over new cards. It scrolls by whole cards to
+    keep the cursor in view; ↓ on the last card loaded says so (``PastLast``), for the
+    stage's next cards.
+    """
 
     DEFAULT_CSS = """
     StageCards {
-        scrollbar-size-vertical: 1;  /* a narrow column keeps its text */
+        height: 1fr;
+        background: $surface;
+        color: $foreground;
+    }
+    StageCards:focus {
+        background-tint: $foreground 5%;
+    }
+    StageCards > .stagecards--title {
+        text-style: bold;
+    }
+    StageCards > .stagecards--cursor {
+        background: $block-cursor-blurred-background;
+        color: $block-cursor-blurred-foreground;
+        text-style: $block-cursor-blurred-text-style;
+    }
+    StageCards:focus > .stagecards--cursor {
+        background: $block-cursor-background;
+        color: $block-cursor-foreground;
+        text-style: $block-cursor-text-style;
     }
     """
+    COMPONENT_CLASSES = {"stagecards--title", "stagecards--cursor"}
+    BINDINGS = [
+        Binding("down", "cursor_down", "Next card", show=False, id="board.down", tooltip="The card below"),
+        Binding("up", "cursor_up", "Card above", show=False, id="board.up", tooltip="The card above"),
+        Binding(
+            "enter", "open", "Open", show=False, id="board.open", tooltip="Open the deal with its history"
+        ),
+    ]
 
-    def action_cursor_down(self) -> None:
-        column = self.parent
-        last = self.index is not None and self.index >= len(self) - 1
-        if last and isinstance(column, StageColumn) and column.unloaded:
-            screen = self.screen
-            if isinstance(screen, PipelineScreen):
-                screen.load_more(column, step=True)
-            return
-        super().action_cursor_down()
+    class Opened(Message):
+        """Enter, or a click on the card under the cursor: open ``deal``."""
 
-    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        super().watch_scroll_y(old_value, new_value)
+        def __init__(self, cards: StageCards, deal: DealRead) -> None:
+            super().__init__()
+            self.cards, self.deal = cards, deal
+
+        @property
+        def control(self) -> StageCards:
+            return self.cards
+
+    class PastLast(Message):
+        """↓ on the last card loaded: the stage's next cards are wanted, if it has more."""
+
+        def __init__(self, cards: StageCards) -> None:
+            super().__init__()
+            self.cards = cards
+
+        @property
+        def control(self) -> StageCards:
+            return self.cards
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cards: list[DealRead] = []
+        self.cursor = 0  # the card under the cursor
+        self.top = 0  # the card on the first line
+
+    # What the column and the screen read
+
+    @property
+    def deal(self) -> DealRead | None:
+        """The deal under the cursor."""
+        return self.cards[self.cursor] if self.cards else None
+
+    @property
+    def refs(self) -> list[str]:
+        return [deal.ref for deal in self.cards]
+
+    @property
+    def in_view(self) -> int:
+        """How many whole cards the column has room for."""
+        return max(1, self.size.height // CARD_HEIGHT)
+
+    @property
+    def below(self) -> int:
+        """How many of the loaded cards are below the last one in view."""
+        if not self.size.height:
+            return 0  # not laid out yet: said once it is
+        return max(len(self.cards) - self.top - self.in_view, 0)
+
+    # Filling and moving
+
+    def show(self, cards: Sequence[DealRead]) -> None:
+        """Hold ``cards`` now; the cursor stays on its deal if it is among them, else at
+        its place (the neighbour of a deal that left)."""
+        was = self.deal.ref if self.deal else None
+        self.cards = list(cards)
+        refs = self.refs
+        self.move_to(refs.index(was) if was in refs else self.cursor)
+
+    def add(self, cards: Sequence[DealRead]) -> None:
+        """Put ``cards`` under the last one loaded."""
+        self.cards += cards
+        self.move_to(self.cursor)
+
+    def move_to(self, index: int) -> None:
+        self.cursor = min(max(index, 0), max(len(self.cards) - 1, 0))
+        self._follow_cursor()
+        self.refresh()
         self._tell_column()
 
-    def on_resize(self) -> None:
-        self._tell_column()
+    def _follow_cursor(self) -> None:
+        self.top = min(self.top, max(len(self.cards) - self.in_view, 0))  # no empty room below
+        if self.cursor < self.top:
+            self.top = self.cursor
+        elif self.cursor >= self.top + self.in_view:
+            self.top = self.cursor - self.in_view + 1
 
     def _tell_column(self) -> None:
         column = self.parent
         if isinstance(column, StageColumn):
             column.say_more()
+
+    def action_cursor_down(self) -> None:
+        if self.cursor >= len(self.cards) - 1:
+            self.post_message(self.PastLast(self))
+        else:
+            self.move_to(self.cursor + 1)
+
+    def action_cursor_up(self) -> None:
+        self.move_to(self.cursor - 1)
+
+    def action_open(self) -> None:
+        if self.deal is not None:
+            self.post_message(self.Opened(self, self.deal))
+
+    # The focus and the mouse
+
+    def on_focus(self) -> None:
+        self.refresh()  # the mark appears
+
+    def on_blur(self) -> None:
+        self.refresh()  # the mark goes
+
+    def on_resize(self) -> None:
+        self._follow_cursor()
+        self._tell_column()
+
+    def on_click(self, event: events.Click) -> None:
+        index = self.top + event.y // CARD_HEIGHT
+        if index >= len(self.cards):
+            return
+        if index == self.cursor or event.chain > 1:
+            self.move_to(index)
+            self.action_open()
+        else:
+            self.move_to(index)
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        event.stop()
+        self.action_cursor_down()
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        event.stop()
+        self.action_cursor_up()
+
+    # Drawing
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        card, line = divmod(y, CARD_HEIGHT)
+        index = self.top + card
+        if index >= len(self.cards):
+            return Strip.blank(width, self.rich_style)
+        deal = self.cards[index]
+        chosen = index == self.cursor
+        style = self._cursor_style() if chosen else self.rich_style
+        if line == 0:
+            text = (SELECTED if chosen and self.has_focus else "") + deal.title
+            style += self.get_component_rich_style("stagecards--title", partial=True)
+        elif line == 1:
+            text = deal.customer_name
+        else:
+            text = money.format_amount(deal.amount_minor, deal.currency)
+        padded = " " + _cut(" ".join(text.split()), width - 2) + " " if width > 2 else _cut(text, width)
+        return Strip([Segment(padded, style)], width)
+
+    def _cursor_style(self) -> Style:
+        """The cursor's colours laid over the column's: the theme gives an unfocused
+        cursor a see-through background, which a rich style cannot hold."""
+        cursor = self.get_component_styles("stagecards--cursor")
+        background = self.background_colors[1] + cursor.background
+        foreground = background + cursor.color
+        colours = Style(color=foreground.rich_color, bgcolor=background.rich_color)
+        return self.rich_style + colours + cursor.text_style
+
+
+class SteadyFooter(Footer):
+    """The footer, composed again only when the keys it shows change.
+
+    Textual's footer is built anew on every change of the keys at hand, which is every
+    change of focus: 30 to 120 ms for the board's twenty keys, paid on the board's first
+    showing (five times) and on each move between stages, whose keys are the same.
+    """
+
+    _shown: tuple[tuple[str, str, bool, str], ...] | None = None
+
+    def bindings_changed(self, screen: Screen) -> None:
+        palette = screen.app.COMMAND_PALETTE_BINDING
+        shown = tuple(
+            (binding.key, binding.description, enabled, tooltip)
+            for key, (_, binding, enabled, tooltip) in screen.active_bindings.items()
+            if binding.show or key == palette
+        )
+        if self._bindings_ready and shown == self._shown:
+            return  # the same keys: the footer on screen is right
+        if screen.app.app_focus:  # else Textual leaves the footer as it is, for now
+            self._shown = shown
+        super().bindings_changed(screen)
 
 
 def _whole(total: StageTotal) -> str:
@@ -97,79 +294,61 @@ def _whole(total: StageTotal) -> str:
 
 class StageColumn(Vertical):
     """One stage: its name, the count and sum of all its deals, and its cards loaded so far
-    (the newest first), with how many more there are below them."""
+    (the newest first), with how many more there are below those in view."""
 
     def __init__(self, column: BoardColumn) -> None:
-        stage = column.stage
-        totals = ", ".join(_whole(total) for total in column.totals)
-        head = Static(
-            f"{stage.name} {stage.probability}%\n{column.count} · {totals or '-'}", classes="column-head"
-        )
-        below = Static("", classes="hint column-more")
-        super().__init__(
-            head, StageCards(*[DealCard(deal) for deal in column.cards]), below, classes="column"
-        )
-        self.stage, self.kind, self.count = stage.name, stage.kind, column.count
-        self.cards = list(column.cards)
+        head = Static("", classes="column-head", markup=False)
+        listing = StageCards()
+        below = Static("", classes="hint column-more", markup=False)
+        super().__init__(head, listing, below, classes="column")
+        self.head, self.listing, self.below = head, listing, below
         self.fetching = False  # the stage's next cards are being loaded
-        self.below = below
+        self.fill(column)
+
+    def fill(self, column: BoardColumn) -> None:
+        """Show the stage as now read: its head, and its cards with the cursor kept on
+        its deal (or at its place)."""
+        stage = column.stage
+        self.stage, self.kind, self.count = stage.name, stage.kind, column.count
+        totals = ", ".join(_whole(total) for total in column.totals)
+        self.head.update(f"{stage.name} {stage.probability}%\n{column.count} · {totals or '-'}")
+        self.listing.show(column.cards)
         self.say_more()
 
     @property
+    def cards(self) -> list[DealRead]:
+        return self.listing.cards
+
+    @property
     def refs(self) -> list[str]:
-        return [deal.ref for deal in self.cards]
+        return self.listing.refs
 
     @property
     def unloaded(self) -> int:
         """How many of the stage's deals are not loaded yet."""
         return max(self.count - len(self.cards), 0)
 
-    def below_view(self) -> int:
-        """How many of the stage's deals are below the cards in view, loaded or not."""
-        listing = self.query_one(StageCards)
-        if not listing.size.height:
-            return self.unloaded  # not laid out yet
-        seen = (round(listing.scroll_y) + listing.size.height) // CARD_HEIGHT
-        return max(self.count - min(seen, len(self.cards)), 0)
-
     def say_more(self) -> None:
         if not self.cards:
             self.below.update("No deals")
         else:
-            below = self.below_view() if self.is_mounted else self.unloaded
+            below = self.listing.below + self.unloaded
             self.below.update(f"+{below} more" if below else "")
 
-    def on_mount(self) -> None:
-        self.call_after_refresh(self.say_more)
-
-    async def add_cards(self, page: DealPage) -> None:
+    def add_cards(self, page: DealPage) -> None:
         """Put the next cards loaded under the ones shown (a card shown already is skipped)."""
         known = set(self.refs)
-        new = [deal for deal in page.deals if deal.ref not in known]
-        self.cards += new
         if page.next_after is None:
-            self.count = len(self.cards)  # the stage holds no more than were loaded now
-        await self.query_one(StageCards).extend([DealCard(deal) for deal in new])
-        self.call_after_refresh(self.say_more)
+            # The stage holds no more than were loaded now.
+            self.count = len(self.cards) + sum(deal.ref not in known for deal in page.deals)
+        self.listing.add([deal for deal in page.deals if deal.ref not in known])
 
     def select(self, index: int) -> None:
         """Focus this stage with its card at ``index`` (the nearest one if out of range)."""
-        listing = self.query_one(StageCards)
-        if self.cards:
-            listing.index = min(max(index, 0), len(self.cards) - 1)
-        listing.focus()
+        self.listing.move_to(index)
+        self.listing.focus()
 
-    @on(ListView.Highlighted)
-    @on(DescendantFocus)
-    @on(DescendantBlur)
-    def mark_selected(self) -> None:
-        """Mark the highlighted card while this stage has the focus: the one card keys act on."""
-        listing = self.query_one(StageCards)
-        chosen = listing.highlighted_child if listing.has_focus else None
-        for card in self.query(DealCard):
-            card.mark(card is chosen)
-
-    @on(Click, ".column-head")
+    @on(events.Click, ".column-head")
     def clicked(self) -> None:
         screen = self.screen
         if isinstance(screen, PipelineScreen):  # the one screen with stage columns
@@ -185,6 +364,21 @@ class Place:
     deal: str | None
     row: int
     loaded: int
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A deal moved on the board, and the two stages it left and entered, read anew."""
+
+    deal: DealRead
+    columns: list[BoardColumn]
+
+
+def _move(crm: Crm, deal: DealRead, stage: str, *, owner: str | None) -> Moved:
+    """Move ``deal`` to ``stage`` of its pipeline and read the two stages again."""
+    moved = deals.move_deal(crm, deal.ref, stage, expected_version=deal.version)
+    read = board.stage_columns(crm, [deal.stage, moved.stage], pipeline=moved.pipeline, owner=owner)
+    return Moved(moved, read)
 
 
 def _make_order(crm: Crm, deal: DealRead):
@@ -343,17 +537,27 @@ class PipelineScreen(DealActions, CrmScreen):
         self.pipeline_names: list[str] = []
         self.stages: list[tuple[str, str]] = []
         self.awaited: Place | None = None  # where a load on its way puts the cursor
+        self.reading = False  # a load of the board is on its way
+        self.away = False  # another screen was shown over this one since the last load began
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="board-status", classes="hint")
         yield StageStrip(id="board")  # a narrow terminal scrolls the stages sideways
-        yield Footer()
+        yield SteadyFooter()
+
+    def on_mount(self) -> None:
+        self.reload()  # at once: the screen is laid out and drawn while the board is read
+
+    def on_screen_suspend(self) -> None:
+        self.away = True
 
     def on_screen_resume(self) -> None:
-        # Sent on first display too, so this is also the first load; after a dialog it
-        # shows what the dialog changed, with the cursor where it was.
-        self.reload()
+        # Back from a dialog or another screen: show what changed meanwhile, with the
+        # cursor where it was. Not on the first showing, which the load begun on mount
+        # brings (Textual says "resumed" twice then, on a mode's first showing).
+        if self.away:
+            self.reload()
 
     def records_changed(self) -> None:
         self.reload()
@@ -369,14 +573,19 @@ class PipelineScreen(DealActions, CrmScreen):
         room = self.size.width // max(len(self.stages), 1)
         self.query_one(StageStrip).set_class(room < COLUMN_WIDTH, "-narrow")
 
+    def _columns(self) -> list[StageColumn]:
+        return list(self.query_one(StageStrip).query_children(StageColumn))
+
+    def _column(self, stage: str) -> StageColumn | None:
+        return next((column for column in self._columns() if column.stage == stage), None)
+
     # Loading, keeping the place
 
     def _place(self) -> Place | None:
         column, deal = self._current()
         if column is None:
             return None
-        row = column.query_one(StageCards).index or 0
-        return Place(column.stage, deal.ref if deal else None, row, len(column.cards))
+        return Place(column.stage, deal.ref if deal else None, column.listing.cursor, len(column.cards))
 
     def reload(self, focus_deal: str | None = None) -> None:
         """Load the board anew; the cursor goes to ``focus_deal`` if given, else stays
@@ -388,31 +597,44 @@ class PipelineScreen(DealActions, CrmScreen):
             )
         elif self.awaited is not None:
             place = self.awaited  # a newer load must not lose the deal an earlier one went to
+        self.reading, self.away = True, False
         self.call(
             board.board,
             self.pipeline,
             owner=self.owner,
             then=lambda result: self.show(result, place),
+            failed=self._not_loaded,
             key="board",
         )
 
+    def _not_loaded(self, error) -> None:
+        self.reading = False
+        self.notify(str(error), title="Not done", severity="error", timeout=8)
+
     async def show(self, found: Board, place: Place | None = None) -> None:
         self.awaited = None
+        self.reading = False
         self.pipeline, self.pipeline_names = found.pipeline, found.pipelines
         self.stages = [(c.stage.name, c.stage.kind) for c in found.columns]
-        area = self.query_one(StageStrip)
-        columns = [StageColumn(column) for column in found.columns]
         self._fit()
-        with self.app.batch_update():  # the old board stays on screen until the new one is ready
-            await area.remove_children()
-            await area.mount(*columns)
+        columns = self._columns()
+        if len(columns) == len(found.columns):
+            # The columns stay; each shows its stage as now read.
+            for shown_now, column in zip(columns, found.columns, strict=True):
+                shown_now.fill(column)
+        else:  # the first load, or a pipeline with other stages
+            area = self.query_one(StageStrip)
+            columns = [StageColumn(column) for column in found.columns]
+            with self.app.batch_update():  # the old board stays on screen until the new one is ready
+                await area.remove_children()
+                await area.mount_all(columns)
         who = "my deals" if self.owner else "everyone's deals"
         self.query_one("#board-status", Static).update(
             f"{found.pipeline} pipeline · {who} · ←→ ↑↓ choose · Enter open · shift+←→ move"
         )
         if place is None:
             if columns:
-                columns[0].select(0)
+                self._focus(columns[0], 0)
             return
         target = next((c for c in columns if place.deal in c.refs), None)
         if target is not None and place.deal is not None:
@@ -434,8 +656,8 @@ class PipelineScreen(DealActions, CrmScreen):
             )
         self._focus(stage, place.row)
 
-    async def _found_further(self, column: StageColumn, page: DealPage, place: Place) -> None:
-        await column.add_cards(page)
+    def _found_further(self, column: StageColumn, page: DealPage, place: Place) -> None:
+        column.add_cards(page)
         row = column.refs.index(place.deal) if place.deal in column.refs else place.row
         self._focus(column, row)
 
@@ -444,18 +666,20 @@ class PipelineScreen(DealActions, CrmScreen):
         # After the next refresh: a column mounted just now has no place to scroll to yet.
         self.call_after_refresh(self.query_one(StageStrip).scroll_to_widget, column, animate=False)
 
-    def load_more(self, column: StageColumn, *, step: bool = False) -> None:
-        """Load the stage's next cards under the last one; with ``step`` the cursor goes on
-        to the first of them."""
-        if column.fetching or not column.cards:
+    @on(StageCards.PastLast)
+    def load_more(self, event: StageCards.PastLast) -> None:
+        """Load the stage's next cards under the last one; the cursor goes on to the
+        first of them."""
+        column = event.cards.parent
+        if not isinstance(column, StageColumn) or column.fetching or not column.cards or not column.unloaded:
             return
         column.fetching = True
         row = len(column.cards)
 
-        async def loaded(page: DealPage) -> None:
+        def loaded(page: DealPage) -> None:
             column.fetching = False
-            await column.add_cards(page)
-            if step and column.query_one(StageCards).has_focus:
+            column.add_cards(page)
+            if column.listing.has_focus:
                 column.select(row)
 
         def failed(error) -> None:
@@ -477,8 +701,7 @@ class PipelineScreen(DealActions, CrmScreen):
     def _current(self) -> tuple[StageColumn | None, DealRead | None]:
         focused = self.focused
         if isinstance(focused, StageCards) and isinstance(focused.parent, StageColumn):
-            item = focused.highlighted_child
-            return focused.parent, item.deal if isinstance(item, DealCard) else None
+            return focused.parent, focused.deal
         return None, None
 
     def selected_deal(self) -> DealRead | None:
@@ -487,13 +710,13 @@ class PipelineScreen(DealActions, CrmScreen):
     # Actions
 
     def action_column(self, step: int) -> None:
-        columns = list(self.query(StageColumn))
+        columns = self._columns()
         if not columns:
             return
         column, _ = self._current()
         index = columns.index(column) if column in columns else 0
         target = columns[(index + step) % len(columns)]
-        target.query_one(StageCards).focus()
+        target.listing.focus()
 
     def action_new(self) -> None:
         """A new deal in the stage selected (or the pipeline's first, for a won or lost one)."""
@@ -527,13 +750,22 @@ class PipelineScreen(DealActions, CrmScreen):
         elif deal.status != "open":
             self.notify(f"{deal.ref} is {deal.status}; reopen it first (r).", severity="warning")
         else:
-            self.call(
-                deals.move_deal,
-                deal.ref,
-                stage,
-                expected_version=deal.version,
-                then=lambda moved: self.deal_changed(moved.ref),
-            )
+            self.call(_move, deal, stage, owner=self.owner, then=self._moved)
+
+    def _moved(self, moved: Moved) -> None:
+        """Show the two stages the deal left and entered, the cursor on it in the new one."""
+        if self.reading or any(self._column(read.stage.name) is None for read in moved.columns):
+            self.deal_changed(moved.deal.ref)  # the board is being read again, or shows another pipeline
+            return
+        for read in moved.columns:
+            column = self._column(read.stage.name)
+            if column is not None:
+                column.fill(read)
+        target = self._column(moved.deal.stage)
+        if target is not None and moved.deal.ref in target.refs:
+            self._focus(target, target.refs.index(moved.deal.ref))
+        else:
+            self.deal_changed(moved.deal.ref)
 
     def action_mine(self) -> None:
         self.owner = None if self.owner else "me"
@@ -545,10 +777,9 @@ class PipelineScreen(DealActions, CrmScreen):
             self.pipeline = self.pipeline_names[(index + 1) % len(self.pipeline_names)]
             self.reload()
 
-    @on(ListView.Selected)
-    def open_deal(self, event: ListView.Selected) -> None:
-        if isinstance(event.item, DealCard):
-            self.app.push_screen(DealDetail(event.item.deal.ref))
+    @on(StageCards.Opened)
+    def open_deal(self, event: StageCards.Opened) -> None:
+        self.app.push_screen(DealDetail(event.deal.ref))
 
 
 @dataclass(frozen=True)

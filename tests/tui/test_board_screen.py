@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from textual.widgets import Label, Static
+from textual.widgets import Static
 
 from crm_tui.app import make_app
 from crm_tui.logic.customers import customers
 from crm_tui.logic.customers.schemas import CustomerCreate
 from crm_tui.logic.exchange.batch import create_many
 from crm_tui.logic.sales.board import CARDS_PER_STAGE
-from crm_tui.screens.pipeline import DealCard, StageCards
+from crm_tui.screens.pipeline import CARD_HEIGHT, StageCards, StageColumn, StageStrip
 
 pytestmark = pytest.mark.asyncio
 
@@ -31,8 +31,23 @@ async def settle(pilot) -> None:
         await pilot.pause()
 
 
-def lead_column(app):
-    return next(c for c in app.screen.query("StageColumn") if c.stage == "Lead")
+def lead_column(app) -> StageColumn:
+    return next(c for c in app.screen.query(StageColumn) if c.stage == "Lead")
+
+
+def drawn(column: StageColumn) -> list[tuple[str, list[str]]]:
+    """Each card in view of a stage, as its deal and the lines drawn for it."""
+    listing = column.query_one(StageCards)
+    in_view = listing.cards[listing.top : listing.top + listing.in_view]
+    return [
+        (deal.ref, [listing.render_line(n * CARD_HEIGHT + line).text.strip() for line in range(CARD_HEIGHT)])
+        for n, deal in enumerate(in_view)
+    ]
+
+
+def marked(column: StageColumn) -> list[bool]:
+    """For each card in view of a stage: whether its title is drawn marked "▶ "."""
+    return [lines[0].startswith("▶ ") for _, lines in drawn(column)]
 
 
 async def test_a_stage_head_totals_more_deals_than_the_board_shows(crm):
@@ -48,8 +63,15 @@ async def test_a_stage_head_totals_more_deals_than_the_board_shows(crm):
         assert head == f"Lead 10%\n{many} · 4,500 EUR"  # 45 deals of 100.00, not the 40 shown
 
 
+def focused_column(app) -> StageColumn:
+    """The stage whose cards have the focus."""
+    column = app.screen.focused.parent if app.screen.focused else None
+    assert isinstance(column, StageColumn)
+    return column
+
+
 def focused_stage(app) -> str:
-    return app.screen.focused.parent.stage
+    return focused_column(app).stage
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
@@ -64,9 +86,9 @@ async def test_arrows_walk_the_stages_and_every_stage_comes_into_view(crm, size)
         for _ in range(5):
             await pilot.press("right")
             await pilot.pause()
-            column = app.screen.focused.parent
+            column = focused_column(app)
             seen.append(column.stage)
-            strip = column.parent
+            strip = app.screen.query_one(StageStrip)
             assert strip.region.contains_region(column.region), column.stage  # scrolled into view
         assert seen == ["Qualified", "Proposal", "Negotiation", "Won", "Lost"]
         await pilot.press("right")
@@ -84,16 +106,12 @@ async def test_the_selected_card_is_marked_in_text_and_a_full_stage_says_how_man
         lead = lead_column(app)
         await pilot.press("down")
         await pilot.pause()
-        marked = [str(card.query_one(Label).render()).startswith("▶ ") for card in app.screen.query(DealCard)]
-        assert marked.count(True) == 1  # one card on the whole board: the one keys act on
-        assert [str(c.query_one(Label).render()).startswith("▶ ") for c in lead.query(DealCard)][:3] == [
-            False, True, False,
-        ]  # fmt: skip
+        everywhere = [mark for column in app.screen.query(StageColumn) for mark in marked(column)]
+        assert everywhere.count(True) == 1  # one card on the whole board: the one keys act on
+        assert marked(lead)[:3] == [False, True, False]
         await pilot.press("right")
         await pilot.pause()
-        assert [str(c.query_one(Label).render()).startswith("▶ ") for c in lead.query(DealCard)][:3] == [
-            False, False, False,
-        ]  # fmt: skip
+        assert marked(lead)[:3] == [False, False, False]
         shown = lead.query_one(StageCards).size.height // 3  # cards in view, three lines each
         assert shown == 10
         assert str(lead.query_one(".column-more", Static).render()) == f"+{CARDS_PER_STAGE + 3 - shown} more"

@@ -4,17 +4,17 @@ long stage, each asserting what is stored and what the board shows, cursor inclu
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Static
 
 from crm_tui.app import make_app
 from crm_tui.logic.admin import demo
-from crm_tui.logic.sales import deals, orders
+from crm_tui.logic.sales import board, deals, orders, pipelines
 from crm_tui.logic.sales.board import CARDS_PER_STAGE
-from crm_tui.logic.sales.schemas import DealUpdate
+from crm_tui.logic.sales.schemas import DealCreate, DealUpdate
 from crm_tui.screens.orders import OrderDetail
-from crm_tui.screens.pipeline import DealCard, DealDetail, PipelineScreen, StageCards, StageColumn, StageStrip
+from crm_tui.screens.pipeline import DealDetail, PipelineScreen, StageCards, StageColumn, StageStrip
 from crm_tui.screens.widgets.forms import FormDialog, Picker, PickField
-from tests.tui.test_board_screen import deals_in_lead
+from tests.tui.test_board_screen import deals_in_lead, drawn
 
 pytestmark = pytest.mark.asyncio
 
@@ -44,7 +44,7 @@ def selected(app) -> tuple[str | None, str | None]:
     """The stage the cursor is in and the deal it is on, as the board shows them."""
     stage, deal = board_of(app)._current()
     marked = [
-        c.deal.ref for c in app.screen.query(DealCard) if str(c.query_one(Label).render()).startswith("▶ ")
+        ref for c in board_of(app).query(StageColumn) for ref, lines in drawn(c) if lines[0].startswith("▶ ")
     ]
     assert marked == ([deal.ref] if deal else [])  # the one card keys act on is marked in text
     return (stage.stage if stage else None, deal.ref if deal else None)
@@ -61,6 +61,13 @@ async def on_card(pilot, stage: str, reference: str) -> None:
 async def open_board(pilot) -> None:
     await pilot.press("f4")
     await settle(pilot)
+
+
+def card_lines(app, reference: str) -> list[str]:
+    """The lines drawn for the card of ``reference``, wherever it is in view."""
+    return next(
+        lines for c in board_of(app).query(StageColumn) for ref, lines in drawn(c) if ref == reference
+    )
 
 
 def notified(app) -> list[str]:
@@ -115,8 +122,7 @@ async def test_an_edit_from_the_board_is_shown_on_the_card_with_the_cursor_kept(
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert selected(app) == ("Negotiation", "D-29")
-        card = next(c for c in app.screen.query(DealCard) if c.deal.ref == "D-29")
-        assert "4,800.00 EUR" in str(card.query_one(Label).render())
+        assert card_lines(app, "D-29")[2] == "4,800.00 EUR"
     assert deals.get_deal(team, "D-29").amount == "4800.00"
 
 
@@ -225,12 +231,11 @@ async def test_records_changed_reloads_the_board_keeping_the_cursor_on_the_deal(
         await open_board(pilot)
         negotiation = column(app, "Negotiation").refs
         await on_card(pilot, "Negotiation", negotiation[2])
-        deals.update_deal(as_user("sara"), negotiation[2], DealUpdate(title="Renamed elsewhere"))
+        deals.update_deal(as_user("sara"), negotiation[2], DealUpdate(title="Renamed"))
         board_of(app).records_changed()  # as ctrl+z does after an undo
         await settle(pilot)
         assert selected(app) == ("Negotiation", negotiation[2])
-        card = next(c for c in app.screen.query(DealCard) if c.deal.ref == negotiation[2])
-        assert "Renamed elsewhere" in str(card.query_one(Label).render())
+        assert card_lines(app, negotiation[2])[0] == "▶ Renamed"
 
 
 async def test_order_on_a_won_deal_drafts_the_order_and_opens_it(team):
@@ -360,3 +365,152 @@ async def test_ctrl_z_after_a_win_puts_the_deal_back_with_the_cursor_on_it(team)
         assert "D-29" not in column(app, "Won").refs
     undone = deals.get_deal(team, "D-29")
     assert (undone.status, undone.stage) == ("open", "Negotiation")
+
+
+def head(app, stage: str) -> str:
+    return str(column(app, stage).query_one(".column-head", Static).render())
+
+
+async def test_shift_arrows_move_the_deal_between_stages_and_the_heads_count_it(team):
+    app = make_app(team)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_board(pilot)
+        built = list(board_of(app).query(StageColumn))
+        await on_card(pilot, "Lead", "D-13")
+        assert head(app, "Lead") == "Lead 10%\n4 · 255,000 EUR"
+        assert head(app, "Qualified") == "Qualified 25%\n9 · 416,500 EUR"
+        await pilot.press("shift+right")
+        await settle(pilot)
+        assert selected(app) == ("Qualified", "D-13")
+        assert column(app, "Qualified").refs[0] == "D-13"  # the newest change first
+        assert "D-13" not in column(app, "Lead").refs
+        assert head(app, "Lead") == "Lead 10%\n3 · 169,500 EUR"  # 85,500 less
+        assert head(app, "Qualified") == "Qualified 25%\n10 · 502,000 EUR"
+        assert deals.get_deal(team, "D-13").stage == "Qualified"
+        await pilot.press("less_than_sign")  # "<", as Shift+← where the terminal sends no shift
+        await settle(pilot)
+        assert selected(app) == ("Lead", "D-13")
+        assert head(app, "Lead") == "Lead 10%\n4 · 255,000 EUR"
+        await pilot.press("shift+left")  # no stage before the first: nothing happens
+        await settle(pilot)
+        assert selected(app) == ("Lead", "D-13")
+        assert list(board_of(app).query(StageColumn)) == built  # the columns were not built again
+    assert deals.get_deal(team, "D-13").stage == "Lead"
+
+
+async def test_a_won_deal_is_not_moved_by_the_arrows_until_reopened(team):
+    deals.win_deal(team, "D-29")
+    app = make_app(team)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_board(pilot)
+        await on_card(pilot, "Won", "D-29")
+        await pilot.press("shift+left")
+        await settle(pilot)
+        assert "D-29 is won; reopen it first (r)." in notified(app)
+        assert selected(app) == ("Won", "D-29")
+    assert deals.get_deal(team, "D-29").status == "won"
+
+
+async def test_a_click_on_a_stage_head_moves_the_selected_deal_there(team):
+    app = make_app(team)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_board(pilot)
+        await on_card(pilot, "Lead", "D-13")
+        await pilot.click(column(app, "Proposal").query_one(".column-head", Static))
+        await settle(pilot)
+        assert selected(app) == ("Proposal", "D-13")
+        await pilot.click(column(app, "Won").query_one(".column-head", Static))  # the Won stage wins it
+        await settle(pilot)
+        assert selected(app) == ("Won", "D-13")
+        assert "Won D-13 · ctrl+z undo" in notified(app)
+    assert deals.get_deal(team, "D-13").status == "won"
+
+
+async def test_a_click_on_a_card_selects_it_and_a_click_on_the_selected_card_opens_it(team):
+    app = make_app(team)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_board(pilot)
+        negotiation = column(app, "Negotiation")
+        second = negotiation.refs[1]
+        await pilot.click(negotiation.query_one(StageCards), offset=(3, 4))  # the second card's customer
+        await settle(pilot, 2)
+        assert selected(app) == ("Negotiation", second)
+        await pilot.click(negotiation.query_one(StageCards), offset=(3, 3))
+        await settle(pilot)
+        assert isinstance(app.screen, DealDetail) and app.screen.reference == second
+
+
+async def test_mine_shows_only_my_deals_with_my_figures(team, as_user):
+    app = make_app(as_user("sven"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_board(pilot)
+        await pilot.press("m")
+        await settle(pilot)
+        assert "Sales pipeline · my deals" in str(app.screen.query_one("#board-status", Static).render())
+        assert column(app, "Lead").refs == ["D-12", "D-2"]  # sven's, the newest change first
+        assert head(app, "Lead") == "Lead 10%\n2 · 121,500 EUR"
+        assert selected(app) == ("Lead", "D-12")
+        await pilot.press("m")
+        await settle(pilot)
+        assert head(app, "Lead") == "Lead 10%\n4 · 255,000 EUR"
+        assert selected(app) == ("Lead", "D-12")  # the cursor stays on its deal
+
+
+async def test_p_shows_the_next_pipeline_with_its_own_stages(team):
+    pipelines.add_pipeline(team, "Partners")  # the usual six stages
+    pipelines.add_pipeline(team, "Renewals")
+    pipelines.add_stage(team, "Renewals", "Trial", probability=40)  # seven
+    deals.add_deal(team, DealCreate(customer="C-1", title="Reseller deal", pipeline="Partners"))
+    app = make_app(team)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_board(pilot)
+        status = app.screen.query_one("#board-status", Static)
+        assert str(status.render()).startswith("Sales pipeline")
+        await pilot.press("p")
+        await settle(pilot)
+        stages = [c.stage for c in board_of(app).query(StageColumn)]
+        (made,) = column(app, "Lead").refs
+        assert selected(app) == ("Lead", made)
+        assert stages == ["Lead", "Qualified", "Proposal", "Negotiation", "Won", "Lost"]
+        assert str(status.render()).startswith("Partners pipeline")
+        await pilot.press("p")
+        await settle(pilot)
+        assert str(status.render()).startswith("Renewals pipeline")
+        stages = [c.stage for c in board_of(app).query(StageColumn)]
+        assert stages == ["Lead", "Qualified", "Proposal", "Negotiation", "Trial", "Won", "Lost"]
+        assert all(str(c.below.render()) == "No deals" for c in board_of(app).query(StageColumn))
+        await pilot.press("p")
+        await settle(pilot)
+        assert str(status.render()).startswith("Sales pipeline")
+        assert head(app, "Lead") == "Lead 10%\n4 · 255,000 EUR"
+
+
+async def test_the_board_is_read_once_when_first_shown(team, monkeypatch):
+    read = []
+
+    def counted(*args, **kwargs):
+        read.append(args)
+        return real(*args, **kwargs)
+
+    real = board.board
+    monkeypatch.setattr(board, "board", counted)
+    app = make_app(team)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_board(pilot)
+        assert len(read) == 1
+        assert selected(app) == ("Lead", column(app, "Lead").refs[0])
+
+
+async def test_back_from_a_deal_the_board_shows_what_changed_meanwhile(team, as_user):
+    app = make_app(team)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_board(pilot)
+        await on_card(pilot, "Negotiation", "D-29")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DealDetail)
+        deals.update_deal(as_user("sara"), "D-29", DealUpdate(title="Mobile app v2"))
+        await pilot.press("escape")
+        await settle(pilot)
+        assert selected(app) == ("Negotiation", "D-29")
+        assert card_lines(app, "D-29")[0] == "▶ Mobile app v2"
