@@ -460,10 +460,10 @@ async def stage_changes(crm, pilot, painted: Painted, moves: int) -> dict[str, f
     another deal of Lead (one the board shows, among its oldest) to the next stage with
     ``move_deal``, and the board is loaded again (untimed) to show that."""
     from textual import events
-    from textual.widgets import ListView
 
     from crm_tui.logic.sales import deals
-    from crm_tui.screens.pipeline import DealCard, PipelineScreen, StageColumn
+    from crm_tui.logic.sales.schemas import DealRead
+    from crm_tui.screens.pipeline import PipelineScreen, StageCards, StageColumn
 
     app = pilot.app
     screen = app.screen
@@ -472,40 +472,33 @@ async def stage_changes(crm, pilot, painted: Painted, moves: int) -> dict[str, f
     def columns() -> list[StageColumn]:
         return list(screen.query(StageColumn))
 
-    def selected() -> tuple[StageColumn | None, DealCard | None]:
+    def selected() -> tuple[StageColumn | None, DealRead | None]:
         focused = app.focused
-        if isinstance(focused, ListView) and isinstance(focused.parent, StageColumn):
-            card = focused.highlighted_child
-            return focused.parent, card if isinstance(card, DealCard) else None
+        if isinstance(focused, StageCards) and isinstance(focused.parent, StageColumn):
+            return focused.parent, focused.deal
         return None, None
 
     opened = [column.stage for column in columns() if column.kind == "open"]
     # The baseline's deals: the oldest cards of the first stage, which the timed moves,
     # taking the newest, do not reach.
-    spare = list(next(iter(columns())).query(DealCard))[-moves:]
-    spare_deals = [card.deal for card in spare]
+    spare_deals = next(iter(columns())).cards[-moves:]
     times, queries = [], []
     for number in range(moves):
         column, card = selected()
         if column is None or card is None or column.stage == opened[-1]:
-            listing = columns()[0].query_one(ListView)
-            listing.index = 0
-            listing.focus()
+            columns()[0].select(0)
             await settled(pilot)
             column, card = selected()
         assert column is not None and card is not None
         stages = columns()
         target = stages[stages.index(column) + 1]
         marks = [f"{_stage_count(column) - 1} · ", f"{_stage_count(target) + 1} · "]
-        moved = card.deal.ref
+        moved = card.ref
 
-        def showing(into: str = target.stage, moved: str = card.deal.ref) -> bool:
+        def showing(into: str = target.stage, moved: str = card.ref) -> bool:
             now_in, now_card = selected()
             return (
-                now_in is not None
-                and now_in.stage == into
-                and now_card is not None
-                and now_card.deal.ref == moved
+                now_in is not None and now_in.stage == into and now_card is not None and now_card.ref == moved
             )
 
         started = time.perf_counter()
@@ -671,7 +664,7 @@ def actions(figures: TuiFigures) -> list[Result]:
             note=(
                 f"Shift+Right on the board's selected card, {figures.moves} times (a card goes from Lead "
                 "to Negotiation, then the next), to the first frame that draws both stages' new counts "
-                "with the card selected in the next stage: the move and the board read again; "
+                "with the card selected in the next stage: the move and the two stages read again; "
                 f"baseline: crm_tui.logic.sales.deals.move_deal alone, moving another deal; {budget}"
             ),
         ),

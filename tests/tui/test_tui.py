@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Button, DataTable, Input, ListView, Static
+from textual.widgets import Button, DataTable, Input, Static
 
 from crm_tui.app import make_app
 from crm_tui.logic.admin import demo
@@ -13,7 +13,7 @@ from crm_tui.logic.sales import deals
 from crm_tui.logic.service import tickets
 from crm_tui.screens.customers import CustomerDetailScreen, CustomerForm, CustomersScreen
 from crm_tui.screens.desk import DeskScreen, WelcomeScreen
-from crm_tui.screens.pipeline import DealCard, PipelineScreen
+from crm_tui.screens.pipeline import PipelineScreen
 from crm_tui.screens.tickets import TicketScreen, TicketsScreen
 from crm_tui.screens.widgets.row_table import RowTable
 from tests.tui.snapshots import settle
@@ -149,13 +149,11 @@ async def test_move_a_deal_to_won_on_the_board(team):
         await settle(pilot)
         assert isinstance(app.screen, PipelineScreen)
         negotiation = next(c for c in app.screen.query("StageColumn") if c.stage == "Negotiation")
-        listing = negotiation.query_one(ListView)
-        listing.focus()
-        listing.index = 0
+        negotiation.select(0)
         await pilot.pause()
-        card = listing.highlighted_child
-        assert isinstance(card, DealCard)
-        reference = card.deal.ref
+        deal = app.screen.selected_deal()
+        assert deal is not None
+        reference = deal.ref
         await pilot.press("shift+right")  # Negotiation is the last open stage: the next one wins it
         await settle(pilot, 6)
         won_column = next(c for c in app.screen.query("StageColumn") if c.stage == "Won")
@@ -169,11 +167,9 @@ async def test_lose_asks_for_a_reason(team):
         await pilot.press("f4")
         await settle(pilot)
         lead = next(c for c in app.screen.query("StageColumn") if c.stage == "Lead")
-        listing = lead.query_one(ListView)
-        listing.focus()
-        listing.index = 0
+        lead.select(0)
         await pilot.pause()
-        reference = listing.highlighted_child.deal.ref
+        reference = app.screen.selected_deal().ref
         await pilot.press("l")
         await settle(pilot)
         await pilot.press("enter")  # empty: refused in the dialog
