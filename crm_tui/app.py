@@ -7,6 +7,7 @@ command build it the same way.
 from __future__ import annotations
 
 import asyncio
+import gc
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -148,6 +149,13 @@ class CrmApp(App):
         for source, problems in check.problems.items():
             self.notify("\n".join(problems), title=f"Settings: {source}", severity="warning", timeout=20)
         self.sub_title = f"{self.crm.username} · {self.crm.describe()}"
+        # What is loaded by now (modules, table mappings, styles) lives as long as the
+        # app: kept out of the collector's reach, a full collection no longer walks it
+        # and stops the desk for 50-120 ms in the middle of a key press.
+        gc.freeze()
+
+    def on_unmount(self) -> None:
+        gc.unfreeze()  # an app made again in the same process (tests) starts as the first did
 
     def welcome(self, then) -> None:
         """Once per session, on a new database: the welcome dialog."""
