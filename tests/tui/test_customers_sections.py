@@ -1,0 +1,122 @@
+"""The customer's sections: tables drawn line by line that look and move like the
+DataTables they replace."""
+
+from __future__ import annotations
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.widgets import Static
+
+from crm_tui.screens.record_table import SectionTable, column_widths
+
+LABELS = ("Ref", "Name", "City")
+ROWS = [(f"P-{n}", (f"P-{n}", f"Person {n}", "Bern")) for n in range(1, 13)]
+
+
+def test_columns_are_as_wide_as_their_widest_cell_or_heading():
+    rows = [("P-1", "Anna Schmidt", ""), ("P-22", "Tom", "Kiel")]
+    assert column_widths(LABELS, rows, 80) == [4, 12, 4]
+
+
+def test_on_a_narrow_line_the_widest_column_gives_up_cells_first():
+    rows = [("P-1", "Anna Schmidt-Lindqvist", "Berlin-Charlottenburg")]
+    # 3 + 22 + 21, a space each side: 52; at 40 the widest give up 12 cells in turns,
+    # the later of two equal ones first.
+    assert column_widths(LABELS, rows, 40) == [3, 16, 15]
+    assert column_widths(LABELS, rows, 10) == [3, 4, 4]  # no column below its heading
+
+
+class Section(App):
+    CSS = "SectionTable { max-height: 6; }"
+
+    def __init__(self, rows) -> None:
+        super().__init__()
+        self.rows = rows
+        self.opened: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield SectionTable(*LABELS, id="people")
+        yield Static("below")
+
+    def on_mount(self) -> None:
+        table = self.query_one(SectionTable)
+        table.show(self.rows)
+        table.focus()
+
+    def on_section_table_selected(self, event: SectionTable.Selected) -> None:
+        self.opened.append(event.key)
+
+
+def lines(table: SectionTable) -> list[str]:
+    return [table.render_line(y).text.rstrip() for y in range(table.size.height)]
+
+
+@pytest.mark.asyncio
+async def test_lines_show_the_heading_and_rows_with_a_space_each_side_of_each_cell():
+    rows = [("P-1", ("P-1", "Anna   Schmidt", "")), ("P-2", ("P-2", "Tom\nBecker", "Kiel"))]
+    app = Section(rows)
+    async with app.run_test(size=(40, 8)) as pilot:
+        await pilot.pause()
+        table = app.query_one(SectionTable)
+        assert table.size.height == 3  # as high as its rows
+        assert lines(table) == [" Ref  Name          City", " P-1  Anna Schmidt", " P-2  Tom Becker    Kiel"]
+        assert table.get_row("P-2") == ["P-2", "Tom\nBecker", "Kiel"]  # the cells as given
+
+
+@pytest.mark.asyncio
+async def test_a_cut_cell_ends_in_an_ellipsis():
+    rows = [("P-1", ("P-1", "Anna Schmidt-Lindqvist", "Berlin-Charlottenburg"))]
+    app = Section(rows)
+    async with app.run_test(size=(40, 8)) as pilot:
+        await pilot.pause()
+        assert lines(app.query_one(SectionTable))[1] == " P-1  Anna Schmidt-Li…  Berlin-Charlot…"
+
+
+@pytest.mark.asyncio
+async def test_keys_move_the_cursor_and_the_rows_scroll_to_keep_it_in_view():
+    app = Section(ROWS)
+    async with app.run_test(size=(40, 12)) as pilot:
+        await pilot.pause()
+        table = app.query_one(SectionTable)
+        assert table.size.height == 6  # a heading and 5 of the 12 rows
+        await pilot.press("up")  # at the first row: it stays
+        assert table.current == "P-1"
+        await pilot.press("end")
+        assert table.current == "P-12" and lines(table)[1].startswith(" P-8 ")
+        await pilot.press("pageup")
+        assert table.current == "P-7" and lines(table)[1].startswith(" P-7 ")
+        await pilot.press("down", "home")
+        assert table.current == "P-1" and lines(table)[1].startswith(" P-1 ")
+        await pilot.press("pagedown", "enter")
+        assert table.current == "P-6" and app.opened == ["P-6"]
+
+
+@pytest.mark.asyncio
+async def test_a_click_moves_the_cursor_and_a_click_on_it_opens_the_row():
+    app = Section(ROWS)
+    async with app.run_test(size=(40, 12)) as pilot:
+        await pilot.pause()
+        table = app.query_one(SectionTable)
+        await pilot.click(SectionTable, offset=(2, 3))
+        assert table.current == "P-3" and app.opened == []
+        await pilot.click(SectionTable, offset=(2, 3))
+        assert app.opened == ["P-3"]
+        await pilot.click(SectionTable, offset=(2, 0))  # the heading opens nothing
+        assert app.opened == ["P-3"]
+
+
+@pytest.mark.asyncio
+async def test_a_refill_keeps_the_cursor_on_its_record_or_where_it_was():
+    app = Section(ROWS)
+    async with app.run_test(size=(40, 12)) as pilot:
+        await pilot.pause()
+        table = app.query_one(SectionTable)
+        table.go_to("P-4")
+        table.show([ROWS[-1], *ROWS[:-1]])  # a new first row: the cursor follows P-4
+        assert table.current == "P-4" and table.cursor_row == 4
+        table.show([row for row in ROWS if row[0] != "P-4"])  # P-4 left: the row now in its place
+        assert table.current == "P-6" and table.cursor_row == 4
+        table.show(ROWS[:2])
+        assert table.current == "P-2"  # past the end: the last row
+        table.show([])
+        assert table.current is None and lines(table)[0].startswith(" Ref ")
