@@ -20,7 +20,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
 from crm_tui.display import shown
 from crm_tui.logic.core.errors import Conflict, CrmError, Duplicate, Invalid
@@ -47,7 +47,7 @@ from crm_tui.logic.values import money
 from crm_tui.logic.values.normalise import clean_tag
 from crm_tui.screens.base import CrmModal, CrmScreen
 from crm_tui.screens.duplicates import DuplicatesScreen
-from crm_tui.screens.record_table import RecordTable
+from crm_tui.screens.record_table import SectionTable
 from crm_tui.screens.tasks import due_text, set_done, task_form
 from crm_tui.screens.widgets.choices import active_users
 from crm_tui.screens.widgets.dialogs import Confirm
@@ -252,20 +252,20 @@ class CustomersScreen(CrmScreen):
         """Enter in the filter opens the first customer matching what is typed now."""
         text = self.filter_box.value
 
-        def opened(page: CustomerPage) -> None:
-            if page.customers:
-                self.app.push_screen(CustomerDetailScreen(page.customers[0].ref))
+        def opened(centre: Centre | None) -> None:
+            if centre is not None:
+                self.show_customer(centre)
             else:
                 self.notify(f"No customer matches {text!r}.", severity="warning")
 
         self.call(
-            customers.list_customers,
+            first_match_centre,
             text=text,
             lifecycle=self.stage,
             sort=self.sort,
             archived="archived" if self.archived else "active",
-            limit=1,
             then=opened,
+            key="open",
         )
 
     @on(RowTable.PageWanted)
@@ -279,7 +279,17 @@ class CustomersScreen(CrmScreen):
 
     @on(RowTable.Selected)
     def open_customer(self, event: RowTable.Selected) -> None:
-        self.app.push_screen(CustomerDetailScreen(event.key))
+        self.open(event.key)
+
+    def open(self, reference: str) -> None:
+        """Open the customer's screen once its data is read, so that the screen is drawn
+        once, whole, rather than empty first and filled after a second layout. A newer
+        open supersedes one still reading."""
+        self.call(customer_centre, reference, then=self.show_customer, key="open")
+
+    def show_customer(self, centre: Centre) -> None:
+        if self.is_active:  # else the user went elsewhere while it was read: not over that
+            self.app.push_screen(CustomerDetailScreen(centre.detail.customer.ref, centre))
 
     def action_filter(self) -> None:
         self.filter_box.focus()
@@ -294,7 +304,7 @@ class CustomersScreen(CrmScreen):
         def added(saved: CustomerRead | None) -> None:
             if saved is not None:
                 self.wanted = saved.ref
-                self.app.push_screen(CustomerDetailScreen(saved.ref))
+                self.open(saved.ref)
 
         self.app.push_screen(CustomerForm(), added)
 
@@ -374,6 +384,13 @@ def customer_centre(crm: Crm, reference: str, timeline_limit: int = 20) -> Centr
     )
 
 
+def first_match_centre(crm: Crm, text: str, **filters: Any) -> Centre | None:
+    """The first customer of the list filtered by ``text`` (and ``filters``), with
+    everything its screen shows; None when none matches."""
+    page = customers.list_customers(crm, text=text, limit=1, **filters)
+    return customer_centre(crm, page.customers[0].ref) if page.customers else None
+
+
 # Each section: its title, its columns, and what it says when empty.
 SECTIONS = {
     "contacts": (
@@ -445,11 +462,15 @@ class CustomerDetailScreen(CrmScreen):
     # Keys that act on one section's row: they show only while that section has the cursor.
     SECTION_ACTIONS = {"done": "tasks", "remove_contact": "contacts", "edit_contact": "contacts"}
 
-    def __init__(self, reference: str) -> None:
+    def __init__(self, reference: str, centre: Centre | None = None) -> None:
+        """``centre``, when the opener has read it already, is shown as the screen is
+        mounted, before its first layout: one layout and one frame, with the data."""
         super().__init__()
         self.reference = reference
         self.customer: CustomerRead | None = None
         self.centre: Centre | None = None
+        self.given = centre
+        self.read_at_mount = False  # the first resume need not read it again
         self.timeline_limit = 20
         self.titles: dict[str, str] = {}  # each section's title with its count
         self.wanted: dict[str, str] = {}  # a record just added, by section: the cursor goes to it
@@ -461,7 +482,7 @@ class CustomerDetailScreen(CrmScreen):
             yield Static("Loading…", id="record", classes="record")
             for name, (title, columns, empty) in SECTIONS.items():
                 yield Label(title, id=f"title-{name}", classes="title section-title")
-                yield RecordTable(*columns, id=name, classes="section")
+                yield SectionTable(*columns, id=name, classes="section")
                 yield Static(empty, id=f"empty-{name}", classes="hint")
         yield Footer()
 
@@ -471,9 +492,21 @@ class CustomerDetailScreen(CrmScreen):
             return self.focused is not None and self.focused.id == section
         return True
 
+    def on_mount(self) -> None:
+        if self.given is not None:
+            self.show(self.given)
+            self.given = None
+        else:
+            self.refresh_detail()  # now, rather than after the first frame
+        self.read_at_mount = True
+
     def on_screen_resume(self) -> None:
-        # Sent on first display too, and after every dialog and record opened from here.
-        self.refresh_detail()
+        # Sent on first display too (after on_mount, which read the customer already),
+        # and after every dialog and record opened from here.
+        if self.read_at_mount:
+            self.read_at_mount = False
+        else:
+            self.refresh_detail()
 
     def records_changed(self) -> None:
         # After an undo the task marked done last may be back: the cursor goes to it.
@@ -484,8 +517,8 @@ class CustomerDetailScreen(CrmScreen):
     def refresh_detail(self) -> None:
         self.call(customer_centre, self.reference, self.timeline_limit, then=self.show, key="centre")
 
-    def section(self, name: str) -> RecordTable:
-        return self.query_one(f"#{name}", RecordTable)
+    def section(self, name: str) -> SectionTable:
+        return self.query_one(f"#{name}", SectionTable)
 
     def show(self, centre: Centre) -> None:
         self.centre = centre
@@ -588,9 +621,9 @@ class CustomerDetailScreen(CrmScreen):
 
     # Opening a row
 
-    @on(DataTable.RowSelected)
-    def open_row(self, event: DataTable.RowSelected) -> None:
-        table, key = event.data_table.id, str(event.row_key.value)
+    @on(SectionTable.Selected)
+    def open_row(self, event: SectionTable.Selected) -> None:
+        table, key = event.table.id, event.key
         if table in ("deals", "tickets", "orders"):
             self.app.open_record(key)
         elif table == "contacts":

@@ -18,7 +18,7 @@ from crm_tui.logic.service import tickets
 from crm_tui.logic.values.dates import parse_relative_day
 from crm_tui.screens.customers import CustomerDetailScreen, CustomerForm, EntryDialog
 from crm_tui.screens.pipeline import DealDetail
-from crm_tui.screens.record_table import RecordTable
+from crm_tui.screens.record_table import SectionTable
 from crm_tui.screens.widgets.dialogs import Confirm
 from crm_tui.screens.widgets.forms import FormDialog, Picker, PickField
 from tests.tui.customer_steps import notices, settle
@@ -47,7 +47,7 @@ async def open_customer(app, pilot, reference: str) -> CustomerDetailScreen:
 
 
 def keys(screen: CustomerDetailScreen, section: str) -> list[str]:
-    return list(screen.query_one(f"#{section}", RecordTable).keys)
+    return list(screen.query_one(f"#{section}", SectionTable).keys)
 
 
 def record(screen: CustomerDetailScreen) -> str:
@@ -58,8 +58,8 @@ def error_text(form, name: str) -> str:
     return str(form.query_one(f"#error-{name}", Static).render())
 
 
-async def focus_section(pilot, screen: CustomerDetailScreen, section: str) -> RecordTable:
-    table = screen.query_one(f"#{section}", RecordTable)
+async def focus_section(pilot, screen: CustomerDetailScreen, section: str) -> SectionTable:
+    table = screen.query_one(f"#{section}", SectionTable)
     table.focus()
     await settle(pilot)
     return table
@@ -83,7 +83,7 @@ async def test_the_customer_shows_everything_about_it(team, acme):
         assert keys(screen, "timeline") == [a.ref for a in detail.timeline]
         title = str(screen.query_one("#title-deals", Label).render())
         assert f"Deals ({len(keys(screen, 'deals'))})" in title
-        assert screen.focused is screen.query_one("#contacts", RecordTable)
+        assert screen.focused is screen.query_one("#contacts", SectionTable)
         assert "▶ Contacts" in str(screen.query_one("#title-contacts", Label).render())  # marked in text too
 
 
@@ -136,7 +136,7 @@ async def test_add_a_contact_with_title_email_and_phones(team, acme):
         await pilot.press("tab", *"0170 7654321", "ctrl+s")
         await settle(pilot)
         assert app.screen is screen
-        table = screen.query_one("#contacts", RecordTable)
+        table = screen.query_one("#contacts", SectionTable)
         assert screen.focused is table  # the new contact is under the cursor
         new = table.current
         assert table.get_row(new)[1:4] == ["Lena Vogel", "Buyer", "lena@acme.example"]
@@ -271,7 +271,7 @@ async def test_log_a_call_with_a_subject(team, acme):
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert app.screen is screen
-        table = screen.query_one("#timeline", RecordTable)
+        table = screen.query_one("#timeline", SectionTable)
         assert table.get_row_at(0)[1:] == ["call", "alice", "Quote — Wants the quote by Friday."]
     newest = timeline.timeline(team, acme, limit=1)[0]
     assert (newest.kind.value, newest.subject, newest.body) == ("call", "Quote", "Wants the quote by Friday.")
@@ -310,7 +310,7 @@ async def test_plan_a_task_with_a_due_day_and_an_assignee_then_mark_it_done(team
         assert app.screen.query_one(PickField).value == "sven"
         await pilot.press("ctrl+s")
         await settle(pilot)
-        table = screen.query_one("#tasks", RecordTable)
+        table = screen.query_one("#tasks", SectionTable)
         assert app.screen is screen and screen.focused is table
         task = table.current
         stored = tasks.get_task(team, task)
@@ -426,7 +426,7 @@ async def test_records_changed_elsewhere_show_when_told(team, acme, as_user):
         screen.records_changed()
         await settle(pilot)
         assert any(
-            screen.query_one("#contacts", RecordTable).get_row(k)[1] == "Zoe Zimmer"
+            screen.query_one("#contacts", SectionTable).get_row(k)[1] == "Zoe Zimmer"
             for k in keys(screen, "contacts")
         )
 
@@ -443,7 +443,7 @@ async def test_d_adds_a_deal_for_the_customer(team, acme):
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert app.screen is screen
-        table = screen.query_one("#deals", RecordTable)
+        table = screen.query_one("#deals", SectionTable)
         assert screen.focused is table and table.get_row(table.current)[1] == "Second site"
     assert deals.get_deal(team, table.current).customer == acme
 
@@ -460,7 +460,7 @@ async def test_k_opens_a_ticket_for_the_customer(team, acme):
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert app.screen is screen
-        table = screen.query_one("#tickets", RecordTable)
+        table = screen.query_one("#tickets", SectionTable)
         assert screen.focused is table and table.get_row(table.current)[3] == "Invoice missing"
     assert tickets.get_ticket(team, table.current).customer == acme
 

@@ -1,5 +1,5 @@
 """The customer's sections: tables drawn line by line that look and move like the
-DataTables they replace."""
+DataTables they replace, and a customer screen that appears with its data."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
+from crm_tui.app import make_app
+from crm_tui.logic.admin import demo
+from crm_tui.logic.customers import customers
+from crm_tui.screens.customers import CustomerDetailScreen
 from crm_tui.screens.record_table import SectionTable, column_widths
+from crm_tui.screens.widgets.row_table import RowTable
+from tests.tui.customer_steps import settle
 
 LABELS = ("Ref", "Name", "City")
 ROWS = [(f"P-{n}", (f"P-{n}", f"Person {n}", "Bern")) for n in range(1, 13)]
@@ -120,3 +126,25 @@ async def test_a_refill_keeps_the_cursor_on_its_record_or_where_it_was():
         assert table.current == "P-2"  # past the end: the last row
         table.show([])
         assert table.current is None and lines(table)[0].startswith(" Ref ")
+
+
+@pytest.mark.asyncio
+async def test_the_customer_screen_appears_with_its_data(crm):
+    """Opened from the list, the screen is drawn once, whole: never empty first."""
+    demo.load_demo(crm)
+    acme = customers.list_customers(crm, text="acme").customers[0]
+    app = make_app(crm)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        table = app.screen.query_one(RowTable)
+        table.move_cursor(row=table.keys.index(acme.ref))
+        await pilot.press("enter")
+        while not isinstance(app.screen, CustomerDetailScreen):
+            await pilot.pause(0.001)
+        screen = app.screen
+        assert acme.name in str(screen.query_one("#record", Static).render())
+        assert screen.query_one("#contacts", SectionTable).keys
+        await settle(pilot)
+        assert screen.focused is screen.query_one("#contacts", SectionTable)
