@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.screen import ModalScreen
 
 from crm_tui.config import Settings, SettingsError, save_setting
 from crm_tui.logic.admin import undo
@@ -100,23 +101,25 @@ class CrmApp(App):
     DEFAULT_MODE = "desk"
     BINDINGS = [
         Binding("f1", "help", "Help", id="app.help", tooltip="The keys of this screen", priority=True),
-        Binding("f2", "switch_mode('desk')", "Desk", id="app.desk"),
-        Binding("f3", "switch_mode('customers')", "Customers", id="app.customers"),
-        Binding("f4", "switch_mode('pipeline')", "Pipeline", id="app.pipeline"),
-        Binding("f5", "switch_mode('tickets')", "Tickets", id="app.tickets"),
-        Binding("f6", "switch_mode('orders')", "Orders", id="app.orders"),
+        Binding("f2", "go('desk')", "Desk", id="app.desk", show=False),
+        Binding("f3", "go('customers')", "Customers", id="app.customers", show=False),
+        Binding("f4", "go('pipeline')", "Pipeline", id="app.pipeline", show=False),
+        Binding("f5", "go('tickets')", "Tickets", id="app.tickets", show=False),
+        Binding("f6", "go('orders')", "Orders", id="app.orders", show=False),
         Binding(
             "f7",
-            "switch_mode('tasks')",
+            "go('tasks')",
             "Tasks",
             id="app.tasks",
+            show=False,
             tooltip="Follow-ups due today, overdue, this week, or yours",
         ),
         Binding(
             "f8",
-            "switch_mode('admin')",
+            "go('admin')",
             "Team",
             id="app.admin",
+            show=False,
             tooltip="Users, pipelines and stages, SLA targets and backups",
         ),
         Binding(
@@ -124,9 +127,12 @@ class CrmApp(App):
             "undo",
             "Undo my last change",
             id="app.undo",
+            show=False,
             tooltip="Put back what your newest change on a record changed, if nobody changed it since",
         ),
-        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+        # The function keys, ctrl+z and ctrl+q are the same everywhere: the desk names them
+        # and F1 lists them, so the footer keeps its room for each screen's own keys.
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True, show=False),
     ]
 
     def __init__(self, crm: Crm, settings: Settings) -> None:
@@ -177,6 +183,13 @@ class CrmApp(App):
             self.notify(f"Could not save the {name} setting: {error.strerror}", severity="warning")
         except SettingsError as error:
             self.notify(f"Could not save the {name} setting: {error}", severity="warning")
+
+    def action_go(self, mode: str) -> None:
+        """Show a part of the desk at its start: F3 is the customer list, whatever
+        customer was open there before (a key typed next must not act on that one)."""
+        self.switch_mode(mode)
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, ModalScreen):
+            self.pop_screen()
 
     def action_undo(self) -> None:
         """Undo the acting user's newest change (through logic, audited), then show it."""

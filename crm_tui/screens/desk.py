@@ -29,6 +29,10 @@ class PanelTable(DataTable):
         self.refs: list[str | None] = []
 
 
+# Where the function keys go: the footer keeps its room for the screen's own keys.
+PARTS = "F3 customers · F4 pipeline · F5 tickets · F6 orders · F7 tasks · F8 team"
+
+
 class DeskScreen(CrmScreen):
     """Home: the panels of the user's role, or of their own choosing."""
 
@@ -68,7 +72,7 @@ class DeskScreen(CrmScreen):
         if me.new_database:
             self.app.welcome(self.action_refresh)
         self.query_one("#greeting", Static).update(
-            f"{me.display_name or me.username} ({me.role.value}) on {me.database}"
+            f"{me.display_name or me.username} ({me.role.value}) on {me.database}\n{PARTS}"
         )
         self.call(desk.desk, self._panels(), then=self._show, key="desk")
 

@@ -743,12 +743,12 @@ class PipelineScreen(DealActions, CrmScreen):
             self.notify("Select a deal first.", severity="warning")
             return
         kind = dict(self.stages).get(stage)
-        if kind == "won":
+        if deal.status != "open":  # a won deal is not lost by a key meant to move it
+            self.notify(f"{deal.ref} is {deal.status}; reopen it first (r).", severity="warning")
+        elif kind == "won":
             self.action_win()
         elif kind == "lost":
             self.action_lose()
-        elif deal.status != "open":
-            self.notify(f"{deal.ref} is {deal.status}; reopen it first (r).", severity="warning")
         else:
             self.call(_move, deal, stage, owner=self.owner, then=self._moved)
 

@@ -7,6 +7,7 @@ from textual.widgets import Static
 
 from crm_tui.app import make_app
 from crm_tui.logic.admin import demo
+from crm_tui.logic.customers import customers
 from crm_tui.logic.service import tickets
 from crm_tui.screens.customers import CustomerDetailScreen
 from crm_tui.screens.tickets import TicketScreen
@@ -62,3 +63,23 @@ async def test_f7_opens_the_tasks_and_f8_the_team_screen(team):
         await pilot.press("f8")
         await settle(pilot)
         assert isinstance(app.screen, AdminScreen)
+
+
+async def test_f3_shows_the_customer_list_even_after_a_customer_was_open_there(team):
+    from crm_tui.screens.customers import CustomersScreen
+
+    app = make_app(team)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        app.open_record("C-1")
+        await settle(pilot)
+        assert isinstance(app.screen, CustomerDetailScreen)
+        await pilot.press("f4", "f3")
+        await settle(pilot)
+        assert isinstance(app.screen, CustomersScreen)
+        await pilot.press("slash", *"acme")  # typed into the filter, not as the customer's keys
+        await settle(pilot)
+        assert app.screen.query_one("#filter").value == "acme"
+    assert customers.get_customer(team, "C-1").archived_at is None
