@@ -20,7 +20,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Button, Header, Input, Label, Select, Static
 
 from crm_tui.display import shown
 from crm_tui.logic.core.errors import Conflict, CrmError, Duplicate, Invalid
@@ -52,6 +52,7 @@ from crm_tui.screens.tasks import due_text, set_done, task_form
 from crm_tui.screens.widgets.choices import active_users
 from crm_tui.screens.widgets.dialogs import Confirm
 from crm_tui.screens.widgets.forms import Field, FormDialog, PickField
+from crm_tui.screens.widgets.keys_footer import KeysFooter
 from crm_tui.screens.widgets.row_table import Column, RowTable
 
 if TYPE_CHECKING:
@@ -143,7 +144,7 @@ class CustomersScreen(CrmScreen):
             yield Input(placeholder="Filter: name, email or phone… (Enter opens the first)", id="filter")
         yield Static("", id="status", classes="hint")
         yield CustomerTable(COLUMNS, id="table")
-        yield Footer()
+        yield KeysFooter()
 
     @property
     def table(self) -> CustomerTable:
@@ -484,7 +485,7 @@ class CustomerDetailScreen(CrmScreen):
                 yield Label(title, id=f"title-{name}", classes="title section-title")
                 yield SectionTable(*columns, id=name, classes="section")
                 yield Static(empty, id=f"empty-{name}", classes="hint")
-        yield Footer()
+        yield KeysFooter()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         section = self.SECTION_ACTIONS.get(action)

@@ -1,0 +1,67 @@
+"""The footer of the customer screens: the keys at hand where the cursor is, built anew
+only when they change."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets._footer import FooterKey
+
+from crm_tui.app import make_app
+from crm_tui.logic.admin import demo
+from crm_tui.screens.customers import CustomerDetailScreen, CustomersScreen
+from crm_tui.screens.widgets.keys_footer import KeysFooter
+from tests.tui.customer_steps import settle
+
+pytestmark = pytest.mark.asyncio
+
+
+def footer_keys(screen) -> list[FooterKey]:
+    return list(screen.query_one(KeysFooter).query(FooterKey))
+
+
+def described(screen) -> list[str]:
+    return [key.description for key in footer_keys(screen) if not key.disabled]
+
+
+async def test_the_footer_follows_the_section_with_the_cursor_and_keeps_its_keys_otherwise(crm):
+    demo.load_demo(crm)
+    app = make_app(crm)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.open_record("C-1")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CustomerDetailScreen)
+        assert "Remove" in described(screen) and "Done" not in described(screen)  # the contacts
+        screen.query_one("#tasks").focus()
+        await settle(pilot)
+        assert "Done" in described(screen) and "Remove" not in described(screen)
+        drawn = footer_keys(screen)
+        screen.query_one("#timeline").focus()
+        await settle(pilot)
+        screen.query_one("#deals").focus()  # the same keys as on the timeline
+        await settle(pilot)
+        assert "Done" not in described(screen) and "Remove" not in described(screen)
+        kept = footer_keys(screen)
+        screen.query_one("#orders").focus()
+        await settle(pilot)
+        assert footer_keys(screen) == kept != drawn  # the same keys: not built again
+
+
+async def test_the_list_footer_hides_its_letter_keys_in_the_filter_and_shows_them_back(crm):
+    demo.load_demo(crm)
+    app = make_app(crm)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CustomersScreen)
+        in_table = described(screen)
+        assert "New" in in_table and "Sort" in in_table
+        await pilot.press("slash")
+        await settle(pilot)
+        assert "New" not in described(screen) and "Sort" not in described(screen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert described(screen) == in_table
