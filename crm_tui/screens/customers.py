@@ -10,6 +10,7 @@ keys that act on the row under the cursor.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -59,6 +60,8 @@ if TYPE_CHECKING:
     from crm_tui.logic.core.context import Crm
 
 PAGE = 60  # rows per page: a screenful or two, never the whole table
+# Seconds a letter typed in the filter may wait to be drawn with the rows it filters to.
+HOLD_LETTER = 0.05
 COLUMNS = (  # on a narrow terminal the last ones are left out first
     Column("Ref", 9),
     Column("Name", 20, grow=4),
@@ -136,6 +139,7 @@ class CustomersScreen(CrmScreen):
         self.anchors: list[str | None] = [None]  # where each page we went through started
         self.next_after: str | None = None
         self.wanted: str | None = None  # a customer the cursor goes to once it is shown
+        self.held: AbstractContextManager[None] | None = None  # frames held for the rows
         self.acted: str | None = None  # the customer archived or restored last
 
     def compose(self) -> ComposeResult:
@@ -161,6 +165,8 @@ class CustomersScreen(CrmScreen):
     def on_mount(self) -> None:
         self.table.focus()
         self.load()
+        # Told at once, as the text changes: Input.Changed comes after the next frame.
+        self.watch(self.filter_box, "value", self.hold_frames, init=False)
 
     def on_screen_resume(self) -> None:
         self.table.focus()  # every visit starts in the table, not where the last one left off
@@ -168,8 +174,12 @@ class CustomersScreen(CrmScreen):
             self.records_changed()  # back from a customer or a form: show what changed
 
     def on_screen_suspend(self) -> None:
+        self.release_frames()  # whatever comes next is drawn at once
         # A command chosen in the palette acts on the table, as its key would.
         self.table.focus()
+
+    def on_unmount(self) -> None:
+        self.release_frames()
 
     def records_changed(self) -> None:
         # After an undo the customer acted on last may be back: the cursor goes to it.
@@ -227,6 +237,7 @@ class CustomersScreen(CrmScreen):
         self.wanted = None
         self.next_after = page.next_after
         self.query_one("#status", Static).update(self.status(page), layout=False)
+        self.release_frames()
 
     def status(self, page: CustomerPage) -> str:
         """What the list shows, or what it would show when it is empty."""
@@ -247,6 +258,25 @@ class CustomersScreen(CrmScreen):
     def filter_changed(self) -> None:
         self.anchors = [None]
         self.load()
+
+    def hold_frames(self) -> None:
+        """Draw the letter just typed together with the rows it filters to, in one frame.
+
+        Drawn on its own, the letter takes the frame at hand, and the rows, read a few
+        milliseconds later, wait for the next one: Textual draws at most 60 frames a
+        second, and after a pause the second frame comes one to two periods after the
+        first. So the frames are held from the change of the filter's text (before the
+        frame at hand is drawn) until the rows are in (``fill``), for at most HOLD_LETTER
+        seconds, after which the letter is drawn without them."""
+        if self.held is None:
+            self.held = self.app.batch_update()
+            self.held.__enter__()
+            self.set_timer(HOLD_LETTER, self.release_frames)
+
+    def release_frames(self) -> None:
+        if self.held is not None:
+            held, self.held = self.held, None
+            held.__exit__(None, None, None)
 
     @on(Input.Submitted, "#filter")
     def open_first_match(self) -> None:

@@ -3,14 +3,17 @@ its place after every action."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from rich.console import Console
 from textual.widgets import Input, Static
 
 from crm_tui.app import make_app
 from crm_tui.logic.admin import demo
 from crm_tui.logic.core.vocabulary import CustomerSort
 from crm_tui.logic.customers import customers
-from crm_tui.screens.customers import CustomerDetailScreen, CustomerForm, CustomersScreen
+from crm_tui.screens.customers import HOLD_LETTER, CustomerDetailScreen, CustomerForm, CustomersScreen
 from crm_tui.screens.duplicates import DuplicatesScreen
 from crm_tui.screens.widgets.row_table import RowTable
 from tests.tui.customer_steps import notices, settle
@@ -212,3 +215,46 @@ async def test_ctrl_z_after_an_archive_brings_the_customer_back_under_the_cursor
         await settle(pilot)
         assert under_cursor(screen) == gone
     assert customers.get_customer(team, gone).archived_at is None
+
+
+def frames_drawn(app) -> list[str]:
+    """The text of each frame the app hands to its terminal from now on."""
+    drawn: list[str] = []
+    display = app._display
+
+    def text_of(screen, update) -> None:
+        display(screen, update)
+        if update is not None:
+            out = io.StringIO()
+            Console(file=out, width=200, force_terminal=True, color_system=None).print(update, end="")
+            drawn.append(out.getvalue())
+
+    app._display = text_of
+    return drawn
+
+
+async def test_a_letter_typed_in_the_filter_is_drawn_with_the_rows_it_filters_to(team):
+    """One frame for both: drawn alone, the letter would take the frame at hand and the
+    rows would wait for the next one."""
+    app = make_app(team)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_list(app, pilot)
+        await pilot.press("slash")
+        await settle(pilot)
+        drawn = frames_drawn(app)
+        await pilot.press("k")
+        await settle(pilot)
+        assert names(screen) == ["Kestrel Freight BV"]
+        with_letter = [frame for frame in drawn if "▊k" in frame.replace(" ", "")]
+        assert with_letter and "Kestrel Freight BV" in with_letter[0]
+
+
+async def test_a_letter_is_drawn_in_time_even_without_its_rows(team):
+    app = make_app(team)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_list(app, pilot)
+        drawn = frames_drawn(app)
+        screen.hold_frames()  # as for a letter whose rows never come
+        screen.query_one("#status", Static).update("Still waiting")
+        await pilot.pause(HOLD_LETTER * 3)
+        assert any("Still waiting" in frame for frame in drawn)
