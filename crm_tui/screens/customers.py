@@ -13,6 +13,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
@@ -269,12 +270,14 @@ class CustomersScreen(CrmScreen):
         frame at hand is drawn) until the rows are in (``fill``), for at most HOLD_LETTER
         seconds, after which the letter is drawn without them."""
         if self.held is None:
-            self.held = self.app.batch_update()
-            self.held.__enter__()
-            self.set_timer(HOLD_LETTER, self.release_frames)
+            held = self.held = self.app.batch_update()
+            held.__enter__()
+            self.set_timer(HOLD_LETTER, partial(self.release_frames, held))
 
-    def release_frames(self) -> None:
-        if self.held is not None:
+    def release_frames(self, held: AbstractContextManager[None] | None = None) -> None:
+        """Let the frames be drawn; ``held``: only if they are still held for that letter
+        (a later letter's hold is the later letter's to end)."""
+        if self.held is not None and held in (None, self.held):
             held, self.held = self.held, None
             held.__exit__(None, None, None)
 
