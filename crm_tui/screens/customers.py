@@ -141,6 +141,7 @@ class CustomersScreen(CrmScreen):
         self.next_after: str | None = None
         self.wanted: str | None = None  # a customer the cursor goes to once it is shown
         self.held: AbstractContextManager[None] | None = None  # frames held for the rows
+        self.customer_screen: CustomerDetailScreen | None = None  # built on the first open
         self.acted: str | None = None  # the customer archived or restored last
 
     def compose(self) -> ComposeResult:
@@ -322,8 +323,19 @@ class CustomersScreen(CrmScreen):
         self.call(customer_centre, reference, then=self.show_customer, key="open")
 
     def show_customer(self, centre: Centre) -> None:
-        if self.is_active:  # else the user went elsewhere while it was read: not over that
-            self.app.push_screen(CustomerDetailScreen(centre.detail.customer.ref, centre))
+        """Show ``centre`` on the customer screen this list keeps: built on the first open
+        and filled anew for each after, so that opening a customer builds no widgets (and
+        leaves none behind for the garbage collector), half the work of a new screen."""
+        if not self.is_active:
+            return  # the user went elsewhere while it was read: not over that
+        # With this list on top, the screen it keeps is closed: only the list opens it.
+        screen = self.customer_screen
+        if screen is None:
+            screen = self.customer_screen = CustomerDetailScreen(centre.detail.customer.ref, centre)
+            self.app.install_screen(screen, f"customer-of-{id(self)}")  # kept when closed
+        else:
+            screen.open(centre)
+        self.app.push_screen(screen)
 
     def action_filter(self) -> None:
         self.filter_box.focus()
@@ -504,8 +516,9 @@ class CustomerDetailScreen(CrmScreen):
         self.customer: CustomerRead | None = None
         self.centre: Centre | None = None
         self.given = centre
-        self.read_at_mount = False  # the first resume need not read it again
+        self.fresh = False  # read just before it shows: the first resume need not read it
         self.timeline_limit = 20
+        self.keep = True  # sections keep their cursor's record when filled again
         self.titles: dict[str, str] = {}  # each section's title with its count
         self.wanted: dict[str, str] = {}  # a record just added, by section: the cursor goes to it
         self.acted: str | None = None  # the task marked done last
@@ -532,13 +545,25 @@ class CustomerDetailScreen(CrmScreen):
             self.given = None
         else:
             self.refresh_detail()  # now, rather than after the first frame
-        self.read_at_mount = True
+        self.fresh = True
+
+    def open(self, centre: Centre) -> None:
+        """Show another customer on this screen (built already, not shown now) as a new
+        screen would: the cursor in the contacts, each section on its first row, the
+        latest timeline entries, the page at its top."""
+        self.reference = centre.detail.customer.ref
+        self.timeline_limit = 20
+        self.wanted, self.acted = {}, None
+        self.set_focus(None)  # AUTO_FOCUS puts it in the contacts as the screen shows
+        self.query_one("#centre", VerticalScroll).scroll_home(animate=False)
+        self.show(centre, anew=True)
+        self.fresh = True
 
     def on_screen_resume(self) -> None:
-        # Sent on first display too (after on_mount, which read the customer already),
-        # and after every dialog and record opened from here.
-        if self.read_at_mount:
-            self.read_at_mount = False
+        # Sent on first display too (after on_mount or open, which showed the customer
+        # as read just before), and after every dialog and record opened from here.
+        if self.fresh:
+            self.fresh = False
         else:
             self.refresh_detail()
 
@@ -554,8 +579,11 @@ class CustomerDetailScreen(CrmScreen):
     def section(self, name: str) -> SectionTable:
         return self.query_one(f"#{name}", SectionTable)
 
-    def show(self, centre: Centre) -> None:
+    def show(self, centre: Centre, *, anew: bool = False) -> None:
+        """Show ``centre``, each section's cursor on the record it was on (``anew``: on
+        its first row, for another customer)."""
         self.centre = centre
+        self.keep = not anew
         detail = centre.detail
         self.customer = c = detail.customer
         self.sub_title = f"{c.ref} {c.name}"
@@ -631,7 +659,7 @@ class CustomerDetailScreen(CrmScreen):
         self.refresh_bindings()
 
     def _fill(self, name: str, rows: list, *, more: bool = False, more_hint: str = "") -> None:
-        self.section(name).show(rows)
+        self.section(name).show(rows, keep=self.keep)
         title, _columns, _empty = SECTIONS[name]
         count = f"{len(rows)}{'+' if more else ''}"
         hint = f" · {more_hint}" if more and more_hint else ""

@@ -208,10 +208,13 @@ class SectionTable(Widget, can_focus=True):
 
     # Filling and moving
 
-    def show(self, rows: Sequence[tuple[str, Sequence[str]]]) -> None:
+    def show(self, rows: Sequence[tuple[str, Sequence[str]]], *, keep: bool = True) -> None:
         """Show ``rows`` (each a reference and its cells), the cursor on the record it was
-        on, else on the row now where that record was, else on the last row."""
+        on, else on the row now where that record was, else on the last row; with
+        ``keep`` False (another record's rows), on the first row, shown from the top."""
         was, index, before = self.current, self.cursor_row, len(self.keys)
+        if not keep:
+            was, index, self.top = None, 0, 0
         self.keys = [key for key, _ in rows]
         self._rows = [[str(cell) for cell in cells] for _, cells in rows]
         self._laid_for = -1

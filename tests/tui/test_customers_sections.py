@@ -9,7 +9,8 @@ from textual.widgets import Static
 
 from crm_tui.app import make_app
 from crm_tui.logic.admin import demo
-from crm_tui.logic.customers import customers
+from crm_tui.logic.customers import customers, timeline
+from crm_tui.logic.customers.schemas import ActivityCreate
 from crm_tui.screens.customers import CustomerDetailScreen
 from crm_tui.screens.record_table import SectionTable, column_widths
 from crm_tui.screens.widgets.row_table import RowTable
@@ -148,3 +149,57 @@ async def test_the_customer_screen_appears_with_its_data(crm):
         assert screen.query_one("#contacts", SectionTable).keys
         await settle(pilot)
         assert screen.focused is screen.query_one("#contacts", SectionTable)
+
+
+@pytest.mark.asyncio
+async def test_rows_of_another_record_start_at_the_first_row():
+    app = Section(ROWS)
+    async with app.run_test(size=(40, 12)) as pilot:
+        await pilot.pause()
+        table = app.query_one(SectionTable)
+        await pilot.press("end")
+        table.show(ROWS, keep=False)
+        assert table.current == "P-1" and lines(table)[1].startswith(" P-1 ")
+
+
+async def open_from_the_list(app, pilot, reference: str) -> CustomerDetailScreen:
+    table = app.screen.query_one(RowTable)
+    table.move_cursor(row=table.keys.index(reference))
+    await pilot.press("enter")
+    await settle(pilot)
+    screen = app.screen
+    assert isinstance(screen, CustomerDetailScreen) and screen.reference == reference
+    return screen
+
+
+@pytest.mark.asyncio
+async def test_each_customer_opened_from_the_list_shows_as_on_a_new_screen(crm):
+    demo.load_demo(crm)
+    first, second = customers.list_customers(crm, limit=2).customers
+    for number in range(25):
+        timeline.add_activity(crm, ActivityCreate(customer=first.ref, body=f"Entry {number}"))
+    app = make_app(crm)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        screen = await open_from_the_list(app, pilot, first.ref)
+        entries = screen.query_one("#timeline", SectionTable)
+        entries.focus()
+        await pilot.press("plus")
+        await settle(pilot)
+        await pilot.press("end")
+        assert entries.row_count > 20 and entries.cursor_row > 0
+        await pilot.press("escape")
+        await settle(pilot)
+        again = await open_from_the_list(app, pilot, second.ref)
+        assert again is screen  # the list's screen, filled anew
+        assert second.name in str(screen.query_one("#record", Static).render())
+        assert screen.focused is screen.query_one("#contacts", SectionTable)
+        assert all(table.cursor_row == 0 and table.top == 0 for table in screen.query(SectionTable))
+        assert screen.query_one("#centre").scroll_y == 0
+        await pilot.press("escape")
+        await settle(pilot)
+        await open_from_the_list(app, pilot, first.ref)
+        shown = screen.query_one("#timeline", SectionTable).keys
+        assert shown == [a.ref for a in timeline.timeline(crm, first.ref, limit=20)]
