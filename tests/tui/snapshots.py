@@ -48,3 +48,12 @@ def visit(*keys: str, then=None):
             await settle(pilot)
 
     return run
+
+
+async def until(pilot, check, seconds: float = 10.0) -> None:
+    """Wait until ``check()`` holds (a reload that a loaded machine starts late), at most
+    ``seconds``; the assertion after it says what did not happen."""
+    waited = 0.0
+    while not check() and waited < seconds:
+        await pilot.pause(0.05)
+        waited += 0.05

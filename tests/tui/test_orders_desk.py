@@ -16,7 +16,7 @@ from crm_tui.screens.orders import OrderDetail, OrdersScreen
 from crm_tui.screens.widgets.dialogs import Confirm, TextPrompt
 from crm_tui.screens.widgets.forms import FormDialog, Picker, PickField
 from crm_tui.screens.widgets.row_table import RowTable
-from tests.tui.snapshots import settle
+from tests.tui.snapshots import settle, until
 
 pytestmark = pytest.mark.asyncio
 
@@ -211,6 +211,7 @@ async def test_lines_added_changed_and_removed_change_the_totals(team):
         assert isinstance(app.screen, Confirm)
         await pilot.press("y")
         await settle(pilot)
+        await until(pilot, lambda: lines.keys == ["1"])
         stored = orders.get_order(team, order.ref)
         assert [ln.description for ln in stored.lines] == ["User licence"]
         assert stored.total_minor == 51279
