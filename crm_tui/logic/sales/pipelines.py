@@ -274,9 +274,7 @@ def remove_stage(crm: Crm, pipeline: str | None, stage: str, *, move_to: str | N
         moved_to = None
         if held:
             if move_to is None:
-                raise Invalid(
-                    f"stage {target.name} holds {held} deal(s); say which stage they move to"
-                )
+                raise Invalid(f"stage {target.name} holds {held} deal(s); say which stage they move to")
             moved_to = find_stage(work, found, move_to)
             if moved_to.id == target.id or moved_to.kind != target.kind:
                 raise Invalid(f"deals of stage {target.name} can only move to another {target.kind} stage")
