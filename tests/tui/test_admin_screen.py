@@ -438,7 +438,8 @@ async def test_a_backup_is_taken_listed_and_verified(team, tmp_path):
         await settle(pilot)
         assert row_of(screen, "backups", made[0].file)[3] == "ok"
         assert any(
-            note.endswith("is sound: checksum, decompression, integrity, schema version checked")
+            # What is checked depends on the database: a SQLite copy, or a PostgreSQL dump.
+            "is sound: checksum, decompression" in note
             for note in notes(app)
         )
 
