@@ -35,12 +35,17 @@ def crm_with_data(crm):
     return crm
 
 
-def plans(crm, call) -> list[tuple[str, list[str]]]:
-    """Run ``call`` and return each SELECT it sent with SQLite's plan for it."""
+def _is_select(statement: str, executemany: bool) -> bool:
+    return statement.lstrip().upper().startswith("SELECT") and not executemany
+
+
+def plans(crm, call, sends=_is_select) -> list[tuple[str, list[str]]]:
+    """Run ``call`` and return each statement it sent that ``sends(statement,
+    executemany)`` picks (every SELECT by default) with SQLite's plan for it."""
     sent: list[tuple[str, object]] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT") and not executemany:
+        if sends(statement, executemany):
             sent.append((statement, parameters))
 
     engine = crm.database.engine

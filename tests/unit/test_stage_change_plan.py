@@ -10,10 +10,10 @@ test_query_plans.py.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
 
 from crm_tui.logic.admin import demo
 from crm_tui.logic.sales import deals
+from tests.unit.test_query_plans import plans
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -21,26 +21,13 @@ pytestmark = pytest.mark.sqlite_only
 def stage_change_plans(crm, call) -> list[tuple[str, list[str]]]:
     """Run ``call`` and return each statement it sent on ``deal_stage_changes`` but an
     INSERT, with SQLite's plan for it."""
-    sent: list[tuple[str, object]] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if "deal_stage_changes" in statement and not statement.lstrip().upper().startswith("INSERT"):
-            sent.append((statement, parameters))
-
-    engine = crm.database.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        call()
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    with engine.connect() as conn:
-        return [
-            (
-                statement,
-                [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)],
-            )
-            for statement, parameters in sent
-        ]
+    return plans(
+        crm,
+        call,
+        lambda statement, _: (
+            "deal_stage_changes" in statement and not statement.lstrip().upper().startswith("INSERT")
+        ),
+    )
 
 
 def test_moving_a_deal_marks_its_advanced_entries_through_the_deals_own_index(crm):
