@@ -38,8 +38,9 @@ def upgrade(ctx: typer.Context) -> None:
 
 @app.command("reindex")
 def reindex(ctx: typer.Context) -> None:
-    """Rebuild the full-text search index from the data (it keeps itself in sync; this is for repairs)."""
+    """Rebuild the search index and the board's stage totals from the data (for repairs)."""
     from crm_tui.cli.state import crm
     from crm_tui.logic.customers.search import reindex as rebuild
 
-    output.say(f"search index rebuilt: {rebuild(crm(ctx))} documents")
+    documents, deals = rebuild(crm(ctx))
+    output.say(f"search index rebuilt: {documents} documents; stage totals rebuilt: {deals} active deals")

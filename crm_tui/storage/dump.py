@@ -383,14 +383,17 @@ def replacing_rows(connection: Any, table_names: Sequence[str]) -> Iterator[None
     back) instead of waiting for ever. As pg_restore does, the foreign keys and the
     search index are set aside while rows go in, then made again over all the rows at
     once: 1.6 million rows load in 111 s where checking keys and indexing row by row
-    took 192 s, and a key that does not hold still fails the whole load.
+    took 192 s, and a key that does not hold still fails the whole load. The stage
+    totals, too, are made again from the loaded deals, on both databases.
     """
-    from crm_tui.storage import search
+    from crm_tui.storage import deal_totals, search
 
+    deal_totals.uninstall(connection)
     if connection.dialect.name != "postgresql":
         for name in table_names:
             connection.execute(text(f'DELETE FROM "{name}"'))
         yield
+        deal_totals.install(connection)
         return
     connection.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
     listed = ", ".join(f'"{name}"' for name in table_names)
@@ -403,6 +406,7 @@ def replacing_rows(connection: Any, table_names: Sequence[str]) -> Iterator[None
     for table, name, definition in keys:
         connection.execute(text(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}'))
     search.install(connection)
+    deal_totals.install(connection)
     reset_sequences(connection, table_names)
     # Statistics of the old rows would steer the first queries until autovacuum runs.
     connection.execute(text(f"ANALYZE {listed}"))

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from crm_tui.storage.database import Database
 
 # The newest migration's revision id; tests check it against the migration scripts.
-HEAD = "0010"
+HEAD = "0011"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

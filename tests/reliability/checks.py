@@ -13,8 +13,9 @@ from contextlib import contextmanager
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from crm_tui.storage import search
+from crm_tui.storage import deal_totals, search
 from crm_tui.storage.database import make_engine, normalise_url
+from crm_tui.storage.derived import is_derived_table
 
 # The audit trail names a record by kind and id; the kind's table holds the row.
 TABLES = {
@@ -109,6 +110,20 @@ def _documents(conn: Connection) -> dict[int, tuple]:
     }
 
 
+def stage_totals(conn: Connection) -> list[str]:
+    """The stage totals hold exactly what a rebuild from the deals makes."""
+    sql = f"SELECT stage_id, owner_id, currency, deals, amount_minor FROM {deal_totals.TABLE}"
+    with rolled_back(conn):
+        held = {tuple(row[:3]): tuple(row[3:]) for row in conn.exec_driver_sql(sql)}
+        deal_totals.rebuild(conn)
+        rebuilt = {tuple(row[:3]): tuple(row[3:]) for row in conn.exec_driver_sql(sql)}
+    return [
+        f"stage total {key}: kept {held.get(key)!r}, the deals say {rebuilt.get(key)!r}"
+        for key in sorted(held.keys() | rebuilt.keys())
+        if held.get(key) != rebuilt.get(key)
+    ][:10]
+
+
 def audit_trail(conn: Connection) -> list[str]:
     """Every audit entry names a row that exists (or one it records the removal of), and
     every record someone made has the entry that made it."""
@@ -142,18 +157,18 @@ def audit_trail(conn: Connection) -> list[str]:
 
 def everything(conn: Connection) -> list[str]:
     """All the checks above."""
-    return integrity(conn) + search_index(conn) + audit_trail(conn)
+    return integrity(conn) + search_index(conn) + stage_totals(conn) + audit_trail(conn)
 
 
 def table_counts(conn: Connection) -> dict[str, int]:
-    """Rows in every table but the search index's, in one statement."""
-    tables = values(
+    """Rows in every table but the derived ones (search index, stage totals), in one statement."""
+    names = values(
         conn,
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'search_index%'"
+        "SELECT name FROM sqlite_master WHERE type = 'table'"
         if is_sqlite(conn)
-        else "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
-        " AND tablename NOT LIKE 'search_index%'",
+        else "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()",
     )
+    tables = [name for name in names if not is_derived_table(name)]
     sql = "SELECT " + ", ".join(f'(SELECT count(*) FROM "{table}")' for table in tables)
     with rolled_back(conn):
         return dict(zip(tables, conn.exec_driver_sql(sql).one(), strict=True))

@@ -48,7 +48,7 @@ READS = {
 COMMAND_LINE_ONLY = {
     "demo load": "offered once, on the welcome screen of a new database",
     "db upgrade": "the desk opens a database at its current schema; upgrading is done before",
-    "db reindex": "maintenance of the search index, for the shell or cron",
+    "db reindex": "maintenance of the search index and stage totals, for the shell or cron",
     "restore": "replaces the database file the desk holds open",
     "export": "writes files for other programs",
     "import customers": "reads a file from the shell",

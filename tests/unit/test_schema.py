@@ -21,10 +21,10 @@ def test_migrations_build_exactly_the_models(crm):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from crm_tui.storage.search import is_index_table
+    from crm_tui.storage.derived import is_derived_table
 
-    # The search index is storage's own (FTS5 or tsvector tables), not a table model.
-    opts = {"include_name": lambda name, type_, parent: not (type_ == "table" and is_index_table(name))}
+    # Derived tables (search index, stage totals) are storage's own, not table models.
+    opts = {"include_name": lambda name, type_, parent: not (type_ == "table" and is_derived_table(name))}
     with crm.database.connection() as conn:
         differences = compare_metadata(MigrationContext.configure(conn, opts=opts), metadata)
     assert differences == []

@@ -22,6 +22,7 @@ from crm_tui.logic.core.errors import Invalid
 from crm_tui.logic.core.refs import ref
 from crm_tui.logic.core.schemas import Output
 from crm_tui.logic.values.normalise import dialled_from_abroad, fold
+from crm_tui.storage import deal_totals
 from crm_tui.storage import search as index
 from crm_tui.storage.models import Contact, Customer, Deal, Ticket
 
@@ -197,11 +198,13 @@ def snippet(text: str, words: index.Words, width: int = _SNIPPET_WIDTH) -> str:
     return ("…" if begin > 0 else "") + flat[begin:end].strip() + ("…" if end < len(flat) else "")
 
 
-def reindex(crm: Crm) -> int:
-    """Rebuild the search index from the data (admins only); returns the documents indexed.
+def reindex(crm: Crm) -> tuple[int, int]:
+    """Rebuild the search index and the stage totals from the data (admins only);
+    returns the documents indexed and the deals counted.
 
-    Triggers keep the index in sync on every write, so this is for repairs: a database
+    Triggers keep both in sync on every write, so this is for repairs: a database
     edited with the triggers dropped, or an index damaged on disk.
     """
     with crm.work("database.manage") as work:
-        return index.rebuild(work.session.connection())
+        conn = work.session.connection()
+        return index.rebuild(conn), deal_totals.rebuild(conn)

@@ -13,9 +13,9 @@ from sqlmodel import col
 
 from crm_tui.logic.core import users
 from crm_tui.logic.core.context import Crm, Work
-from crm_tui.logic.core.vocabulary import DealStatus
 from crm_tui.logic.sales import deals, pipelines
 from crm_tui.logic.sales.schemas import Board, BoardColumn, DealPage, DealRead, StageRead, StageTotal
+from crm_tui.storage import deal_totals
 from crm_tui.storage.models import Deal, Pipeline, Stage
 
 Figures = dict[int, tuple[int, list[StageTotal]]]  # per stage id: its deals and their sums
@@ -36,7 +36,7 @@ def board(
         owner_id = users.find(work, owner).id if owner else None
         # The stages alone: pipelines.read would count every deal once more (0.8 s at 750,000).
         stages = pipelines.stages_of(work, found.id)
-        columns = _columns(work, found.id, stages, owner_id, cards, whole=True)
+        columns = _columns(work, stages, owner_id, cards)
         names = work.session.execute(select(col(Pipeline.name)).order_by(col(Pipeline.name))).scalars().all()
         return Board(pipeline=found.name, pipelines=list(names), columns=columns)
 
@@ -50,24 +50,19 @@ def stage_columns(
     cards: int = CARDS_PER_STAGE,
 ) -> list[BoardColumn]:
     """Some of the board's columns, as ``board`` reads them: after a deal moved, the two
-    stages it left and entered. Only those stages' deals are counted and summed (at
-    300,000 open deals, 30 ms for two stages against 100 ms for the whole board)."""
+    stages it left and entered."""
     with crm.work() as work:
         found = pipelines.find_pipeline(work, pipeline)
         owner_id = users.find(work, owner).id if owner else None
         chosen = [pipelines.find_stage(work, found, stage) for stage in stages]
-        return _columns(work, found.id, chosen, owner_id, cards, whole=False)
+        return _columns(work, chosen, owner_id, cards)
 
 
-def _columns(
-    work: Work, pipeline_id: int, stages: Sequence[Stage], owner_id: int | None, cards: int, *, whole: bool
-) -> list[BoardColumn]:
-    """``stages`` as columns; with ``whole``, the stages are all of the pipeline's, whose
-    figures are read a status at a time, else each stage's on its own."""
-    only = None if whole else stages
-    figures = _figures(work, pipeline_id, owner_id, only)
+def _columns(work: Work, stages: Sequence[Stage], owner_id: int | None, cards: int) -> list[BoardColumn]:
+    """``stages`` as columns, with their figures and newest cards."""
+    figures = _figures(work, stages, owner_id)
     # A stage's own count is everyone's deals, whoever's board it is.
-    everyone = figures if owner_id is None else _figures(work, pipeline_id, None, only)
+    everyone = figures if owner_id is None else _figures(work, stages, None)
     columns = []
     for stage in stages:
         count, totals = figures.get(stage.id, (0, []))
@@ -96,34 +91,28 @@ def _stage(stage: Stage, deals: int) -> StageRead:
     )
 
 
-def _figures(
-    work: Work, pipeline_id: int, owner_id: int | None, stages: Sequence[Stage] | None = None
-) -> Figures:
-    """Per stage (of ``stages``, or of the whole pipeline): the number of active deals
-    and their amounts summed per currency.
+def _figures(work: Work, stages: Sequence[Stage], owner_id: int | None) -> Figures:
+    """Per stage of ``stages``: the number of active deals and their amounts summed per
+    currency, of one owner or everyone's.
 
-    One query per deal status, which is always its stage's kind: given the status and
-    the pipeline, SQLite reads the index ix_deals_open_pipeline alone, in stage and
-    currency order. Asked for the whole pipeline at once, it reads every deal's row
-    instead: at 750,000 deals, 1.6 s against 0.1 s for the three. Given stages, one
-    query each, on the same index entered at the stage.
+    Read from the stage totals the database keeps (storage.deal_totals), a few rows per
+    stage, owner and currency: summing the deals themselves read every deal of the
+    pipeline, 0.1 s at 750,000.
     """
-    if stages is None:
-        parts = [(col(Deal.status) == status,) for status in DealStatus]
-    else:
-        parts = [(col(Deal.status) == stage.kind, col(Deal.stage_id) == stage.id) for stage in stages]
+    totals = deal_totals.TOTALS.c
+    query = (
+        select(totals.stage_id, totals.currency, func.sum(totals.deals), func.sum(totals.amount_minor))
+        .where(totals.stage_id.in_([stage.id for stage in stages]))
+        .group_by(totals.stage_id, totals.currency)
+        .order_by(totals.stage_id, totals.currency)
+    )
+    if owner_id is not None:
+        query = query.where(totals.owner_id == owner_id)
     figures: Figures = {}
-    for where in parts:
-        rows = work.session.execute(
-            select(col(Deal.stage_id), col(Deal.currency), func.count(), func.sum(col(Deal.amount_minor)))
-            .where(*_active(owner_id, *where, col(Deal.pipeline_id) == pipeline_id))
-            .group_by(col(Deal.stage_id), col(Deal.currency))
-            .order_by(col(Deal.stage_id), col(Deal.currency))
-        ).all()
-        for stage_id, currency, count, amount in rows:
-            before, totals = figures.get(stage_id, (0, []))
-            totals.append(StageTotal(currency=currency, amount_minor=int(amount or 0)))
-            figures[stage_id] = (before + count, totals)
+    for stage_id, currency, count, amount in work.session.execute(query):
+        before, sums = figures.get(stage_id, (0, []))
+        sums.append(StageTotal(currency=currency, amount_minor=int(amount or 0)))
+        figures[stage_id] = (before + int(count), sums)
     return figures
 
 

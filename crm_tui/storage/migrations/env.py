@@ -3,13 +3,14 @@
 from alembic import context
 from sqlalchemy import create_engine
 
+from crm_tui.storage.derived import is_derived_table
 from crm_tui.storage.models import metadata
-from crm_tui.storage.search import is_index_table
 
 
 def include_name(name, type_, parent_names) -> bool:
-    """The search index's tables are storage's own, not table models: autogenerate skips them."""
-    return not (type_ == "table" and is_index_table(name))
+    """Derived tables (search index, stage totals) are storage's own, not table models:
+    autogenerate skips them."""
+    return not (type_ == "table" and is_derived_table(name))
 
 
 def run(connection) -> None:
