@@ -24,11 +24,18 @@ from typer.testing import CliRunner
 
 from crm_tui.config import load_settings
 from crm_tui.logic.core.context import Crm, open_crm
-from crm_tui.storage.search import is_index_table
+from crm_tui.storage.derived import is_derived_table
 
 POSTGRES = os.environ.get("CRM_TEST_POSTGRES_URL")
 # The acting user of every test unless it says otherwise, and so the template's first admin.
 TEMPLATE_USER = "alice"
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """Two workers per core for ``-n auto``: a desk test spends most of its time waiting
+    for the app to go idle (Textual's pilot sleeps until it is), and a second worker
+    computes meanwhile."""
+    return 2 * (os.cpu_count() or 1)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -144,11 +151,39 @@ def postgres_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         _drop_postgres_database(name)
 
 
+# The demo databases made so far, by the minute and time zone they were made in (see demo_file).
+_DEMO_FILES: dict[tuple[datetime, str], bytes] = {}
+_HAS_DEMO = pytest.StashKey[bool]()
+
+
+def demo_file(folder: Path) -> bytes:
+    """The bytes of a database file holding the demo, as `crm demo load` makes it now.
+
+    Loading the demo costs more than most desk tests, so a test session makes one per
+    minute of the clock and tests copy it. The demo's dates are relative to now: one made
+    in this minute is what the test would make itself, near enough; a clock that stands
+    still (the snapshots' frozen time) stays in one minute, so its demo is made once.
+    """
+    from crm_tui.logic.admin import demo
+
+    minute = (datetime.now(UTC).replace(second=0, microsecond=0), os.environ.get("TZ", ""))
+    if minute not in _DEMO_FILES:
+        path = folder / f"demo-{len(_DEMO_FILES)}.sqlite3"
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            _isolate(monkeypatch, folder)
+            crm = open_crm(load_settings(db=f"sqlite:///{path}"))
+            demo.load_demo(crm)
+            crm.close()
+        _DEMO_FILES[minute] = path.read_bytes()
+    return _DEMO_FILES[minute]
+
+
 @pytest.fixture
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, tmp_path_factory) -> Iterator[str]:
     """A URL to this test's own database, as crm leaves it on first use by alice: migrated,
-    alice its first admin. Marked ``never_opened`` (or acting as another user), an empty
-    database that crm has never opened."""
+    alice its first admin; with the demo in it when the test asks for ``demo_crm``.
+    Marked ``never_opened`` (or acting as another user), an empty database that crm has
+    never opened."""
     fresh = (
         request.node.get_closest_marker("never_opened") is not None
         or os.environ.get("CRM_USER") != TEMPLATE_USER
@@ -158,7 +193,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     else:
         path = tmp_path / "crm.sqlite3"
         if not fresh:
-            _write_private(path, request.getfixturevalue("sqlite_template"))
+            with_demo = "demo_crm" in request.fixturenames
+            content = demo_file(tmp_path_factory.getbasetemp()) if with_demo else None
+            _write_private(path, content or request.getfixturevalue("sqlite_template"))
+            request.node.stash[_HAS_DEMO] = with_demo
         yield f"sqlite:///{path}"
 
 
@@ -168,6 +206,17 @@ def crm(db_url) -> Iterator[Crm]:
     opened = open_crm(load_settings(db=db_url))
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def demo_crm(request: pytest.FixtureRequest, crm: Crm) -> Crm:
+    """crm opened as alice on a database holding the demo (its team, customers, deals,
+    orders, tickets and tasks)."""
+    if not request.node.stash.get(_HAS_DEMO, False):
+        from crm_tui.logic.admin import demo
+
+        demo.load_demo(crm)
+    return crm
 
 
 @pytest.fixture
@@ -209,8 +258,8 @@ def table_counts(url: str) -> dict[str, int]:
     )
     try:
         with engine.connect() as conn:
-            # The search index is derived data that triggers rewrite; it is not what users stored.
-            names = sorted(n for n in inspect(conn).get_table_names() if not is_index_table(n))
+            # Derived data that triggers rewrite (search index, stage totals) is not what users stored.
+            names = sorted(n for n in inspect(conn).get_table_names() if not is_derived_table(n))
             return {name: conn.execute(text(f'SELECT count(*) FROM "{name}"')).scalar_one() for name in names}
     finally:
         engine.dispose()

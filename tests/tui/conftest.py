@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 from textual.widgets import Input, TextArea
+from textual.widgets._toast import Toast
 
 from crm_tui.config import load_settings
-from crm_tui.logic.admin import demo
 from crm_tui.logic.core.context import open_crm
+from tests.conftest import demo_file
 from tests.tui.snapshots import SHOWN_PATH
 
 FROZEN = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)  # a Monday morning
@@ -31,26 +32,38 @@ def frozen(monkeypatch):
 @pytest.fixture
 def steady_cursor(monkeypatch):
     """A focused input's cursor stays lit instead of blinking every half second of real
-    time, so a picture taken on a busy machine shows what one taken at once does."""
+    time, and a toast stays shown, so a picture taken on a busy machine shows what one
+    taken at once does."""
     # Turning an input's cursor_blink off would hide its cursor; the blink timer's
     # callback is the one place that makes the cursor go dark on its own.
     monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
     # A focused text box always shows its cursor too.
     monkeypatch.setattr(TextArea, "_draw_cursor", property(lambda self: self.has_focus))
+    # A toast stays until the picture is taken: its timer runs on the real clock, and
+    # a busy machine could take the picture after the toast had gone.
+    monkeypatch.setattr(Toast, "_expire", lambda self: None)
 
 
 @pytest.fixture
-def fresh_crm(tmp_path, monkeypatch):
+def team(demo_crm):
+    """crm opened as alice on the demo: the desk's tests act on a team at work."""
+    return demo_crm
+
+
+@pytest.fixture
+def fresh_crm(tmp_path, tmp_path_factory, monkeypatch):
     """Opens a new database in the test's own folder, shown at ``SHOWN_PATH``:
     ``fresh_crm(with_demo=False)``. Each is closed at the end of the test."""
     opened = []
 
     def open_new(with_demo: bool = True):
-        crm = open_crm(load_settings(db=str(tmp_path / f"crm{len(opened) + 1}.sqlite3")))
+        path = tmp_path / f"crm{len(opened) + 1}.sqlite3"
+        if with_demo:
+            path.write_bytes(demo_file(tmp_path_factory.getbasetemp()))
+            path.chmod(0o600)
+        crm = open_crm(load_settings(db=str(path)))
         opened.append(crm)
         monkeypatch.setattr(crm, "describe", lambda: SHOWN_PATH)
-        if with_demo:
-            demo.load_demo(crm)
         return crm
 
     yield open_new

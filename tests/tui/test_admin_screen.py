@@ -6,7 +6,7 @@ import pytest
 from textual.widgets import Select, Static
 
 from crm_tui.app import make_app
-from crm_tui.logic.admin import backups, demo
+from crm_tui.logic.admin import backups
 from crm_tui.logic.core import users
 from crm_tui.logic.core.schemas import UserCreate
 from crm_tui.logic.core.vocabulary import Role
@@ -19,12 +19,6 @@ from crm_tui.screens.widgets.row_table import RowTable
 from tests.tui.snapshots import settle
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-def team(crm):
-    demo.load_demo(crm)
-    return crm
 
 
 async def open_admin(pilot, **options) -> AdminScreen:

@@ -7,7 +7,6 @@ import pytest
 from textual.widgets import Input, Label, Select, Static, TextArea
 
 from crm_tui.app import make_app
-from crm_tui.logic.admin import demo
 from crm_tui.logic.core.schemas import validated
 from crm_tui.logic.customers import contacts, customers, tasks, timeline
 from crm_tui.logic.customers.schemas import ActivityCreate, ContactCreate, CustomerCreate, TaskCreate
@@ -24,12 +23,6 @@ from crm_tui.screens.widgets.forms import FormDialog, Picker, PickField
 from tests.tui.customer_steps import notices, settle
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-def team(crm):
-    demo.load_demo(crm)
-    return crm
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import pytest
 from textual.widgets import Select, Static
 
 from crm_tui.app import make_app
-from crm_tui.logic.admin import demo
 from crm_tui.logic.core.schemas import validated
 from crm_tui.logic.customers import customers
 from crm_tui.logic.customers.schemas import CustomerCreate
@@ -18,12 +17,6 @@ from crm_tui.screens.widgets.forms import FormDialog
 from tests.tui.customer_steps import notices, settle
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-def team(crm):
-    demo.load_demo(crm)
-    return crm
 
 
 @pytest.fixture

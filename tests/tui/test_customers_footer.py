@@ -7,7 +7,6 @@ import pytest
 from textual.widgets._footer import FooterKey
 
 from crm_tui.app import make_app
-from crm_tui.logic.admin import demo
 from crm_tui.screens.customers import CustomerDetailScreen, CustomersScreen
 from crm_tui.screens.widgets.keys_footer import KeysFooter
 from tests.tui.customer_steps import settle
@@ -23,8 +22,8 @@ def described(screen) -> list[str]:
     return [key.description for key in footer_keys(screen) if not key.disabled]
 
 
-async def test_the_footer_follows_the_section_with_the_cursor_and_keeps_its_keys_otherwise(crm):
-    demo.load_demo(crm)
+async def test_the_footer_follows_the_section_with_the_cursor_and_keeps_its_keys_otherwise(team):
+    crm = team
     app = make_app(crm)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
@@ -48,8 +47,8 @@ async def test_the_footer_follows_the_section_with_the_cursor_and_keeps_its_keys
         assert footer_keys(screen) == kept != drawn  # the same keys: not built again
 
 
-async def test_the_list_footer_hides_its_letter_keys_in_the_filter_and_shows_them_back(crm):
-    demo.load_demo(crm)
+async def test_the_list_footer_hides_its_letter_keys_in_the_filter_and_shows_them_back(team):
+    crm = team
     app = make_app(crm)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)

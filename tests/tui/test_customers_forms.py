@@ -7,7 +7,6 @@ import pytest
 from textual.widgets import Footer, Input, Label, Static
 
 from crm_tui.app import make_app
-from crm_tui.logic.admin import demo
 from crm_tui.logic.customers import customers
 from crm_tui.screens.customers import CustomerDetailScreen, CustomerForm
 from crm_tui.screens.widgets.dialogs import Confirm
@@ -15,12 +14,6 @@ from crm_tui.screens.widgets.forms import PickField
 from tests.tui.customer_steps import settle
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-def team(crm):
-    demo.load_demo(crm)
-    return crm
 
 
 async def new_customer_form(app, pilot) -> CustomerForm:

@@ -21,12 +21,6 @@ from tests.tui.customer_steps import notices, settle
 pytestmark = pytest.mark.asyncio
 
 
-@pytest.fixture
-def team(crm):
-    demo.load_demo(crm)
-    return crm
-
-
 async def open_list(app, pilot) -> CustomersScreen:
     await settle(pilot)
     await pilot.press("f3")

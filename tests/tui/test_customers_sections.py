@@ -8,7 +8,6 @@ from textual.app import App, ComposeResult
 from textual.widgets import Static
 
 from crm_tui.app import make_app
-from crm_tui.logic.admin import demo
 from crm_tui.logic.customers import customers, timeline
 from crm_tui.logic.customers.schemas import ActivityCreate
 from crm_tui.screens.customers import CustomerDetailScreen
@@ -130,9 +129,9 @@ async def test_a_refill_keeps_the_cursor_on_its_record_or_where_it_was():
 
 
 @pytest.mark.asyncio
-async def test_the_customer_screen_appears_with_its_data(crm):
+async def test_the_customer_screen_appears_with_its_data(team):
     """Opened from the list, the screen is drawn once, whole: never empty first."""
-    demo.load_demo(crm)
+    crm = team
     acme = customers.list_customers(crm, text="acme").customers[0]
     app = make_app(crm)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -173,8 +172,8 @@ async def open_from_the_list(app, pilot, reference: str) -> CustomerDetailScreen
 
 
 @pytest.mark.asyncio
-async def test_each_customer_opened_from_the_list_shows_as_on_a_new_screen(crm):
-    demo.load_demo(crm)
+async def test_each_customer_opened_from_the_list_shows_as_on_a_new_screen(team):
+    crm = team
     first, second = customers.list_customers(crm, limit=2).customers
     for number in range(25):
         timeline.add_activity(crm, ActivityCreate(customer=first.ref, body=f"Entry {number}"))

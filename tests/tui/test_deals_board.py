@@ -7,7 +7,6 @@ import pytest
 from textual.widgets import Input, Static
 
 from crm_tui.app import make_app
-from crm_tui.logic.admin import demo
 from crm_tui.logic.sales import board, deals, orders, pipelines
 from crm_tui.logic.sales.board import CARDS_PER_STAGE
 from crm_tui.logic.sales.schemas import DealCreate, DealUpdate
@@ -17,12 +16,6 @@ from crm_tui.screens.widgets.forms import FormDialog, Picker, PickField
 from tests.tui.test_board_screen import deals_in_lead, drawn
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-def team(crm):
-    demo.load_demo(crm)
-    return crm
 
 
 async def settle(pilot, rounds: int = 6) -> None:

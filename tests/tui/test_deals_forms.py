@@ -9,7 +9,6 @@ import pytest
 from textual.widgets import Input, OptionList, Static
 
 from crm_tui.app import make_app
-from crm_tui.logic.admin import demo
 from crm_tui.logic.reports import audit_trail
 from crm_tui.logic.sales import deals
 from crm_tui.logic.sales.schemas import DealUpdate
@@ -19,12 +18,6 @@ from crm_tui.screens.widgets.forms import FormDialog, Picker, PickField
 from tests.tui.snapshots import settle
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-def team(crm):
-    demo.load_demo(crm)
-    return crm
 
 
 async def pick(pilot, field: str, text: str) -> None:

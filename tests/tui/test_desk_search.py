@@ -6,7 +6,6 @@ import pytest
 from textual.widgets import Static
 
 from crm_tui.app import make_app
-from crm_tui.logic.admin import demo
 from crm_tui.logic.customers import customers
 from crm_tui.logic.service import tickets
 from crm_tui.screens.customers import CustomerDetailScreen
@@ -14,12 +13,6 @@ from crm_tui.screens.tickets import TicketScreen
 from tests.tui.snapshots import settle
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-def team(crm):
-    demo.load_demo(crm)
-    return crm
 
 
 async def search_and_open(pilot, text: str) -> None:

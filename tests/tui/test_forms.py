@@ -7,7 +7,6 @@ from textual import events
 from textual.widgets import Footer, Input, Label, OptionList, Static
 
 from crm_tui.app import make_app
-from crm_tui.logic.admin import demo
 from crm_tui.logic.core import users
 from crm_tui.logic.core.schemas import validated
 from crm_tui.logic.customers import tasks
@@ -19,12 +18,6 @@ from crm_tui.screens.widgets.forms import Field, FormDialog, Picker, PickField
 from tests.tui.snapshots import settle
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-def team(crm):
-    demo.load_demo(crm)
-    return crm
 
 
 def add_task(crm, values):

@@ -8,7 +8,6 @@ import pytest
 from textual.widgets import Input, OptionList, Static
 
 from crm_tui.app import make_app
-from crm_tui.logic.admin import demo
 from crm_tui.logic.customers import customers
 from crm_tui.logic.sales import deals, orders, products
 from crm_tui.logic.sales.schemas import DealCreate, LineCreate, OrderCreate
@@ -19,12 +18,6 @@ from crm_tui.screens.widgets.row_table import RowTable
 from tests.tui.snapshots import settle, until
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-def team(crm):
-    demo.load_demo(crm)
-    return crm
 
 
 def text_of(screen, selector: str) -> str:

@@ -14,7 +14,6 @@ from textual.widgets import Input, SelectionList
 
 from crm_tui.app import CrmApp, make_app
 from crm_tui.config import load_settings
-from crm_tui.logic.admin import demo
 from crm_tui.screens.customers import CustomerForm
 from crm_tui.screens.desk import DeskScreen, HelpScreen, PanelChooser, PanelTable
 from crm_tui.screens.keys import (
@@ -40,12 +39,6 @@ def settings_file(tmp_path, monkeypatch):
     path.write_text(COMMENTED, encoding="utf-8")
     monkeypatch.setenv("CRM_CONFIG", str(path))
     return path
-
-
-@pytest.fixture
-def team(crm):
-    demo.load_demo(crm)
-    return crm
 
 
 def started(crm) -> CrmApp:

@@ -9,7 +9,6 @@ import pytest
 from textual.widgets import Static
 
 from crm_tui.app import make_app
-from crm_tui.logic.admin import demo
 from crm_tui.logic.core.vocabulary import TaskScope
 from crm_tui.logic.customers import customers, tasks
 from crm_tui.logic.customers.schemas import TaskCreate
@@ -24,9 +23,9 @@ pytestmark = pytest.mark.asyncio
 
 
 @pytest.fixture
-def team(crm):
+def team(demo_crm):
     """The demo, and a task in each view: due today, late, this week, mine without a day."""
-    demo.load_demo(crm)
+    crm = demo_crm
     acme = customers.list_customers(crm, text="acme").customers[0].ref
     today = local_today()
     for title, due, assignee in (

@@ -6,7 +6,6 @@ import pytest
 from textual.widgets import Input, Label, OptionList, Select, Static, TextArea
 
 from crm_tui.app import make_app
-from crm_tui.logic.admin import demo
 from crm_tui.logic.customers import contacts, customers
 from crm_tui.logic.sales import orders
 from crm_tui.logic.service import tickets
@@ -15,12 +14,6 @@ from crm_tui.screens.widgets.forms import FormDialog, Picker, PickField
 from tests.tui.snapshots import settle
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-def team(crm):
-    demo.load_demo(crm)
-    return crm
 
 
 def offered(picker) -> list[str]:

@@ -6,19 +6,12 @@ import pytest
 from textual.widgets import DataTable, Input, Static
 
 from crm_tui.app import make_app
-from crm_tui.logic.admin import demo
 from crm_tui.logic.service import tickets
 from crm_tui.screens.tickets import TicketForm, TicketScreen, TicketsScreen
 from crm_tui.screens.widgets.forms import Picker, PickField
 from tests.tui.snapshots import settle
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-def team(crm):
-    demo.load_demo(crm)
-    return crm
 
 
 def notes(app) -> list[str]:

@@ -7,7 +7,6 @@ from textual import events
 from textual.widgets import Input, OptionList, Select, Static, TextArea
 
 from crm_tui.app import make_app
-from crm_tui.logic.admin import demo
 from crm_tui.logic.core import users
 from crm_tui.logic.service import replies, tickets
 from crm_tui.screens.customers import CustomerDetailScreen
@@ -17,12 +16,6 @@ from crm_tui.screens.widgets.forms import FormDialog, Picker, PickField
 from tests.tui.snapshots import settle
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-def team(crm):
-    demo.load_demo(crm)
-    return crm
 
 
 def notes(app) -> list[str]:

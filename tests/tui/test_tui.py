@@ -21,12 +21,6 @@ from tests.tui.snapshots import settle
 pytestmark = pytest.mark.asyncio
 
 
-@pytest.fixture
-def team(crm):
-    demo.load_demo(crm)
-    return crm
-
-
 def table_refs(table) -> list[str]:
     return list(table.keys)
 

@@ -5,19 +5,12 @@ from __future__ import annotations
 import pytest
 
 from crm_tui.app import make_app
-from crm_tui.logic.admin import demo
 from crm_tui.logic.core.schemas import validated
 from crm_tui.logic.sales import deals
 from crm_tui.logic.sales.schemas import DealUpdate
 from tests.tui.snapshots import settle
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-def team(crm):
-    demo.load_demo(crm)
-    return crm
 
 
 def open_deal(crm):
