@@ -489,6 +489,10 @@ class OrderDetail(CrmScreen):
         self.call(orders.get_order, self.reference, then=self.show, key="order")
 
     def show(self, order: OrderRead, select: str | None = None) -> None:
+        if self.order is not None and order.version < self.order.version:
+            # A load begun before a change was saved, come back after the change's own
+            # result (a dialog's closing reloads while its action is saving): older.
+            return
         self.order = o = order
         self.sub_title = f"{o.ref} for {o.customer_name}"
         times = {
