@@ -447,10 +447,7 @@ async def first_board(crm, pilot, painted: Painted) -> tuple[float, float]:
 
 def _stage_count(column) -> int:
     """The number of deals a stage's head says it has: ``Lead 10%\n1234 · ...``."""
-    from textual.widgets import Static
-
-    head = str(column.query_one(".column-head", Static).render())
-    return int(head.splitlines()[1].split(" · ")[0])
+    return int(column.head_text.splitlines()[1].split(" · ")[0])
 
 
 async def stage_changes(crm, pilot, painted: Painted, moves: int) -> dict[str, float]:
@@ -463,7 +460,7 @@ async def stage_changes(crm, pilot, painted: Painted, moves: int) -> dict[str, f
 
     from crm_tui.logic.sales import deals
     from crm_tui.logic.sales.schemas import DealRead
-    from crm_tui.screens.pipeline import PipelineScreen, StageCards, StageColumn
+    from crm_tui.screens.pipeline import PipelineScreen, StageColumn
 
     app = pilot.app
     screen = app.screen
@@ -474,8 +471,8 @@ async def stage_changes(crm, pilot, painted: Painted, moves: int) -> dict[str, f
 
     def selected() -> tuple[StageColumn | None, DealRead | None]:
         focused = app.focused
-        if isinstance(focused, StageCards) and isinstance(focused.parent, StageColumn):
-            return focused.parent, focused.deal
+        if isinstance(focused, StageColumn):
+            return focused, focused.deal
         return None, None
 
     opened = [column.stage for column in columns() if column.kind == "open"]

@@ -28,6 +28,7 @@ from crm_tui.screens.keys import keys_at_hand
 from crm_tui.screens.orders import OrderDetail, OrdersScreen
 from crm_tui.screens.pipeline import DealDetail, PipelineScreen
 from crm_tui.screens.settings_check import check_settings
+from crm_tui.screens.styles import add_every_default_css
 from crm_tui.screens.tasks import TasksScreen
 from crm_tui.screens.tickets import TicketScreen, TicketsScreen
 
@@ -139,6 +140,7 @@ class CrmApp(App):
         self.crm = crm
         self.settings = settings
         super().__init__()
+        add_every_default_css(self)
         self._theme_ready = False
         self.welcomed = False
 

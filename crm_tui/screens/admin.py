@@ -18,7 +18,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import Header, Static, TabbedContent, TabPane
 
 from crm_tui.display import shown
 from crm_tui.logic.admin import backups, verification
@@ -34,6 +34,7 @@ from crm_tui.logic.values.dates import duration_text, parse_duration
 from crm_tui.screens.widgets.choices import all_pipelines
 from crm_tui.screens.widgets.dialogs import Confirm
 from crm_tui.screens.widgets.forms import Choice, Field, FormDialog, Picker, Source
+from crm_tui.screens.widgets.keys_footer import KeysFooter
 from crm_tui.screens.widgets.row_table import Column, RowTable
 from crm_tui.screens.widgets.tabs import TabbedScreen
 
@@ -339,7 +340,7 @@ class AdminScreen(TabbedScreen):
             with TabPane("Backups", id="backups"):
                 yield Static("", id="backups-status", classes="hint admin-status")
                 yield AdminTable(BACKUP_COLUMNS, id="backups-table")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#users-table", RowTable).focus()

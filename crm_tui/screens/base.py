@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from textual.screen import ModalScreen, Screen
 
 from crm_tui.logic.core.errors import CrmError
+from crm_tui.screens.styles import styled_as_the_app_is
 
 if TYPE_CHECKING:
     from crm_tui.app import CrmApp
@@ -85,6 +86,10 @@ class Calls(_Screen):
 
 class CrmScreen(Calls, Screen):
     """A full screen of the app."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        styled_as_the_app_is(self)
 
 
 ResultType = TypeVar("ResultType")

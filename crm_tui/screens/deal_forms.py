@@ -145,7 +145,8 @@ def deal_form(
         )
         return deals.add_deal(crm, data)
 
-    title = f"New deal for {customer}" if customer else "New deal"
+    # The stage it starts in is named in the title, as its field may be below the fold.
+    title = "New deal" + (f" for {customer}" if customer else "") + (f" in {stage}" if stage else "")
     return DealForm(title, fields, save, values={"stage": stage or ""}, new=True)
 
 

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, SelectionList, Static
+from textual.widgets import Button, DataTable, Header, Input, Label, SelectionList, Static
 
 from crm_tui.logic.admin import demo
 from crm_tui.logic.core import users
@@ -19,6 +19,7 @@ from crm_tui.logic.reports import desk
 from crm_tui.screens.base import CrmModal, CrmScreen
 from crm_tui.screens.desk_panels import TITLES, view
 from crm_tui.screens.keys import KeyGroup
+from crm_tui.screens.widgets.keys_footer import KeysFooter
 
 
 class PanelTable(DataTable):
@@ -54,7 +55,7 @@ class DeskScreen(CrmScreen):
         yield Header()
         yield Static("", id="greeting", classes="hint")
         yield VerticalScroll(Grid(id="desk"))
-        yield Footer()
+        yield KeysFooter()
 
     def on_screen_resume(self) -> None:
         # Sent on first display too, so this is also the first load.

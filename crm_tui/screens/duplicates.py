@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from crm_tui.display import shown
 from crm_tui.logic.core.errors import Invalid
@@ -21,6 +21,7 @@ from crm_tui.screens.base import CrmScreen
 from crm_tui.screens.record_table import RecordTable
 from crm_tui.screens.widgets.dialogs import Confirm
 from crm_tui.screens.widgets.forms import Field, FormDialog
+from crm_tui.screens.widgets.keys_footer import KeysFooter
 
 if TYPE_CHECKING:
     from crm_tui.logic.core.context import Crm
@@ -79,7 +80,7 @@ class DuplicatesScreen(CrmScreen):
         yield Header()
         yield Static("Looking for customers that look alike…", id="duplicates-status", classes="hint")
         yield RecordTable("Same", "Value", "Ref", "Name", "City", "Email", "Created", id="groups")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         # Loaded here, after a merge and on r: the dialogs opened from here change

@@ -18,7 +18,7 @@ from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import Header, Static, TabbedContent, TabPane
 
 from crm_tui.display import shown
 from crm_tui.logic.core.errors import Invalid
@@ -39,6 +39,7 @@ from crm_tui.screens.base import CrmScreen
 from crm_tui.screens.widgets.choices import all_customers, open_deals_of, products_on_sale
 from crm_tui.screens.widgets.dialogs import Confirm, TextPrompt
 from crm_tui.screens.widgets.forms import Field, FormDialog
+from crm_tui.screens.widgets.keys_footer import KeysFooter
 from crm_tui.screens.widgets.row_table import Column, RowTable
 from crm_tui.screens.widgets.tabs import TabbedScreen
 
@@ -214,7 +215,7 @@ class OrdersScreen(TabbedScreen):
             with TabPane("Products", id="products-tab"):
                 yield Static("", id="products-status", classes="hint")
                 yield RowTable(PRODUCT_COLUMNS, id="products")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#orders", RowTable).focus()
@@ -476,7 +477,7 @@ class OrderDetail(CrmScreen):
         yield RowTable(LINE_COLUMNS, id="lines")
         yield Static("", id="order-totals")
         yield Static("", id="order-next", classes="hint")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#lines", RowTable).focus()

@@ -10,7 +10,6 @@ move reads again only the two stages it touched.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -20,13 +19,13 @@ from rich.style import Style
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import HorizontalScroll, Vertical, VerticalScroll
+from textual.containers import HorizontalScroll, VerticalScroll
+from textual.geometry import Region
 from textual.markup import escape
 from textual.message import Message
-from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from crm_tui.display import shown
 from crm_tui.logic.customers import contacts
@@ -36,6 +35,7 @@ from crm_tui.logic.values import money
 from crm_tui.screens.base import Calls, CrmModal, CrmScreen
 from crm_tui.screens.deal_forms import deal_form, edit_deal_form
 from crm_tui.screens.widgets.dialogs import TextPrompt
+from crm_tui.screens.widgets.keys_footer import KeysFooter
 
 if TYPE_CHECKING:
     from crm_tui.logic.core.context import Crm
@@ -44,6 +44,7 @@ COLUMN_WIDTH = 20  # as in app.tcss: a card's title, customer and amount stay re
 SELECTED = "▶ "  # the selected card is marked in text too, for terminals without colour
 UNDO = "ctrl+z undo"
 CARD_HEIGHT = 3  # a card's lines: title, customer, amount
+HEAD_LINES = 2  # a stage's name and probability; its count and money
 
 
 class StageStrip(HorizontalScroll, can_focus=False, inherit_bindings=False):
@@ -61,42 +62,56 @@ def _cut(text: str, size: int) -> str:
     return set_cell_size(text, size - 1) + "…"
 
 
-class StageCards(Widget, can_focus=True):
-    """A stage's cards loaded so far, three lines each, with a cursor; the card under it
-    is marked "▶ " while the stage has the focus (the one card the keys act on).
+class StageColumn(Widget, can_focus=True):
+    """One stage, drawn whole by one widget: its head (name and probability; the count and
+    sum of all its deals), its cards loaded so far (the newest first, three lines each)
+    with a cursor, and how many more there are below those in view. The card under the
+    cursor is marked "▶ " while the stage has the focus (the one card the keys act on).
 
-    One widget draws every card of the stage line by line, as RowTable draws rows: with
-    a widget per card, the board's 240 cards (532 widgets) took half a second to build
-    and as long again to lay out and draw, on every reload and move. The cards are data
-    here, so a reload or a move only hands over new cards. It scrolls by whole cards to
-    keep the cursor in view; ↓ on the last card loaded says so (``PastLast``), for the
+    Drawn line by line, as RowTable draws rows: with a widget per card, the board's 240
+    cards (532 widgets) took half a second to build and as long again to draw; with a
+    box of three widgets per stage, drawing the board after a change still took 50 ms,
+    most of it spent joining the widgets' pieces of each line. The cards are data here,
+    so a reload or a move only hands over new cards. It scrolls by whole cards to keep
+    the cursor in view; ↓ on the last card loaded says so (``PastLast``), for the
     stage's next cards.
     """
 
     DEFAULT_CSS = """
-    StageCards {
+    StageColumn {
+        width: 1fr;
+        min-width: 20;
         height: 1fr;
+        border: round $primary;
         background: $surface;
         color: $foreground;
     }
-    StageCards:focus {
+    StageColumn:focus {
         background-tint: $foreground 5%;
     }
-    StageCards > .stagecards--title {
+    StageColumn > .stagecolumn--head {
         text-style: bold;
     }
-    StageCards > .stagecards--cursor {
+    StageColumn > .stagecolumn--more {
+        color: $text-muted;
+    }
+    StageColumn > .stagecolumn--title {
+        text-style: bold;
+    }
+    StageColumn > .stagecolumn--cursor {
         background: $block-cursor-blurred-background;
         color: $block-cursor-blurred-foreground;
         text-style: $block-cursor-blurred-text-style;
     }
-    StageCards:focus > .stagecards--cursor {
+    StageColumn:focus > .stagecolumn--cursor {
         background: $block-cursor-background;
         color: $block-cursor-foreground;
         text-style: $block-cursor-text-style;
     }
     """
-    COMPONENT_CLASSES = {"stagecards--title", "stagecards--cursor"}
+    COMPONENT_CLASSES = {
+        *("stagecolumn--head", "stagecolumn--more", "stagecolumn--title", "stagecolumn--cursor")
+    }
     BINDINGS = [
         Binding("down", "cursor_down", "Next card", show=False, id="board.down", tooltip="The card below"),
         Binding("up", "cursor_up", "Card above", show=False, id="board.up", tooltip="The card above"),
@@ -108,32 +123,58 @@ class StageCards(Widget, can_focus=True):
     class Opened(Message):
         """Enter, or a click on the card under the cursor: open ``deal``."""
 
-        def __init__(self, cards: StageCards, deal: DealRead) -> None:
+        def __init__(self, column: StageColumn, deal: DealRead) -> None:
             super().__init__()
-            self.cards, self.deal = cards, deal
+            self.column, self.deal = column, deal
 
         @property
-        def control(self) -> StageCards:
-            return self.cards
+        def control(self) -> StageColumn:
+            return self.column
 
     class PastLast(Message):
         """↓ on the last card loaded: the stage's next cards are wanted, if it has more."""
 
-        def __init__(self, cards: StageCards) -> None:
+        def __init__(self, column: StageColumn) -> None:
             super().__init__()
-            self.cards = cards
+            self.column = column
 
         @property
-        def control(self) -> StageCards:
-            return self.cards
+        def control(self) -> StageColumn:
+            return self.column
 
-    def __init__(self) -> None:
+    class HeadClicked(Message):
+        """A click on the stage's head: the selected deal is to move here."""
+
+        def __init__(self, column: StageColumn) -> None:
+            super().__init__()
+            self.column = column
+
+        @property
+        def control(self) -> StageColumn:
+            return self.column
+
+    def __init__(self, column: BoardColumn) -> None:
         super().__init__()
         self.cards: list[DealRead] = []
         self.cursor = 0  # the card under the cursor
-        self.top = 0  # the card on the first line
+        self.top = 0  # the card on the first line of the cards
+        self.fetching = False  # the stage's next cards are being loaded
+        self._styles = (Style(),) * 5  # plain, head, more, cursor and title, as drawn last
+        self.fill(column)
 
-    # What the column and the screen read
+    def fill(self, column: BoardColumn) -> None:
+        """Show the stage as now read: its head, and its cards with the cursor kept on
+        its deal (or at its place, the neighbour of a deal that left)."""
+        stage = column.stage
+        self.stage, self.kind, self.count = stage.name, stage.kind, column.count
+        totals = ", ".join(_whole(total) for total in column.totals)
+        self.head = (f"{stage.name} {stage.probability}%", f"{column.count} · {totals or '-'}")
+        was = self.deal.ref if self.deal else None
+        self.cards = list(column.cards)
+        refs = self.refs
+        self.move_to(refs.index(was) if was in refs else self.cursor)
+
+    # What the screen reads
 
     @property
     def deal(self) -> DealRead | None:
@@ -145,9 +186,14 @@ class StageCards(Widget, can_focus=True):
         return [deal.ref for deal in self.cards]
 
     @property
+    def unloaded(self) -> int:
+        """How many of the stage's deals are not loaded yet."""
+        return max(self.count - len(self.cards), 0)
+
+    @property
     def in_view(self) -> int:
         """How many whole cards the column has room for."""
-        return max(1, self.size.height // CARD_HEIGHT)
+        return max(1, (self.size.height - HEAD_LINES - 1) // CARD_HEIGHT)
 
     @property
     def below(self) -> int:
@@ -156,26 +202,39 @@ class StageCards(Widget, can_focus=True):
             return 0  # not laid out yet: said once it is
         return max(len(self.cards) - self.top - self.in_view, 0)
 
+    @property
+    def head_text(self) -> str:
+        """The head's two lines, as drawn."""
+        return "\n".join(self.head)
+
+    @property
+    def more_text(self) -> str:
+        """The last line: how many deals are below those in view, or that there are none."""
+        if not self.cards:
+            return "No deals"
+        below = self.below + self.unloaded
+        return f"+{below} more" if below else ""
+
     # Filling and moving
 
-    def show(self, cards: Sequence[DealRead]) -> None:
-        """Hold ``cards`` now; the cursor stays on its deal if it is among them, else at
-        its place (the neighbour of a deal that left)."""
-        was = self.deal.ref if self.deal else None
-        self.cards = list(cards)
-        refs = self.refs
-        self.move_to(refs.index(was) if was in refs else self.cursor)
-
-    def add(self, cards: Sequence[DealRead]) -> None:
-        """Put ``cards`` under the last one loaded."""
-        self.cards += cards
+    def add_cards(self, page: DealPage) -> None:
+        """Put the next cards loaded under the ones shown (a card shown already is skipped)."""
+        known = set(self.refs)
+        if page.next_after is None:
+            # The stage holds no more than were loaded now.
+            self.count = len(self.cards) + sum(deal.ref not in known for deal in page.deals)
+        self.cards += [deal for deal in page.deals if deal.ref not in known]
         self.move_to(self.cursor)
+
+    def select(self, index: int) -> None:
+        """Focus this stage with its card at ``index`` (the nearest one if out of range)."""
+        self.move_to(index)
+        self.focus()
 
     def move_to(self, index: int) -> None:
         self.cursor = min(max(index, 0), max(len(self.cards) - 1, 0))
         self._follow_cursor()
         self.refresh()
-        self._tell_column()
 
     def _follow_cursor(self) -> None:
         self.top = min(self.top, max(len(self.cards) - self.in_view, 0))  # no empty room below
@@ -183,11 +242,6 @@ class StageCards(Widget, can_focus=True):
             self.top = self.cursor
         elif self.cursor >= self.top + self.in_view:
             self.top = self.cursor - self.in_view + 1
-
-    def _tell_column(self) -> None:
-        column = self.parent
-        if isinstance(column, StageColumn):
-            column.say_more()
 
     def action_cursor_down(self) -> None:
         if self.cursor >= len(self.cards) - 1:
@@ -212,17 +266,28 @@ class StageCards(Widget, can_focus=True):
 
     def on_resize(self) -> None:
         self._follow_cursor()
-        self._tell_column()
+
+    def focus_on_click(self) -> bool:
+        # A click on the head moves the deal selected elsewhere to this stage: the focus,
+        # which says which deal is selected, moves only for a click on a card.
+        return False
 
     def on_click(self, event: events.Click) -> None:
-        index = self.top + event.y // CARD_HEIGHT
-        if index >= len(self.cards):
+        offset = event.get_content_offset(self)
+        if offset is None:
             return
-        if index == self.cursor or event.chain > 1:
+        if offset.y < HEAD_LINES:
+            self.post_message(self.HeadClicked(self))
+            return
+        index = self.top + (offset.y - HEAD_LINES) // CARD_HEIGHT
+        if offset.y >= HEAD_LINES + self.in_view * CARD_HEIGHT or index >= len(self.cards):
+            self.focus()
+            return
+        if (index == self.cursor and self.has_focus) or event.chain > 1:
             self.move_to(index)
             self.action_open()
         else:
-            self.move_to(index)
+            self.select(index)
 
     def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
         event.stop()
@@ -234,125 +299,59 @@ class StageCards(Widget, can_focus=True):
 
     # Drawing
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The styles once for all the lines drawn now: each costs a walk up the widgets.
+        plain = self.rich_style
+        self._styles = (
+            plain,
+            plain + self.get_component_rich_style("stagecolumn--head", partial=True),
+            plain + self.get_component_rich_style("stagecolumn--more", partial=True),
+            self._cursor_style(),
+            self.get_component_rich_style("stagecolumn--title", partial=True),
+        )
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        card, line = divmod(y, CARD_HEIGHT)
+        plain, head, more, cursor, title = self._styles
+        if y < HEAD_LINES:
+            return self._line(self.head[y], width, head)
+        if y == self.size.height - 1:
+            return self._line(self.more_text, width, more)
+        card, line = divmod(y - HEAD_LINES, CARD_HEIGHT)
         index = self.top + card
-        if index >= len(self.cards):
-            return Strip.blank(width, self.rich_style)
+        if card >= self.in_view or index >= len(self.cards):
+            return Strip.blank(width, plain)
         deal = self.cards[index]
         chosen = index == self.cursor
-        style = self._cursor_style() if chosen else self.rich_style
+        style = cursor if chosen else plain
         if line == 0:
             text = (SELECTED if chosen and self.has_focus else "") + deal.title
-            style += self.get_component_rich_style("stagecards--title", partial=True)
+            style += title
         elif line == 1:
             text = deal.customer_name
         else:
             text = money.format_amount(deal.amount_minor, deal.currency)
+        return self._line(text, width, style)
+
+    @staticmethod
+    def _line(text: str, width: int, style: Style) -> Strip:
         padded = " " + _cut(" ".join(text.split()), width - 2) + " " if width > 2 else _cut(text, width)
         return Strip([Segment(padded, style)], width)
 
     def _cursor_style(self) -> Style:
         """The cursor's colours laid over the column's: the theme gives an unfocused
         cursor a see-through background, which a rich style cannot hold."""
-        cursor = self.get_component_styles("stagecards--cursor")
+        cursor = self.get_component_styles("stagecolumn--cursor")
         background = self.background_colors[1] + cursor.background
         foreground = background + cursor.color
         colours = Style(color=foreground.rich_color, bgcolor=background.rich_color)
         return self.rich_style + colours + cursor.text_style
 
 
-class SteadyFooter(Footer):
-    """The footer, composed again only when the keys it shows change.
-
-    Textual's footer is built anew on every change of the keys at hand, which is every
-    change of focus: 30 to 120 ms for the board's twenty keys, paid on the board's first
-    showing (five times) and on each move between stages, whose keys are the same.
-    """
-
-    _shown: tuple[tuple[str, str, bool, str], ...] | None = None
-
-    def bindings_changed(self, screen: Screen) -> None:
-        palette = screen.app.COMMAND_PALETTE_BINDING
-        shown = tuple(
-            (binding.key, binding.description, enabled, tooltip)
-            for key, (_, binding, enabled, tooltip) in screen.active_bindings.items()
-            if binding.show or key == palette
-        )
-        if self._bindings_ready and shown == self._shown:
-            return  # the same keys: the footer on screen is right
-        if screen.app.app_focus:  # else Textual leaves the footer as it is, for now
-            self._shown = shown
-        super().bindings_changed(screen)
-
-
 def _whole(total: StageTotal) -> str:
     """A stage total in whole units (``255,000 EUR``): a narrow column's head has room for it."""
     return f"{round(money.as_decimal(total.amount_minor, total.currency)):,} {total.currency}"
-
-
-class StageColumn(Vertical):
-    """One stage: its name, the count and sum of all its deals, and its cards loaded so far
-    (the newest first), with how many more there are below those in view."""
-
-    def __init__(self, column: BoardColumn) -> None:
-        head = Static("", classes="column-head", markup=False)
-        listing = StageCards()
-        below = Static("", classes="hint column-more", markup=False)
-        super().__init__(head, listing, below, classes="column")
-        self.head, self.listing, self.below = head, listing, below
-        self.fetching = False  # the stage's next cards are being loaded
-        self.fill(column)
-
-    def fill(self, column: BoardColumn) -> None:
-        """Show the stage as now read: its head, and its cards with the cursor kept on
-        its deal (or at its place)."""
-        stage = column.stage
-        self.stage, self.kind, self.count = stage.name, stage.kind, column.count
-        totals = ", ".join(_whole(total) for total in column.totals)
-        self.head.update(f"{stage.name} {stage.probability}%\n{column.count} · {totals or '-'}")
-        self.listing.show(column.cards)
-        self.say_more()
-
-    @property
-    def cards(self) -> list[DealRead]:
-        return self.listing.cards
-
-    @property
-    def refs(self) -> list[str]:
-        return self.listing.refs
-
-    @property
-    def unloaded(self) -> int:
-        """How many of the stage's deals are not loaded yet."""
-        return max(self.count - len(self.cards), 0)
-
-    def say_more(self) -> None:
-        if not self.cards:
-            self.below.update("No deals")
-        else:
-            below = self.listing.below + self.unloaded
-            self.below.update(f"+{below} more" if below else "")
-
-    def add_cards(self, page: DealPage) -> None:
-        """Put the next cards loaded under the ones shown (a card shown already is skipped)."""
-        known = set(self.refs)
-        if page.next_after is None:
-            # The stage holds no more than were loaded now.
-            self.count = len(self.cards) + sum(deal.ref not in known for deal in page.deals)
-        self.listing.add([deal for deal in page.deals if deal.ref not in known])
-
-    def select(self, index: int) -> None:
-        """Focus this stage with its card at ``index`` (the nearest one if out of range)."""
-        self.listing.move_to(index)
-        self.listing.focus()
-
-    @on(events.Click, ".column-head")
-    def clicked(self) -> None:
-        screen = self.screen
-        if isinstance(screen, PipelineScreen):  # the one screen with stage columns
-            screen.move_selected_to(self.stage)
 
 
 @dataclass(frozen=True)
@@ -536,6 +535,7 @@ class PipelineScreen(DealActions, CrmScreen):
         self.owner: str | None = None
         self.pipeline_names: list[str] = []
         self.stages: list[tuple[str, str]] = []
+        self.heading = ""  # the status line's start: the pipeline and whose deals
         self.awaited: Place | None = None  # where a load on its way puts the cursor
         self.reading = False  # a load of the board is on its way
         self.away = False  # another screen was shown over this one since the last load began
@@ -544,10 +544,12 @@ class PipelineScreen(DealActions, CrmScreen):
         yield Header()
         yield Static("", id="board-status", classes="hint")
         yield StageStrip(id="board")  # a narrow terminal scrolls the stages sideways
-        yield SteadyFooter()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.reload()  # at once: the screen is laid out and drawn while the board is read
+        # Scrolled sideways (by the keys, the mouse or a resize): say what is out of view.
+        self.watch(self.query_one(StageStrip), "scroll_x", self._say_where, init=False)
 
     def on_screen_suspend(self) -> None:
         self.away = True
@@ -567,6 +569,9 @@ class PipelineScreen(DealActions, CrmScreen):
 
     def on_resize(self) -> None:
         self._fit()
+        column, _ = self._current()
+        if column is not None:
+            self.call_after_refresh(self._bring_into_view, column)
 
     def _fit(self) -> None:
         """Stages share the width when they fit; otherwise they keep a readable width and scroll."""
@@ -585,7 +590,7 @@ class PipelineScreen(DealActions, CrmScreen):
         column, deal = self._current()
         if column is None:
             return None
-        return Place(column.stage, deal.ref if deal else None, column.listing.cursor, len(column.cards))
+        return Place(column.stage, deal.ref if deal else None, column.cursor, len(column.cards))
 
     def reload(self, focus_deal: str | None = None) -> None:
         """Load the board anew; the cursor goes to ``focus_deal`` if given, else stays
@@ -629,9 +634,8 @@ class PipelineScreen(DealActions, CrmScreen):
                 await area.remove_children()
                 await area.mount_all(columns)
         who = "my deals" if self.owner else "everyone's deals"
-        self.query_one("#board-status", Static).update(
-            f"{found.pipeline} pipeline · {who} · ←→ ↑↓ choose · Enter open · shift+←→ move"
-        )
+        self.heading = f"{found.pipeline} pipeline · {who}"
+        self._say_where()
         if place is None:
             if columns:
                 self._focus(columns[0], 0)
@@ -664,14 +668,30 @@ class PipelineScreen(DealActions, CrmScreen):
     def _focus(self, column: StageColumn, row: int) -> None:
         column.select(row)
         # After the next refresh: a column mounted just now has no place to scroll to yet.
-        self.call_after_refresh(self.query_one(StageStrip).scroll_to_widget, column, animate=False)
+        self.call_after_refresh(self._bring_into_view, column)
 
-    @on(StageCards.PastLast)
-    def load_more(self, event: StageCards.PastLast) -> None:
+    def _bring_into_view(self, column: StageColumn) -> None:
+        self.query_one(StageStrip).scroll_to_widget(column, animate=False)
+        self._say_where()
+
+    def _say_where(self, *_scrolled: float) -> None:
+        """The status line: the pipeline and whose deals, then the stages out of view on
+        either side when the terminal is too narrow for all (else the keys to use)."""
+        strip = self.query_one(StageStrip)
+        seen_from, seen_to = strip.scroll_x, strip.scroll_x + strip.size.width
+        left = [c.stage for c in self._columns() if c.virtual_region.x < seen_from]
+        right = [c.stage for c in self._columns() if c.virtual_region.right > seen_to]
+        where = [f"◀ {', '.join(left)}"] if left else []
+        where += [f"{', '.join(right)} ▶"] if right else []
+        hint = " · ".join(where) if where else "←→ ↑↓ choose · Enter open · shift+←→ move"
+        self.query_one("#board-status", Static).update(f"{self.heading} · {hint}")
+
+    @on(StageColumn.PastLast)
+    def load_more(self, event: StageColumn.PastLast) -> None:
         """Load the stage's next cards under the last one; the cursor goes on to the
         first of them."""
-        column = event.cards.parent
-        if not isinstance(column, StageColumn) or column.fetching or not column.cards or not column.unloaded:
+        column = event.column
+        if column.fetching or not column.cards or not column.unloaded:
             return
         column.fetching = True
         row = len(column.cards)
@@ -679,7 +699,7 @@ class PipelineScreen(DealActions, CrmScreen):
         def loaded(page: DealPage) -> None:
             column.fetching = False
             column.add_cards(page)
-            if column.listing.has_focus:
+            if column.has_focus:
                 column.select(row)
 
         def failed(error) -> None:
@@ -700,8 +720,8 @@ class PipelineScreen(DealActions, CrmScreen):
 
     def _current(self) -> tuple[StageColumn | None, DealRead | None]:
         focused = self.focused
-        if isinstance(focused, StageCards) and isinstance(focused.parent, StageColumn):
-            return focused.parent, focused.deal
+        if isinstance(focused, StageColumn):
+            return focused, focused.deal
         return None, None
 
     def selected_deal(self) -> DealRead | None:
@@ -716,7 +736,7 @@ class PipelineScreen(DealActions, CrmScreen):
         column, _ = self._current()
         index = columns.index(column) if column in columns else 0
         target = columns[(index + step) % len(columns)]
-        target.listing.focus()
+        self._focus(target, target.cursor)
 
     def action_new(self) -> None:
         """A new deal in the stage selected (or the pipeline's first, for a won or lost one)."""
@@ -777,9 +797,13 @@ class PipelineScreen(DealActions, CrmScreen):
             self.pipeline = self.pipeline_names[(index + 1) % len(self.pipeline_names)]
             self.reload()
 
-    @on(StageCards.Opened)
-    def open_deal(self, event: StageCards.Opened) -> None:
+    @on(StageColumn.Opened)
+    def open_deal(self, event: StageColumn.Opened) -> None:
         self.app.push_screen(DealDetail(event.deal.ref))
+
+    @on(StageColumn.HeadClicked)
+    def head_clicked(self, event: StageColumn.HeadClicked) -> None:
+        self.move_selected_to(event.column.stage)
 
 
 @dataclass(frozen=True)
@@ -810,7 +834,7 @@ class DealDetail(DealActions, CrmModal[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog deal-view"):
             yield Static("Loading…", id="deal-text")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.records_changed()

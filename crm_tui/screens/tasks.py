@@ -12,7 +12,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from crm_tui.display import shown
 from crm_tui.logic.core.errors import Invalid
@@ -25,6 +25,7 @@ from crm_tui.screens.base import CrmScreen
 from crm_tui.screens.record_table import RecordTable
 from crm_tui.screens.widgets.choices import active_users, all_customers
 from crm_tui.screens.widgets.forms import Field, FormDialog
+from crm_tui.screens.widgets.keys_footer import KeysFooter
 
 if TYPE_CHECKING:
     from datetime import date
@@ -152,7 +153,7 @@ class TasksScreen(CrmScreen):
         yield Header()
         yield Static("", id="tasks-status", classes="hint")
         yield RecordTable("Ref", "Due", "Task", "Customer", "Assignee", id="task-list")
-        yield Footer()
+        yield KeysFooter()
 
     def on_screen_resume(self) -> None:
         # Sent on first display too, so this is also the first load.

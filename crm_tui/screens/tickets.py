@@ -15,7 +15,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Header, Label, Static
 
 from crm_tui.display import shown
 from crm_tui.logic.core.errors import CrmError, Invalid
@@ -39,6 +39,7 @@ from crm_tui.screens.widgets.forms import (
     PickField,
     Source,
 )
+from crm_tui.screens.widgets.keys_footer import KeysFooter
 
 if TYPE_CHECKING:
     from crm_tui.logic.core.context import Crm
@@ -328,7 +329,7 @@ class TicketsScreen(CrmScreen):
         yield Header()
         yield Static("", id="queue-status", classes="hint")
         yield DataTable(id="queue", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns(
@@ -446,7 +447,7 @@ class TicketScreen(CrmScreen):
         yield Header()
         yield Static("", id="ticket-head", classes="record")
         yield VerticalScroll(id="conversation")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.reload()

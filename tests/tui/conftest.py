@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from textual.app import App
 from textual.widgets import Input, TextArea
 from textual.widgets._toast import Toast
 
@@ -42,6 +44,20 @@ def steady_cursor(monkeypatch):
     # A toast stays until the picture is taken: its timer runs on the real clock, and
     # a busy machine could take the picture after the toast had gone.
     monkeypatch.setattr(Toast, "_expire", lambda self: None)
+    # The picture's style classes numbered by what they are, not by the order Rich met
+    # them in, which can differ for the same screen in a process that drew others before.
+    export = App.export_screenshot
+    monkeypatch.setattr(
+        App, "export_screenshot", lambda self, **options: canonical_svg(export(self, **options))
+    )
+
+
+def canonical_svg(svg: str) -> str:
+    """``svg`` with its ``terminal-rN`` style classes renumbered in the order of their rules."""
+    rules = dict(re.findall(r"\.terminal-r(\d+) \{ ([^}]*) \}", svg))
+    order = sorted(rules, key=lambda number: (rules[number], int(number)))
+    renumbered = {old: str(new) for new, old in enumerate(order, start=1)}
+    return re.sub(r"terminal-r(\d+)\b", lambda m: f"terminal-r{renumbered.get(m[1], m[1])}", svg)
 
 
 @pytest.fixture

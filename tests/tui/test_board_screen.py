@@ -13,7 +13,7 @@ from crm_tui.logic.customers import customers
 from crm_tui.logic.customers.schemas import CustomerCreate
 from crm_tui.logic.exchange.batch import create_many
 from crm_tui.logic.sales.board import CARDS_PER_STAGE
-from crm_tui.screens.pipeline import CARD_HEIGHT, StageCards, StageColumn, StageStrip
+from crm_tui.screens.pipeline import CARD_HEIGHT, HEAD_LINES, StageColumn, StageStrip
 
 pytestmark = pytest.mark.asyncio
 
@@ -37,10 +37,12 @@ def lead_column(app) -> StageColumn:
 
 def drawn(column: StageColumn) -> list[tuple[str, list[str]]]:
     """Each card in view of a stage, as its deal and the lines drawn for it."""
-    listing = column.query_one(StageCards)
-    in_view = listing.cards[listing.top : listing.top + listing.in_view]
+    in_view = column.cards[column.top : column.top + column.in_view]
     return [
-        (deal.ref, [listing.render_line(n * CARD_HEIGHT + line).text.strip() for line in range(CARD_HEIGHT)])
+        (
+            deal.ref,
+            [column.render_line(HEAD_LINES + n * CARD_HEIGHT + i).text.strip() for i in range(CARD_HEIGHT)],
+        )
         for n, deal in enumerate(in_view)
     ]
 
@@ -58,14 +60,14 @@ async def test_a_stage_head_totals_more_deals_than_the_board_shows(crm):
         await pilot.press("f4")
         await settle(pilot)
         lead = lead_column(app)
-        head = str(lead.query_one(".column-head", Static).render())
+        head = lead.head_text
         assert len(lead.refs) == CARDS_PER_STAGE
         assert head == f"Lead 10%\n{many} · 4,500 EUR"  # 45 deals of 100.00, not the 40 shown
 
 
 def focused_column(app) -> StageColumn:
     """The stage whose cards have the focus."""
-    column = app.screen.focused.parent if app.screen.focused else None
+    column = app.screen.focused
     assert isinstance(column, StageColumn)
     return column
 
@@ -112,6 +114,26 @@ async def test_the_selected_card_is_marked_in_text_and_a_full_stage_says_how_man
         await pilot.press("right")
         await pilot.pause()
         assert marked(lead)[:3] == [False, False, False]
-        shown = lead.query_one(StageCards).size.height // 3  # cards in view, three lines each
+        shown = lead.in_view  # cards in view, three lines each
         assert shown == 10
-        assert str(lead.query_one(".column-more", Static).render()) == f"+{CARDS_PER_STAGE + 3 - shown} more"
+        assert lead.more_text == f"+{CARDS_PER_STAGE + 3 - shown} more"
+
+
+async def test_a_narrow_board_names_the_stages_out_of_view(crm):
+    deals_in_lead(crm, 1, "100")
+    app = make_app(crm)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f4")
+        await settle(pilot)
+        status = app.screen.query_one("#board-status", Static)
+        assert str(status.render()) == "Sales pipeline · everyone's deals · Won, Lost ▶"
+        for _ in range(5):
+            await pilot.press("right")
+        await settle(pilot)
+        assert focused_stage(app) == "Lost"
+        assert str(status.render()) == "Sales pipeline · everyone's deals · ◀ Lead, Qualified"
+    async with make_app(crm).run_test(size=(120, 40)) as pilot:
+        await pilot.press("f4")
+        await settle(pilot)
+        status = pilot.app.screen.query_one("#board-status", Static)
+        assert str(status.render()).endswith("everyone's deals · ←→ ↑↓ choose · Enter open · shift+←→ move")

@@ -4,13 +4,14 @@ first field focused) and its own: a likely duplicate is saved only when asked.""
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from crm_tui.app import make_app
 from crm_tui.logic.customers import customers
 from crm_tui.screens.customers import CustomerDetailScreen, CustomerForm
 from crm_tui.screens.widgets.dialogs import Confirm
 from crm_tui.screens.widgets.forms import PickField
+from crm_tui.screens.widgets.keys_footer import KeysFooter
 from tests.tui.customer_steps import settle
 
 pytestmark = pytest.mark.asyncio
@@ -33,7 +34,7 @@ async def test_the_form_shows_its_save_key_and_starts_in_the_name(team):
         form = await new_customer_form(app, pilot)
         assert form.focused is form.query_one("#field-name", Input)
         assert "ctrl+s save" in str(form.query_one(".title", Label).render())
-        assert form.query(Footer) and form.active_bindings["ctrl+s"].binding.show
+        assert form.query(KeysFooter) and form.active_bindings["ctrl+s"].binding.show
 
 
 async def test_escape_on_a_changed_form_asks_before_discarding(team, counts):

@@ -11,7 +11,7 @@ from crm_tui.logic.sales import board, deals, orders, pipelines
 from crm_tui.logic.sales.board import CARDS_PER_STAGE
 from crm_tui.logic.sales.schemas import DealCreate, DealUpdate
 from crm_tui.screens.orders import OrderDetail
-from crm_tui.screens.pipeline import DealDetail, PipelineScreen, StageCards, StageColumn, StageStrip
+from crm_tui.screens.pipeline import HEAD_LINES, DealDetail, PipelineScreen, StageColumn, StageStrip
 from crm_tui.screens.widgets.forms import FormDialog, Picker, PickField
 from tests.tui.test_board_screen import deals_in_lead, drawn
 
@@ -93,7 +93,7 @@ async def test_a_new_deal_from_the_board_starts_in_the_stage_selected(team):
         stage, made = selected(app)
         assert stage == "Qualified" and made is not None
         assert column(app, "Qualified").refs[0] == made  # the newest change first
-        head = str(column(app, "Qualified").query_one(".column-head", Static).render())
+        head = column(app, "Qualified").head_text
     stored = deals.get_deal(team, made)
     assert (stored.title, stored.customer, stored.contact, stored.stage, stored.amount) == (
         "Lab robots", "C-3", "P-6", "Qualified", "30000.00",
@@ -306,12 +306,12 @@ async def test_scrolling_down_a_long_stage_loads_the_rest_of_its_deals(crm):
         await open_board(pilot)
         lead = column(app, "Lead")
         assert lead.refs == everyone[:CARDS_PER_STAGE]
-        assert str(lead.query_one(".column-more", Static).render()) == f"+{many - 5} more"  # 5 cards in view
+        assert lead.more_text == f"+{many - 5} more"  # 5 cards in view
         for _ in range(CARDS_PER_STAGE - 1):
             await pilot.press("down")
         await settle(pilot, 2)
         assert selected(app) == ("Lead", everyone[CARDS_PER_STAGE - 1])
-        assert str(lead.query_one(".column-more", Static).render()) == "+7 more"
+        assert lead.more_text == "+7 more"
         await pilot.press("down")  # past the last card loaded
         await settle(pilot)
         assert lead.refs == everyone  # the rest, in the board's order, none twice
@@ -320,8 +320,8 @@ async def test_scrolling_down_a_long_stage_loads_the_rest_of_its_deals(crm):
             await pilot.press("down")
         await settle(pilot)
         assert selected(app) == ("Lead", everyone[-1])
-        assert str(lead.query_one(".column-more", Static).render()) == ""
-        head = str(lead.query_one(".column-head", Static).render())
+        assert lead.more_text == ""
+        head = lead.head_text
         assert head == f"Lead 10%\n{many} · {many * 100:,} EUR"  # over all the stage's deals
         await pilot.press("w")  # a card loaded by paging keeps its place after an action
         await settle(pilot)
@@ -341,7 +341,7 @@ async def test_a_reload_finds_a_deal_the_stage_had_paged_to(crm, as_user):
         board_of(app).records_changed()
         await settle(pilot)
         assert selected(app) == ("Lead", everyone[CARDS_PER_STAGE + 1])
-        assert isinstance(app.screen.focused, StageCards)
+        assert isinstance(app.screen.focused, StageColumn)
 
 
 async def test_ctrl_z_after_a_win_puts_the_deal_back_with_the_cursor_on_it(team):
@@ -361,7 +361,7 @@ async def test_ctrl_z_after_a_win_puts_the_deal_back_with_the_cursor_on_it(team)
 
 
 def head(app, stage: str) -> str:
-    return str(column(app, stage).query_one(".column-head", Static).render())
+    return column(app, stage).head_text
 
 
 async def test_shift_arrows_move_the_deal_between_stages_and_the_heads_count_it(team):
@@ -410,10 +410,10 @@ async def test_a_click_on_a_stage_head_moves_the_selected_deal_there(team):
     async with app.run_test(size=(120, 40)) as pilot:
         await open_board(pilot)
         await on_card(pilot, "Lead", "D-13")
-        await pilot.click(column(app, "Proposal").query_one(".column-head", Static))
+        await pilot.click(column(app, "Proposal"), offset=(3, 1))  # its head, inside the border
         await settle(pilot)
         assert selected(app) == ("Proposal", "D-13")
-        await pilot.click(column(app, "Won").query_one(".column-head", Static))  # the Won stage wins it
+        await pilot.click(column(app, "Won"), offset=(3, 1))  # the Won stage's head wins it
         await settle(pilot)
         assert selected(app) == ("Won", "D-13")
         assert "Won D-13 · ctrl+z undo" in notified(app)
@@ -426,10 +426,11 @@ async def test_a_click_on_a_card_selects_it_and_a_click_on_the_selected_card_ope
         await open_board(pilot)
         negotiation = column(app, "Negotiation")
         second = negotiation.refs[1]
-        await pilot.click(negotiation.query_one(StageCards), offset=(3, 4))  # the second card's customer
+        # The second card's customer: inside the border, under the head.
+        await pilot.click(negotiation, offset=(3, 1 + HEAD_LINES + 4))
         await settle(pilot, 2)
         assert selected(app) == ("Negotiation", second)
-        await pilot.click(negotiation.query_one(StageCards), offset=(3, 3))
+        await pilot.click(negotiation, offset=(3, 1 + HEAD_LINES + 3))
         await settle(pilot)
         assert isinstance(app.screen, DealDetail) and app.screen.reference == second
 
@@ -472,7 +473,7 @@ async def test_p_shows_the_next_pipeline_with_its_own_stages(team):
         assert str(status.render()).startswith("Renewals pipeline")
         stages = [c.stage for c in board_of(app).query(StageColumn)]
         assert stages == ["Lead", "Qualified", "Proposal", "Negotiation", "Trial", "Won", "Lost"]
-        assert all(str(c.below.render()) == "No deals" for c in board_of(app).query(StageColumn))
+        assert all(c.more_text == "No deals" for c in board_of(app).query(StageColumn))
         await pilot.press("p")
         await settle(pilot)
         assert str(status.render()).startswith("Sales pipeline")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from textual import events
-from textual.widgets import Footer, Input, Label, OptionList, Static
+from textual.widgets import Input, Label, OptionList, Static
 
 from crm_tui.app import make_app
 from crm_tui.logic.core import users
@@ -15,6 +15,7 @@ from crm_tui.logic.values.dates import parse_relative_day
 from crm_tui.screens.widgets.choices import active_users
 from crm_tui.screens.widgets.dialogs import Confirm
 from crm_tui.screens.widgets.forms import Field, FormDialog, Picker, PickField
+from crm_tui.screens.widgets.keys_footer import KeysFooter
 from tests.tui.snapshots import settle
 
 pytestmark = pytest.mark.asyncio
@@ -53,7 +54,7 @@ async def test_a_form_focuses_its_first_field_and_shows_its_save_key(team):
         assert form.focused is form.query_one("#field-title", Input)
         assert "ctrl+s save" in str(form.query_one(".title", Label).render())
         footer_keys = [key for key, b in form.active_bindings.items() if b.binding.show]
-        assert "ctrl+s" in footer_keys and form.query(Footer)
+        assert "ctrl+s" in footer_keys and form.query(KeysFooter)
 
 
 async def test_a_picked_assignee_and_a_due_day_are_stored(team):

@@ -22,12 +22,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Input, Label, OptionList, Select, Static, TextArea
+from textual.widgets import Button, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
 from crm_tui.logic.core.errors import CrmError
 from crm_tui.screens.base import CrmModal
 from crm_tui.screens.widgets.dialogs import Confirm
+from crm_tui.screens.widgets.keys_footer import KeysFooter
 
 if TYPE_CHECKING:
     from crm_tui.logic.core.context import Crm
@@ -251,7 +252,7 @@ class FormDialog(CrmModal[Any]):
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Save", id="save", variant="primary")
-        yield Footer()
+        yield KeysFooter()
 
     def _widget(self, field: Field) -> Widget:
         value = self.initial[field.name]
