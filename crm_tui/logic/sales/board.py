@@ -63,12 +63,16 @@ def _columns(work: Work, stages: Sequence[Stage], owner_id: int | None, cards: i
     figures = _figures(work, stages, owner_id)
     # A stage's own count is everyone's deals, whoever's board it is.
     everyone = figures if owner_id is None else _figures(work, stages, None)
+    newest = {stage.id: _newest(work, stage.id, owner_id, cards) for stage in stages}
+    # Read as models all at once: the names of their customers and owners in one lookup
+    # each, not one per stage (a lookup costs about a millisecond, most of it in SQLAlchemy).
+    shown = iter(deals.reads(work, [deal for rows in newest.values() for deal in rows]))
     columns = []
     for stage in stages:
         count, totals = figures.get(stage.id, (0, []))
-        newest = _newest(work, stage.id, owner_id, cards)
+        cards_read = [next(shown) for _ in newest[stage.id]]
         read = _stage(stage, everyone.get(stage.id, (0, []))[0])
-        columns.append(BoardColumn(stage=read, count=count, totals=totals, cards=newest))
+        columns.append(BoardColumn(stage=read, count=count, totals=totals, cards=cards_read))
     return columns
 
 
@@ -116,15 +120,15 @@ def _figures(work: Work, stages: Sequence[Stage], owner_id: int | None) -> Figur
     return figures
 
 
-def _newest(work: Work, stage_id: int, owner_id: int | None, limit: int) -> list[DealRead]:
-    """The stage's ``limit`` most recently changed active deals, as read models."""
+def _newest(work: Work, stage_id: int, owner_id: int | None, limit: int) -> list[Deal]:
+    """The stage's ``limit`` most recently changed active deals."""
     rows = work.session.execute(
         select(Deal)
         .where(*_active(owner_id, col(Deal.stage_id) == stage_id))
         .order_by(col(Deal.updated_at).desc(), col(Deal.id).desc())
         .limit(limit)
     ).scalars()
-    return deals.reads(work, list(rows))
+    return list(rows)
 
 
 def stage_cards(
