@@ -187,18 +187,30 @@ class Painted:
     key's handling, the database call in its worker, filling the table, and drawing.
     Textual's Pilot helpers wait for the process to go idle, which adds their own
     polling to each figure, so the frames are timed where they leave the app instead.
+    Whether a frame shows the expected rows is asked as it is handed over, not by
+    polling the screen meanwhile: a check every half millisecond took the interpreter
+    from the app's own work (its database worker most of all) while it was timed.
     """
 
     def __init__(self, app) -> None:
         self.frames: list[tuple[float, object]] = []
+        self.showing: Callable[[], bool] | None = None  # what the awaited frame holds
+        self.first_showing: int | None = None  # the first frame drawn once ``showing`` held
         draw = app._display
 
         def display(screen, update) -> None:
             draw(screen, update)
             if update is not None:
                 self.frames.append((time.perf_counter(), update))
+                if self.showing is not None and self.first_showing is None and self.showing():
+                    self.first_showing = len(self.frames) - 1
 
         app._display = display
+
+    def expect(self, showing: Callable[[], bool]) -> None:
+        """Watch for the first frame drawn when ``showing()`` holds; call it before the
+        key that is timed is sent."""
+        self.showing, self.first_showing = showing, None
 
     async def shown(
         self,
@@ -210,18 +222,20 @@ class Painted:
         """Milliseconds from ``started`` to the first frame drawing every one of
         ``marks``, once ``showing()`` says the screen holds the expected rows; ``marks``
         may be a function, asked then (what the screen says it holds)."""
-        first = len(self.frames)
-        while not showing():
-            if time.perf_counter() - started > limit:
-                raise RuntimeError("the screen never showed the expected rows")
-            await asyncio.sleep(0.0005)
+        if self.showing is not showing:
+            self.expect(showing)
+        try:
+            while self.first_showing is None:
+                if time.perf_counter() - started > limit:
+                    raise RuntimeError("the screen never showed the expected rows")
+                await asyncio.sleep(0.005)  # when the frame came is recorded as it came
+        finally:
+            self.showing = None
         if callable(marks):
             marks = marks()
-        while len(self.frames) == first or self.frames[-1][0] < started:
-            await asyncio.sleep(0.0005)
         # The frame with the rows may come some ticks later: the frames are read while
         # the app is idle, so that reading them does not slow it down.
-        read = first
+        read = self.first_showing
         while True:
             await _idle()
             for at, update in self.frames[read:]:

@@ -209,7 +209,8 @@ class StageColumn(Widget, can_focus=True):
 
     @property
     def more_text(self) -> str:
-        """The last line: how many deals are below those in view, or that there are none."""
+        """How many deals are below those in view (the last line), or that there are none
+        (the line under the head)."""
         if not self.cards:
             return "No deals"
         below = self.below + self.unloaded
@@ -316,8 +317,11 @@ class StageColumn(Widget, can_focus=True):
         plain, head, more, cursor, title = self._styles
         if y < HEAD_LINES:
             return self._line(self.head[y], width, head)
+        if not self.cards and y == HEAD_LINES:
+            # Under the head, where a card would be; marked too when the stage is selected.
+            return self._line((SELECTED if self.has_focus else "") + self.more_text, width, more)
         if y == self.size.height - 1:
-            return self._line(self.more_text, width, more)
+            return self._line(self.more_text if self.cards else "", width, more)
         card, line = divmod(y - HEAD_LINES, CARD_HEIGHT)
         index = self.top + card
         if card >= self.in_view or index >= len(self.cards):
@@ -529,8 +533,10 @@ class PipelineScreen(DealActions, CrmScreen):
         ),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, first: Board | None = None) -> None:
+        """``first``: the board as read just now, shown at once instead of read on mount."""
         super().__init__()
+        self.first = first
         self.pipeline: str | None = None
         self.owner: str | None = None
         self.pipeline_names: list[str] = []
@@ -543,13 +549,20 @@ class PipelineScreen(DealActions, CrmScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="board-status", classes="hint")
-        yield StageStrip(id="board")  # a narrow terminal scrolls the stages sideways
+        # A narrow terminal scrolls the stages sideways.
+        with StageStrip(id="board"):
+            for column in self.first.columns if self.first else []:
+                yield StageColumn(column)
         yield KeysFooter()
 
-    def on_mount(self) -> None:
-        self.reload()  # at once: the screen is laid out and drawn while the board is read
+    async def on_mount(self) -> None:
         # Scrolled sideways (by the keys, the mouse or a resize): say what is out of view.
         self.watch(self.query_one(StageStrip), "scroll_x", self._say_where, init=False)
+        if self.first is not None:
+            found, self.first = self.first, None
+            await self.show(found)  # the stages are there already: this fills in the rest
+        else:
+            self.reload()  # at once: the screen is laid out and drawn while the board is read
 
     def on_screen_suspend(self) -> None:
         self.away = True

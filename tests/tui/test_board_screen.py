@@ -137,3 +137,20 @@ async def test_a_narrow_board_names_the_stages_out_of_view(crm):
         await settle(pilot)
         status = pilot.app.screen.query_one("#board-status", Static)
         assert str(status.render()).endswith("everyone's deals · ←→ ↑↓ choose · Enter open · shift+←→ move")
+
+
+async def test_the_board_shows_once_read_and_a_key_pressed_meanwhile_wins(crm):
+    from crm_tui.screens.customers import CustomersScreen
+    from crm_tui.screens.pipeline import PipelineScreen
+
+    deals_in_lead(crm, 2, "100")
+    app = make_app(crm)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f4", "f4", "f3")  # F3 before the board was read: the list shows
+        await settle(pilot)
+        assert isinstance(app.screen, CustomersScreen)
+        await pilot.press("f4")
+        await settle(pilot)
+        assert isinstance(app.screen, PipelineScreen)
+        assert len(lead_column(app).refs) == 2 and focused_stage(app) == "Lead"

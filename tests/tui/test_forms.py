@@ -9,10 +9,11 @@ from textual.widgets import Input, Label, OptionList, Static
 from crm_tui.app import make_app
 from crm_tui.logic.core import users
 from crm_tui.logic.core.schemas import validated
+from crm_tui.logic.core.vocabulary import Role
 from crm_tui.logic.customers import tasks
 from crm_tui.logic.customers.schemas import TaskCreate
 from crm_tui.logic.values.dates import parse_relative_day
-from crm_tui.screens.widgets.choices import active_users
+from crm_tui.screens.widgets.choices import active_users, products_on_sale
 from crm_tui.screens.widgets.dialogs import Confirm
 from crm_tui.screens.widgets.forms import Field, FormDialog, Picker, PickField
 from crm_tui.screens.widgets.keys_footer import KeysFooter
@@ -155,3 +156,23 @@ async def test_letters_typed_fast_on_a_pick_field_open_one_picker_holding_them_a
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, FormDialog)  # one picker, now closed
+
+
+@pytest.mark.parametrize(
+    ("source", "said"),
+    [
+        (active_users(Role.service), "No service users yet: an admin adds them on F8 (Team), n."),
+        (products_on_sale, "No products yet: a manager adds them on F6 (Orders), p for products, then a."),
+    ],
+)
+async def test_a_picker_with_nothing_to_offer_says_where_such_records_are_made(crm, source, said):
+    app = make_app(crm)  # a new database: alice alone, no products
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        picker = Picker("Choose", source)
+        app.push_screen(picker)
+        await settle(pilot)
+        assert str(picker.query_one("#pick-error", Static).render()) == said
+        await pilot.press(*"zz")
+        await settle(pilot)
+        assert str(picker.query_one("#pick-error", Static).render()) == "Nothing matches 'zz'."

@@ -42,6 +42,9 @@ def active_users(*roles: Role) -> Source:
             text,
         )
 
+    # What the picker says when there is nobody to offer at all (a new database).
+    who = " or ".join(role.value for role in roles) + " users" if roles else "users"
+    source.none_yet = f"No {who} yet: an admin adds them on F8 (Team), n."  # type: ignore[attr-defined]
     return source
 
 
@@ -87,6 +90,11 @@ def products_on_sale(crm: Crm, text: str) -> list[Choice]:
         ],
         text,
     )
+
+
+products_on_sale.none_yet = (  # type: ignore[attr-defined]
+    "No products yet: a manager adds them on F6 (Orders), p for products, then a."
+)
 
 
 def open_deals_of(customer: str | None = None, *, status: str | None = None) -> Source:

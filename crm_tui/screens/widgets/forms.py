@@ -111,7 +111,10 @@ class Picker(CrmModal[Choice | None]):
             [Option(Text(f"{c.label}  {c.detail}".rstrip()), id=str(i)) for i, c in enumerate(self.choices)]
         )
         listing.highlighted = 0 if self.choices else None
-        self._error("" if self.choices else f"Nothing matches {self.query_one(Input).value.strip()!r}.")
+        typed = self.query_one(Input).value.strip()
+        # Nothing at all to offer: the source may say where such records are made.
+        none_yet = "" if typed else getattr(self.source, "none_yet", "")
+        self._error("" if self.choices else none_yet or f"Nothing matches {typed!r}.")
 
     def _error(self, text: str) -> None:
         box = self.query_one("#pick-error", Static)
