@@ -120,38 +120,29 @@ class StageColumn(Widget, can_focus=True):
         ),
     ]
 
-    class Opened(Message):
+    class Said(Message):
+        """Something a stage tells the board; ``control`` is the stage."""
+
+        def __init__(self, column: StageColumn) -> None:
+            super().__init__()
+            self.column = column
+
+        @property
+        def control(self) -> StageColumn:
+            return self.column
+
+    class Opened(Said):
         """Enter, or a click on the card under the cursor: open ``deal``."""
 
         def __init__(self, column: StageColumn, deal: DealRead) -> None:
-            super().__init__()
-            self.column, self.deal = column, deal
+            super().__init__(column)
+            self.deal = deal
 
-        @property
-        def control(self) -> StageColumn:
-            return self.column
-
-    class PastLast(Message):
+    class PastLast(Said):
         """↓ on the last card loaded: the stage's next cards are wanted, if it has more."""
 
-        def __init__(self, column: StageColumn) -> None:
-            super().__init__()
-            self.column = column
-
-        @property
-        def control(self) -> StageColumn:
-            return self.column
-
-    class HeadClicked(Message):
+    class HeadClicked(Said):
         """A click on the stage's head: the selected deal is to move here."""
-
-        def __init__(self, column: StageColumn) -> None:
-            super().__init__()
-            self.column = column
-
-        @property
-        def control(self) -> StageColumn:
-            return self.column
 
     def __init__(self, column: BoardColumn) -> None:
         super().__init__()
