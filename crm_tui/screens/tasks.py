@@ -6,6 +6,7 @@ its cursor on the task or, when the task left the view, on the one that took its
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -20,7 +21,7 @@ from crm_tui.logic.core.schemas import validated
 from crm_tui.logic.core.vocabulary import TaskScope
 from crm_tui.logic.customers import tasks
 from crm_tui.logic.customers.schemas import TaskCreate, TaskRead
-from crm_tui.logic.values.dates import parse_relative_day
+from crm_tui.logic.values.dates import local_today, parse_relative_day
 from crm_tui.screens.base import CrmScreen
 from crm_tui.screens.record_table import RecordTable
 from crm_tui.screens.widgets.choices import active_users, all_customers
@@ -111,6 +112,16 @@ VIEWS = {
     "4": ("mine", {"scope": TaskScope.open, "assignee": "me"}, "No open tasks of yours."),
     "5": ("finished", {"scope": TaskScope.done, "assignee": None}, "No finished tasks."),
 }
+
+
+def view_showing(task: TaskRead, me: str) -> str | None:
+    """The first view (its key) that lists a new open ``task``, as the views' scopes say:
+    due today, overdue, within the week, or else mine; None for another's task due later
+    or on no day."""
+    today = local_today()
+    if task.due is not None and task.due <= today + timedelta(days=7):
+        return "1" if task.due == today else "2" if task.due < today else "3"
+    return "4" if task.assignee == me else None
 
 
 class TasksScreen(CrmScreen):
@@ -216,10 +227,19 @@ class TasksScreen(CrmScreen):
 
     def action_new(self) -> None:
         def added(task: TaskRead | None) -> None:
-            if task is not None:
-                self.notify(f"Added {task.ref}: {task.title}")
-                self.wanted = task.ref
-                self.action_refresh()
+            if task is None:
+                return
+            view = view_showing(task, self.crm.username)
+            if view is None:
+                due = f"due {shown(task.due)}" if task.due else "with no due day"
+                self.notify(
+                    f"Added {task.ref}: {task.title}, {due} for {task.assignee}: in none of these views yet"
+                )
+            else:
+                self.view = view
+                self.notify(f"Added {task.ref}: {task.title} · in {VIEWS[view][0]} ({view})")
+            self.wanted = task.ref
+            self.action_refresh()
 
         self.app.push_screen(task_form(), added)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from crm_tui.app import make_app
 from crm_tui.logic.core.vocabulary import TaskScope
@@ -210,3 +210,36 @@ async def test_ctrl_z_after_done_opens_the_task_again_under_the_cursor(team):
         await settle(pilot)
         assert table.current == done
     assert not tasks.get_task(team, done).done
+
+
+@pytest.mark.parametrize(
+    ("due", "assignee", "view", "said"),
+    [
+        ("today", "", "1", "in due today (1)"),
+        ("+3d", "", "3", "in this week (3)"),
+        ("", "", "4", "in mine (4)"),
+        ("+30d", "sue", "1", "for sue: in none of these views yet"),
+    ],
+)
+async def test_a_new_task_is_shown_in_a_view_that_lists_it_or_said_to_be_in_none(
+    team, due, assignee, view, said
+):
+    app = make_app(team)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_tasks(app, pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, FormDialog)
+        form.query_one("#field-title", Input).value = "Call back"
+        if due:
+            form.query_one("#field-due", Input).value = due
+        if assignee:
+            form.set_value("assignee", assignee)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is screen and screen.view == view
+        (added,) = [n for n in notices(app) if n.startswith("Added ")]
+        assert added.endswith(said)
+        if not said.endswith("yet"):  # listed, under the cursor
+            assert screen.query_one(RecordTable).current == added.split(":")[0].removeprefix("Added ")
