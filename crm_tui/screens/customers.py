@@ -281,6 +281,15 @@ class CustomersScreen(CrmScreen):
         if self.held is not None and held in (None, self.held):
             held, self.held = self.held, None
             held.__exit__(None, None, None)
+            draw = getattr(self, "_on_timer_update", None)
+            if self.is_current and callable(draw):
+                # Drawn now, letter and rows in one frame: Textual draws on its screen-
+                # update timer, and after the tick the hold let pass, that timer's next
+                # tick comes up to two periods (33 ms) later; the first letter of a word
+                # waited 25-33 ms for it. Asked through the table, so that its news of
+                # the new rows reaches the screen first. A private hook of Textual's:
+                # without it the rows are drawn on the timer's tick, as before.
+                self.table.call_later(self.call_later, draw)
 
     @on(Input.Submitted, "#filter")
     def open_first_match(self) -> None:
