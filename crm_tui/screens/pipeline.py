@@ -219,9 +219,11 @@ class StageColumn(Widget, can_focus=True):
         self.move_to(self.cursor)
 
     def select(self, index: int) -> None:
-        """Focus this stage with its card at ``index`` (the nearest one if out of range)."""
+        """Focus this stage with its card at ``index`` (the nearest one if out of range).
+        The board brings it into view itself (``_bring_into_view``), at once: Textual's
+        own scrolling to a focused widget is animated, and two scrolls raced."""
         self.move_to(index)
-        self.focus()
+        self.focus(scroll_visible=False)
 
     def move_to(self, index: int) -> None:
         self.cursor = min(max(index, 0), max(len(self.cards) - 1, 0))
