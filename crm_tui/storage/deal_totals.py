@@ -26,12 +26,6 @@ TABLE = "deal_totals"
 # The deal columns a total depends on: a change to any other column leaves it alone.
 _COLUMNS = ("stage_id", "owner_id", "currency", "amount_minor", "archived_at")
 
-_CREATE = (
-    f"CREATE TABLE {TABLE} ("
-    "stage_id INTEGER NOT NULL, owner_id INTEGER NOT NULL, currency VARCHAR(3) NOT NULL, "
-    "deals INTEGER NOT NULL, amount_minor BIGINT NOT NULL, "
-    "PRIMARY KEY (stage_id, owner_id, currency))"
-)
 # A deal without an owner counts under owner 0, since a primary key cannot hold NULL.
 _FILL = (
     f"INSERT INTO {TABLE} (stage_id, owner_id, currency, deals, amount_minor) "
@@ -40,12 +34,12 @@ _FILL = (
 )
 
 
-# The table as queries see it; on a MetaData of its own, as no table model has it.
+# The table, as made and as queries see it; on a MetaData of its own, as no table model has it.
 TOTALS = Table(
     TABLE,
     MetaData(),
-    Column("stage_id", Integer, primary_key=True),
-    Column("owner_id", Integer, primary_key=True),
+    Column("stage_id", Integer, primary_key=True, autoincrement=False),
+    Column("owner_id", Integer, primary_key=True, autoincrement=False),
     Column("currency", String(3), primary_key=True),
     Column("deals", Integer, nullable=False),
     Column("amount_minor", BigInteger, nullable=False),
@@ -155,8 +149,8 @@ def uninstall(conn: Connection) -> None:
 def install(conn: Connection) -> None:
     """Create the table and its triggers, and fill it from the deals."""
     uninstall(conn)
-    statements = [_CREATE, *(_sqlite_triggers() if _is_sqlite(conn) else _pg_triggers())]
-    for statement in statements:
+    TOTALS.create(conn)
+    for statement in _sqlite_triggers() if _is_sqlite(conn) else _pg_triggers():
         conn.exec_driver_sql(statement)
     conn.exec_driver_sql(_FILL)
 
