@@ -1,10 +1,11 @@
 """Customers: a list that filters as you type and pages through any number of rows,
 the customer at the centre of everything about it, and the forms that change them.
 
-The list opens with the cursor in its table, where single letters are its keys; ``/``
-goes to the filter, where every letter is text. The customer's screen shows its record,
-contacts, deals, tickets, orders, open tasks and timeline, each a table of its own with
-keys that act on the row under the cursor.
+The list opens with the cursor in its table, where a few letters are actions and the
+digits choose the view (never a letter: a name typed there by mistake changes nothing);
+``/`` goes to the filter, where every letter and digit is text. The customer's screen
+shows its record, contacts, deals, tickets, orders, open tasks and timeline, each a table
+of its own with keys that act on the row under the cursor.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rich.markup import escape
 from rich.text import Text
@@ -63,6 +64,27 @@ if TYPE_CHECKING:
 PAGE = 60  # rows per page: a screenful or two, never the whole table
 # Seconds a letter typed in the filter may wait to be drawn with the rows it filters to.
 HOLD_LETTER = 0.05
+
+
+class View(NamedTuple):
+    """A view of the customer list: its name (and binding id), what it lists in words,
+    and the lifecycle stage and archived flag it lists by."""
+
+    name: str
+    what: str
+    stage: Lifecycle | None
+    archived: bool
+
+
+# The list's views, by their keys.
+VIEWS = {
+    "1": View("all", "customers", None, False),
+    "2": View("leads", "leads", Lifecycle.lead, False),
+    "3": View("prospects", "prospects", Lifecycle.prospect, False),
+    "4": View("customers", "customers at stage customer", Lifecycle.customer, False),
+    "5": View("inactive", "inactive customers", Lifecycle.inactive, False),
+    "6": View("archived", "archived customers", None, True),
+}
 COLUMNS = (  # on a narrow terminal the last ones are left out first
     Column("Ref", 9),
     Column("Name", 20, grow=4),
@@ -88,8 +110,9 @@ class CustomerTable(RowTable):
 
 
 class CustomersScreen(CrmScreen):
-    """The customer list. Letters are keys while the table has the cursor and text while
-    the filter has it, never both: the table's keys are switched off in the filter."""
+    """The customer list. Letters and digits are keys while the table has the cursor and
+    text while the filter has it, never both: the table's keys are switched off in the
+    filter."""
 
     BINDINGS = [
         Binding(
@@ -100,10 +123,23 @@ class CustomersScreen(CrmScreen):
             tooltip="Type to filter by name, email or phone",
         ),
         Binding("n", "new", "New", id="customers.new", tooltip="Add a customer"),
-        Binding("s", "sort", "Sort", id="customers.sort", tooltip="Sort by name, created or updated"),
-        Binding("g", "stage", "Stage", id="customers.stage", tooltip="Show one lifecycle stage, or all"),
         Binding(
-            "a", "archived", "Archived", id="customers.archived", tooltip="Show archived customers instead"
+            "ctrl+o",
+            "sort",
+            "Sort",
+            id="customers.sort",
+            tooltip="Order by name, newest or last changed, in turn",
+        ),
+        *(
+            Binding(
+                key,
+                f"view('{key}')",
+                f"View: {view.name}",
+                id=f"customers.{view.name}",
+                show=False,
+                tooltip=f"Show the {view.what}" + ("" if view.archived else " that are not archived"),
+            )
+            for key, view in VIEWS.items()
         ),
         Binding(
             "x",
@@ -128,15 +164,16 @@ class CustomersScreen(CrmScreen):
             tooltip="In the filter: back to the list. In the list: clear the filter",
         ),
     ]
-    # The keys that are letters: off while the filter has the cursor.
-    TABLE_ACTIONS = frozenset({"filter", "new", "sort", "stage", "archived", "archive", "duplicates"})
+    # The keys that are letters or digits: off while the filter has the cursor, where
+    # they are text. The view's options are on digits and ctrl+o, never on letters, so
+    # that a name typed with the cursor in the table cannot change what the list shows.
+    TABLE_ACTIONS = frozenset({"filter", "new", "view", "archive", "duplicates"})
     AUTO_FOCUS = "#table"
 
     def __init__(self) -> None:
         super().__init__()
         self.sort = CustomerSort.alphabetical
-        self.stage: Lifecycle | None = None
-        self.archived = False
+        self.view = "1"
         self.anchors: list[str | None] = [None]  # where each page we went through started
         self.next_after: str | None = None
         self.wanted: str | None = None  # a customer the cursor goes to once it is shown
@@ -160,8 +197,18 @@ class CustomersScreen(CrmScreen):
     def filter_box(self) -> Input:
         return self.query_one("#filter", Input)
 
+    @property
+    def stage(self) -> Lifecycle | None:
+        """The lifecycle stage the view shows, or None for every stage."""
+        return VIEWS[self.view].stage
+
+    @property
+    def archived(self) -> bool:
+        """Whether the view shows archived customers instead of active ones."""
+        return VIEWS[self.view].archived
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # In the filter a letter is text: the table's letter keys neither fire nor show.
+        # In the filter a letter or digit is text: the table's keys neither fire nor show.
         return not (action in self.TABLE_ACTIONS and self.focused is self.filter_box)
 
     def on_mount(self) -> None:
@@ -242,18 +289,17 @@ class CustomersScreen(CrmScreen):
         self.release_frames()
 
     def status(self, page: CustomerPage) -> str:
-        """What the list shows, or what it would show when it is empty."""
-        what = "archived customers" if self.archived else "customers"
-        stage = f", stage {self.stage}" if self.stage else ""
+        """What the list shows, or what it would show when it is empty, and the keys that
+        change the view."""
+        what = VIEWS[self.view].what
         text = self.filter_box.value.strip()
         if not page.customers:
             matching = f" match {text!r}" if text else ""
-            return f"No {what}{matching}{stage}. " + ("Esc clears the filter." if text else "n adds one.")
-        more = "; more below" if page.next_after else ""
-        count = len(page.customers)
-        page_number = len(self.anchors)
+            return f"No {what}{matching}. " + ("Esc clears the filter." if text else "n adds one; 1-6 views.")
+        more = ", more below" if page.next_after else ""
+        page_number = f" (page {len(self.anchors)})" if len(self.anchors) > 1 else ""
         return (
-            f"{what.capitalize()} by {self.sort}{stage}: page {page_number}, {count} shown{more}. / filters"
+            f"{what.capitalize()} by {self.sort}: {len(page.customers)} shown{more}{page_number}. 1-6 views"
         )
 
     @on(Input.Changed, "#filter")
@@ -372,13 +418,8 @@ class CustomersScreen(CrmScreen):
         self.sort = order[(order.index(self.sort) + 1) % len(order)]
         self._reset()
 
-    def action_stage(self) -> None:
-        cycle: list[Lifecycle | None] = [None, *Lifecycle]
-        self.stage = cycle[(cycle.index(self.stage) + 1) % len(cycle)]
-        self._reset()
-
-    def action_archived(self) -> None:
-        self.archived = not self.archived
+    def action_view(self, view: str) -> None:
+        self.view = view
         self._reset()
 
     def action_archive(self) -> None:

@@ -58,7 +58,7 @@ async def test_the_list_footer_hides_its_letter_keys_in_the_filter_and_shows_the
         assert "New" in in_table and "Sort" in in_table
         await pilot.press("slash")
         await settle(pilot)
-        assert "New" not in described(screen) and "Sort" not in described(screen)
+        assert "New" not in described(screen) and "Sort" in described(screen)  # ctrl+o is no text
         await pilot.press("escape")
         await settle(pilot)
         assert described(screen) == in_table

@@ -4,6 +4,7 @@ its place after every action."""
 from __future__ import annotations
 
 import io
+import string
 
 import pytest
 from rich.console import Console
@@ -59,34 +60,67 @@ async def test_the_list_opens_in_the_table_every_time(team):
         assert app.screen is screen and screen.focused is table
 
 
-async def test_letters_in_the_filter_are_text_and_never_options(team):
+async def test_letters_and_digits_in_the_filter_are_text_and_never_keys(team):
     app = make_app(team)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_list(app, pilot)
-        await pilot.press("slash", *"sang")  # s, a, n and g are the table's keys
+        await pilot.press("slash", *"nxm26")  # n, x, m and the digits are the table's keys
         await settle(pilot)
-        assert screen.query_one("#filter", Input).value == "sang"
-        assert (screen.sort, screen.archived, screen.stage) == (CustomerSort.alphabetical, False, None)
-        assert app.screen is screen  # n did not open the new customer form
+        assert screen.query_one("#filter", Input).value == "nxm26"
+        assert (screen.view, screen.archived, screen.stage) == ("1", False, None)
+        assert app.screen is screen  # n did not open the new customer form, nor m the duplicates
         shown = {key for key, active in screen.active_bindings.items() if active.binding.show}
-        assert not shown & {"n", "s", "g", "a", "x", "m"}  # nor does the footer offer them
+        assert not shown & {"n", "x", "m"}  # nor does the footer offer them
 
 
-async def test_the_table_keys_change_the_view_and_say_so(team):
+async def test_letters_typed_in_the_table_never_change_the_view(team):
+    """Every letter but the three actions (n new, x archive, m duplicates), typed with the
+    cursor in the table, leaves the list as it was: a name typed there by mistake changes
+    nothing."""
+    app = make_app(team)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_list(app, pilot)
+        before = names(screen)
+        letters = [c for c in string.ascii_letters if c not in "nxm"]
+        await pilot.press(*letters)
+        await settle(pilot)
+        assert app.screen is screen
+        assert (screen.view, screen.sort) == ("1", CustomerSort.alphabetical)
+        assert names(screen) == before and status(screen).startswith("Customers by name:")
+    assert not customers.list_customers(team, archived="archived").customers
+
+
+async def test_digits_choose_the_view_and_ctrl_o_the_order_and_the_status_says_so(team):
     archived = customers.list_customers(team, text="acme").customers[0]
     customers.archive_customer(team, archived.ref)
     app = make_app(team)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_list(app, pilot)
         assert "Acme Logistics GmbH" not in names(screen)
-        await pilot.press("a")
+        await pilot.press("6")
         await settle(pilot)
         assert names(screen) == ["Acme Logistics GmbH"]
-        assert status(screen).startswith("Archived customers by name")
-        await pilot.press("a", "g")  # active again, leads only
+        assert status(screen) == "Archived customers by name: 1 shown. 1-6 views"
+        await pilot.press("2")  # active again, leads only
         await settle(pilot)
         leads = [c.name for c in customers.list_customers(team, lifecycle="lead", limit=100).customers]
-        assert names(screen) == leads and ", stage lead" in status(screen)
+        assert names(screen) == leads and status(screen).startswith("Leads by name:")
+        await pilot.press("1", "ctrl+o")
+        await settle(pilot)
+        newest = customers.list_customers(team, sort=CustomerSort.created, limit=100).customers
+        assert names(screen) == [c.name for c in newest]
+        assert status(screen).startswith(f"Customers by {CustomerSort.created}:")
+
+
+async def test_ctrl_o_sorts_from_the_filter_too(team):
+    app = make_app(team)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_list(app, pilot)
+        await pilot.press("slash", *"gmbh", "ctrl+o")
+        await settle(pilot)
+        assert screen.sort == CustomerSort.created and screen.focused is screen.filter_box
+        found = customers.list_customers(team, text="gmbh", sort=CustomerSort.created, limit=100).customers
+        assert names(screen) == [c.name for c in found]
 
 
 async def test_escape_in_the_filter_goes_back_to_the_table_keeping_the_filter(team):
@@ -159,13 +193,13 @@ async def test_archive_from_the_list_acts_at_once_and_the_cursor_takes_the_neigh
         assert f"Archived {gone} · ctrl+z undo" in notices(app)
         assert gone not in table.keys
         assert under_cursor(screen) == neighbour and table.cursor_row == 2
-        await pilot.press("a")  # the archived view: restore it from there
+        await pilot.press("6")  # the archived view: restore it from there
         await settle(pilot)
         assert table.keys == [gone]
         await pilot.press("x")
         await settle(pilot)
         assert f"Restored {gone} · ctrl+z undo" in notices(app)
-        assert status(screen) == "No archived customers. n adds one."
+        assert status(screen) == "No archived customers. n adds one; 1-6 views."
     assert customers.get_customer(team, gone).archived_at is None
 
 
