@@ -407,7 +407,7 @@ class CustomersScreen(CrmScreen):
                 self.wanted = saved.ref
                 self.open(saved.ref)
 
-        self.app.push_screen(CustomerForm(), added)
+        self.app.push_screen(CustomerForm(owner=self.crm.username), added)
 
     def _reset(self) -> None:
         self.anchors = [None]
@@ -1064,10 +1064,11 @@ class CustomerForm(RecordForm):
     """Add a customer, or edit one: only the fields changed are saved, tags included, and
     the customer is dismissed as stored afterwards (so every screen shows the new tags)."""
 
-    def __init__(self, customer: CustomerRead | None = None) -> None:
+    def __init__(self, customer: CustomerRead | None = None, *, owner: str = "") -> None:
+        """``owner``: who a new customer belongs to unless changed (the one adding it)."""
         self.customer = customer
         title = f"Edit {customer.ref} {customer.name}" if customer else "New customer"
-        values = customer_values(customer) if customer else {"kind": "company", "lifecycle": "lead"}
+        values = customer_values(customer) if customer else {"kind": "company", "lifecycle": "lead", "owner": owner}
         super().__init__(
             title,
             CUSTOMER_FIELDS,

@@ -165,7 +165,7 @@ class WelcomeScreen(CrmModal):
             yield Label("Welcome to crm", classes="title")
             yield Static(
                 f"This database is new. You ({self.crm.username}) are its first user and its admin.\n"
-                "Other team members can be added later with `crm user add`.",
+                "Add the other team members later on the Team screen (F8), or with `crm user add`.",
                 classes="hint",
             )
             yield Label("Your name as the team sees it", classes="field-label")

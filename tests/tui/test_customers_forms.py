@@ -96,3 +96,14 @@ async def test_the_owner_is_picked_and_the_stage_chosen(team):
         await settle(pilot, 6)
     stored = customers.list_customers(team, text="owned").customers[0]
     assert (stored.owner, stored.lifecycle.value, stored.kind.value) == ("sven", "prospect", "company")
+
+
+async def test_a_new_customer_belongs_to_the_one_adding_it_unless_changed(team):
+    app = make_app(team)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await new_customer_form(app, pilot)
+        assert form.query_one("#field-owner", PickField).value == team.username
+        form.query_one("#field-name", Input).value = "Mine Ltd"
+        await pilot.press("ctrl+s")
+        await settle(pilot, 6)
+    assert customers.list_customers(team, text="mine ltd").customers[0].owner == team.username
