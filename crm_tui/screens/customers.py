@@ -1068,7 +1068,8 @@ class CustomerForm(RecordForm):
         """``owner``: who a new customer belongs to unless changed (the one adding it)."""
         self.customer = customer
         title = f"Edit {customer.ref} {customer.name}" if customer else "New customer"
-        values = customer_values(customer) if customer else {"kind": "company", "lifecycle": "lead", "owner": owner}
+        new = {"kind": "company", "lifecycle": "lead", "owner": owner}
+        values = customer_values(customer) if customer else new
         super().__init__(
             title,
             CUSTOMER_FIELDS,

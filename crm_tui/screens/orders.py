@@ -466,10 +466,27 @@ class OrderDetail(CrmScreen):
     OrderDetail #order-totals { height: auto; padding: 0 1; }
     """
 
+    # The order's step each action takes (orders.open_steps names those open now).
+    STEP_OF = {
+        "add_line": "lines",
+        "edit_line": "lines",
+        "remove_line": "lines",
+        "confirm": "confirm",
+        "fulfil": "fulfil",
+        "pay": "pay",
+        "cancel_order": "cancel",
+    }
+
     def __init__(self, reference: str) -> None:
         super().__init__()
         self.reference = reference.upper()
         self.order: OrderRead | None = None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Only the steps the order's status allows are offered (footer, F1, palette):
+        # a paid order offers none.
+        step = self.STEP_OF.get(action)
+        return step is None or self.order is None or step in orders.open_steps(self.order.status)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -518,6 +535,7 @@ class OrderDetail(CrmScreen):
             f" · [b]total {money.format_amount(o.total_minor, o.currency)}[/b]"
         )
         self.query_one("#order-next", Static).update(self._next_step(o))
+        self.refresh_bindings()  # the steps open to the order
 
     def _cells(self, line: LineRead) -> tuple[str, ...]:
         assert self.order is not None

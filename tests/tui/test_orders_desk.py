@@ -14,6 +14,7 @@ from crm_tui.logic.sales.schemas import DealCreate, LineCreate, OrderCreate
 from crm_tui.screens.orders import OrderDetail, OrdersScreen
 from crm_tui.screens.widgets.dialogs import Confirm, TextPrompt
 from crm_tui.screens.widgets.forms import FormDialog, Picker, PickField
+from crm_tui.screens.widgets.keys_footer import KeysFooter
 from crm_tui.screens.widgets.row_table import RowTable
 from tests.tui.snapshots import settle, until
 
@@ -238,7 +239,7 @@ async def test_a_refused_line_keeps_the_form_open_with_the_error_beside_its_fiel
     assert counts() == before
 
 
-async def test_a_confirmed_order_takes_no_line_changes_and_says_why(team):
+async def test_an_order_offers_only_the_steps_its_status_allows(team):
     order = orders.add_order(team, OrderCreate(customer="C-1", lines=[LineCreate(product="LIC-U")]))
     orders.advance(team, order.ref, "confirm")
     app = make_app(team)
@@ -246,16 +247,36 @@ async def test_a_confirmed_order_takes_no_line_changes_and_says_why(team):
         await settle(pilot)
         app.open_record(order.ref)
         await settle(pilot)
-        for key in ("a", "e", "d"):
+        screen = app.screen
+        assert isinstance(screen, OrderDetail)
+        assert offered(screen) == {"Fulfil", "Cancel order"}
+        assert "Confirmed: f when it is delivered · x cancels it." in hint(screen)
+        for key in ("a", "e", "d", "c", "y"):  # not offered: they do nothing
             await pilot.press(key)
             await settle(pilot)
-            assert isinstance(app.screen, OrderDetail)
-        assert notes(app).count(f"{order.ref} is confirmed; only a draft's lines can change") == 3
-        # A step out of turn is the logic's refusal, in one line.
-        await pilot.press("y")
+            assert app.screen is screen
+        assert orders.get_order(team, order.ref).status == "confirmed"
+        for key in ("f", "y"):
+            await pilot.press(key)
+            await settle(pilot)
+        assert orders.get_order(team, order.ref).status == "paid"
+        assert offered(screen) == set() and hint(screen) == "Paid: nothing more to do."
+        await pilot.press("x")
         await settle(pilot)
-        assert f"{order.ref} is confirmed; only a fulfilled order can be paid" in notes(app)
-    assert orders.get_order(team, order.ref).status == "confirmed"
+        assert app.screen is screen  # no cancel dialog for a paid order
+    assert orders.get_order(team, order.ref).status == "paid"
+
+
+STEPS = {"Add line", "Edit line", "Remove line", "Confirm", "Fulfil", "Paid", "Cancel order"}
+
+
+def offered(screen: OrderDetail) -> set[str]:
+    """The steps of the order the footer offers."""
+    return {key.description for key in screen.query_one(KeysFooter).keys if key.enabled} & STEPS
+
+
+def hint(screen: OrderDetail) -> str:
+    return str(screen.query_one("#order-next", Static).render())
 
 
 async def test_an_order_is_cancelled_with_a_reason(team):

@@ -205,3 +205,17 @@ def test_cli_order_flow(cli, shop):
         1896,
         21876,
     )
+
+
+@pytest.mark.parametrize(
+    ("status", "steps"),
+    [
+        ("draft", {"lines", "confirm", "cancel"}),
+        ("confirmed", {"fulfil", "cancel"}),
+        ("fulfilled", {"pay", "cancel"}),
+        ("paid", set()),
+        ("cancelled", set()),
+    ],
+)
+def test_open_steps_follow_the_status(status, steps):
+    assert orders.open_steps(status) == steps

@@ -187,6 +187,17 @@ def _total(work: Work, order: Order) -> None:
     work.session.flush()
 
 
+def open_steps(status: str) -> frozenset[str]:
+    """What can be done to an order in ``status``: change its "lines" (a draft's only),
+    the one step of STEPS that follows its status, and "cancel" it (until it is paid)."""
+    steps = {action for action, (needed, _gives, _stamp) in STEPS.items() if needed == status}
+    if lines_refusal("", status) is None:
+        steps.add("lines")
+    if status in CANCELLABLE:
+        steps.add("cancel")
+    return frozenset(steps)
+
+
 def lines_refusal(reference: str, status: str) -> str | None:
     """Why an order's lines cannot change now, or None when they can: only a draft's can."""
     if status != "draft":
