@@ -65,7 +65,7 @@ def _cut(text: str, size: int) -> str:
 class StageColumn(Widget, can_focus=True):
     """One stage, drawn whole by one widget: its head (name and probability; the count and
     sum of all its deals), its cards loaded so far (the newest first, three lines each)
-    with a cursor, and how many more there are below those in view. The card under the
+    with a cursor, and how many more there are above and below those in view. The card under the
     cursor is marked "▶ " while the stage has the focus (the one card the keys act on).
 
     Drawn line by line, as RowTable draws rows: with a widget per card, the board's 240
@@ -200,12 +200,17 @@ class StageColumn(Widget, can_focus=True):
 
     @property
     def more_text(self) -> str:
-        """How many deals are below those in view (the last line), or that there are none
-        (the line under the head)."""
+        """How many deals are above and below those in view (the last line: "↑4 · +12
+        more", short enough for the narrowest column), or that there are none (the line
+        under the head)."""
         if not self.cards:
             return "No deals"
         below = self.below + self.unloaded
-        return f"+{below} more" if below else ""
+        above = f"↑{self.top}" if self.top and self.size.height else ""
+        more = f"+{below} more" if below else ""
+        if above and not more:
+            return f"{above} above"
+        return " · ".join(part for part in (above, more) if part)
 
     # Filling and moving
 

@@ -311,7 +311,7 @@ async def test_scrolling_down_a_long_stage_loads_the_rest_of_its_deals(crm):
             await pilot.press("down")
         await settle(pilot, 2)
         assert selected(app) == ("Lead", everyone[CARDS_PER_STAGE - 1])
-        assert lead.more_text == "+7 more"
+        assert lead.more_text == f"↑{CARDS_PER_STAGE - 5} · +7 more"  # scrolled: some above
         await pilot.press("down")  # past the last card loaded
         await settle(pilot)
         assert lead.refs == everyone  # the rest, in the board's order, none twice
@@ -320,7 +320,7 @@ async def test_scrolling_down_a_long_stage_loads_the_rest_of_its_deals(crm):
             await pilot.press("down")
         await settle(pilot)
         assert selected(app) == ("Lead", everyone[-1])
-        assert lead.more_text == ""
+        assert lead.more_text == f"↑{many - 5} above"
         head = lead.head_text
         assert head == f"Lead 10%\n{many} · {many * 100:,} EUR"  # over all the stage's deals
         await pilot.press("w")  # a card loaded by paging keeps its place after an action
