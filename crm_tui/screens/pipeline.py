@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events, on
@@ -36,6 +35,7 @@ from crm_tui.screens.base import Calls, CrmModal, CrmScreen
 from crm_tui.screens.deal_forms import deal_form, edit_deal_form
 from crm_tui.screens.widgets.dialogs import TextPrompt
 from crm_tui.screens.widgets.keys_footer import KeysFooter
+from crm_tui.screens.widgets.row_table import fit
 
 if TYPE_CHECKING:
     from crm_tui.logic.core.context import Crm
@@ -51,15 +51,6 @@ class StageStrip(HorizontalScroll, can_focus=False, inherit_bindings=False):
     """The stages side by side. Its arrow keys are the screen's (between stages), not
     sideways scrolling: focusing a stage scrolls it into view instead. It takes no focus
     itself, so a click on a stage's head leaves the selected card selected."""
-
-
-def _cut(text: str, size: int) -> str:
-    """``text`` padded or cut to ``size`` cells, a cut shown by an ellipsis."""
-    if size <= 0:
-        return ""
-    if cell_len(text) <= size:
-        return set_cell_size(text, size)
-    return set_cell_size(text, size - 1) + "…"
 
 
 class StageColumn(Widget, can_focus=True):
@@ -338,7 +329,7 @@ class StageColumn(Widget, can_focus=True):
 
     @staticmethod
     def _line(text: str, width: int, style: Style) -> Strip:
-        padded = " " + _cut(" ".join(text.split()), width - 2) + " " if width > 2 else _cut(text, width)
+        padded = " " + fit(" ".join(text.split()), width - 2) + " " if width > 2 else fit(text, width)
         return Strip([Segment(padded, style)], width)
 
     def _cursor_style(self) -> Style:

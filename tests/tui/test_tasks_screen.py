@@ -243,3 +243,17 @@ async def test_a_new_task_is_shown_in_a_view_that_lists_it_or_said_to_be_in_none
         assert added.endswith(said)
         if not said.endswith("yet"):  # listed, under the cursor
             assert screen.query_one(RecordTable).current == added.split(":")[0].removeprefix("Added ")
+
+
+async def test_every_column_fits_at_80_columns_however_long_the_title(team):
+    long = "Prepare the quarterly review of every open deal with the purchasing team in Hamburg"
+    tasks.add_task(team, TaskCreate(title=long, customer="C-1", due=local_today(), assignee="sven"))
+    app = make_app(team)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_tasks(app, pilot)
+        table = screen.query_one(RecordTable)
+        widths = {str(column.label): column.width for column in table.columns.values()}
+        # Each column with a space either side, all within the table: nothing scrolls away.
+        assert sum(widths.values()) + 2 * len(widths) <= table.scrollable_content_region.width
+        assert widths["Assignee"] >= len("Assignee") and widths["Task"] < len(long)
+        assert table.max_scroll_x == 0
