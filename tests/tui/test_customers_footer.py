@@ -62,3 +62,18 @@ async def test_the_list_footer_hides_its_letter_keys_in_the_filter_and_shows_the
         await pilot.press("escape")
         await settle(pilot)
         assert described(screen) == in_table
+
+
+@pytest.mark.parametrize(("size", "says"), [((80, 24), " f1 More keys "), ((160, 40), " f1 Help ")])
+async def test_f1_is_always_in_the_footer_and_says_when_keys_did_not_fit(team, size, says):
+    app = make_app(team)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        footer = app.screen.query_one(KeysFooter)
+        line = footer.render().plain
+        assert says in line and line.index(says) < line.index("palette")
+        shown = [key.description for key in footer.keys if not key.help]
+        fitted = all(f" {description} " in line for description in shown)
+        assert fitted == (says == " f1 Help ")  # at 80 columns some keys are left to F1

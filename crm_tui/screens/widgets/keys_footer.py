@@ -10,8 +10,9 @@ it, as on Footer, and hovering shows the key's tooltip.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -28,6 +29,7 @@ class FooterKey:
     description: str
     enabled: bool
     tooltip: str
+    help: bool = False  # the key of F1's list of keys: always drawn, last
 
 
 class KeysFooter(Widget, can_focus=False):
@@ -93,7 +95,12 @@ class KeysFooter(Widget, can_focus=False):
         keys, palette, actions = [], None, set()
         for key, (_node, binding, enabled, tooltip) in self.screen.active_bindings.items():
             shown = FooterKey(
-                binding.key, app.get_key_display(binding), binding.description, enabled, tooltip
+                binding.key,
+                app.get_key_display(binding),
+                binding.description,
+                enabled,
+                tooltip,
+                help=binding.action == "help",
             )
             if key == palette_key:
                 palette = FooterKey(
@@ -115,12 +122,25 @@ class KeysFooter(Widget, can_focus=False):
         room = width - (palette.cell_len + 2 if palette else 0)  # the palette's edge and margin
         line = Text(no_wrap=True, overflow="crop", end="")
         self._places = []
-        for key in self.keys:
-            piece = self._piece(key, key_style, description_style, hover)
+        # The help key is drawn last whatever the width: when other keys do not fit, it
+        # says that F1 lists them, so that none is out of reach at 80 columns.
+        helper = next((key for key in self.keys if key.help), None)
+        keys = [key for key in self.keys if not key.help]
+        pieces = [self._piece(key, key_style, description_style, hover) for key in keys]
+        if helper is not None:
+            if sum(piece.cell_len for piece in pieces) + self._width(helper) > room:
+                helper = replace(helper, description="More keys")
+            room -= self._width(helper)
+        for key, piece in zip(keys, pieces, strict=True):
             if line.cell_len + piece.cell_len > room:
-                break  # as Footer: the keys that do not fit are not shown
+                break
             self._places.append((line.cell_len, line.cell_len + piece.cell_len, key))
             line.append_text(piece)
+        if helper is not None:
+            piece = self._piece(helper, key_style, description_style, hover)
+            self._places.append((line.cell_len, line.cell_len + piece.cell_len, helper))
+            line.append_text(piece)
+            room += piece.cell_len  # drawn within the room kept for it
         if palette is not None and self.palette is not None:
             line.append(" " * max(room - line.cell_len, 0))
             line.append("▏", self.get_component_rich_style("keys-footer--edge"))
@@ -128,6 +148,11 @@ class KeysFooter(Widget, can_focus=False):
             line.append_text(palette)
             line.append(" ")
         return line
+
+    @staticmethod
+    def _width(key: FooterKey) -> int:
+        """The cells ``key`` takes when drawn (see _piece)."""
+        return cell_len(f" {key.shown} {key.description} ")
 
     def _piece(self, key: FooterKey, key_style: Style, description_style: Style, hover: Style) -> Text:
         """`` key description ``, as a FooterKey draws it, dim if the key does nothing now."""
