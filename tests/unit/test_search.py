@@ -335,3 +335,13 @@ def test_reindex_is_for_admins_and_finds_the_same(crm, as_user):
     users.add_user(crm, UserCreate(username="sam", role="sales"))
     with pytest.raises(Forbidden):
         search.reindex(as_user("sam"))
+
+
+def test_the_palette_names_a_contact_with_the_customer_it_opens(crm):
+    from crm_tui.logic.reports import desk
+
+    acme = add(crm, "Acme Rail")
+    person = contacts.add_contact(crm, ContactCreate(customer=acme.ref, name="Quirin Quast"))
+    (target,) = [t for t in desk.jump_targets(crm, "quirin") if t.kind == "contact"]
+    assert (target.ref, target.label) == (acme.ref, "Quirin Quast at Acme Rail")
+    assert target.detail.startswith(person.ref)

@@ -195,9 +195,12 @@ def jump_targets(crm: Crm, text: str, *, limit: int = 8) -> list[Target]:
 
     found = []
     for hit in search(crm, text, limit=limit):
-        # A contact opens its customer: people are seen in their company's record.
-        ref = hit.customer_ref if hit.kind == "contact" else hit.ref
+        # A contact opens its customer: people are seen in their company's record, and
+        # the label says so ("Tom Becker at Acme"), as the reference shown is the customer's.
+        contact = hit.kind == "contact"
+        ref = hit.customer_ref if contact else hit.ref
         owner = hit.customer if hit.kind != "customer" else ""
         detail = " · ".join(part for part in (hit.ref, owner, hit.snippet) if part)
-        found.append(Target(ref=ref, kind=hit.kind, label=hit.title, detail=detail))
+        label = f"{hit.title} at {hit.customer}" if contact and hit.customer else hit.title
+        found.append(Target(ref=ref, kind=hit.kind, label=label, detail=detail))
     return found[:limit]
