@@ -27,6 +27,7 @@ from crm_tui.logic.service import replies, tickets
 from crm_tui.logic.service.schemas import TicketCreate, TicketRead
 from crm_tui.logic.values.dates import duration_text
 from crm_tui.screens.base import CrmScreen
+from crm_tui.screens.record_table import RecordTable
 from crm_tui.screens.widgets.choices import active_users, all_customers, contacts_of
 from crm_tui.screens.widgets.dialogs import Confirm
 from crm_tui.screens.widgets.forms import (
@@ -328,13 +329,12 @@ class TicketsScreen(CrmScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="queue-status", classes="hint")
-        yield DataTable(id="queue", cursor_type="row", zebra_stripes=True)
+        yield RecordTable("Ref", "Priority", "Status", "SLA", "Subject", "Customer", "Agent", id="queue")
         yield KeysFooter()
 
-    def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns(
-            "Ref", "Priority", "Status", "SLA", "Subject", "Customer", "Agent"
-        )
+    @property
+    def table(self) -> RecordTable:
+        return self.query_one("#queue", RecordTable)
 
     def on_screen_resume(self) -> None:
         # Sent on first display too, so this is also the first load.
@@ -345,8 +345,7 @@ class TicketsScreen(CrmScreen):
 
     def action_view(self, view: str) -> None:
         self.view = view
-        table = self.query_one(DataTable)
-        table.clear()  # another view starts at its top
+        self.table.show([])  # another view starts at its top
         self.action_refresh()
 
     def action_refresh(self) -> None:
@@ -361,32 +360,30 @@ class TicketsScreen(CrmScreen):
 
     def current(self) -> str | None:
         """The reference of the ticket under the cursor."""
-        table = self.query_one(DataTable)
-        if not table.row_count:
-            return None
-        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        return self.table.current
 
     def show(self, name: str, empty: str, page) -> None:
-        table = self.query_one(DataTable)
-        keep, row = self.place or self.current(), table.cursor_row
-        self.place = None
-        table.clear()
-        for t in page.tickets:
-            style = PRIORITY_STYLE[t.priority.value]
-            sla = Text(sla_text(t), style="bold red" if t.breached else "")
-            table.add_row(
+        """The view's tickets, the cursor kept on its ticket (or on a new one, ``place``)."""
+        rows = [
+            (
                 t.ref,
-                Text(t.priority.value, style=style),
-                t.status.value,
-                sla,
-                t.subject,
-                t.customer_name,
-                t.assignee or "",
-                key=t.ref,
+                (
+                    t.ref,
+                    Text(t.priority.value, style=PRIORITY_STYLE[t.priority.value]),
+                    t.status.value,
+                    Text(sla_text(t), style="bold red" if t.breached else ""),
+                    t.subject,
+                    t.customer_name,
+                    t.assignee or "",
+                ),
             )
-        refs = [t.ref for t in page.tickets]
-        if refs:
-            table.move_cursor(row=refs.index(keep) if keep in refs else min(row, len(refs) - 1))
+            for t in page.tickets
+        ]
+        self.table.show(rows)
+        if self.place:
+            self.table.go_to(self.place)
+            self.place = None
+        refs = self.table.keys
         more = " (more: narrow the view)" if page.next_after else ""
         status = (
             f"Tickets: {name}, {len(refs)} shown{more}. 1-5 change the view · n new ticket · Enter opens."
