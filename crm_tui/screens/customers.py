@@ -85,6 +85,13 @@ VIEWS = {
     "5": View("inactive", "inactive customers", Lifecycle.inactive, False),
     "6": View("archived", "archived customers", None, True),
 }
+# Each order of the list (ctrl+o), as the status line says it: names from A, the others
+# newest first.
+ORDER_SAID = {
+    CustomerSort.alphabetical: "by name",
+    CustomerSort.created: "newest first",
+    CustomerSort.updated: "last changed first",
+}
 COLUMNS = (  # on a narrow terminal the last ones are left out first
     Column("Ref", 9),
     Column("Name", 20, grow=4),
@@ -128,7 +135,7 @@ class CustomersScreen(CrmScreen):
             "sort",
             "Sort",
             id="customers.sort",
-            tooltip="Order by name, newest or last changed, in turn",
+            tooltip="Order by name, newest first or last changed first, in turn",
         ),
         *(
             Binding(
@@ -253,6 +260,7 @@ class CustomersScreen(CrmScreen):
             text=self.filter_box.value,
             lifecycle=self.stage,
             sort=self.sort,
+            descending=self.sort != CustomerSort.alphabetical,
             archived="archived" if self.archived else "active",
             limit=PAGE,
             after=after,
@@ -298,9 +306,8 @@ class CustomersScreen(CrmScreen):
             return f"No {what}{matching}. " + ("Esc clears the filter." if text else "n adds one; 1-6 views.")
         more = ", more below" if page.next_after else ""
         page_number = f" (page {len(self.anchors)})" if len(self.anchors) > 1 else ""
-        return (
-            f"{what.capitalize()} by {self.sort}: {len(page.customers)} shown{more}{page_number}. 1-6 views"
-        )
+        shown_now = f"{len(page.customers)} shown{more}{page_number}"
+        return f"{what.capitalize()} {ORDER_SAID[self.sort]}: {shown_now}. 1-6 views"
 
     @on(Input.Changed, "#filter")
     def filter_changed(self) -> None:
@@ -353,6 +360,7 @@ class CustomersScreen(CrmScreen):
             text=text,
             lifecycle=self.stage,
             sort=self.sort,
+            descending=self.sort != CustomerSort.alphabetical,
             archived="archived" if self.archived else "active",
             then=opened,
             key="open",
