@@ -23,7 +23,7 @@ from crm_tui.logic.core.schemas import validated
 from crm_tui.logic.core.vocabulary import Channel, Priority, Role, TicketType
 from crm_tui.logic.customers import customers
 from crm_tui.logic.sales import orders
-from crm_tui.logic.service import replies, tickets
+from crm_tui.logic.service import replies, tickets, workflow
 from crm_tui.logic.service.schemas import TicketCreate, TicketRead
 from crm_tui.logic.values.dates import duration_text
 from crm_tui.screens.base import CrmScreen
@@ -434,11 +434,20 @@ class TicketScreen(CrmScreen):
         Binding("escape", "app.pop_screen", "Back", id="ticket.back", tooltip="Back to the list"),
     ]
 
+    # The workflow steps of the ticket's actions (workflow.open_steps names those open).
+    STEPS = frozenset({"open", "pending", "resolve", "close", "reopen", "rate"})
+
     def __init__(self, reference: str) -> None:
         super().__init__()
         self.reference = reference
         self.ticket: TicketRead | None = None
         self.shown_messages = 0
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Only the steps the ticket's status allows are offered (footer, F1, palette).
+        if action not in self.STEPS or self.ticket is None:
+            return True
+        return action in workflow.open_steps(self.ticket.status.value)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -457,6 +466,7 @@ class TicketScreen(CrmScreen):
 
     def show(self, detail) -> None:
         self.ticket = t = detail.ticket
+        self.refresh_bindings()  # the steps open to the ticket now
         self.sub_title = f"{t.ref} {t.subject}"
         lines = [
             f"[b]{escape(t.subject)}[/b]  {t.ref}  {t.type.value}, "

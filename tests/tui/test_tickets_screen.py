@@ -13,6 +13,7 @@ from crm_tui.screens.customers import CustomerDetailScreen
 from crm_tui.screens.tickets import ON_CUSTOMER, TicketScreen
 from crm_tui.screens.widgets.dialogs import Confirm
 from crm_tui.screens.widgets.forms import FormDialog, Picker, PickField
+from crm_tui.screens.widgets.keys_footer import KeysFooter
 from tests.tui.snapshots import settle
 
 pytestmark = pytest.mark.asyncio
@@ -259,17 +260,30 @@ async def test_a_resolved_ticket_is_closed_at_once_and_can_be_reopened(team):
     assert (stored.status, stored.resolution, stored.closed_at) == ("open", None, None)
 
 
-async def test_closing_an_unresolved_ticket_is_refused_and_said(team, counts):
+STEPS = {"Open", "Pending", "Resolve", "Close", "Reopen", "Rate"}
+
+
+def steps_offered(screen: TicketScreen) -> set[str]:
+    """The workflow steps the ticket's footer offers."""
+    return {key.description for key in screen.query_one(KeysFooter).keys if key.enabled} & STEPS
+
+
+async def test_a_ticket_offers_only_the_steps_its_status_allows(team, counts):
     ticket = waiting(team, "open")
     app = make_app(team)
     before = counts()
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_ticket(app, pilot, ticket.ref)
-        await pilot.press("c")
+        assert steps_offered(screen) == {"Pending", "Resolve"}
+        for key in ("c", "s", "e"):  # close, rate and reopen are not offered: nothing happens
+            await pilot.press(key)
+            await settle(pilot)
+            assert app.screen is screen
+        assert counts() == before and ", open" in head(screen)
+        tickets.resolve(team, ticket.ref, "Sent a new password")
+        screen.records_changed()
         await settle(pilot)
-        assert any("resolve it before closing it" in text for text in notes(app))
-        assert ", open" in head(screen)
-    assert counts() == before
+        assert steps_offered(screen) == {"Close", "Reopen", "Rate"}
 
 
 async def test_pending_stops_the_clock_and_open_starts_it(team):
@@ -328,24 +342,6 @@ async def test_a_rating_is_revised_from_the_score_given(team):
         await pilot.press("ctrl+s")
         await settle(pilot)
     assert tickets.get_ticket(team, ticket.ref).satisfaction == 1
-
-
-async def test_rating_an_open_ticket_is_refused_and_the_form_stays(team, counts):
-    ticket = waiting(team, "open")
-    app = make_app(team)
-    before = counts()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await open_ticket(app, pilot, ticket.ref)
-        await pilot.press("s")
-        await settle(pilot)
-        form = app.screen
-        assert isinstance(form, FormDialog)
-        form.query_one("#field-score", Input).value = "2"
-        await pilot.press("ctrl+s")
-        await settle(pilot)
-        assert app.screen is form
-        assert "rate it once it is resolved" in str(form.query_one("#form-error", Static).render())
-    assert counts() == before
 
 
 async def test_a_merge_asks_first_and_moves_the_conversation(team):

@@ -297,3 +297,19 @@ def test_cli_ticket_flow_and_exit_codes(cli, desk, counts):
     assert shown["status"] == "resolved" and shown["messages"][0]["body"] == "Which invoice?"
     assert cli("sla", "set", "urgent", "--first-response", "30m").exit_code == 0
     assert json.loads(cli("sla", "show", "-f", "json").stdout)[0]["first_response_minutes"] == 30
+
+
+@pytest.mark.parametrize(
+    ("status", "steps"),
+    [
+        ("new", {"open", "pending", "resolve"}),
+        ("open", {"pending", "resolve"}),
+        ("pending", {"open", "resolve"}),
+        ("resolved", {"close", "reopen", "rate"}),
+        ("closed", {"reopen", "rate"}),
+    ],
+)
+def test_the_steps_open_to_a_ticket_follow_its_status(status, steps):
+    from crm_tui.logic.service.workflow import open_steps
+
+    assert open_steps(status) == steps

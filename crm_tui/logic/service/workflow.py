@@ -28,6 +28,22 @@ MOVES = {
 }
 
 
+def open_steps(status: str) -> frozenset[str]:
+    """The steps of the workflow a ticket in ``status`` can take, by the names of the
+    desk's and the command line's steps: "open" (from new or pending), "pending",
+    "resolve", "close", "reopen" (from resolved or closed), as MOVES allows them, and
+    "rate" once it is resolved or closed."""
+    moves = MOVES[status]
+    finished = status in ("resolved", "closed")
+    named = {"pending": "pending", "resolved": "resolve", "closed": "close"}
+    steps = {named[move] for move in moves if move in named}
+    if "open" in moves:
+        steps.add("reopen" if finished else "open")
+    if finished:
+        steps.add("rate")
+    return frozenset(steps)
+
+
 def move_status(work: Work, ticket: Ticket, status: str, now: datetime) -> None:
     """Apply one allowed move of the workflow, starting or stopping the clock."""
     name = ref("ticket", ticket.id)
