@@ -382,11 +382,23 @@ class DealActions(Calls):
     """What the board and a deal's view both do to a deal. Win, lose, reopen and archive
     act at once and say how to undo; each screen shows the result in ``deal_changed``."""
 
+    # The deal's steps that depend on its status (deals.open_steps names those open).
+    STEPS = frozenset({"win", "lose", "reopen", "order"})
+
     def selected_deal(self) -> DealRead | None:
         raise NotImplementedError
 
     def deal_changed(self, reference: str) -> None:
         raise NotImplementedError
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Only the steps the selected deal's status allows are offered (footer, F1,
+        # palette): on the board, cards of one stage share a status, so a change of
+        # stage (of focus) is when they change.
+        if action not in self.STEPS:
+            return True
+        deal = self.selected_deal()
+        return deal is not None and action in deals.open_steps(deal.status)
 
     def saved(self, deal: DealRead | None) -> None:
         """A form's result: the deal as saved, or None if the form was cancelled."""
@@ -744,10 +756,12 @@ class PipelineScreen(DealActions, CrmScreen):
         """A new deal in the stage selected (or the pipeline's first, for a won or lost one)."""
         column, _ = self._current()
         stage = column.stage if column is not None and column.kind == "open" else None
-        self.app.push_screen(
-            deal_form(pipeline=self.pipeline, stage=stage),
-            self.saved,
-        )
+        self.app.push_screen(deal_form(pipeline=self.pipeline, stage=stage), self.added)
+
+    def added(self, deal: DealRead | None) -> None:
+        if deal is not None:
+            self.notify(f"Added {deal.ref} {deal.title} in {deal.stage}")
+        self.saved(deal)
 
     def action_move(self, step: int) -> None:
         column, deal = self._current()
@@ -776,6 +790,7 @@ class PipelineScreen(DealActions, CrmScreen):
 
     def _moved(self, moved: Moved) -> None:
         """Show the two stages the deal left and entered, the cursor on it in the new one."""
+        self.notify(f"Moved {moved.deal.ref} to {moved.deal.stage} · {UNDO}")
         if self.reading or any(self._column(read.stage.name) is None for read in moved.columns):
             self.deal_changed(moved.deal.ref)  # the board is being read again, or shows another pipeline
             return
@@ -853,6 +868,7 @@ class DealDetail(DealActions, CrmModal[None]):
     def show(self, shown_now: _Shown) -> None:
         detail = shown_now.detail
         d = self.deal = detail.deal
+        self.refresh_bindings()  # the steps open to the deal now
         status = d.status + (", archived" if d.archived_at else "")
         lines = [
             f"[b]{escape(d.title)}[/b]  {d.ref}  ({status})",

@@ -294,6 +294,14 @@ def move_deal(crm: Crm, reference: str | int, stage: str, *, expected_version: i
         return read_one(work, deal)
 
 
+def open_steps(status: str) -> frozenset[str]:
+    """What can be done to a deal in ``status`` beyond editing and archiving: an open
+    deal is moved, won or lost; a closed one reopened, and a won one made an order."""
+    if status == "open":
+        return frozenset({"move", "win", "lose"})
+    return frozenset({"reopen", "order"} if status == "won" else {"reopen"})
+
+
 def win_deal(
     crm: Crm,
     reference: str | int,
