@@ -170,7 +170,7 @@ class WelcomeScreen(CrmModal):
             )
             yield Label("Your name as the team sees it", classes="field-label")
             yield Input(value=self.crm.username, id="display-name")
-            yield Static("", id="welcome-status", classes="hint")
+            yield Static("Tab goes to the buttons; Enter chooses one.", id="welcome-status", classes="hint")
             with Horizontal(classes="buttons"):
                 yield Button("Start empty", id="empty")
                 yield Button("Load demo data", id="demo", variant="primary")

@@ -155,6 +155,18 @@ def product_fields(default_currency: str, *, with_sku: bool) -> list[Field]:
     )]  # fmt: skip
 
 
+# The order's step each action takes (orders.open_steps names those open now).
+STEP_OF = {
+    "add_line": "lines",
+    "edit_line": "lines",
+    "remove_line": "lines",
+    "confirm": "confirm",
+    "fulfil": "fulfil",
+    "pay": "pay",
+    "cancel_order": "cancel",
+}
+
+
 class OrdersScreen(TabbedScreen):
     """Orders, newest first, and the products they are made of."""
 
@@ -218,7 +230,19 @@ class OrdersScreen(TabbedScreen):
         yield KeysFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#orders", RowTable).focus()
+        table = self.query_one("#orders", RowTable)
+        table.focus()
+        # The steps offered follow the order under the cursor.
+        self.watch(table, "cursor_row", lambda: self.refresh_bindings(), init=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # The steps of the order under the cursor: only those its status allows.
+        allowed = super().check_action(action, parameters)
+        step = STEP_OF.get(action)
+        if not allowed or step is None:
+            return allowed
+        order = self.selected_order() if self.order_rows else None  # none before the list is read
+        return order is not None and step in orders.open_steps(order.status)
 
     def on_screen_resume(self) -> None:
         # Sent on first display too, so this is also the first load.
@@ -253,6 +277,7 @@ class OrdersScreen(TabbedScreen):
             for o in found
         ]  # fmt: skip
         self.query_one("#orders", RowTable).refill(rows, select=self.wanted.pop("orders", None))
+        self.refresh_bindings()  # the order under the cursor may have another status now
         if not found:
             status = "No orders yet: n makes one, for a customer or from a won deal."
         else:
@@ -466,17 +491,6 @@ class OrderDetail(CrmScreen):
     OrderDetail #order-totals { height: auto; padding: 0 1; }
     """
 
-    # The order's step each action takes (orders.open_steps names those open now).
-    STEP_OF = {
-        "add_line": "lines",
-        "edit_line": "lines",
-        "remove_line": "lines",
-        "confirm": "confirm",
-        "fulfil": "fulfil",
-        "pay": "pay",
-        "cancel_order": "cancel",
-    }
-
     def __init__(self, reference: str) -> None:
         super().__init__()
         self.reference = reference.upper()
@@ -485,7 +499,7 @@ class OrderDetail(CrmScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Only the steps the order's status allows are offered (footer, F1, palette):
         # a paid order offers none.
-        step = self.STEP_OF.get(action)
+        step = STEP_OF.get(action)
         return step is None or self.order is None or step in orders.open_steps(self.order.status)
 
     def compose(self) -> ComposeResult:

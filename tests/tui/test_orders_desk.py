@@ -437,3 +437,28 @@ async def test_the_palette_runs_an_action_of_the_other_tab_on_that_tab(team):
         await settle(pilot)
         assert screen.tab == "products-tab"
         assert isinstance(app.screen, FormDialog)
+
+
+async def test_the_order_list_offers_the_steps_of_the_order_under_the_cursor(team):
+    listed = {}
+    for status, steps in (("draft", ()), ("confirmed", ("confirm",)), ("paid", ("confirm", "fulfil", "pay"))):
+        order = orders.add_order(team, OrderCreate(customer="C-1", lines=[LineCreate(product="LIC-U")]))
+        for step in steps:
+            orders.advance(team, order.ref, step)
+        listed[status] = order.ref
+    app = make_app(team)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await open_orders(pilot)
+        table = screen.query_one("#orders", RowTable)
+        expected = {
+            "draft": {"Confirm", "Cancel order"},
+            "confirmed": {"Fulfil", "Cancel order"},
+            "paid": set(),
+        }
+        for status, steps in expected.items():
+            table.move_cursor(row=table.keys.index(listed[status]))
+            await settle(pilot)
+            assert offered(screen) == steps, status
+        await pilot.press("c", "f", "y")  # on the paid order: none is offered, nothing happens
+        await settle(pilot)
+    assert orders.get_order(team, listed["paid"]).status == "paid"
