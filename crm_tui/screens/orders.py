@@ -36,7 +36,7 @@ from crm_tui.logic.sales.schemas import (
 )
 from crm_tui.logic.values import money
 from crm_tui.screens.base import CrmScreen
-from crm_tui.screens.widgets.choices import all_customers, open_deals_of, products_on_sale
+from crm_tui.screens.widgets.choices import all_customers, deals_to_order, products_on_sale
 from crm_tui.screens.widgets.dialogs import Confirm, TextPrompt
 from crm_tui.screens.widgets.forms import Field, FormDialog
 from crm_tui.screens.widgets.keys_footer import KeysFooter
@@ -310,7 +310,7 @@ class OrdersScreen(TabbedScreen):
             [
                 Field("customer", "Customer (for an order from scratch)", kind="pick", source=all_customers),
                 Field("deal", "Or from a won deal: its title and amount become the first line", kind="pick",
-                      source=open_deals_of(status="won")),
+                      source=deals_to_order),
                 Field("currency", "Currency", hint=f"empty: the deal's, else {default}"),
             ],
             add_order,

@@ -123,8 +123,9 @@ async def test_a_new_order_from_scratch_for_a_customer_in_a_currency(team):
 
 async def test_a_new_order_needs_a_customer_or_a_deal_and_a_refused_deal_keeps_the_form(team, counts):
     ordered = deals.list_deals(team, status="won", limit=1).deals[0]  # the demo's won deals have orders
+    won = deals.add_deal(team, DealCreate(customer="C-2", title="Solar roof", amount="900"))
+    deals.win_deal(team, won.ref)
     app = make_app(team)
-    before = counts()
     async with app.run_test(size=(80, 24)) as pilot:
         await open_orders(pilot)
         await pilot.press("n")
@@ -134,11 +135,23 @@ async def test_a_new_order_needs_a_customer_or_a_deal_and_a_refused_deal_keeps_t
         form = app.screen
         assert isinstance(form, FormDialog)
         assert "choose a customer, or a won deal" in error_beside(form, "customer")
-        await pick(pilot, "deal", ordered.title)
+        form.query_one("#field-deal", PickField).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        picker = app.screen
+        assert isinstance(picker, Picker)
+        shown = [str(option.prompt) for option in picker.query_one(OptionList).options]
+        assert any(won.title in text for text in shown)  # won, no order yet: offered
+        assert not any(ordered.title in text and ordered.ref in text for text in shown)  # has one
+        await pilot.press("escape")
+        await settle(pilot)
+        await pick(pilot, "deal", won.title)
+        taken = orders.add_order(team, OrderCreate(customer="C-2", deal=won.ref))  # someone was quicker
+        before = counts()
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert app.screen is form
-        assert f"{ordered.ref} already has order" in error_beside(form, "deal")
+        assert f"{won.ref} already has order {taken.ref}" in error_beside(form, "deal")
     assert counts() == before
 
 

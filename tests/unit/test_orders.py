@@ -219,3 +219,17 @@ def test_cli_order_flow(cli, shop):
 )
 def test_open_steps_follow_the_status(status, steps):
     assert orders.open_steps(status) == steps
+
+
+def test_the_deals_to_order_are_the_won_ones_without_an_order_that_counts(shop):
+    made = {
+        title: deals.add_deal(shop, DealCreate(customer="C-1", title=title, amount="100")).ref
+        for title in ("Open one", "Won plain", "Won ordered", "Won cancelled", "Lost one")
+    }
+    for title in ("Won plain", "Won ordered", "Won cancelled"):
+        deals.win_deal(shop, made[title], create_order=title != "Won plain")
+    deals.lose_deal(shop, made["Lost one"], "price")
+    cancelled = orders.list_orders(shop, limit=10)[0]
+    orders.cancel_order(shop, next(o.ref for o in cancelled if o.deal == made["Won cancelled"]), "redo")
+    assert {d.title for d in orders.deals_to_order(shop)} == {"Won plain", "Won cancelled"}
+    assert [d.title for d in orders.deals_to_order(shop, text="CANC")] == ["Won cancelled"]
