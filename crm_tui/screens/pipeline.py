@@ -383,7 +383,7 @@ class DealActions(Calls):
     act at once and say how to undo; each screen shows the result in ``deal_changed``."""
 
     # The deal's steps that depend on its status (deals.open_steps names those open).
-    STEPS = frozenset({"win", "lose", "reopen", "order"})
+    STEPS = frozenset({"move", "win", "lose", "reopen", "order"})
 
     def selected_deal(self) -> DealRead | None:
         raise NotImplementedError

@@ -17,13 +17,25 @@ from textual.binding import Binding
 from textual.geometry import Size
 from textual.widgets import DataTable
 
-from crm_tui.screens.widgets.row_table import LineTable, cursor_keys
+from crm_tui.screens.widgets.row_table import LineTable, cursor_keys, fit
 
 Cell = str | Text
 
 
 def _width(cell: Cell) -> int:
     return cell.cell_len if isinstance(cell, Text) else cell_len(cell)
+
+
+def _cut(cell: Cell, size: int) -> Cell:
+    """``cell`` cut to ``size`` cells with an ellipsis, as the line-drawn tables cut (a
+    DataTable crops a cell without a sign that there is more)."""
+    if _width(cell) <= size:
+        return cell
+    if isinstance(cell, Text):
+        cut = cell.copy()
+        cut.truncate(size, overflow="ellipsis")
+        return cut
+    return fit(" ".join(cell.split()), size)
 
 
 class RecordTable(DataTable):
@@ -55,12 +67,13 @@ class RecordTable(DataTable):
         # assignee) went out of sight behind a long title.
         plain = [[cell.plain if isinstance(cell, Text) else cell for cell in cells] for _, cells in rows]
         room = self.scrollable_content_region.width or 10_000  # not laid out yet: no limit
+        sizes = column_widths(self.labels, plain, room)
         self.clear(columns=True)
-        for label, size in zip(self.labels, column_widths(self.labels, plain, room), strict=True):
+        for label, size in zip(self.labels, sizes, strict=True):
             self.add_column(label, width=size)
         self.keys = [key for key, _ in rows]
         for key, cells in rows:
-            self.add_row(*cells, key=key)
+            self.add_row(*(_cut(cell, size) for cell, size in zip(cells, sizes, strict=True)), key=key)
         if not self.keys:
             return
         target = self.keys.index(was) if was in self.keys else min(index, len(self.keys) - 1)

@@ -114,6 +114,9 @@ VIEWS = {
 }
 
 
+FINISHED = "5"  # the view of tasks done
+
+
 def view_showing(task: TaskRead, me: str) -> str | None:
     """The first view (its key) that lists a new open ``task``, as the views' scopes say:
     due today, overdue, within the week, or else mine; None for another's task due later
@@ -179,8 +182,17 @@ class TasksScreen(CrmScreen):
     def table(self) -> RecordTable:
         return self.query_one("#task-list", RecordTable)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Done in the views of open tasks, reopen in the view of finished ones.
+        if action == "done":
+            return self.view != FINISHED
+        if action == "reopen":
+            return self.view == FINISHED
+        return True
+
     def action_view(self, view: str) -> None:
         self.view = view
+        self.refresh_bindings()
         self.action_refresh()
 
     def action_refresh(self) -> None:

@@ -107,3 +107,14 @@ async def test_a_new_customer_belongs_to_the_one_adding_it_unless_changed(team):
         await pilot.press("ctrl+s")
         await settle(pilot, 6)
     assert customers.list_customers(team, text="mine ltd").customers[0].owner == team.username
+
+
+async def test_the_form_footer_shows_f1_beside_save_and_cancel(team):
+    app = make_app(team)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await new_customer_form(app, pilot)
+        keys = [(k.shown, k.description) for k in form.query_one(KeysFooter).keys]
+        assert keys[-1] == ("f1", "Help") and ("^s", "Save") in keys
+        await pilot.press("f1")  # and it works there
+        await settle(pilot)
+        assert type(app.screen).__name__ == "HelpScreen"

@@ -17,6 +17,7 @@ from crm_tui.screens.customers import CustomerDetailScreen
 from crm_tui.screens.record_table import RecordTable
 from crm_tui.screens.tasks import TasksScreen
 from crm_tui.screens.widgets.forms import FormDialog, Picker, PickField
+from crm_tui.screens.widgets.keys_footer import KeysFooter
 from tests.tui.customer_steps import notices, settle
 
 pytestmark = pytest.mark.asyncio
@@ -257,3 +258,28 @@ async def test_every_column_fits_at_80_columns_however_long_the_title(team):
         assert sum(widths.values()) + 2 * len(widths) <= table.scrollable_content_region.width
         assert widths["Assignee"] >= len("Assignee") and widths["Task"] < len(long)
         assert table.max_scroll_x == 0
+
+
+async def test_done_is_offered_in_the_open_views_and_reopen_in_the_finished_one(team):
+    app = make_app(team)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_tasks(app, pilot)
+        assert {"Done"} == footer_steps(screen)
+        await pilot.press("5")
+        await settle(pilot)
+        assert {"Reopen"} == footer_steps(screen)
+
+
+def footer_steps(screen: TasksScreen) -> set[str]:
+    return {k.description for k in screen.query_one(KeysFooter).keys if k.enabled} & {"Done", "Reopen"}
+
+
+async def test_a_long_title_is_cut_with_an_ellipsis(team):
+    long = "Prepare the quarterly review of every open deal with the purchasing team in Hamburg"
+    tasks.add_task(team, TaskCreate(title=long, customer="C-1", due=local_today(), assignee="sven"))
+    app = make_app(team)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_tasks(app, pilot)
+        table = screen.query_one(RecordTable)
+        shown = str(table.get_row(next(k for k in table.keys if "Prepare" in str(table.get_row(k)[2])))[2])
+        assert shown.endswith("…") and long.startswith(shown[:-1])
