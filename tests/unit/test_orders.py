@@ -231,5 +231,5 @@ def test_the_deals_to_order_are_the_won_ones_without_an_order_that_counts(shop):
     deals.lose_deal(shop, made["Lost one"], "price")
     cancelled = orders.list_orders(shop, limit=10)[0]
     orders.cancel_order(shop, next(o.ref for o in cancelled if o.deal == made["Won cancelled"]), "redo")
-    assert {d.title for d in orders.deals_to_order(shop)} == {"Won plain", "Won cancelled"}
-    assert [d.title for d in orders.deals_to_order(shop, text="CANC")] == ["Won cancelled"]
+    assert {d.title for d in deals.deals_to_order(shop)} == {"Won plain", "Won cancelled"}
+    assert [d.title for d in deals.deals_to_order(shop, text="CANC")] == ["Won cancelled"]

@@ -391,6 +391,23 @@ def restore_deal(crm: Crm, reference: str | int) -> DealRead:
 # Lists
 
 
+def deals_to_order(crm: Crm, *, text: str | None = None, limit: int = 50) -> list[DealRead]:
+    """Won deals that can become an order (none of theirs counts yet), the latest first;
+    ``text``: only those whose title contains it."""
+    from crm_tui.logic.sales.orders import counted_orders
+
+    with crm.work() as work:
+        query = select(Deal).where(
+            col(Deal.status) == "won",
+            col(Deal.archived_at).is_(None),
+            ~counted_orders(col(Deal.id)).exists(),
+        )
+        if text and text.strip():
+            query = query.where(func.lower(col(Deal.title)).contains(text.strip().lower(), autoescape=True))
+        query = query.order_by(col(Deal.closed_at).desc(), col(Deal.id).desc()).limit(limit)
+        return reads(work, list(work.session.execute(query).scalars()))
+
+
 def list_deals(
     crm: Crm,
     *,

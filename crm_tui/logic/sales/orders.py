@@ -23,7 +23,7 @@ from crm_tui.logic.core.schemas import Input
 from crm_tui.logic.core.vocabulary import OrderStatus
 from crm_tui.logic.sales import products
 from crm_tui.logic.sales.fields import about
-from crm_tui.logic.sales.schemas import DealRead, LineCreate, LineRead, MoneyText, OrderCreate, OrderRead
+from crm_tui.logic.sales.schemas import LineCreate, LineRead, MoneyText, OrderCreate, OrderRead
 from crm_tui.logic.values import money
 from crm_tui.logic.values.normalise import clean_text
 from crm_tui.storage.models import Customer, Deal, Order, OrderLine, Product, User
@@ -373,32 +373,16 @@ def _orderable_deal(work: Work, reference: str | int, customer: Customer | None)
         raise Invalid(
             f"{name} belongs to {ref('customer', deal.customer_id)}, not {ref('customer', customer.id)}"
         )
-    existing = work.session.execute(_orders_of(deal.id).limit(1)).scalar_one_or_none()
+    existing = work.session.execute(counted_orders(deal.id).limit(1)).scalar_one_or_none()
     if existing:
         raise Invalid(f"{name} already has order {ref('order', existing)}")
     return deal
 
 
-def _orders_of(deal_id: Any) -> Select:
-    """The orders of a deal that count: a deal has one order at most, unless cancelled."""
+def counted_orders(deal_id: Any) -> Select:
+    """The orders of a deal that count: a deal has one order at most, unless cancelled
+    (a deal with one is not made an order again)."""
     return select(col(Order.id)).where(col(Order.deal_id) == deal_id, col(Order.status) != "cancelled")
-
-
-def deals_to_order(crm: Crm, *, text: str | None = None, limit: int = 50) -> list[DealRead]:
-    """Won deals that can become an order (none of theirs counts yet), the latest first;
-    ``text``: only those whose title contains it."""
-    from crm_tui.logic.sales import deals
-
-    with crm.work() as work:
-        query = select(Deal).where(
-            col(Deal.status) == "won",
-            col(Deal.archived_at).is_(None),
-            ~_orders_of(col(Deal.id)).exists(),
-        )
-        if text and text.strip():
-            query = query.where(func.lower(col(Deal.title)).contains(text.strip().lower(), autoescape=True))
-        query = query.order_by(col(Deal.closed_at).desc(), col(Deal.id).desc()).limit(limit)
-        return deals.reads(work, list(work.session.execute(query).scalars()))
 
 
 def _deal_line(deal: Deal, currency: str) -> LineCreate:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from crm_tui.logic.core import users
 from crm_tui.logic.core.vocabulary import Role
 from crm_tui.logic.customers import contacts, customers
-from crm_tui.logic.sales import orders, pipelines, products
+from crm_tui.logic.sales import deals, pipelines, products
 from crm_tui.logic.service import tickets
 from crm_tui.logic.values import money
 from crm_tui.screens.widgets.forms import PICKS, Choice, Source
@@ -99,7 +99,7 @@ products_on_sale.none_yet = (  # type: ignore[attr-defined]
 
 def deals_to_order(crm: Crm, text: str) -> list[Choice]:
     """Won deals with no order yet: those a new order can be made from."""
-    found = orders.deals_to_order(crm, text=text or None, limit=PICKS)
+    found = deals.deals_to_order(crm, text=text or None, limit=PICKS)
     return [
         Choice(
             d.ref, d.title, f"{d.ref} · {d.customer_name} · {money.format_amount(d.amount_minor, d.currency)}"
