@@ -156,7 +156,7 @@ def keys_at_hand(screen: Screen) -> list[KeyGroup]:
     collected: dict[str, dict[tuple[str, str, str], list[str]]] = {
         title: {} for title in (EVERYWHERE, area[screen], AT_THE_CURSOR)
     }
-    for node, binding in _bindings_in_reach(screen):
+    for node, binding in bindings_in_reach(screen):
         if binding.description:
             row = (binding.description, binding.id or "", binding.action)
             shown = collected[area.get(node, AT_THE_CURSOR)].setdefault(row, [])
@@ -174,7 +174,7 @@ def keys_at_hand(screen: Screen) -> list[KeyGroup]:
     return groups
 
 
-def _bindings_in_reach(screen: Screen) -> Iterator[tuple[DOMNode, Binding]]:
+def bindings_in_reach(screen: Screen) -> Iterator[tuple[DOMNode, Binding]]:
     """Each binding a key press on ``screen`` can reach, with the node declaring it."""
     for active in screen.active_bindings.values():
         yield active.node, active.binding

@@ -19,6 +19,8 @@ from textual import events
 from textual.screen import Screen
 from textual.widget import Widget
 
+from crm_tui.screens.keys import bindings_in_reach
+
 
 @dataclass(frozen=True)
 class FooterKey:
@@ -111,14 +113,10 @@ class KeysFooter(Widget, can_focus=False):
                 keys.append(shown)
         if self.screen.is_modal and not any(key.help for key in keys):
             # A dialog stops the app's keys but its priority ones, which active_bindings
-            # leaves out: F1 works in every dialog, so it is shown there too. The binding
-            # chain (Textual's, private) holds it with the keymap applied.
-            for node, bindings in self.screen._binding_chain:
-                found = [b for _key, b in bindings if node is app and b.action == "help" and b.priority]
-                if found:
-                    binding = found[0]
-                    shown_as = app.get_key_display(binding)
-                    tip = binding.tooltip or binding.description
+            # leaves out: F1 works in every dialog, so it is shown there too.
+            for node, binding in bindings_in_reach(self.screen):
+                if node is app and binding.action == "help":
+                    shown_as, tip = app.get_key_display(binding), binding.tooltip or binding.description
                     keys.append(FooterKey(binding.key, shown_as, binding.description, True, tip, help=True))
                     break
         return tuple(keys), palette
