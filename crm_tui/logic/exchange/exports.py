@@ -8,8 +8,9 @@ one transaction (one consistent snapshot) and streamed: no table is held in memo
 - JSON: ``<table>.json`` per table, a JSON array with one record per line, so it is
   both one JSON document and a stream that can be read line by line.
 - CSV: ``<table>.csv`` per table, UTF-8, a header of column names; empty cells are
-  NULL; cells a spreadsheet would run as a formula (starting = + - @ tab or CR) get a
-  leading ``'``, as does a cell that starts with ``'`` (so loading it back is exact).
+  NULL (the empty text in a text column that is never NULL); cells a spreadsheet would
+  run as a formula (starting = + - @ tab or CR) get a leading ``'``, as does a cell
+  that starts with ``'`` (so loading it back is exact).
 
 Values are written and read back as a dump writes and reads them (``storage/dump.py``,
 the format of backups of PostgreSQL).
@@ -26,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Boolean, Integer, Table, delete, func, insert, select, update
+from sqlalchemy import Boolean, Integer, String, Table, delete, func, insert, select, update
 from sqlalchemy.types import JSON, BigInteger
 
 from crm_tui import __version__
@@ -81,12 +82,18 @@ def csv_cell(value: Any) -> str:
 
 
 def from_csv(column: Any, text: str) -> Any:
-    """A CSV cell back to the column's value (the inverse of ``csv_cell``)."""
+    """A CSV cell back to the column's value (the inverse of ``csv_cell``): an empty
+    cell is NULL, or the empty text in a column that is never NULL (a task's notes)."""
     if text == "":
-        return None
+        return "" if not column.nullable and _is_text(column) else None
     if text.startswith("'"):
         text = text[1:]
     return from_json(column, _typed_text(column, text))
+
+
+def _is_text(column: Any) -> bool:
+    kind = column.type
+    return isinstance(getattr(kind, "impl_instance", kind), String)  # SQLModel wraps VARCHAR
 
 
 def _typed_text(column: Any, text: str) -> Any:
