@@ -217,6 +217,7 @@ def measure(rows: int = 100_000, customers: int = 1_000, scratch: Path | None = 
     from crm_tui.config import load_settings
     from crm_tui.logic.core.context import open_crm
     from crm_tui.logic.exchange import imports
+    from crm_tui.logic.exchange.csv_files import open_source
 
     with tempfile.TemporaryDirectory(dir=scratch or DATA_DIR.parent) as name:
         folder = Path(name)
@@ -231,10 +232,10 @@ def measure(rows: int = 100_000, customers: int = 1_000, scratch: Path | None = 
         crm = open_crm(load_settings(db=folder / "crm.sqlite3", user="admin"))
         rss_before = peak_rss_mb()
         start, cpu = time.perf_counter(), time.process_time()
-        with source.open(encoding="utf-8", newline="") as stream:
-            summary = imports.import_csv(
-                crm, "contacts", stream, str(source), imports.ImportOptions(rejects_path=folder / "rej.csv")
-            )
+        summary = imports.import_csv(
+            crm, "contacts", open_source(str(source)), str(source),
+            imports.ImportOptions(rejects_path=folder / "rej.csv"),
+        )  # fmt: skip
         crm_seconds, crm_cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
         crm.close()
         cleaning_seconds = _cleaning_alone(source)

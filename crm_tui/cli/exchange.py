@@ -98,16 +98,19 @@ def _pairs(pairs: list[str] | None, option: str, shape: str) -> dict[str, str]:
 
 
 def _import(
-    ctx: typer.Context, entity: str, file: str, rejects: Path | None, encoding: str, options: ImportOptions
-) -> None:
+    ctx: typer.Context, entity: str, file: str, rejects: Path | None, reading: tuple[str, str | None],
+    options: ImportOptions,
+) -> None:  # fmt: skip
     """Run one import and report it: refused rows on stderr (the first 20) and in the
     rejects file, a summary line, and exit 9 when any row was refused."""
     from dataclasses import replace
 
-    from crm_tui.logic.exchange.csv_files import open_source
+    from crm_tui.logic.exchange.csv_files import delimiter_named, open_source
     from crm_tui.logic.exchange.imports import import_file
 
-    source, name = open_source(file, encoding)
+    encoding, delimiter = reading
+    delimiter = delimiter_named(delimiter) if delimiter is not None else None
+    source = open_source(file, encoding)
     if rejects is None and file != "-":
         rejects = Path(file).with_suffix(".rejected.csv")
     shown = 0
@@ -119,19 +122,17 @@ def _import(
             # A skipped duplicate is news, not an error.
             (output.say if reason.startswith("skipped:") else output.fail)(f"line {line}: {reason}")
 
-    try:
-        summary = import_file(
-            crm(ctx), entity, source, name, replace(options, rejects_path=rejects, on_reject=report)
-        )
-    finally:
-        if source is not sys.stdin:
-            source.close()
+    summary = import_file(
+        crm(ctx), entity, source, options=replace(options, rejects_path=rejects, on_reject=report),
+        delimiter=delimiter,
+    )  # fmt: skip
     verb = "would import" if summary.dry_run else "imported"
     unit = "cards" if summary.format == "vcard" else "rows"
     unused = "properties" if summary.format == "vcard" else "columns"
     output.say(
         f"{verb} {summary.created} {entity} from {summary.rows} {unit}: {summary.updated} updated, "
         f"{summary.skipped} duplicates skipped, {summary.refused} refused"
+        + _read_as(summary.encoding, summary.delimiter)
         + (
             f"; {unused} ignored: {', '.join(summary.ignored_columns[:10])}"
             if summary.ignored_columns
@@ -142,6 +143,16 @@ def _import(
     )
     if summary.refused:
         raise typer.Exit(output.SOME_LINES_FAILED)
+
+
+def _read_as(encoding: str, delimiter: str | None) -> str:
+    """How the file was read, when it was not as UTF-8 with commas."""
+    from crm_tui.logic.exchange.csv_files import delimiter_shown
+
+    said = [f"read as {encoding}"] if encoding != "utf-8" else []
+    if delimiter not in (None, ","):
+        said.append(f"{delimiter_shown(delimiter)}-separated")
+    return f"; {', '.join(said)}" if said else ""
 
 
 FileArg = Annotated[str, typer.Argument(help="CSV file (- for standard input).", show_default=False)]
@@ -158,7 +169,18 @@ RejectsOpt = Annotated[
         show_default=False,
     ),
 ]
-EncodingOpt = Annotated[str, typer.Option("--encoding", help="The file's encoding, e.g. cp1252.")]
+EncodingOpt = Annotated[
+    str, typer.Option("--encoding", help="The file's encoding, e.g. cp1252; auto: UTF-8 or the one found.")
+]
+DelimiterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--delimiter",
+        "-d",
+        help="comma, semicolon, tab, pipe or one character; default: the header's.",
+        show_default=False,
+    ),
+]
 DateOrderOpt = Annotated[
     str | None,
     typer.Option(
@@ -173,7 +195,7 @@ DateOrderOpt = Annotated[
 def import_customers(
     ctx: typer.Context, file: FileArg, maps: MapOpt = None, policy: PolicyOpt = "skip",
     dry_run: DryOpt = False, create_users: UsersOpt = False, rejects: RejectsOpt = None,
-    encoding: EncodingOpt = "utf-8",
+    encoding: EncodingOpt = "auto", delimiter: DelimiterOpt = None,
 ) -> None:  # fmt: skip
     """Import customers from CSV; headers of other CRMs are recognised."""
     from crm_tui.logic.exchange.options import ImportOptions
@@ -182,7 +204,7 @@ def import_customers(
         mapping=_pairs(maps, "--map", "COLUMN=FIELD"), policy=policy, dry_run=dry_run,
         create_users=create_users,
     )  # fmt: skip
-    _import(ctx, "customers", file, rejects, encoding, options)
+    _import(ctx, "customers", file, rejects, (encoding, delimiter), options)
 
 
 @import_app.command("contacts")
@@ -193,7 +215,8 @@ def import_contacts(
         typer.Argument(help="CSV or vCard (.vcf) file (- for standard input).", show_default=False),
     ],
     maps: MapOpt = None, policy: PolicyOpt = "skip", dry_run: DryOpt = False,
-    create_customers: CustomersOpt = False, rejects: RejectsOpt = None, encoding: EncodingOpt = "utf-8",
+    create_customers: CustomersOpt = False, rejects: RejectsOpt = None, encoding: EncodingOpt = "auto",
+    delimiter: DelimiterOpt = None,
 ) -> None:  # fmt: skip
     """Import contacts from CSV or vCards (3.0 or 4.0), linked to their customer by
     company name (ORG) or reference."""
@@ -203,7 +226,7 @@ def import_contacts(
         mapping=_pairs(maps, "--map", "COLUMN=FIELD"), policy=policy, dry_run=dry_run,
         create_customers=create_customers,
     )  # fmt: skip
-    _import(ctx, "contacts", file, rejects, encoding, options)
+    _import(ctx, "contacts", file, rejects, (encoding, delimiter), options)
 
 
 @import_app.command("deals")
@@ -221,7 +244,8 @@ def import_deals(
         str | None, typer.Option("--lost-reason", help="Reason for lost deals whose row gives none.")
     ] = None,
     create_users: UsersOpt = False, create_customers: CustomersOpt = False,
-    date_order: DateOrderOpt = None, rejects: RejectsOpt = None, encoding: EncodingOpt = "utf-8",
+    date_order: DateOrderOpt = None, rejects: RejectsOpt = None, encoding: EncodingOpt = "auto",
+    delimiter: DelimiterOpt = None,
 ) -> None:  # fmt: skip
     """Import deals from CSV: stages and owners by name, amounts, close dates; won and
     lost deals come in closed. A deal already there (same customer and title) is skipped."""
@@ -233,7 +257,7 @@ def import_deals(
         stages=_pairs(stages, "--stage", "FILE_STAGE=STAGE"), lost_reason=lost_reason,
         create_users=create_users, create_customers=create_customers, date_order=date_order,
     )  # fmt: skip
-    _import(ctx, "deals", file, rejects, encoding, options)
+    _import(ctx, "deals", file, rejects, (encoding, delimiter), options)
 
 
 @import_app.command("tickets")
@@ -247,7 +271,7 @@ def import_tickets(
         bool, typer.Option("--create-users", help="Add unknown assignees as service users.")
     ] = False,
     create_customers: CustomersOpt = False, date_order: DateOrderOpt = None,
-    rejects: RejectsOpt = None, encoding: EncodingOpt = "utf-8",
+    rejects: RejectsOpt = None, encoding: EncodingOpt = "auto", delimiter: DelimiterOpt = None,
 ) -> None:  # fmt: skip
     """Import tickets from CSV, with SLA due times counted from each one's created date.
     A ticket already there (same customer, subject and created date) is skipped."""
@@ -257,7 +281,7 @@ def import_tickets(
         mapping=_pairs(maps, "--map", "COLUMN=FIELD"), dry_run=dry_run, resolution=resolution,
         create_users=create_users, create_customers=create_customers, date_order=date_order,
     )  # fmt: skip
-    _import(ctx, "tickets", file, rejects, encoding, options)
+    _import(ctx, "tickets", file, rejects, (encoding, delimiter), options)
 
 
 @import_app.command("all")

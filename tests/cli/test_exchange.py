@@ -189,7 +189,11 @@ def test_duplicate_policies(crm, tmp_path):
     [
         (b"", "is empty: expected a header line"),
         (b"Name,Email\n", None),
-        ("Firma,Straße\nMüller\n".encode("cp1252"), "is not UTF-8 text"),
+        (
+            b'Name,City\n"Acme,Berlin\nBeta,Bonn\n',
+            "in.csv line 2: a quote opened in this row is never closed",
+        ),
+        (b'Name,City\n"Acme" Inc,Berlin\n', "in.csv line 2: text follows a cell's closing quote"),
         (b"Foo,Bar\n1,2\n", "no column for the name"),
     ],
 )

@@ -236,7 +236,7 @@ def test_vcards_are_recognised_by_their_content_and_from_stdin(crm, tmp_path, cl
     ("content", "args", "message"),
     [
         (b"", (), "cards.vcf is empty: expected vCards"),
-        (b"BEGIN:VCARD\nFN:M\xfcller\nORG:X\nEND:VCARD\n", (), "is not UTF-8 text"),
+        (b"BEGIN:VCARD\nFN:M\xfcller\nORG:X\nEND:VCARD\n", ("--encoding", "utf-8"), "is not UTF-8 text"),
         (b"Name,Company\nAnn,X\n", (), "is not a vCard file"),
         (b"BEGIN:VCARD\nFN:A\nORG:X\nEND:VCARD\n", ("--map", "FN=name"), "--map names CSV columns"),
     ],

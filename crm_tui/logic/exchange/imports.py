@@ -44,7 +44,14 @@ from crm_tui.logic.core.errors import Invalid, quoted
 from crm_tui.logic.core.schemas import Output
 from crm_tui.logic.exchange import vcard
 from crm_tui.logic.exchange.contact_import import import_contacts
-from crm_tui.logic.exchange.csv_files import decoded_lines, first_line, read_rows
+from crm_tui.logic.exchange.csv_files import (
+    SourceFile,
+    check_shape,
+    delimiter_shown,
+    extra_cells,
+    read_rows,
+    sniff_delimiter,
+)
 from crm_tui.logic.exchange.customer_import import import_customers
 from crm_tui.logic.exchange.deal_import import import_deals
 from crm_tui.logic.exchange.headers import HEADERS, cell_values, map_columns
@@ -86,24 +93,37 @@ class ImportSummary(Output):
     ignored_columns: list[str]
     created_users: list[str]
     rejects_file: str | None
+    encoding: str  # what the file was read as: utf-8, or the one found or given
+    delimiter: str | None = None  # a CSV file's
 
 
 def import_file(
-    crm: Crm, entity: str, source: IO[str], name: str, options: ImportOptions | None = None
+    crm: Crm,
+    entity: str,
+    source: SourceFile | IO[str],
+    name: str | None = None,
+    options: ImportOptions | None = None,
+    *,
+    delimiter: str | None = None,
 ) -> ImportSummary:
     """Import ``source`` as ``entity``: vCards for contacts when the file is named .vcf
     or .vcard or opens with BEGIN:VCARD, CSV otherwise (see ``import_csv``)."""
     options = options or ImportOptions()
     _check_rejects_path(options.rejects_path)
-    first, lines = first_line(source, name)
-    is_vcard = Path(name).suffix.lower() in (".vcf", ".vcard") or vcard.looks_like_vcard(first)
+    if not isinstance(source, SourceFile):
+        source = SourceFile.of_lines(name or "standard input", source)
+    is_vcard = Path(source.name).suffix.lower() in (".vcf", ".vcard") or vcard.looks_like_vcard(
+        source.first_line()
+    )
     if not is_vcard:
-        return import_csv(crm, entity, lines, name, options)
+        return import_csv(crm, entity, source, source.name, options, delimiter=delimiter)
     if entity != "contacts":
-        raise Invalid(f"{name} holds vCards, which are contacts: use `crm import contacts`")
+        raise Invalid(f"{source.name} holds vCards, which are contacts: use `crm import contacts`")
     if options.mapping:
         raise Invalid("--map names CSV columns; a vCard's properties are read as they are")
-    return import_vcards(crm, lines, name, options)
+    if delimiter is not None:
+        raise Invalid("--delimiter is for CSV files; a vCard's lines are read as they are")
+    return import_vcards(crm, source.lines(), source.name, options, encoding=source.encoding)
 
 
 def _check_rejects_path(path: Path | None) -> None:
@@ -120,28 +140,44 @@ def _check_rejects_path(path: Path | None) -> None:
 def import_csv(
     crm: Crm,
     entity: str,
-    source: Iterable[str],
+    source: SourceFile | Iterable[str],
     name: str,
     options: ImportOptions | None = None,
     *,
+    delimiter: str | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> ImportSummary:
-    """Import ``source`` (CSV) as ``entity`` (customers, contacts, deals or tickets); see
-    the module's rules."""
+    """Import ``source`` (CSV) as ``entity`` (customers, contacts, deals or tickets),
+    checked whole before the first row is stored; see the module's rules."""
     if entity not in HEADERS:
         raise Invalid(f"cannot import {quoted(entity)} from CSV: choose {', '.join(HEADERS)}")
     options = options or ImportOptions()
-    header, body = read_rows(source, name)
+    if not isinstance(source, SourceFile):
+        source = SourceFile.of_lines(name, source)
+    delimiter = delimiter or sniff_delimiter(source.first_line())
+    check_shape(source, delimiter)
+    header, body = read_rows(source.lines(), name, delimiter)
     columns, ignored = map_columns(entity, header, dict(options.mapping))
-    rows = (Row(line, cells, cell_values(cells, columns)) for line, cells in body)
+    rows = (_row(line, cells, columns, len(header), delimiter) for line, cells in body)
     tally = run_rows(crm, _job(entity, header, options), rows, batch_size)
     mapping = {header[index]: target for index, target in sorted(columns.items())}
-    return _summary(entity, options, tally, "csv", mapping, ignored)
+    return _summary(entity, options, tally, "csv", mapping, ignored, source.encoding, delimiter)
+
+
+def _row(line: int, cells: list[str], columns: dict[int, str], width: int, delimiter: str) -> Row:
+    """A row's values, or its refusal when it has more cells than the header: its
+    values would be read from the wrong columns."""
+    if extra_cells(cells, width):
+        return Row(line, cells, {}, (
+            f"{len(cells)} cells where the header names {width} columns: "
+            f"quote the cells that hold the delimiter ({delimiter_shown(delimiter)})"
+        ))  # fmt: skip
+    return Row(line, cells, cell_values(cells, columns))
 
 
 def import_vcards(
     crm: Crm, source: Iterable[str], name: str, options: ImportOptions | None = None, *,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int = BATCH_SIZE, encoding: str = "text",
 ) -> ImportSummary:  # fmt: skip
     """Import contacts from vCards: FN (or N) is the name, ORG the customer, TITLE, the
     first EMAIL, TEL as the phone and TEL;TYPE=cell as the mobile (preferred ones first).
@@ -150,13 +186,13 @@ def import_vcards(
     unused: set[str] = set()
     rows = _card_rows(source, name, unused)
     tally = run_rows(crm, _job("contacts", ["card"], options), rows, batch_size)
-    return _summary("contacts", options, tally, "vcard", _VCARD_MAPPING, sorted(unused))
+    return _summary("contacts", options, tally, "vcard", _VCARD_MAPPING, sorted(unused), encoding)
 
 
 def _card_rows(source: Iterable[str], name: str, unused: set[str]) -> Iterator[Row]:
     """A row for each card, refused with its line when it cannot be read or names no
     company; the properties crm does not keep are added to ``unused`` as the cards go by."""
-    for card in vcard.read_cards(decoded_lines(source, name), name):
+    for card in vcard.read_cards(source, name):
         if card.error is not None:
             yield Row(card.error_line or card.line, [card.text], {}, card.error)
             continue
@@ -176,10 +212,16 @@ def _job(entity: str, header: list[str], options: ImportOptions) -> Job:
 
 
 def _summary(
-    entity: str, options: ImportOptions, tally: Tally, fmt: str, mapping: dict[str, str], ignored: list[str]
-) -> ImportSummary:
+    entity: str, options: ImportOptions, tally: Tally, fmt: str, mapping: dict[str, str], ignored: list[str],
+    encoding: str, delimiter: str | None = None,
+) -> ImportSummary:  # fmt: skip
     return ImportSummary(
         entity=entity, format=fmt, rows=tally.rows, created=tally.created, updated=tally.updated,
         skipped=tally.skipped, refused=tally.refused, dry_run=options.dry_run, mapping=mapping,
         ignored_columns=ignored, created_users=tally.new_users, rejects_file=tally.rejects_file,
+        encoding=_encoding_shown(encoding), delimiter=delimiter,
     )  # fmt: skip
+
+
+def _encoding_shown(codec: str) -> str:
+    return {"utf-8-sig": "utf-8", "text": "utf-8"}.get(codec, codec)
