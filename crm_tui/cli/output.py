@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from crm_tui.display import shown
+from crm_tui.logic.values.spreadsheet import inert
 
 # Exit codes; README's table is written from this one. Stable: scripts depend on them.
 OK = 0
@@ -146,11 +147,13 @@ def money(minor_field: str) -> Callable[[Any], str]:
 
 
 def _csv_cell(value: Any) -> Any:
+    """A value as a CSV cell: lists joined with "; ", objects as JSON, and text that a
+    spreadsheet would run as a formula made inert, as `crm export` makes it."""
     if isinstance(value, list):
-        return "; ".join(str(item) for item in value)
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return "" if value is None else value
+        value = "; ".join(str(item) for item in value)
+    elif isinstance(value, dict):
+        value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return "" if value is None else inert(value) if isinstance(value, str) else value
 
 
 def _on_terminal(value: Any) -> Any:

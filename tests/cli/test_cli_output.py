@@ -139,3 +139,19 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(crm, db_url):
         assert json.loads(reader.readline())["name"] == "Firm 0"
     assert process.wait(timeout=60) == 141
     assert process.stderr.read() == ""
+
+
+def test_list_csv_cells_that_a_spreadsheet_would_run_are_inert(cli, crm):
+    assert cli("customer", "add", '=HYPERLINK("http://x.example","y")', "--city", "@risk").exit_code == 0
+    assert cli("customer", "add", "'Tis Bakery", "--phone", "+49 30 1234567", "--tag", "-x").exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(cli("customer", "list", "-f", "csv").stdout)))
+    by_ref = {row["ref"]: row for row in rows}
+    assert by_ref["C-1"]["name"] == '\'=HYPERLINK("http://x.example","y")'
+    assert by_ref["C-1"]["city"] == "'@risk"
+    assert by_ref["C-2"]["name"] == "''Tis Bakery"  # read back exactly by taking one ' off
+    assert by_ref["C-2"]["phone"] == "'+49301234567"
+    cells = [cell for row in rows for cell in row.values()]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    # JSON is for programs and keeps the values as they are.
+    names = [r["name"] for r in json.loads(cli("customer", "list", "-f", "json").stdout)]
+    assert '=HYPERLINK("http://x.example","y")' in names

@@ -34,6 +34,7 @@ from crm_tui import __version__
 from crm_tui.logic.core.context import Crm
 from crm_tui.logic.core.errors import Conflict, Invalid
 from crm_tui.logic.core.schemas import Output
+from crm_tui.logic.values.spreadsheet import from_inert, inert
 from crm_tui.storage import backup as files
 from crm_tui.storage import dump
 from crm_tui.storage.dump import LOAD_CHUNK, from_json, plain, reset_sequences, tables
@@ -42,7 +43,6 @@ from crm_tui.storage.schema import HEAD
 
 PERMISSION = "database.manage"
 EXPORT_FORMAT = "crm-export/1"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 # Rows a fresh database is given by its migrations and first use; anything else means
 # the database holds someone's data and is not loaded over.
 _SEEDED = {"users", "pipelines", "stages", "sla_policies", "audit_entries"}
@@ -78,7 +78,7 @@ def csv_cell(value: Any) -> str:
         text = json.dumps(value, ensure_ascii=False, sort_keys=True)
     else:
         text = str(plain(value))
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return inert(text)
 
 
 def from_csv(column: Any, text: str) -> Any:
@@ -86,9 +86,7 @@ def from_csv(column: Any, text: str) -> Any:
     cell is NULL, or the empty text in a column that is never NULL (a task's notes)."""
     if text == "":
         return "" if not column.nullable and _is_text(column) else None
-    if text.startswith("'"):
-        text = text[1:]
-    return from_json(column, _typed_text(column, text))
+    return from_json(column, _typed_text(column, from_inert(text)))
 
 
 def _is_text(column: Any) -> bool:
