@@ -65,17 +65,17 @@ def create(
         list[str] | None,
         typer.Option("--encrypt-to", "-r", help="Encrypt to this age recipient (age1...); repeatable."),
     ] = None,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print nothing on success (for cron).")
-    ] = False,
+    quiet: output.Quiet = False,
 ) -> None:
     """Take a consistent, verified, compressed backup while others keep working."""
+    from crm_tui.cli.progress import bars
     from crm_tui.logic.admin.backups import create_backup, open_for_backup
 
     # Opened at any schema version: the backup to take before `crm db upgrade` must work.
     database = open_for_backup(state(ctx).settings())
     try:
-        made = create_backup(database, folder=folder, keep=keep, recipients=recipients or ())
+        with bars(quiet):
+            made = create_backup(database, folder=folder, keep=keep, recipients=recipients or ())
     finally:
         database.close()
     if not quiet:
@@ -99,20 +99,24 @@ def verify(
     folder: DirOption = None,
     identity: IdentityOption = None,
     fmt: Format = FormatOption,
+    quiet: output.Quiet = False,
 ) -> None:
     """Check checksum, decompression, then integrity (a PostgreSQL dump: every row and the
     row counts) and schema version; exit 3 if damaged, 8 if of a newer schema than this
     crm's, 2 if encrypted and checked without --identity."""
+    from crm_tui.cli.progress import bars
     from crm_tui.logic.admin.verification import verify_all, verify_backup
 
     if (file is None) == (not all_):
         raise typer.BadParameter("give one backup FILE, or --all", param_hint="FILE")
     settings = state(ctx).settings()  # the database beside which restores unpack, to clean
-    if file is not None:
-        reports = [verify_backup(file, identity=identity, settings=settings)]
-    else:
-        reports = verify_all(folder, identity=identity, settings=settings)
-    output.print_records(reports, fmt, VERIFY_COLUMNS)
+    with bars(quiet):
+        if file is not None:
+            reports = [verify_backup(file, identity=identity, settings=settings)]
+        else:
+            reports = verify_all(folder, identity=identity, settings=settings)
+    if not quiet:
+        output.print_records(reports, fmt, VERIFY_COLUMNS)
     failed = [report for report in reports if not report.ok]
     for report in failed:
         output.fail(report.problem or f"{report.file} is {report.state}")
@@ -158,8 +162,10 @@ def restore(
             show_default=False,
         ),
     ] = None,
+    quiet: output.Quiet = False,
 ) -> None:
     """Replace the database with a backup: verified first, the current data kept aside."""
+    from crm_tui.cli.progress import bars
     from crm_tui.logic.admin.restores import restore_backup
 
     current = state(ctx)
@@ -170,9 +176,12 @@ def restore(
             )
         if not typer.confirm(f"Replace the database with {file}?", err=True):
             raise typer.Exit(1)
-    report = restore_backup(
-        current.settings(), file, identity=identity, folder=folder, recipients=recipients or ()
-    )
+    with bars(quiet):
+        report = restore_backup(
+            current.settings(), file, identity=identity, folder=folder, recipients=recipients or ()
+        )
+    if quiet:
+        return
     upgraded = f", upgraded from schema {report.upgraded_from}" if report.upgraded_from else ""
     kept = f"; the previous data is in {report.safety_backup}" if report.safety_backup else ""
     output.say(f"restored {report.database} from {report.file}{upgraded}{kept}")

@@ -28,19 +28,25 @@ def status(ctx: typer.Context, fmt: Format = FormatOption) -> None:
 
 
 @app.command("upgrade")
-def upgrade(ctx: typer.Context) -> None:
+def upgrade(ctx: typer.Context, quiet: output.Quiet = False) -> None:
     """Upgrade the database's schema to this crm's (take a backup first)."""
+    from crm_tui.cli.progress import bars
     from crm_tui.logic.admin.database import upgrade_database
 
-    result = upgrade_database(state(ctx).settings())
-    output.say(f"{result.location}: schema {result.schema_version}, {result.message}")
+    with bars(quiet):
+        result = upgrade_database(state(ctx).settings())
+    if not quiet:
+        output.say(f"{result.location}: schema {result.schema_version}, {result.message}")
 
 
 @app.command("reindex")
-def reindex(ctx: typer.Context) -> None:
+def reindex(ctx: typer.Context, quiet: output.Quiet = False) -> None:
     """Rebuild the search index and the board's stage totals from the data (for repairs)."""
+    from crm_tui.cli.progress import bars
     from crm_tui.cli.state import crm
     from crm_tui.logic.customers.search import reindex as rebuild
 
-    documents, deals = rebuild(crm(ctx))
-    output.say(f"search index rebuilt: {documents} documents; stage totals rebuilt: {deals} active deals")
+    with bars(quiet):
+        documents, deals = rebuild(crm(ctx))
+    if not quiet:
+        output.say(f"search index rebuilt: {documents} documents; stage totals rebuilt: {deals} active deals")

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated
+from typing import IO, TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
 
@@ -15,7 +15,19 @@ from crm_tui.cli import output
 from crm_tui.cli.state import crm
 
 if TYPE_CHECKING:
+    from crm_tui.logic.exchange.imports import ImportSummary
     from crm_tui.logic.exchange.options import ImportOptions
+
+REASONS_SHOWN = 10  # refused or skipped rows told on stderr; the rejects file has them all
+
+
+class _Reading(NamedTuple):
+    """How to read the file, and whether to say anything while doing it."""
+
+    encoding: str
+    delimiter: str | None
+    quiet: bool
+
 
 # A single command with no callback: the root group shows it as `crm export`.
 export_app = typer.Typer(add_completion=False)
@@ -41,8 +53,10 @@ def export(
             show_default=False,
         ),
     ] = None,
+    quiet: output.Quiet = False,
 ) -> None:
     """Export every record with stable field names (one file per table), or one table to stdout."""
+    from crm_tui.cli.progress import bars
     from crm_tui.logic.exchange import exports
 
     if fmt == "vcard":
@@ -50,12 +64,16 @@ def export(
         return
     if entity is not None:
         opened = crm(ctx)
-        with _whole_file(out / f"{entity}.{fmt}" if out else None) as target:
+        with _whole_file(out / f"{entity}.{fmt}" if out else None) as target, bars(quiet):
             count = exports.export_table(opened, entity, fmt, target)
-        output.say(f"exported {count} {entity}")
+        if not quiet:
+            output.say(f"exported {count} {entity}")
         return
     folder = out or Path(f"crm-export-{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
-    report = exports.export_all(crm(ctx), folder, fmt)
+    with bars(quiet):
+        report = exports.export_all(crm(ctx), folder, fmt)
+    if quiet:
+        return
     sys.stdout.write(report.folder + "\n")
     output.say(
         f"exported {sum(report.counts.values())} rows of {len(report.counts)} tables to {report.folder}"
@@ -98,38 +116,56 @@ def _pairs(pairs: list[str] | None, option: str, shape: str) -> dict[str, str]:
 
 
 def _import(
-    ctx: typer.Context, entity: str, file: str, rejects: Path | None, reading: tuple[str, str | None],
+    ctx: typer.Context,
+    entity: str,
+    file: str,
+    rejects: Path | None,
+    reading: _Reading,
     options: ImportOptions,
-) -> None:  # fmt: skip
-    """Run one import and report it: refused rows on stderr (the first 20) and in the
-    rejects file, a summary line, and exit 9 when any row was refused."""
+) -> None:
+    """Run one import and report it: a progress bar on a terminal, the first ten refused
+    or skipped rows with their reasons (all of them are in the rejects file), a summary
+    line (none with --quiet when every row went in), and exit 9 when any was refused."""
     from dataclasses import replace
 
+    from crm_tui.cli.progress import bars
     from crm_tui.logic.exchange.csv_files import delimiter_named, open_source
     from crm_tui.logic.exchange.imports import import_file
 
-    encoding, delimiter = reading
-    delimiter = delimiter_named(delimiter) if delimiter is not None else None
-    source = open_source(file, encoding)
+    delimiter = delimiter_named(reading.delimiter) if reading.delimiter is not None else None
+    source = open_source(file, reading.encoding)
     if rejects is None and file != "-":
         rejects = Path(file).with_suffix(".rejected.csv")
-    shown = 0
+    told = 0
 
     def report(line: int, reason: str) -> None:
-        nonlocal shown
-        shown += 1
-        if shown <= 20:
+        nonlocal told
+        told += 1
+        if told <= REASONS_SHOWN:
             # A skipped duplicate is news, not an error.
             (output.say if reason.startswith("skipped:") else output.fail)(f"line {line}: {reason}")
 
-    summary = import_file(
-        crm(ctx), entity, source, options=replace(options, rejects_path=rejects, on_reject=report),
-        delimiter=delimiter,
-    )  # fmt: skip
+    with bars(reading.quiet):
+        summary = import_file(
+            crm(ctx), entity, source, options=replace(options, rejects_path=rejects, on_reject=report),
+            delimiter=delimiter,
+        )  # fmt: skip
+    if told > REASONS_SHOWN:
+        where = f" in {summary.rejects_file}" if summary.rejects_file else ""
+        output.say(
+            f"... and {told - REASONS_SHOWN:,} more rows refused or skipped, each with its reason{where}"
+        )
+    if not (reading.quiet and told == 0):
+        output.say(_summary_line(entity, summary))
+    if summary.refused:
+        raise typer.Exit(output.SOME_LINES_FAILED)
+
+
+def _summary_line(entity: str, summary: ImportSummary) -> str:
     verb = "would import" if summary.dry_run else "imported"
     unit = "cards" if summary.format == "vcard" else "rows"
     unused = "properties" if summary.format == "vcard" else "columns"
-    output.say(
+    return (
         f"{verb} {summary.created} {entity} from {summary.rows} {unit}: {summary.updated} updated, "
         f"{summary.skipped} duplicates skipped, {summary.refused} refused"
         + _read_as(summary.encoding, summary.delimiter)
@@ -141,8 +177,6 @@ def _import(
         + (f"; new users: {', '.join(summary.created_users)}" if summary.created_users else "")
         + (f"; reasons in {summary.rejects_file}" if summary.rejects_file else "")
     )
-    if summary.refused:
-        raise typer.Exit(output.SOME_LINES_FAILED)
 
 
 def _read_as(encoding: str, delimiter: str | None) -> str:
@@ -195,7 +229,7 @@ DateOrderOpt = Annotated[
 def import_customers(
     ctx: typer.Context, file: FileArg, maps: MapOpt = None, policy: PolicyOpt = "skip",
     dry_run: DryOpt = False, create_users: UsersOpt = False, rejects: RejectsOpt = None,
-    encoding: EncodingOpt = "auto", delimiter: DelimiterOpt = None,
+    encoding: EncodingOpt = "auto", delimiter: DelimiterOpt = None, quiet: output.Quiet = False,
 ) -> None:  # fmt: skip
     """Import customers from CSV; headers of other CRMs are recognised."""
     from crm_tui.logic.exchange.options import ImportOptions
@@ -204,7 +238,7 @@ def import_customers(
         mapping=_pairs(maps, "--map", "COLUMN=FIELD"), policy=policy, dry_run=dry_run,
         create_users=create_users,
     )  # fmt: skip
-    _import(ctx, "customers", file, rejects, (encoding, delimiter), options)
+    _import(ctx, "customers", file, rejects, _Reading(encoding, delimiter, quiet), options)
 
 
 @import_app.command("contacts")
@@ -216,7 +250,7 @@ def import_contacts(
     ],
     maps: MapOpt = None, policy: PolicyOpt = "skip", dry_run: DryOpt = False,
     create_customers: CustomersOpt = False, rejects: RejectsOpt = None, encoding: EncodingOpt = "auto",
-    delimiter: DelimiterOpt = None,
+    delimiter: DelimiterOpt = None, quiet: output.Quiet = False,
 ) -> None:  # fmt: skip
     """Import contacts from CSV or vCards (3.0 or 4.0), linked to their customer by
     company name (ORG) or reference."""
@@ -226,7 +260,7 @@ def import_contacts(
         mapping=_pairs(maps, "--map", "COLUMN=FIELD"), policy=policy, dry_run=dry_run,
         create_customers=create_customers,
     )  # fmt: skip
-    _import(ctx, "contacts", file, rejects, (encoding, delimiter), options)
+    _import(ctx, "contacts", file, rejects, _Reading(encoding, delimiter, quiet), options)
 
 
 @import_app.command("deals")
@@ -245,7 +279,7 @@ def import_deals(
     ] = None,
     create_users: UsersOpt = False, create_customers: CustomersOpt = False,
     date_order: DateOrderOpt = None, rejects: RejectsOpt = None, encoding: EncodingOpt = "auto",
-    delimiter: DelimiterOpt = None,
+    delimiter: DelimiterOpt = None, quiet: output.Quiet = False,
 ) -> None:  # fmt: skip
     """Import deals from CSV: stages and owners by name, amounts, close dates; won and
     lost deals come in closed. A deal already there (same customer and title) is skipped."""
@@ -257,7 +291,7 @@ def import_deals(
         stages=_pairs(stages, "--stage", "FILE_STAGE=STAGE"), lost_reason=lost_reason,
         create_users=create_users, create_customers=create_customers, date_order=date_order,
     )  # fmt: skip
-    _import(ctx, "deals", file, rejects, (encoding, delimiter), options)
+    _import(ctx, "deals", file, rejects, _Reading(encoding, delimiter, quiet), options)
 
 
 @import_app.command("tickets")
@@ -272,6 +306,7 @@ def import_tickets(
     ] = False,
     create_customers: CustomersOpt = False, date_order: DateOrderOpt = None,
     rejects: RejectsOpt = None, encoding: EncodingOpt = "auto", delimiter: DelimiterOpt = None,
+    quiet: output.Quiet = False,
 ) -> None:  # fmt: skip
     """Import tickets from CSV, with SLA due times counted from each one's created date.
     A ticket already there (same customer, subject and created date) is skipped."""
@@ -281,16 +316,21 @@ def import_tickets(
         mapping=_pairs(maps, "--map", "COLUMN=FIELD"), dry_run=dry_run, resolution=resolution,
         create_users=create_users, create_customers=create_customers, date_order=date_order,
     )  # fmt: skip
-    _import(ctx, "tickets", file, rejects, (encoding, delimiter), options)
+    _import(ctx, "tickets", file, rejects, _Reading(encoding, delimiter, quiet), options)
 
 
 @import_app.command("all")
 def import_all(
     ctx: typer.Context,
     folder: Annotated[Path, typer.Argument(help="A folder written by `crm export`.", show_default=False)],
+    quiet: output.Quiet = False,
 ) -> None:
     """Load a full export into a new, empty database: the same records, links and audit trail."""
+    from crm_tui.cli.progress import bars
     from crm_tui.logic.exchange import exports
 
-    counts = exports.load_export(crm(ctx), folder)
+    with bars(quiet):
+        counts = exports.load_export(crm(ctx), folder)
+    if quiet:
+        return
     output.say(f"loaded {sum(counts.values())} rows of {len(counts)} tables from {folder}")

@@ -15,7 +15,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
-from typing import IO, Any, cast
+from typing import IO, Annotated, Any, cast
 
 import typer
 from rich.console import Console
@@ -264,3 +264,7 @@ FormatOption = typer.Option(
     "-f",
     help="Output: table for people; json, jsonl, csv or ids for scripts.",
 )
+Quiet = Annotated[
+    bool,
+    typer.Option("--quiet", "-q", help="No progress bar, and nothing printed on success (for cron)."),
+]

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from crm_tui.storage import progress
 from crm_tui.storage.errors import StorageError
 from crm_tui.storage.zstd_frame import NotOneFrame, OneFrame
 
@@ -283,7 +284,8 @@ def snapshot_sqlite(source: Path, target: Path) -> None:
         # The copy is a scratch file: it is packed, and the packed file is flushed to disk
         # before it is renamed into place. Syncing the scratch copy would only cost time.
         dst.execute("PRAGMA synchronous = OFF")
-        src.backup(dst)
+        with progress.step("copying the database", unit=""):
+            src.backup(dst)
         dst.execute("PRAGMA journal_mode = DELETE")
     except sqlite3.Error as exc:
         raise StorageError(f"cannot copy {source}: {exc}") from exc
@@ -304,7 +306,8 @@ def check_sqlite(path: Path, *, quick: bool = False) -> str | None:
     try:
         connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            rows = connection.execute(f"PRAGMA {pragma}(5)").fetchall()
+            with progress.step("checking the database's integrity", unit=""):
+                rows = connection.execute(f"PRAGMA {pragma}(5)").fetchall()
         finally:
             connection.close()
     except sqlite3.Error as exc:
@@ -368,7 +371,8 @@ def restore_sqlite(copy: Path, target: Path) -> None:
     dst = _connect(target)
     try:
         dst.execute("PRAGMA journal_mode = WAL")
-        src.backup(dst)
+        with progress.step("writing the database", unit=""):
+            src.backup(dst)
         dst.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     except sqlite3.Error as exc:
         raise StorageError(f"cannot write {target}: {exc}") from exc
@@ -445,7 +449,12 @@ def pack(raw: Path, target: Path, recipients: Sequence[str] = ()) -> tuple[str, 
 
     keys = _recipients(recipients) if recipients else []
     compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True, threads=ZSTD_THREADS)
-    with private_file(target) as out, raw.open("rb") as source:
+    with (
+        private_file(target) as out,
+        raw.open("rb") as file,
+        progress.step("compressing", raw.stat().st_size, "bytes") as advance,
+    ):
+        source = progress.CountingReader(file, advance)
         hashing = _HashingWriter(out)
         if keys:
             import pyrage
@@ -464,10 +473,14 @@ def file_sha256(path: Path) -> tuple[str, int]:
     """The SHA-256 and size of a file, read in chunks."""
     sha = hashlib.sha256()
     size = 0
-    with path.open("rb") as source:
+    with (
+        path.open("rb") as source,
+        progress.step("checking the checksum", path.stat().st_size, "bytes") as advance,
+    ):
         while chunk := source.read(CHUNK):
             sha.update(chunk)
             size += len(chunk)
+            advance(len(chunk))
     return sha.hexdigest(), size
 
 
@@ -485,7 +498,12 @@ def unpack(packed: Path, target: Path, limit: int, identities: Sequence[Any] = (
     if encrypted and not identities:
         raise BackupKeyProblem(f"{packed.name} is encrypted: give the identity file (--identity)")
     try:
-        with private_file(target) as out, packed.open("rb") as source:
+        with (
+            private_file(target) as out,
+            packed.open("rb") as file,
+            progress.step("unpacking", packed.stat().st_size, "bytes") as advance,
+        ):
+            source = progress.CountingReader(file, advance)
             bounded = _BoundedWriter(out, limit, packed.name)
             with zstandard.ZstdDecompressor().stream_writer(bounded, closefd=False) as writer:  # pyright: ignore[reportArgumentType]
                 frame = OneFrame(writer)
@@ -504,7 +522,7 @@ def unpack(packed: Path, target: Path, limit: int, identities: Sequence[Any] = (
     return bounded.size
 
 
-def _decrypt(packed: Path, source: BinaryIO, out: OneFrame, identities: Sequence[Any]) -> None:
+def _decrypt(packed: Path, source: progress.CountingReader, out: OneFrame, identities: Sequence[Any]) -> None:
     import pyrage
 
     try:

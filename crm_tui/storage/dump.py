@@ -27,6 +27,7 @@ from typing import IO, Any
 from sqlalchemy import JSON, Column, Date, MetaData, Table, bindparam, inspect, select, text, update
 from sqlalchemy.types import NullType
 
+from crm_tui.storage import progress
 from crm_tui.storage.backup import private_file
 from crm_tui.storage.errors import StorageError
 from crm_tui.storage.models import metadata
@@ -154,9 +155,12 @@ def write_dump(engine: Any, path: Path) -> Dump:
         out.write(_json_line({"format": DUMP_FORMAT, "schema_version": version, "tables": columns}))
         for table in found:
             counts[table.name] = 0
-            for lines in dump_rows(conn, table):
-                out.write(lines)
-                counts[table.name] += lines.count(b"\n")
+            with progress.step(f"dumping {table.name}") as advance:
+                for lines in dump_rows(conn, table):
+                    out.write(lines)
+                    done = lines.count(b"\n")
+                    counts[table.name] += done
+                    advance(done)
         out.write(_json_line({"end": True, "counts": counts}))
     return Dump(version, counts)
 
@@ -200,9 +204,9 @@ def check_dump(path: Path) -> Dump:
     """Read a whole dump and check its shape: its head, every row against the head, and
     the closing line with the row counts. Raises DumpDamaged saying what is wrong."""
     counts: dict[str, int] = {}
-    with path.open(encoding="utf-8") as source:
+    with path.open(encoding="utf-8") as source, progress.step("checking the dump") as advance:
         head = _read_head(source)
-        for _ in _read_rows(source, head, counts):
+        for _ in progress.counted(_read_rows(source, head, counts), advance):
             pass
     return Dump(head["schema_version"], counts)
 
@@ -316,10 +320,11 @@ def replace_rows(conn: Any, chunks: Iterable[tuple[Table, list[tuple[Any, ...]]]
     names = [table.name for table in tables() if table.name in present]
     counts: dict[str, int] = {}
     links: dict[tuple[Table, str], list[dict[str, Any]]] = {}
-    with replacing_rows(conn, names[::-1]):
+    with replacing_rows(conn, names[::-1]), progress.step("writing the rows") as advance:
         for table, chunk in chunks:
             insert_rows(conn, table, _links_set_aside(table, chunk, links))
             counts[table.name] = counts.get(table.name, 0) + len(chunk)
+            advance(len(chunk))
         for (table, name), targets in links.items():
             if targets:
                 statement = update(table).where(table.c.id == bindparam("_id"))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DatabaseError, OperationalError, ProgrammingError
 
+from crm_tui.storage import progress
 from crm_tui.storage.errors import DatabaseUnavailable, SchemaTooNew, SchemaTooOld
 
 if TYPE_CHECKING:
@@ -112,7 +113,25 @@ def upgrade(
     from alembic import command
 
     with database.connection(write=True) as conn:
-        command.upgrade(_alembic_config(conn, measure_spans=measure_spans), revision)
+        to_apply = _migrations_between(_revision_of(conn), revision) if progress.reported() else None
+        with progress.step("upgrading the schema", to_apply, "migrations") as advance:
+            config = _alembic_config(
+                conn, measure_spans=measure_spans, on_version_apply=lambda **_: advance(1)
+            )
+            command.upgrade(config, revision)
+
+
+def _revision_of(conn: Any) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def _migrations_between(current: str | None, target: str) -> int:
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(_alembic_config())
+    return sum(1 for _ in scripts.iterate_revisions(target, current))
 
 
 def stamp(database: Database, revision: str) -> None:

@@ -28,6 +28,8 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.types import NullType
 
+from crm_tui.storage import progress
+
 TABLE = "search_index"
 KINDS = {"customer": 1, "contact": 2, "deal": 3, "ticket": 4, "note": 5}
 _KIND_NAMES = {code: kind for kind, code in KINDS.items()}
@@ -330,9 +332,16 @@ def index_rows_after(table: str, last: int) -> str:
 
 def _fill(conn: Connection) -> None:
     key_column = "rowid" if _is_sqlite(conn) else "doc_id"
-    for source in _SOURCES:
-        columns, values = _document(source, source.table, key_column)
-        conn.exec_driver_sql(f"INSERT INTO {TABLE} ({columns}) SELECT {values} FROM {source.table}")
+    total = None
+    if progress.reported():
+        total = sum(conn.exec_driver_sql(f"SELECT count(*) FROM {s.table}").scalar_one() for s in _SOURCES)
+    with progress.step("indexing for search", total) as advance:
+        for source in _SOURCES:
+            columns, values = _document(source, source.table, key_column)
+            done = conn.exec_driver_sql(
+                f"INSERT INTO {TABLE} ({columns}) SELECT {values} FROM {source.table}"
+            )
+            advance(done.rowcount)
     if _is_sqlite(conn):
         # Merge FTS5's segments into one b-tree: fewer, larger reads per query.
         conn.exec_driver_sql(f"INSERT INTO {TABLE} ({TABLE}) VALUES ('optimize')")

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from crm_tui.logic.core import progress
 from crm_tui.logic.core.errors import Invalid, quoted
 
 # csv's default cell limit is 128 KiB; a longer cell is a broken file, said so.
@@ -264,11 +265,12 @@ def check_shape(source: SourceFile, delimiter: str) -> int:
     header, body = read_rows(source.lines(), source.name, delimiter)
     rows = ragged = 0
     first_ragged = 0
-    for line, cells in body:
-        rows += 1
-        if extra_cells(cells, len(header)):
-            ragged += 1
-            first_ragged = first_ragged or line
+    with progress.step("checking the file") as advance:
+        for line, cells in progress.counted(body, advance, every=10_000):
+            rows += 1
+            if extra_cells(cells, len(header)):
+                ragged += 1
+                first_ragged = first_ragged or line
     if ragged > max(1, rows * RAGGED_SHARE):
         raise Invalid(
             f"{source.name} line {first_ragged}: more cells than the header's {len(header)} columns, "

@@ -31,6 +31,7 @@ from sqlalchemy import Boolean, Integer, String, Table, delete, func, insert, se
 from sqlalchemy.types import JSON, BigInteger
 
 from crm_tui import __version__
+from crm_tui.logic.core import progress
 from crm_tui.logic.core.context import Crm
 from crm_tui.logic.core.errors import Conflict, Invalid
 from crm_tui.logic.core.schemas import Output
@@ -119,6 +120,13 @@ def snapshot(crm: Crm) -> Iterator[Any]:
         yield conn
 
 
+def _rows_in(conn: Any, counted: list[Table]) -> int | None:
+    """How many rows the tables hold, when a progress bar shows it (else no time is spent)."""
+    if not progress.reported():
+        return None
+    return sum(conn.execute(select(func.count()).select_from(table)).scalar_one() for table in counted)
+
+
 def rows(conn: Any, table: Table) -> Iterator[dict[str, Any]]:
     """The rows of ``table`` in key order, fetched in chunks."""
     result = conn.execution_options(yield_per=2_000).execute(select(table).order_by(*table.primary_key))
@@ -192,10 +200,10 @@ def export_all(crm: Crm, folder: Path, fmt: str) -> ExportReport:
         raise Invalid(f"cannot export everything as {fmt!r}: use json or csv")
     _private_folder(folder)
     counts: dict[str, int] = {}
-    with snapshot(crm) as conn:
+    with snapshot(crm) as conn, progress.step("exporting", _rows_in(conn, tables())) as advance:
         for table in tables():
             with private_text(folder / f"{table.name}.{fmt}") as out:
-                records = rows(conn, table)
+                records = progress.counted(rows(conn, table), advance)
                 counts[table.name] = (
                     write_json_rows(out, records) if fmt == "json" else write_csv_rows(out, table, records)
                 )
@@ -211,11 +219,12 @@ def export_all(crm: Crm, folder: Path, fmt: str) -> ExportReport:
 def export_table(crm: Crm, name: str, fmt: str, out: IO[str]) -> int:
     """Write one table to ``out`` in ``fmt`` (json or csv); returns the row count."""
     table = table_named(name)
-    with snapshot(crm) as conn:
+    with snapshot(crm) as conn, progress.step(f"exporting {name}", _rows_in(conn, [table])) as advance:
+        records = progress.counted(rows(conn, table), advance)
         if fmt == "json":
-            return write_json_rows(out, rows(conn, table))
+            return write_json_rows(out, records)
         if fmt == "csv":
-            return write_csv_rows(out, table, rows(conn, table))
+            return write_csv_rows(out, table, records)
     raise Invalid(f"cannot export {name} as {fmt!r}: use json or csv")
 
 
@@ -282,8 +291,10 @@ def _load(
         for table in reversed(tables()):
             conn.execute(delete(table))
         self_refs: dict[str, list[tuple[Any, dict[str, Any]]]] = {}
-        for table, records in streams:
-            counts[table.name] = counts.get(table.name, 0) + _insert(conn, table, records, self_refs)
+        with progress.step("loading") as advance:
+            for table, records in streams:
+                inserted = _insert(conn, table, progress.counted(records, advance), self_refs)
+                counts[table.name] = counts.get(table.name, 0) + inserted
         for name, fixes in self_refs.items():
             table = table_named(name)
             for key, values in fixes:

@@ -155,11 +155,11 @@ def import_csv(
     if not isinstance(source, SourceFile):
         source = SourceFile.of_lines(name, source)
     delimiter = delimiter or sniff_delimiter(source.first_line())
-    check_shape(source, delimiter)
+    total = check_shape(source, delimiter)
     header, body = read_rows(source.lines(), name, delimiter)
     columns, ignored = map_columns(entity, header, dict(options.mapping))
     rows = (_row(line, cells, columns, len(header), delimiter) for line, cells in body)
-    tally = run_rows(crm, _job(entity, header, options), rows, batch_size)
+    tally = run_rows(crm, _job(entity, header, options), rows, batch_size, total)
     mapping = {header[index]: target for index, target in sorted(columns.items())}
     return _summary(entity, options, tally, "csv", mapping, ignored, source.encoding, delimiter)
 

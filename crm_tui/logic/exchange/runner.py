@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from crm_tui.logic.core import progress
 from crm_tui.logic.core.context import Crm, Work
 from crm_tui.logic.core.errors import CrmError, Forbidden
 from crm_tui.logic.exchange.options import ImportOptions
@@ -71,10 +72,17 @@ class Job:
     options: ImportOptions
 
 
-def run_rows(crm: Crm, job: Job, rows: Iterable[Row], batch_size: int = BATCH_SIZE) -> Tally:
-    """Import ``rows`` in batches of ``batch_size``, each in one transaction (rolled back
-    on a dry run); refused and skipped rows are told to ``on_reject`` and written to the
-    rejects file as each batch ends."""
+def run_rows(
+    crm: Crm, job: Job, rows: Iterable[Row], batch_size: int = BATCH_SIZE, total: int | None = None
+) -> Tally:
+    """Import ``rows`` (``total`` of them, if known) in batches of ``batch_size``, each in
+    one transaction (rolled back on a dry run); refused and skipped rows are told to
+    ``on_reject`` and written to the rejects file as each batch ends."""
+    with progress.step(f"importing {job.entity}", total) as advance:
+        return _run(crm, job, rows, batch_size, advance)
+
+
+def _run(crm: Crm, job: Job, rows: Iterable[Row], batch_size: int, advance: progress.Advance) -> Tally:
     tally = Tally()
     rejects = _RejectsFile(job, tally)
     batch: list[Row] = []
@@ -89,9 +97,11 @@ def run_rows(crm: Crm, job: Job, rows: Iterable[Row], batch_size: int = BATCH_SI
             batch.append(row)
             if len(batch) >= batch_size:
                 _batch(crm, job, batch, tally, rejects)
+                advance(len(batch))
                 batch = []
         if batch:
             _batch(crm, job, batch, tally, rejects)
+            advance(len(batch))
     finally:
         gc.unfreeze()
         rejects.close()

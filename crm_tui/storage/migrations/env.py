@@ -14,12 +14,15 @@ def include_name(name, type_, parent_names) -> bool:
 
 
 def run(connection) -> None:
+    applied = context.config.attributes.get("on_version_apply")
     context.configure(
         connection=connection,
         target_metadata=metadata,
         render_as_batch=True,
         compare_type=True,
         include_name=include_name,
+        # Told of each migration as it is applied, for a progress bar.
+        **({"on_version_apply": applied} if applied else {}),
     )
     with context.begin_transaction():
         context.run_migrations()
