@@ -241,6 +241,21 @@ def test_new_companies_on_request_and_a_deal_without_owner_is_the_importers(team
     assert (deal.customer_name, deal.owner, deal.amount, deal.stage) == ("Gamma AG", "alice", "99.90", "Lead")
 
 
+@pytest.mark.parametrize(
+    ("entity", "text"),
+    [
+        ("deals", "Deal Name,Company,Amount\nGood,Gamma AG,1\nBad,Delta AG,lots\nAlso bad,Gamma AG,-1\n"),
+        ("tickets", "Subject,Company,Priority\nGood,Gamma AG,high\nBad,Delta AG,someday\n"),
+        ("contacts", "Name,Company,Email\nGood,Gamma AG,g@gamma.example\nBad,Delta AG,bad@\n"),
+    ],
+)
+def test_new_companies_are_added_only_for_rows_that_go_in(team, tmp_path, cli, entity, text):
+    result = cli("import", entity, str(_write(tmp_path, text)), "--create-customers")
+    assert result.exit_code == 9 and "imported 1 " in result.stderr
+    names = [c.name for c in customers.list_customers(team).customers]
+    assert "Gamma AG" in names and "Delta AG" not in names
+
+
 def test_a_dry_run_of_deals_changes_nothing(team, tmp_path, cli, counts):
     before = counts()
     result = cli("import", "deals", str(_write(tmp_path, HUBSPOT)), "--dry-run")

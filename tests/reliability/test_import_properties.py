@@ -169,11 +169,6 @@ def test_any_csv_file_is_imported_or_refused_cleanly(
     imported_or_refused_cleanly(cli, database, figures, tmp_path, run, user)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="--create-customers keeps the customers it added for rows that are then refused (contacts, "
-    "deals, tickets): the customers' side of issue 12 case 16, which fixed it for --create-users",
-)
 @settings(PROPERTIES, max_examples=min(PROPERTIES.max_examples, 300))
 @given(run=import_runs(create_customers=True), user=USERS)
 @example(

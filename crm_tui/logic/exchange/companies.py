@@ -4,7 +4,6 @@ name, contact name or email, looked up a batch at a time."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,27 +23,63 @@ from crm_tui.storage.models import Contact, Customer
 
 @dataclass(frozen=True)
 class RowCustomer:
-    """What a row needs of the customer it names."""
+    """What a row needs of the customer it names; a negative id stands for a company
+    --create-customers will add (see ``Customers.planned``)."""
 
     id: int
     name: str
     country: str | None
 
 
-def customer_finder(work: Work, batch: list[Row], create: bool) -> Callable[[str | None], RowCustomer]:
-    """A lookup of the batch's customers (by name or reference) with one query."""
-    keys = {text: _customer_key(text) for text in {row.values.get("customer") for row in batch} if text}
-    found = _customers_for(work, keys, batch, create)
+class Customers:
+    """The customers a batch's rows name, looked up with one query.
 
-    def customer(text: str | None) -> RowCustomer:
+    With --create-customers, a company crm does not know is added when the first row
+    naming it is stored: in that row's savepoint for deals and tickets, so that a
+    refused row takes its new customer with it, and after the checks for contacts. A
+    file whose rows are all refused adds no customer.
+    """
+
+    def __init__(self, work: Work, batch: list[Row], create: bool) -> None:
+        self.work = work
+        named = {row.values.get("customer") for row in batch}
+        self.keys = {text: _customer_key(text) for text in named if text}
+        self.found = _customers_for(work, self.keys)
+        self.new: dict[tuple[str, Any], RowCustomer] = {}
+        if create:
+            self.new = _planned_customers(self.keys, self.found, batch)
+
+    def __call__(self, text: str | None) -> RowCustomer:
+        """The customer a cell names, added now if it is a new one."""
+        return self.made(self.planned(text))
+
+    def planned(self, text: str | None) -> RowCustomer:
+        """The customer a cell names, or the stand-in for a new one; the error if none."""
         if not text:
             raise Invalid("no customer: the row names no company or customer")
-        owner = found.get(keys[text])
+        key = self.keys[text]
+        owner = self.found.get(key) or self.new.get(key)
         if owner is None:
             raise Invalid(f"no active customer {quoted(text)}; add it first or pass --create-customers")
         return owner
 
-    return customer
+    def made(self, owner: RowCustomer) -> RowCustomer:
+        """``owner``, added first if it is a stand-in (unless a stored row added it)."""
+        if owner.id > 0:
+            return owner
+        key = ("name", name_key(owner.name, company=True))
+        found = _customers_for(self.work, {owner.name: key}).get(key)
+        if found is not None:
+            return found
+        [(_, result)] = customer_batches.create_batch_in(self.work, [(1, CustomerCreate(name=owner.name))])
+        if isinstance(result, CrmError):
+            raise result
+        return RowCustomer(result.id, result.name, result.country)
+
+
+def customer_finder(work: Work, batch: list[Row], create: bool) -> Customers:
+    """A lookup of the batch's customers (by name or reference) with one query."""
+    return Customers(work, batch, create)
 
 
 def contact_at(work: Work, customer: RowCustomer, text: str | None) -> str | None:
@@ -76,9 +111,7 @@ def _customer_key(text: str | None) -> tuple[str, Any]:
     return ("name", name_key(text, company=True))
 
 
-def _customers_for(
-    work: Work, keys: dict[str, tuple[str, Any]], batch: list[Row], create: bool
-) -> dict[tuple[str, Any], RowCustomer]:
+def _customers_for(work: Work, keys: dict[str, tuple[str, Any]]) -> dict[tuple[str, Any], RowCustomer]:
     """The active customers the rows name (by reference or by company name), one query."""
     # A larger id names no customer, and is no id at all to PostgreSQL's integer column.
     ids = {value for kind, value in keys.values() if kind == "id" and value <= LARGEST_ID}
@@ -96,30 +129,20 @@ def _customers_for(
         owner = RowCustomer(customer_id, name, country)
         found.setdefault(("id", customer_id), owner)
         found.setdefault(("name", key), owner)
-    missing = sorted(name for name in names if ("name", name) not in found)
-    if create and missing:
-        found.update(_created_customers(work, keys, batch, missing))
     return found
 
 
-def _created_customers(
-    work: Work, keys: dict[str, tuple[str, Any]], batch: list[Row], missing: list[str]
+def _planned_customers(
+    keys: dict[str, tuple[str, Any]], found: dict[tuple[str, Any], RowCustomer], batch: list[Row]
 ) -> dict[tuple[str, Any], RowCustomer]:
-    """With --create-customers: the companies crm does not know, added as the first row
-    that names each one spells it."""
-    spelled = {}
+    """A stand-in for each company the rows name that crm does not know, spelled as the
+    first row naming it spells it, with an id of its own below zero."""
+    planned: dict[tuple[str, Any], RowCustomer] = {}
     for row in batch:
         text = row.values.get("customer")
         if not text:
             continue
-        key = keys.get(text)
-        if key is not None and key[0] == "name" and key[1] in missing:
-            spelled.setdefault(key[1], text.strip())
-    items = [(n, CustomerCreate(name=spelled[key])) for n, key in enumerate(missing, 1)]
-    created = {}
-    for _, result in customer_batches.create_batch_in(work, items):
-        if not isinstance(result, CrmError):
-            created[("name", name_key(result.name, company=True))] = RowCustomer(
-                result.id, result.name, result.country
-            )
-    return created
+        key = keys[text]
+        if key[0] == "name" and key[1] and key not in found and key not in planned:
+            planned[key] = RowCustomer(-1 - len(planned), text.strip(), None)
+    return planned

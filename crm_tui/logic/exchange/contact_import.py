@@ -14,7 +14,7 @@ from sqlmodel import col
 from crm_tui.logic.core.context import Work
 from crm_tui.logic.core.errors import CrmError
 from crm_tui.logic.core.refs import ref
-from crm_tui.logic.exchange.companies import RowCustomer, customer_finder
+from crm_tui.logic.exchange.companies import Customers, RowCustomer, customer_finder
 from crm_tui.logic.exchange.options import ImportOptions
 from crm_tui.logic.exchange.runner import SKIPPED, Outcomes, Row, Tally
 from crm_tui.logic.values.normalise import clean_email, clean_phone, clean_text, name_key
@@ -36,14 +36,32 @@ def import_contacts(
     cleaned: list[tuple[Row, RowCustomer, dict[str, Any]]] = []
     for row in batch:
         try:
-            owner = customer(row.values.get("customer"))
+            owner = customer.planned(row.values.get("customer"))
             cleaned.append((row, owner, clean_contact(row.values, owner, default_country)))
         except CrmError as exc:
             outcomes[row.line] = str(exc)
-    cleaned = _without_duplicate_contacts(work, cleaned, outcomes, tally)
+    cleaned = _at_made_customers(
+        customer, _without_duplicate_contacts(work, cleaned, outcomes, tally), outcomes
+    )
     if cleaned:
         _insert_contacts(work, cleaned)
         tally.created += len(cleaned)
+
+
+def _at_made_customers(
+    customer: Customers, kept: list[tuple[Row, RowCustomer, dict[str, Any]]], outcomes: Outcomes
+) -> list[tuple[Row, RowCustomer, dict[str, Any]]]:
+    """The rows to store, at the customers --create-customers adds now that they are
+    known to go in (a company only refused rows name is not added)."""
+    made = []
+    for row, owner, values in kept:
+        try:
+            real = customer.made(owner)
+        except CrmError as exc:
+            outcomes[row.line] = str(exc)
+            continue
+        made.append((row, real, {**values, "customer_id": real.id}))
+    return made
 
 
 def clean_contact(
