@@ -277,6 +277,13 @@ def import_deals(
     lost_reason: Annotated[
         str | None, typer.Option("--lost-reason", help="Reason for lost deals whose row gives none.")
     ] = None,
+    default_customer: Annotated[
+        str | None,
+        typer.Option(
+            "--default-customer", help="Customer of deals whose row names none (added if missing).",
+            show_default=False,
+        ),
+    ] = None,
     create_users: UsersOpt = False, create_customers: CustomersOpt = False,
     date_order: DateOrderOpt = None, rejects: RejectsOpt = None, encoding: EncodingOpt = "auto",
     delimiter: DelimiterOpt = None, quiet: output.Quiet = False,
@@ -289,6 +296,7 @@ def import_deals(
         mapping=_pairs(maps, "--map", "COLUMN=FIELD"), dry_run=dry_run,
         pipelines=_pairs(pipelines, "--pipeline", "FILE_PIPELINE=PIPELINE"),
         stages=_pairs(stages, "--stage", "FILE_STAGE=STAGE"), lost_reason=lost_reason,
+        default_customer=default_customer,
         create_users=create_users, create_customers=create_customers, date_order=date_order,
     )  # fmt: skip
     _import(ctx, "deals", file, rejects, _Reading(encoding, delimiter, quiet), options)

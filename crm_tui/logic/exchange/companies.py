@@ -4,6 +4,7 @@ name, contact name or email, looked up a batch at a time."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,8 @@ from crm_tui.logic.customers.schemas import CustomerCreate
 from crm_tui.logic.exchange.runner import Row
 from crm_tui.logic.values.normalise import clean_email, name_key
 from crm_tui.storage.models import Contact, Customer
+
+Templates = Mapping[str, CustomerCreate]  # a cell naming a customer -> what to add for it
 
 
 @dataclass(frozen=True)
@@ -40,14 +43,19 @@ class Customers:
     file whose rows are all refused adds no customer.
     """
 
-    def __init__(self, work: Work, batch: list[Row], create: bool) -> None:
+    def __init__(
+        self, work: Work, batch: list[Row], create: bool, templates: Templates | None = None
+    ) -> None:
+        """``templates``: for cells naming a customer the import adds whatever
+        ``create`` says (a default customer, a requester), what to add."""
         self.work = work
         named = {row.values.get("customer") for row in batch}
         self.keys = {text: _customer_key(text) for text in named if text}
         self.found = _customers_for(work, self.keys)
-        self.new: dict[tuple[str, Any], RowCustomer] = {}
-        if create:
-            self.new = _planned_customers(self.keys, self.found, batch)
+        templates = templates or {}
+        wanted = [row for row in batch if create or row.values.get("customer") in templates]
+        self.new = _planned_customers(self.keys, self.found, wanted)
+        self.templates = {self.keys[text]: data for text, data in templates.items() if text in self.keys}
 
     def __call__(self, text: str | None) -> RowCustomer:
         """The customer a cell names, added now if it is a new one."""
@@ -71,19 +79,25 @@ class Customers:
         found = _customers_for(self.work, {owner.name: key}).get(key)
         if found is not None:
             return found
-        [(_, result)] = customer_batches.create_batch_in(self.work, [(1, CustomerCreate(name=owner.name))])
+        data = self.templates.get(key) or CustomerCreate(name=owner.name)
+        [(_, result)] = customer_batches.create_batch_in(self.work, [(1, data)])
         if isinstance(result, CrmError):
             raise result
         return RowCustomer(result.id, result.name, result.country)
 
 
-def customer_finder(work: Work, batch: list[Row], create: bool) -> Customers:
+def customer_finder(
+    work: Work, batch: list[Row], create: bool, templates: Templates | None = None
+) -> Customers:
     """A lookup of the batch's customers (by name or reference) with one query."""
-    return Customers(work, batch, create)
+    return Customers(work, batch, create, templates)
 
 
-def contact_at(work: Work, customer: RowCustomer, text: str | None) -> str | None:
-    """The contact a row names at its customer: by reference (P-7), email or name."""
+def contact_at(
+    work: Work, customer: RowCustomer, text: str | None, *, missing_ok: bool = False
+) -> str | None:
+    """The contact a row names at its customer: by reference (P-7), email or name; None
+    when it names none, or (``missing_ok``) one the customer does not have."""
     text = (text or "").strip()
     if not text:
         return None
@@ -97,6 +111,8 @@ def contact_at(work: Work, customer: RowCustomer, text: str | None) -> str | Non
     ids = list(work.session.execute(query.order_by(col(Contact.id)).limit(2)).scalars())
     where = f"{ref('customer', customer.id)} {customer.name}"
     if not ids:
+        if missing_ok:
+            return None
         raise Invalid(f"{where} has no contact {quoted(text)}")
     if len(ids) > 1:
         raise Invalid(f"{where} has several contacts {quoted(text)}; name one by its reference (P-12)")

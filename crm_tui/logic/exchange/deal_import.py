@@ -17,6 +17,7 @@ from crm_tui.logic.core.context import Work
 from crm_tui.logic.core.errors import Invalid, NotFound, quoted
 from crm_tui.logic.core.refs import ref
 from crm_tui.logic.core.schemas import validated
+from crm_tui.logic.customers.schemas import CustomerCreate
 from crm_tui.logic.exchange.cells import amount_and_currency, parse_moment, parse_sheet_date
 from crm_tui.logic.exchange.companies import RowCustomer, contact_at
 from crm_tui.logic.exchange.headers import fold_header
@@ -35,7 +36,19 @@ def import_deals(
     work: Work, batch: list[Row], outcomes: Outcomes, tally: Tally, options: ImportOptions
 ) -> None:
     """Add a batch's deals, each in its own savepoint; one already in crm is skipped."""
-    add_row_by_row(work, batch, outcomes, tally, options, ("owner", "sales"), _deal)
+    add_row_by_row(work, batch, outcomes, tally, options, ("owner", "sales"), _deal, _default_customer)
+
+
+def _default_customer(work: Work, batch: list[Row], options: ImportOptions) -> dict[str, CustomerCreate]:
+    """With --default-customer, rows that name no customer are that customer's deals;
+    it is added (when a row of it goes in) if crm does not have it."""
+    name = (options.default_customer or "").strip()
+    if not name:
+        return {}
+    for row in batch:
+        if not (row.values.get("customer") or "").strip():
+            row.values["customer"] = name
+    return {name: CustomerCreate(name=name)}
 
 
 def _deal(work: Work, row: Row, customer: RowCustomer, found: BatchLookups, options: ImportOptions) -> None:

@@ -72,8 +72,8 @@ _TICKET_HEADERS = {
     "status": "status ticketstatus state",
     "channel": "channel source ticketsource via origin medium",
     "customer": _COMPANY + " requesterorganization",
-    "contact": "contact contactname requester requestername requesteremail contactemail email "
-    "associatedcontact",
+    "contact": "contact requesteremail contactemail email associatedcontact",
+    "contact_name": "contactname requestername requester",
     "assignee": "assignee assignedto ticketowner owner agent assigneename assigneeemail",
     "created": _CREATED + " opened openedat submittedat",
     "resolution": "resolution resolutionnote solution",
@@ -99,6 +99,13 @@ _REQUIRED = {
     "deals": ("title", "customer"),
     "tickets": ("subject", "customer"),
 }
+# Columns that stand in for a required one: a name in two parts; a helpdesk's requester,
+# whose customer is found by their email.
+_INSTEAD = {
+    ("name", "customers"): {"first_name", "last_name"},
+    ("name", "contacts"): {"first_name", "last_name"},
+    ("customer", "tickets"): {"contact", "contact_name"},
+}
 _FIELD_WORDS = {"name": "the name", "customer": "the customer (company)", "title": "the deal's title"}
 
 
@@ -110,10 +117,13 @@ def fold_header(text: str) -> str:
     return _FOLD.sub("", text.lower())
 
 
-def map_columns(entity: str, header: list[str], explicit: dict[str, str]) -> tuple[dict[int, str], list[str]]:
+def map_columns(
+    entity: str, header: list[str], explicit: dict[str, str], given: frozenset[str] = frozenset()
+) -> tuple[dict[int, str], list[str]]:
     """Which column feeds which field; returns (index to field, ignored columns).
     A column ``--map`` names wins over a header's spelling; a row needs a column for
-    each required field (a name may come as first and last name)."""
+    each required field (a name may come as first and last name, a ticket's customer
+    as its requester) unless it is ``given`` (a default customer)."""
     known = HEADERS[entity]
     mapping = _explicit_columns(entity, header, explicit)
     spellings = {spelling: name for name, words in known.items() for spelling in words.split()}
@@ -124,7 +134,7 @@ def map_columns(entity: str, header: list[str], explicit: dict[str, str]) -> tup
             mapping[index] = target
             taken.add(target)
     for needed in _REQUIRED[entity]:
-        if needed not in taken and not (needed == "name" and {"first_name", "last_name"} & taken):
+        if needed not in taken | given and not _INSTEAD.get((needed, entity), set()) & taken:
             raise Invalid(
                 f"no column for {_FIELD_WORDS.get(needed, 'the ' + needed)} among {_shown_header(header)}; "
                 f"map one with --map COLUMN={needed}"

@@ -9,6 +9,7 @@ from datetime import tzinfo
 from typing import Any
 
 from crm_tui.logic.core.context import Work
+from crm_tui.logic.customers.schemas import CustomerCreate
 from crm_tui.logic.exchange.cells import time_zone
 from crm_tui.logic.exchange.companies import RowCustomer, customer_finder
 from crm_tui.logic.exchange.options import ImportOptions
@@ -31,17 +32,21 @@ class BatchLookups:
 
 
 AddRow = Callable[[Work, Row, RowCustomer, BatchLookups, ImportOptions], None]
+# Fills in the customer of rows that name none (a default customer, a requester's) and
+# says what to add for those crm does not have.
+FindCustomers = Callable[[Work, list[Row], ImportOptions], dict[str, CustomerCreate]]
 
 
 def add_row_by_row(
     work: Work, batch: list[Row], outcomes: Outcomes, tally: Tally, options: ImportOptions,
-    person: tuple[str, str], add_row: AddRow,
+    person: tuple[str, str], add_row: AddRow, find_customers: FindCustomers | None = None,
 ) -> None:  # fmt: skip
     """Add each row of the batch with ``add_row`` in its own savepoint. ``person`` is
     the column naming a user and the role of users --create-users adds for it."""
     column, role = person
+    templates = find_customers(work, batch, options) if find_customers else None
     found = BatchLookups(
-        customer_finder(work, batch, options.create_customers),
+        customer_finder(work, batch, options.create_customers, templates),
         people_named(work, batch, column, role, options.create_users),
         time_zone(work),
     )

@@ -43,6 +43,8 @@ class ImportOptions:
     """Deals: the reason of lost deals whose row gives none."""
     resolution: str | None = None
     """Tickets: the resolution of resolved or closed tickets whose row gives none."""
+    default_customer: str | None = None
+    """Deals: the customer of rows that name none (added if crm does not have it)."""
     date_order: str | None = None
     """dmy or mdy: how to read dates like 03/04/2025; None reads only dates that read one way."""
 

@@ -17,9 +17,10 @@ from crm_tui.logic.core.errors import Invalid, quoted
 from crm_tui.logic.core.refs import ref
 from crm_tui.logic.core.schemas import validated
 from crm_tui.logic.exchange.cells import crm_word, parse_moment, spellings_of
-from crm_tui.logic.exchange.companies import RowCustomer, contact_at
+from crm_tui.logic.exchange.companies import RowCustomer
 from crm_tui.logic.exchange.lookups import BatchLookups, add_row_by_row
 from crm_tui.logic.exchange.options import ImportOptions
+from crm_tui.logic.exchange.requesters import requester, requesters
 from crm_tui.logic.exchange.runner import Outcomes, Row, Skipped, Tally
 from crm_tui.logic.exchange.timeline import date_timeline
 from crm_tui.logic.service import sla, tickets, workflow
@@ -59,7 +60,7 @@ def import_tickets(
     work: Work, batch: list[Row], outcomes: Outcomes, tally: Tally, options: ImportOptions
 ) -> None:
     """Add a batch's tickets, each in its own savepoint; one already in crm is skipped."""
-    add_row_by_row(work, batch, outcomes, tally, options, ("assignee", "service"), _ticket)
+    add_row_by_row(work, batch, outcomes, tally, options, ("assignee", "service"), _ticket, requesters)
 
 
 def _ticket(work: Work, row: Row, customer: RowCustomer, found: BatchLookups, options: ImportOptions) -> None:
@@ -77,7 +78,7 @@ def _ticket(work: Work, row: Row, customer: RowCustomer, found: BatchLookups, op
             TicketCreate,
             {"customer": ref("customer", customer.id), "subject": subject,
              "description": values.get("description") or "",
-             "contact": contact_at(work, customer, values.get("contact")),
+             "contact": requester(work, customer, values),
              "type": crm_word(values.get("type"), "type", _TICKET_TYPES, "question"),
              "priority": crm_word(values.get("priority"), "priority", _PRIORITIES, "normal"),
              "channel": crm_word(values.get("channel"), "channel", _CHANNELS, "email"),
