@@ -44,6 +44,7 @@ def add(
     email: Email = None,
     phone: Phone = None,
     mobile: Mobile = None,
+    field: output.CustomFields = None,
     force: Force = False,
     from_file: Annotated[
         str | None,
@@ -65,6 +66,7 @@ def add(
             email=email,
             phone=phone,
             mobile=mobile,
+            field=field,
         )
         add_from(ctx, from_file, "contact", fmt, COLUMNS, force=force)
         return
@@ -72,7 +74,15 @@ def add(
         raise typer.BadParameter("give CUSTOMER and NAME, or --from FILE", param_hint="CUSTOMER NAME")
     data = validated(
         ContactCreate,
-        _given(customer=customer, name=name, title=title, email=email, phone=phone, mobile=mobile),
+        _given(
+            customer=customer,
+            name=name,
+            title=title,
+            email=email,
+            phone=phone,
+            mobile=mobile,
+            custom=output.custom_fields(field),
+        ),
     )
     created = contacts.add_contact(crm(ctx), data, force=force)
     if fmt == Format.table:
@@ -104,7 +114,9 @@ def show(ctx: typer.Context, contact: Ref, fmt: Format = FormatOption) -> None:
     """Show a contact."""
     from crm_tui.logic.customers import contacts
 
-    output.print_record(contacts.get_contact(crm(ctx), contact), fmt, [*COLUMNS, ("version", "Version")])
+    output.print_record(
+        contacts.get_contact(crm(ctx), contact), fmt, [*COLUMNS, ("custom", "Custom"), ("version", "Version")]
+    )
 
 
 @app.command("edit")
@@ -116,6 +128,7 @@ def edit(
     email: Email = None,
     phone: Phone = None,
     mobile: Mobile = None,
+    field: output.CustomFields = None,
     expected_version: Annotated[
         int | None,
         typer.Option("--expected-version", help="Refuse unless the record is still at this version."),
@@ -128,7 +141,17 @@ def edit(
     from crm_tui.logic.customers import contacts
     from crm_tui.logic.customers.schemas import ContactUpdate
 
-    data = validated(ContactUpdate, _given(name=name, title=title, email=email, phone=phone, mobile=mobile))
+    data = validated(
+        ContactUpdate,
+        _given(
+            name=name,
+            title=title,
+            email=email,
+            phone=phone,
+            mobile=mobile,
+            custom=output.custom_fields(field),
+        ),
+    )
     updated = contacts.update_contact(crm(ctx), contact, data, expected_version=expected_version, force=force)
     if fmt == Format.table:
         output.console().print(

@@ -62,26 +62,11 @@ def _fields(name: str | None, **options: object) -> dict[str, object]:
     return given
 
 
-def _custom(pairs: list[str] | None) -> dict[str, str | None] | None:
-    if not pairs:
-        return None
-    custom: dict[str, str | None] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise typer.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--field")
-        custom[key.strip()] = value.strip() or None
-    return custom
-
-
 EmailOpt = Annotated[str | None, typer.Option(help="Email address.", show_default=False)]
 PhoneOpt = Annotated[str | None, typer.Option(help="Phone; +country code, or read with CRM_DEFAULT_COUNTRY.")]
 StageOpt = Annotated[Lifecycle | None, typer.Option("--stage", help="Lifecycle stage.", show_default=False)]
 KindOpt = Annotated[CustomerKind | None, typer.Option(help="company or person.", show_default=False)]
-FieldOpt = Annotated[
-    list[str] | None,
-    typer.Option("--field", help="Custom field KEY=VALUE (repeatable; KEY= removes it)."),
-]
+FieldOpt = output.CustomFields
 
 
 @app.command("add")
@@ -127,7 +112,9 @@ def add(
         return
     if name is None:
         raise typer.BadParameter("give a NAME, or --from FILE", param_hint="NAME")
-    data = validated(CustomerCreate, _fields(name, tags=tag or [], custom=_custom(field), **options))
+    data = validated(
+        CustomerCreate, _fields(name, tags=tag or [], custom=output.custom_fields(field), **options)
+    )
     created = customers.add_customer(crm(ctx), data, force=force)
     if fmt == Format.table:
         output.console().print(f"Added {created.ref} {created.name}", markup=False, highlight=False)
@@ -232,7 +219,7 @@ def edit(
     given = _fields(
         name, kind=kind, company=company, lifecycle=stage, segment=segment, owner=owner,
         email=email, phone=phone, website=website, street=street, postcode=postcode, city=city,
-        country=country, industry=industry, source=source, custom=_custom(field),
+        country=country, industry=industry, source=source, custom=output.custom_fields(field),
     )  # fmt: skip
     data = validated(CustomerUpdate, given)
     updated = customers.update_customer(crm(ctx), customer, data, expected_version=version, force=force)

@@ -42,6 +42,7 @@ DETAIL = [
     ("closed_at", "Closed"),
     ("lost_reason", "Lost because"),
     ("source", "Source"),
+    ("custom", "Custom"),
     ("created_at", "Created"),
     ("archived_at", "Archived"),
     ("version", "Version"),
@@ -77,6 +78,7 @@ def add(
         str | None, typer.Option("--close", help="Expected close: YYYY-MM-DD, +30d, friday...")
     ] = None,
     source: Annotated[str | None, typer.Option(help="Where the deal came from.")] = None,
+    field: output.CustomFields = None,
     from_file: Annotated[
         str | None,
         typer.Option("--from", help='JSON Lines (- for stdin), each with "customer" and "title".'),
@@ -102,6 +104,7 @@ def add(
             owner=owner,
             close=close,
             source=source,
+            field=field,
         )
         add_from(ctx, from_file, "deal", fmt, COLUMNS)
         return
@@ -118,6 +121,7 @@ def add(
         "owner": owner,
         "source": source,
         "expected_close": parse_relative_day(close) if close else None,
+        "custom": output.custom_fields(field),
     }
     created = deals.add_deal(crm(ctx), validated(DealCreate, supplied(given)))
     _saved(
@@ -200,6 +204,7 @@ def edit(
     owner: Annotated[str | None, typer.Option()] = None,
     close: Annotated[str | None, typer.Option("--close", help='Expected close, or "" for none.')] = None,
     source: Annotated[str | None, typer.Option()] = None,
+    field: output.CustomFields = None,
     expected_version: Expected = None,
     fmt: Format = FormatOption,
 ) -> None:
@@ -216,6 +221,7 @@ def edit(
         "contact": contact,
         "owner": owner,
         "source": source,
+        "custom": output.custom_fields(field),
     }
     given = supplied(given)
     if close is not None:

@@ -169,14 +169,21 @@ def _summary_line(entity: str, summary: ImportSummary) -> str:
         f"{verb} {summary.created} {entity} from {summary.rows} {unit}: {summary.updated} updated, "
         f"{summary.skipped} duplicates skipped, {summary.refused} refused"
         + _read_as(summary.encoding, summary.delimiter)
-        + (
-            f"; {unused} ignored: {', '.join(summary.ignored_columns[:10])}"
-            if summary.ignored_columns
-            else ""
+        + _listed(
+            "kept as custom fields", [c for c, to in summary.mapping.items() if to.startswith("custom.")]
         )
+        + _listed(f"{unused} ignored", summary.ignored_columns)
         + (f"; new users: {', '.join(summary.created_users)}" if summary.created_users else "")
         + (f"; reasons in {summary.rejects_file}" if summary.rejects_file else "")
     )
+
+
+def _listed(what: str, columns: list[str]) -> str:
+    """``; what: A, B, C`` for up to ten columns, and how many more."""
+    if not columns:
+        return ""
+    more = f" and {len(columns) - 10:,} more" if len(columns) > 10 else ""
+    return f"; {what}: {', '.join(columns[:10])}{more}"
 
 
 def _read_as(encoding: str, delimiter: str | None) -> str:
@@ -191,6 +198,12 @@ def _read_as(encoding: str, delimiter: str | None) -> str:
 
 FileArg = Annotated[str, typer.Argument(help="CSV file (- for standard input).", show_default=False)]
 MapOpt = Annotated[list[str] | None, typer.Option("--map", "-m", help="COLUMN=FIELD; repeatable.")]
+UnknownOpt = Annotated[
+    str,
+    typer.Option(
+        "--unknown-columns", help="keep: columns crm has no field for become custom fields; ignore: dropped."
+    ),
+]
 PolicyOpt = Annotated[str, typer.Option("--on-duplicate", help="skip, update or merge.")]
 DryOpt = Annotated[bool, typer.Option("--dry-run", "-n", help="Check everything, store nothing.")]
 UsersOpt = Annotated[bool, typer.Option("--create-users", help="Add unknown owners as sales users.")]
@@ -227,7 +240,8 @@ DateOrderOpt = Annotated[
 
 @import_app.command("customers")
 def import_customers(
-    ctx: typer.Context, file: FileArg, maps: MapOpt = None, policy: PolicyOpt = "skip",
+    ctx: typer.Context, file: FileArg, maps: MapOpt = None, unknown: UnknownOpt = "keep",
+    policy: PolicyOpt = "skip",
     dry_run: DryOpt = False, create_users: UsersOpt = False, rejects: RejectsOpt = None,
     encoding: EncodingOpt = "auto", delimiter: DelimiterOpt = None, quiet: output.Quiet = False,
 ) -> None:  # fmt: skip
@@ -235,7 +249,8 @@ def import_customers(
     from crm_tui.logic.exchange.options import ImportOptions
 
     options = ImportOptions(
-        mapping=_pairs(maps, "--map", "COLUMN=FIELD"), policy=policy, dry_run=dry_run,
+        mapping=_pairs(maps, "--map", "COLUMN=FIELD"), unknown_columns=unknown,
+        policy=policy, dry_run=dry_run,
         create_users=create_users,
     )  # fmt: skip
     _import(ctx, "customers", file, rejects, _Reading(encoding, delimiter, quiet), options)
@@ -248,7 +263,8 @@ def import_contacts(
         str,
         typer.Argument(help="CSV or vCard (.vcf) file (- for standard input).", show_default=False),
     ],
-    maps: MapOpt = None, policy: PolicyOpt = "skip", dry_run: DryOpt = False,
+    maps: MapOpt = None, unknown: UnknownOpt = "keep",
+    policy: PolicyOpt = "skip", dry_run: DryOpt = False,
     create_customers: CustomersOpt = False, rejects: RejectsOpt = None, encoding: EncodingOpt = "auto",
     delimiter: DelimiterOpt = None, quiet: output.Quiet = False,
 ) -> None:  # fmt: skip
@@ -257,7 +273,8 @@ def import_contacts(
     from crm_tui.logic.exchange.options import ImportOptions
 
     options = ImportOptions(
-        mapping=_pairs(maps, "--map", "COLUMN=FIELD"), policy=policy, dry_run=dry_run,
+        mapping=_pairs(maps, "--map", "COLUMN=FIELD"), unknown_columns=unknown,
+        policy=policy, dry_run=dry_run,
         create_customers=create_customers,
     )  # fmt: skip
     _import(ctx, "contacts", file, rejects, _Reading(encoding, delimiter, quiet), options)
@@ -265,7 +282,8 @@ def import_contacts(
 
 @import_app.command("deals")
 def import_deals(
-    ctx: typer.Context, file: FileArg, maps: MapOpt = None, dry_run: DryOpt = False,
+    ctx: typer.Context, file: FileArg, maps: MapOpt = None, unknown: UnknownOpt = "keep",
+    dry_run: DryOpt = False,
     pipelines: Annotated[
         list[str] | None,
         typer.Option("--pipeline", help="FILE_PIPELINE=PIPELINE: a pipeline of the file as one of crm's."),
@@ -293,7 +311,8 @@ def import_deals(
     from crm_tui.logic.exchange.options import ImportOptions
 
     options = ImportOptions(
-        mapping=_pairs(maps, "--map", "COLUMN=FIELD"), dry_run=dry_run,
+        mapping=_pairs(maps, "--map", "COLUMN=FIELD"), unknown_columns=unknown,
+        dry_run=dry_run,
         pipelines=_pairs(pipelines, "--pipeline", "FILE_PIPELINE=PIPELINE"),
         stages=_pairs(stages, "--stage", "FILE_STAGE=STAGE"), lost_reason=lost_reason,
         default_customer=default_customer,
@@ -304,7 +323,8 @@ def import_deals(
 
 @import_app.command("tickets")
 def import_tickets(
-    ctx: typer.Context, file: FileArg, maps: MapOpt = None, dry_run: DryOpt = False,
+    ctx: typer.Context, file: FileArg, maps: MapOpt = None, unknown: UnknownOpt = "keep",
+    dry_run: DryOpt = False,
     resolution: Annotated[
         str | None,
         typer.Option("--resolution", help="Resolution for resolved or closed tickets whose row gives none."),
@@ -321,7 +341,8 @@ def import_tickets(
     from crm_tui.logic.exchange.options import ImportOptions
 
     options = ImportOptions(
-        mapping=_pairs(maps, "--map", "COLUMN=FIELD"), dry_run=dry_run, resolution=resolution,
+        mapping=_pairs(maps, "--map", "COLUMN=FIELD"), unknown_columns=unknown,
+        dry_run=dry_run, resolution=resolution,
         create_users=create_users, create_customers=create_customers, date_order=date_order,
     )  # fmt: skip
     _import(ctx, "tickets", file, rejects, _Reading(encoding, delimiter, quiet), options)

@@ -268,3 +268,20 @@ Quiet = Annotated[
     bool,
     typer.Option("--quiet", "-q", help="No progress bar, and nothing printed on success (for cron)."),
 ]
+CustomFields = Annotated[
+    list[str] | None,
+    typer.Option("--field", help="Custom field KEY=VALUE (repeatable; KEY= removes it)."),
+]
+
+
+def custom_fields(pairs: list[str] | None) -> dict[str, str | None] | None:
+    """``--field KEY=VALUE`` options as custom fields; ``KEY=`` removes one (None)."""
+    if not pairs:
+        return None
+    custom: dict[str, str | None] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--field")
+        custom[key.strip()] = value.strip() or None
+    return custom

@@ -75,6 +75,7 @@ DETAIL = [
     ("merged_into", "Merged into"),
     ("satisfaction", "Satisfaction"),
     ("satisfaction_comment", "Comment"),
+    ("custom", "Custom"),
     ("description", "Description"),
     ("version", "Version"),
 ]
@@ -114,6 +115,7 @@ def add(
     assignee: Annotated[
         str | None, typer.Option("--assignee", "-a", help="Agent; default: by the assignment setting.")
     ] = None,
+    field: output.CustomFields = None,
     from_file: Annotated[
         str | None, typer.Option("--from", help='JSON Lines (- for stdin), with "customer" and "subject".')
     ] = None,
@@ -133,6 +135,7 @@ def add(
             contact=contact,
             order=order,
             assignee=assignee,
+            field=field,
         )
         add_from(ctx, from_file, "ticket", fmt, COLUMNS)
         return
@@ -148,6 +151,7 @@ def add(
         "contact": contact,
         "order": order,
         "assignee": assignee,
+        "custom": output.custom_fields(field),
     }
     created = tickets.add_ticket(crm(ctx), validated(TicketCreate, supplied(given)))
     agent = f", with {created.assignee}" if created.assignee else ", unassigned"

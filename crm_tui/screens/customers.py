@@ -47,6 +47,7 @@ from crm_tui.logic.sales.schemas import DealRead, OrderRead
 from crm_tui.logic.service import tickets
 from crm_tui.logic.service.schemas import TicketRead
 from crm_tui.logic.values import money
+from crm_tui.logic.values.custom_fields import custom_changes, custom_lines, shown_custom
 from crm_tui.logic.values.normalise import clean_tag
 from crm_tui.screens.base import CrmModal, CrmScreen
 from crm_tui.screens.duplicates import DuplicatesScreen
@@ -54,7 +55,7 @@ from crm_tui.screens.record_table import SectionTable
 from crm_tui.screens.tasks import due_text, set_done, task_form
 from crm_tui.screens.widgets.choices import active_users
 from crm_tui.screens.widgets.dialogs import Confirm
-from crm_tui.screens.widgets.forms import Field, FormDialog, PickField
+from crm_tui.screens.widgets.forms import CUSTOM_LABEL, Field, FormDialog, PickField
 from crm_tui.screens.widgets.keys_footer import KeysFooter
 from crm_tui.screens.widgets.row_table import Column, RowTable
 
@@ -873,6 +874,7 @@ def record_text(c: CustomerRead) -> str:
             f"Owner: {c.owner or '-'}   Segment: {c.segment or '-'}   Industry: {c.industry or '-'}   "
             f"Tags: {', '.join(c.tags) or '-'}"
         ),
+        escape(f"Custom fields: {shown_custom(c.custom)}") if c.custom else "",
     ]
     return "\n".join(line for line in lines if line.strip())
 
@@ -1035,6 +1037,7 @@ CUSTOMER_FIELDS = [
     Field("country", "Country", hint="an ISO code, like DE"),
     Field("industry", "Industry"),
     Field("tags", "Tags", hint="comma separated"),
+    Field("custom", CUSTOM_LABEL, kind="lines"),
 ]
 
 
@@ -1045,6 +1048,8 @@ def customer_values(customer: CustomerRead) -> dict[str, str]:
         value = getattr(customer, field.name)
         if field.name == "tags":
             values["tags"] = ", ".join(value)
+        elif field.name == "custom":
+            values["custom"] = custom_lines(value)
         else:
             values[field.name] = "" if value is None else str(getattr(value, "value", value))
     return values
@@ -1096,13 +1101,17 @@ class CustomerForm(RecordForm):
         tags = tag_list(values["tags"])
         if self.customer is None:
             given: dict[str, Any] = {k: v for k, v in values.items() if v.strip() and k != "tags"}
+            given["custom"] = custom_changes("", values["custom"])
             data = validated(CustomerCreate, {**given, "name": values["name"], "tags": tags})
             return customers.add_customer(crm, data, force=force)
         reference = self.customer.ref
         changed = {k: v for k, v in values.items() if v != self.initial[k] and k != "tags"}
         if changed:
+            update: dict[str, Any] = {**changed}
+            if "custom" in changed:
+                update["custom"] = custom_changes(self.initial["custom"], changed["custom"])
             saved = customers.update_customer(
-                crm, reference, validated(CustomerUpdate, changed), expected_version=version, force=force
+                crm, reference, validated(CustomerUpdate, update), expected_version=version, force=force
             )
             # Saved: what follows is based on this version, even if the tags are refused.
             self.version = saved.version
@@ -1132,11 +1141,13 @@ CONTACT_FIELDS = [
     Field("email", "Email"),
     Field("phone", "Phone"),
     Field("mobile", "Mobile"),
+    Field("custom", CUSTOM_LABEL, kind="lines"),
 ]
 
 
 def contact_values(contact: ContactRead) -> dict[str, str]:
-    return {field.name: getattr(contact, field.name) or "" for field in CONTACT_FIELDS}
+    values = {field.name: getattr(contact, field.name) or "" for field in CONTACT_FIELDS}
+    return values | {"custom": custom_lines(contact.custom)}
 
 
 def contact_form(customer: str, contact: ContactRead | None = None, *, name: str = "") -> RecordForm:
@@ -1145,12 +1156,15 @@ def contact_form(customer: str, contact: ContactRead | None = None, *, name: str
 
     def save(crm: Crm, values: dict[str, str], force: bool, version: int | None) -> ContactRead:
         if contact is None:
-            given = {k: v for k, v in values.items() if v.strip()}
+            given: dict[str, Any] = {k: v for k, v in values.items() if v.strip()}
+            given["custom"] = custom_changes("", values["custom"])
             data = validated(ContactCreate, {**given, "customer": customer, "name": values["name"]})
             return contacts.add_contact(crm, data, force=force)
-        changed = {k: v for k, v in values.items() if v != form.initial[k]}
+        changed: dict[str, Any] = {k: v for k, v in values.items() if v != form.initial[k]}
         if not changed:
             return contact
+        if "custom" in changed:
+            changed["custom"] = custom_changes(form.initial["custom"], changed["custom"])
         return contacts.update_contact(
             crm, contact.ref, validated(ContactUpdate, changed), expected_version=version, force=force
         )

@@ -19,9 +19,10 @@ from crm_tui.logic.customers import contacts
 from crm_tui.logic.sales import deals
 from crm_tui.logic.sales.schemas import DealCreate, DealRead, DealUpdate
 from crm_tui.logic.values import money
+from crm_tui.logic.values.custom_fields import custom_changes, custom_lines
 from crm_tui.logic.values.dates import parse_relative_day
 from crm_tui.screens.widgets.choices import active_users, all_customers, contacts_of, stages_of
-from crm_tui.screens.widgets.forms import Choice, Field, FormDialog, PickField
+from crm_tui.screens.widgets.forms import CUSTOM_LABEL, Choice, Field, FormDialog, PickField
 
 if TYPE_CHECKING:
     from crm_tui.logic.core.context import Crm
@@ -161,6 +162,7 @@ def edit_deal_form(deal: DealRead) -> FormDialog:
         *_money_fields(),
         Field("owner", "Owner", kind="pick", source=active_users()),
         Field("contact", "Contact", kind="pick", source=contacts_of(deal.customer)),
+        Field("custom", CUSTOM_LABEL, kind="lines"),
     ]
     opened = {
         "title": deal.title,
@@ -169,6 +171,7 @@ def edit_deal_form(deal: DealRead) -> FormDialog:
         "expected_close": deal.expected_close.isoformat() if deal.expected_close else "",
         "owner": deal.owner or "",
         "contact": deal.contact or "",
+        "custom": custom_lines(deal.custom),
     }
 
     def save(crm: Crm, values: Values) -> DealRead:
@@ -184,6 +187,8 @@ def edit_deal_form(deal: DealRead) -> FormDialog:
             update["currency"] = code
         if "expected_close" in changed:
             update["expected_close"] = close
+        if "custom" in changed:
+            update["custom"] = custom_changes(opened["custom"], values["custom"])
         return deals.update_deal(crm, deal.ref, validated(DealUpdate, update), expected_version=deal.version)
 
     return DealForm(f"Edit {deal.ref} {deal.title}", fields, save, values=opened, new=False)

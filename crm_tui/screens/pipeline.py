@@ -31,6 +31,7 @@ from crm_tui.logic.customers import contacts
 from crm_tui.logic.sales import board, deals, orders, schemas
 from crm_tui.logic.sales.schemas import Board, BoardColumn, DealPage, DealRead, OrderCreate, StageTotal
 from crm_tui.logic.values import money
+from crm_tui.logic.values.custom_fields import shown_custom
 from crm_tui.screens.base import Calls, CrmModal, CrmScreen
 from crm_tui.screens.deal_forms import deal_form, edit_deal_form
 from crm_tui.screens.widgets.dialogs import TextPrompt
@@ -880,6 +881,8 @@ class DealDetail(DealActions, CrmModal[None]):
         ]
         if d.lost_reason:
             lines.append(f"Lost: {escape(d.lost_reason)}")
+        if d.custom:
+            lines.append(escape(f"Custom fields: {shown_custom(d.custom)}"))
         lines += [
             "",
             "History:",

@@ -25,6 +25,7 @@ from crm_tui.logic.customers import customers
 from crm_tui.logic.sales import orders
 from crm_tui.logic.service import replies, tickets, workflow
 from crm_tui.logic.service.schemas import TicketCreate, TicketRead
+from crm_tui.logic.values.custom_fields import shown_custom
 from crm_tui.logic.values.dates import duration_text
 from crm_tui.screens.base import CrmScreen
 from crm_tui.screens.record_table import RecordTable
@@ -486,6 +487,8 @@ class TicketScreen(CrmScreen):
         if t.satisfaction:
             comment = f": {escape(t.satisfaction_comment)}" if t.satisfaction_comment else ""
             lines.append(f"Rated {t.satisfaction}/5{comment}")
+        if t.custom:
+            lines.append(escape(f"Custom fields: {shown_custom(t.custom)}"))
         if t.description:
             lines.append(f"\n{escape(t.description)}")
         self.query_one("#ticket-head", Static).update("\n".join(lines))

@@ -146,6 +146,7 @@ class Contact(Versioned, table=True):
     mobile: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    custom: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class Activity(Versioned, table=True):
@@ -238,6 +239,7 @@ class Deal(Versioned, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    custom: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class DealStageChange(SQLModel, table=True):
@@ -410,6 +412,7 @@ class Ticket(Versioned, table=True):
     response_seconds: int | None = Field(default=None)  # created to first public reply
     resolution_seconds: int | None = Field(default=None)  # created to resolved, less pending
     met_sla: bool | None = Field(default=None)  # once resolved: both due times met
+    custom: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class TicketMessage(SQLModel, table=True):

@@ -75,7 +75,8 @@ def test_deals_from_a_hubspot_export(team, tmp_path, cli, monkeypatch):
     assert result.exit_code == 0, result.stderr
     assert "imported 3 deals from 3 rows: 0 updated, 0 duplicates skipped, 0 refused" in result.stderr
     assert (
-        "columns ignored: Record ID, Deal probability (a deal's probability is its stage's)" in result.stderr
+        "kept as custom fields: Record ID; columns ignored: Deal probability (a deal's probability is its stage's)"
+        in result.stderr
     )
     seats, renewal, pilot = (deals.get_deal(team, ref) for ref in ("D-1", "D-2", "D-3"))
     assert (seats.stage, seats.status, seats.amount_minor, seats.currency, seats.owner, seats.contact) == (

@@ -118,3 +118,37 @@ async def test_the_form_footer_shows_f1_beside_save_and_cancel(team):
         await pilot.press("f1")  # and it works there
         await settle(pilot)
         assert type(app.screen).__name__ == "HelpScreen"
+
+
+async def test_custom_fields_are_typed_one_a_line_and_shown_on_the_customer(team):
+    from textual.widgets import TextArea
+
+    app = make_app(team)
+    async with app.run_test(size=(120, 40)) as pilot:
+        form = await new_customer_form(app, pilot)
+        form.query_one("#field-name", Input).value = "Fielded Ltd"
+        form.query_one("#field-custom", TextArea).text = "VAT ID: GB123\nno colon"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is form  # refused beside the field, nothing stored
+        assert "line 2: write a name, a colon" in str(form.query_one("#error-custom", Static).render())
+        assert not customers.list_customers(team, text="fielded").customers
+        form.query_one("#field-custom", TextArea).text = "VAT ID: GB123\nEmployees: 12"
+        await pilot.press("ctrl+s")
+        await settle(pilot, 6)
+        assert isinstance(app.screen, CustomerDetailScreen)
+        assert "Custom fields: Employees: 12 · VAT ID: GB123" in str(
+            app.screen.query_one("#record", Static).render()
+        )
+        stored = customers.list_customers(team, text="fielded").customers[0]
+        assert stored.custom == {"VAT ID": "GB123", "Employees": "12"}
+        await pilot.press("e")  # edit: delete one line, change the other
+        await settle(pilot)
+        edit = app.screen
+        assert isinstance(edit, CustomerForm)
+        area = edit.query_one("#field-custom", TextArea)
+        assert area.text == "Employees: 12\nVAT ID: GB123"
+        area.text = "VAT ID: GB999"
+        await pilot.press("ctrl+s")
+        await settle(pilot, 6)
+    assert customers.get_customer(team, stored.ref).custom == {"VAT ID": "GB999"}

@@ -14,6 +14,7 @@ from crm_tui.logic.core.context import Work
 from crm_tui.logic.core.errors import CrmError, Duplicate, Invalid
 from crm_tui.logic.core.refs import ref
 from crm_tui.logic.core.vocabulary import CustomerKind
+from crm_tui.logic.values.custom_fields import merged_custom
 from crm_tui.logic.values.normalise import (
     clean_country,
     clean_email,
@@ -21,7 +22,6 @@ from crm_tui.logic.values.normalise import (
     clean_text,
     clean_website,
     name_key,
-    refuse_control_characters,
 )
 from crm_tui.storage.models import Customer
 
@@ -53,7 +53,7 @@ def clean_fields(work: Work, given: dict[str, Any], current: Customer | None) ->
                 raise Invalid(f"{field} must not be empty")
             values[field] = str(raw)
         elif field == "custom":
-            values["custom"] = _merged_custom(current.custom if current else {}, raw or {})
+            values["custom"] = merged_custom(current.custom if current else {}, raw or {})
         elif field in _TEXT_LIMITS:
             values[field] = clean_text(raw, field, limit=_TEXT_LIMITS[field])
         elif field not in ("phone", "tags"):
@@ -77,20 +77,6 @@ def _owner_id(work: Work, username: str | None) -> int | None:
         return users.find_active(work, username, "owner").id
     except CrmError as exc:
         raise type(exc)(str(exc), field="owner") from None
-
-
-def _merged_custom(current: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
-    """Custom fields after an edit: given keys are set, keys given as None are removed."""
-    merged = dict(current)
-    for key, value in given.items():
-        key = refuse_control_characters(key.strip(), "a custom field's name")
-        if not key:
-            raise Invalid("a custom field needs a name")
-        if value is None or value == "":
-            merged.pop(key, None)
-        else:
-            merged[key] = refuse_control_characters(value, key) if isinstance(value, str) else value
-    return merged
 
 
 # Duplicates

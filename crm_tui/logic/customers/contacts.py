@@ -13,6 +13,7 @@ from crm_tui.logic.core.errors import Duplicate, Invalid
 from crm_tui.logic.core.records import check_version, fetch
 from crm_tui.logic.core.refs import ref
 from crm_tui.logic.customers.schemas import ContactCreate, ContactRead, ContactUpdate
+from crm_tui.logic.values.custom_fields import merged_custom
 from crm_tui.logic.values.normalise import clean_email, clean_phone, clean_text, name_key
 from crm_tui.storage.models import Contact, Customer, Deal, Ticket
 from crm_tui.storage.types import utcnow
@@ -29,13 +30,16 @@ def read(contact: Contact, customer: Customer) -> ContactRead:
         email=contact.email,
         phone=contact.phone,
         mobile=contact.mobile,
+        custom=dict(contact.custom or {}),
         created_at=contact.created_at,
         updated_at=contact.updated_at,
         version=contact.version,
     )
 
 
-def _clean(work: Work, given: dict[str, Any], customer: Customer) -> dict[str, Any]:
+def _clean(
+    work: Work, given: dict[str, Any], customer: Customer, current: Contact | None = None
+) -> dict[str, Any]:
     values: dict[str, Any] = {}
     country = customer.country or work.crm.settings.default_country
     for field, raw in given.items():
@@ -48,6 +52,8 @@ def _clean(work: Work, given: dict[str, Any], customer: Customer) -> dict[str, A
             values["email"] = clean_email(raw)
         elif field in ("phone", "mobile"):
             values[field] = clean_phone(raw, country, field)
+        elif field == "custom":
+            values["custom"] = merged_custom(current.custom if current else {}, raw or {})
     return values
 
 
@@ -94,7 +100,7 @@ def create_in(work: Work, data: ContactCreate, *, force: bool = False) -> Contac
     work.session.add(contact)
     work.session.flush()
     created = read(contact, customer)
-    fields = created.model_dump(include={"customer", "name", "title", "email", "phone", "mobile"})
+    fields = created.model_dump(include={"customer", "name", "title", "email", "phone", "mobile", "custom"})
     work.audit("contact", contact.id, "create", audit.diff({}, {k: v for k, v in fields.items() if v}))
     return created
 
@@ -148,7 +154,7 @@ def update_contact(
         if not given:
             raise Invalid("nothing to change: give at least one field")
         before = read(contact, customer)
-        values = _clean(work, given, customer)
+        values = _clean(work, given, customer, contact)
         if not force:
             _refuse_duplicate(
                 work,

@@ -98,6 +98,7 @@ class ContactFields(Input):
     email: str | None = None
     phone: str | None = None
     mobile: str | None = None
+    custom: dict[str, CustomValue] | None = None
 
 
 class ContactCreate(ContactFields):
@@ -119,6 +120,7 @@ class ContactRead(Output):
     email: str | None
     phone: str | None
     mobile: str | None
+    custom: dict[str, Any]
     created_at: datetime
     updated_at: datetime
     version: int

@@ -17,13 +17,15 @@ from crm_tui.logic.core.refs import ref
 from crm_tui.logic.exchange.companies import Customers, RowCustomer, customer_finder
 from crm_tui.logic.exchange.options import ImportOptions
 from crm_tui.logic.exchange.runner import SKIPPED, Outcomes, Row, Tally
+from crm_tui.logic.values.custom_fields import merged_custom
 from crm_tui.logic.values.normalise import clean_email, clean_phone, clean_text, name_key
 from crm_tui.storage import search as search_index
 from crm_tui.storage.models import AuditEntry, Contact, table_of
 from crm_tui.storage.types import utcnow
 
 VALUES_PER_QUERY = 10_000  # bound values per statement: within SQLite's limit of 32,766
-_AUDITED = ("name", "title", "email", "phone", "mobile")
+_AUDITED = ("name", "title", "email", "phone", "mobile", "custom")
+_NO_CUSTOM: dict[str, Any] = {}  # never changed: shared by the rows it stands for
 
 
 def import_contacts(
@@ -78,6 +80,8 @@ def clean_contact(
         "email": clean_email(values.get("email")),
         "phone": clean_phone(values.get("phone"), country),
         "mobile": clean_phone(values.get("mobile"), country, "mobile"),
+        # One empty object for all rows without custom fields: stored as '{}' once a run.
+        "custom": merged_custom({}, values["custom"]) if values.get("custom") else _NO_CUSTOM,
     }
 
 

@@ -71,6 +71,7 @@ def _deal(work: Work, row: Row, customer: RowCustomer, found: BatchLookups, opti
             {"customer": ref("customer", customer.id), "title": title, "amount": amount, "currency": currency,
              "contact": contact_at(work, customer, values.get("contact")), "pipeline": pipeline.name,
              "stage": stage.name if stage is not None and stage.kind == "open" else None,
+             "custom": values.get("custom"),
              "owner": found.username(values.get("owner")), "expected_close": expected,
              "source": values.get("source")},
         ),

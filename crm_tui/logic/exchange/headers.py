@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from crm_tui.logic.core.errors import Invalid, quoted
+from crm_tui.logic.values.custom_fields import NAME_LIMIT
 
 # field: header spellings (folded: lower case, letters and digits only)
 _CUSTOMER_HEADERS = {
@@ -118,12 +119,15 @@ def fold_header(text: str) -> str:
 
 
 def map_columns(
-    entity: str, header: list[str], explicit: dict[str, str], given: frozenset[str] = frozenset()
-) -> tuple[dict[int, str], list[str]]:
+    entity: str, header: list[str], explicit: dict[str, str], given: frozenset[str] = frozenset(),
+    *, keep_unknown: bool = False,
+) -> tuple[dict[int, str], list[str]]:  # fmt: skip
     """Which column feeds which field; returns (index to field, ignored columns).
     A column ``--map`` names wins over a header's spelling; a row needs a column for
     each required field (a name may come as first and last name, a ticket's customer
-    as its requester) unless it is ``given`` (a default customer)."""
+    as its requester) unless it is ``given`` (a default customer). With
+    ``keep_unknown``, every other named column is a custom field of the same name,
+    but for those crm keeps elsewhere (a deal's probability is its stage's)."""
     known = HEADERS[entity]
     mapping = _explicit_columns(entity, header, explicit)
     spellings = {spelling: name for name, words in known.items() for spelling in words.split()}
@@ -139,12 +143,32 @@ def map_columns(
                 f"no column for {_FIELD_WORDS.get(needed, 'the ' + needed)} among {_shown_header(header)}; "
                 f"map one with --map COLUMN={needed}"
             )
+    if keep_unknown:
+        mapping.update(_custom_columns(entity, header, mapping))
     ignored = [_why_ignored(entity, column) for index, column in enumerate(header) if index not in mapping]
     return mapping, ignored
 
 
+def _custom_columns(entity: str, header: list[str], mapping: dict[int, str]) -> dict[int, str]:
+    """The columns left over, as custom fields named as the header names them (a name
+    two columns share gets " (2)", " (3)"...)."""
+    kept: dict[int, str] = {}
+    used = {target for target in mapping.values() if target.startswith("custom.")}
+    for index, column in enumerate(header):
+        name = column.strip()[:NAME_LIMIT].strip()
+        if index in mapping or not name or _why_ignored(entity, column) != column:
+            continue
+        target, copy = f"custom.{name}", 1
+        while target in used:
+            copy += 1
+            target = f"custom.{name} ({copy})"
+        used.add(target)
+        kept[index] = target
+    return kept
+
+
 def _explicit_columns(entity: str, header: list[str], explicit: dict[str, str]) -> dict[int, str]:
-    """The columns ``--map COLUMN=FIELD`` names; ``custom.KEY`` only for customers."""
+    """The columns ``--map COLUMN=FIELD`` names; ``custom.KEY`` makes one a custom field."""
     known = HEADERS[entity]
     folded = {fold_header(column): index for index, column in enumerate(header)}
     mapping: dict[int, str] = {}
@@ -152,7 +176,9 @@ def _explicit_columns(entity: str, header: list[str], explicit: dict[str, str]) 
         index = folded.get(fold_header(column))
         if index is None:
             raise Invalid(f"--map {column}={target}: the file has no column {quoted(column)}")
-        if target not in known and not (entity == "customers" and target.startswith("custom.")):
+        if target not in known and not (
+            target.startswith("custom.") and target.removeprefix("custom.").strip()
+        ):
             raise Invalid(
                 f"--map {column}={target}: {entity} have no field {quoted(target)} "
                 f"(known: {', '.join(known)})"

@@ -158,7 +158,8 @@ def import_csv(
     total = check_shape(source, delimiter)
     header, body = read_rows(source.lines(), name, delimiter)
     given = frozenset({"customer"} if entity == "deals" and options.default_customer else ())
-    columns, ignored = map_columns(entity, header, dict(options.mapping), given)
+    keep = options.unknown_columns == "keep"
+    columns, ignored = map_columns(entity, header, dict(options.mapping), given, keep_unknown=keep)
     rows = (_row(line, cells, columns, len(header), delimiter) for line, cells in body)
     tally = run_rows(crm, _job(entity, header, options), rows, batch_size, total)
     mapping = {header[index]: target for index, target in sorted(columns.items())}

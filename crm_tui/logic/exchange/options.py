@@ -14,6 +14,7 @@ from crm_tui.logic.core.errors import Invalid, quoted
 
 POLICIES = ("skip", "update", "merge")
 DATE_ORDERS = ("dmy", "mdy")
+UNKNOWN_COLUMNS = ("keep", "ignore")
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class ImportOptions:
 
     mapping: Mapping[str, str] = field(default_factory=dict)
     """``--map COLUMN=FIELD``: columns of a CSV file whose header says nothing crm knows."""
+    unknown_columns: str = "keep"
+    """keep: columns crm has no field for are custom fields of each record; ignore: dropped."""
     policy: str = "skip"
     """Customers that duplicate one in crm: skip, update (the file wins) or merge (fill empty fields)."""
     dry_run: bool = False
@@ -49,6 +52,11 @@ class ImportOptions:
     """dmy or mdy: how to read dates like 03/04/2025; None reads only dates that read one way."""
 
     def __post_init__(self) -> None:
+        if self.unknown_columns not in UNKNOWN_COLUMNS:
+            raise Invalid(
+                f"unknown choice {quoted(self.unknown_columns)} for unknown columns: "
+                f"choose {' or '.join(UNKNOWN_COLUMNS)}"
+            )
         if self.policy not in POLICIES:
             raise Invalid(f"unknown duplicate policy {quoted(self.policy)}: choose {', '.join(POLICIES)}")
         if self.date_order is not None and self.date_order not in DATE_ORDERS:

@@ -82,7 +82,7 @@ def _ticket(work: Work, row: Row, customer: RowCustomer, found: BatchLookups, op
              "type": crm_word(values.get("type"), "type", _TICKET_TYPES, "question"),
              "priority": crm_word(values.get("priority"), "priority", _PRIORITIES, "normal"),
              "channel": crm_word(values.get("channel"), "channel", _CHANNELS, "email"),
-             "assignee": found.username(values.get("assignee"))},
+             "assignee": found.username(values.get("assignee")), "custom": values.get("custom")},
         ),
     )  # fmt: skip
     ticket = work.session.get_one(Ticket, created.id)

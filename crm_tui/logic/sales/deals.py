@@ -39,6 +39,7 @@ from crm_tui.logic.sales.schemas import (
     OrderRead,
 )
 from crm_tui.logic.values import money
+from crm_tui.logic.values.custom_fields import merged_custom
 from crm_tui.logic.values.normalise import clean_text
 from crm_tui.storage.models import Contact, Customer, Deal, Order, Pipeline, Stage, User
 from crm_tui.storage.types import utcnow
@@ -103,6 +104,7 @@ def _read(deal: Deal, customer_name: str, stage: Stage, pipeline: str, owner: st
         closed_at=deal.closed_at,
         lost_reason=deal.lost_reason,
         source=deal.source,
+        custom=dict(deal.custom or {}),
         created_at=deal.created_at,
         updated_at=deal.updated_at,
         archived_at=deal.archived_at,
@@ -187,6 +189,7 @@ def create_in(work: Work, data: DealCreate) -> DealRead:
         owner_id=owner.id,
         expected_close=data.expected_close,
         source=clean_text(data.source, "source", limit=120),
+        custom=merged_custom({}, data.custom or {}),
     )
     work.session.add(deal)
     work.session.flush()
@@ -205,13 +208,14 @@ def create_in(work: Work, data: DealCreate) -> DealRead:
             "owner",
             "expected_close",
             "source",
+            "custom",
         }
     )
     work.audit(
         "deal",
         deal.id,
         "create",
-        audit.diff({}, {k: v for k, v in fields.items() if v is not None}),
+        audit.diff({}, {k: v for k, v in fields.items() if v is not None and v != {}}),
     )
     return created
 
@@ -259,6 +263,8 @@ def update_deal(
             deal.expected_close = given["expected_close"]
         if "source" in given:
             deal.source = clean_text(given["source"], "source", limit=120)
+        if "custom" in given:
+            deal.custom = merged_custom(deal.custom or {}, given["custom"] or {})
         deal.updated_at = utcnow()
         work.session.flush()
         after = read_one(work, deal)

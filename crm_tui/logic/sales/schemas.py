@@ -6,6 +6,7 @@ Field names here are the stable names of ``--format json|jsonl|csv``.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import Field
 
@@ -38,6 +39,7 @@ class DealFields(Input):
     owner: str | None = None
     expected_close: date | None = None
     source: str | None = None
+    custom: dict[str, str | int | float | bool | None] | None = None
 
 
 class DealCreate(DealFields):
@@ -80,6 +82,7 @@ class DealRead(Output):
     closed_at: datetime | None
     lost_reason: str | None
     source: str | None
+    custom: dict[str, Any]
     created_at: datetime
     updated_at: datetime
     archived_at: datetime | None

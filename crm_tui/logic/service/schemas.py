@@ -6,6 +6,7 @@ Field names here are the stable names of ``--format json|jsonl|csv``.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from crm_tui.logic.core.schemas import Input, Output
 from crm_tui.logic.core.vocabulary import Channel, Priority, TicketStatus, TicketType
@@ -21,6 +22,7 @@ class TicketCreate(Input):
     priority: Priority = Priority.normal
     channel: Channel = Channel.email
     assignee: str | None = None
+    custom: dict[str, str | int | float | bool | None] | None = None
 
 
 class TicketRead(Output):
@@ -51,6 +53,7 @@ class TicketRead(Output):
     merged_into: str | None
     satisfaction: int | None
     satisfaction_comment: str | None
+    custom: dict[str, Any]
     version: int
 
 

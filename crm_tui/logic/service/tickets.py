@@ -41,6 +41,7 @@ from crm_tui.logic.service.sla import (
     working_time,
 )
 from crm_tui.logic.service.workflow import clear_resolution, move_status, record_resolution, status_fields
+from crm_tui.logic.values.custom_fields import merged_custom
 from crm_tui.logic.values.normalise import clean_text
 from crm_tui.storage.models import Activity, Contact, Customer, Order, Ticket, TicketMessage, User
 from crm_tui.storage.types import utcnow
@@ -109,6 +110,7 @@ def _read(ticket: Ticket, customer_name: str, assignee: str | None, now: datetim
         merged_into=ref("ticket", ticket.merged_into_id) if ticket.merged_into_id else None,
         satisfaction=ticket.satisfaction,
         satisfaction_comment=ticket.satisfaction_comment,
+        custom=dict(ticket.custom or {}),
         version=ticket.version,
     )
 
@@ -180,6 +182,7 @@ def create_in(work: Work, data: TicketCreate) -> TicketRead:
         updated_at=now,
         first_response_due=clock.add(now, policy.first_response_minutes * 60),
         resolution_due=clock.add(now, policy.resolution_minutes * 60),
+        custom=merged_custom({}, data.custom or {}),
     )
     work.session.add(ticket)
     work.session.flush()
@@ -187,13 +190,13 @@ def create_in(work: Work, data: TicketCreate) -> TicketRead:
     created = read_one(work, ticket)
     fields = created.model_dump(
         include={"customer", "subject", "type", "priority", "channel", "assignee", "contact", "order",
-                 "first_response_due", "resolution_due"}
+                 "first_response_due", "resolution_due", "custom"}
     )  # fmt: skip
     work.audit(
         "ticket",
         ticket.id,
         "create",
-        audit.diff({}, {k: v for k, v in fields.items() if v is not None}),
+        audit.diff({}, {k: v for k, v in fields.items() if v not in (None, {})}),
     )
     return created
 

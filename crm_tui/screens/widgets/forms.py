@@ -37,6 +37,9 @@ SAVE_KEY = "ctrl+s"
 PICKS = 30  # choices a picker shows at once: narrowing by typing finds the rest
 
 
+CUSTOM_LABEL = "Custom fields (one a line: Name: value)"  # the field of custom_lines text
+
+
 @dataclass(frozen=True)
 class Choice:
     """One thing a picker offers: the value saved, and how people recognise it."""
