@@ -165,8 +165,9 @@ def _summary_line(entity: str, summary: ImportSummary) -> str:
     verb = "would import" if summary.dry_run else "imported"
     unit = "cards" if summary.format == "vcard" else "rows"
     unused = "properties" if summary.format == "vcard" else "columns"
+    people = f" ({summary.people} of them as person customers: no company named)" if summary.people else ""
     return (
-        f"{verb} {summary.created} {entity} from {summary.rows} {unit}: {summary.updated} updated, "
+        f"{verb} {summary.created} {entity}{people} from {summary.rows} {unit}: {summary.updated} updated, "
         f"{summary.skipped} duplicates skipped, {summary.refused} refused"
         + _read_as(summary.encoding, summary.delimiter)
         + _listed(
@@ -268,8 +269,8 @@ def import_contacts(
     create_customers: CustomersOpt = False, rejects: RejectsOpt = None, encoding: EncodingOpt = "auto",
     delimiter: DelimiterOpt = None, quiet: output.Quiet = False,
 ) -> None:  # fmt: skip
-    """Import contacts from CSV or vCards (3.0 or 4.0), linked to their customer by
-    company name (ORG) or reference."""
+    """Import contacts from CSV or vCards (2.1, 3.0 or 4.0), linked to their customer by
+    company name (ORG) or reference; a card naming no company is a person customer."""
     from crm_tui.logic.exchange.options import ImportOptions
 
     options = ImportOptions(

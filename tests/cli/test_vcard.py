@@ -116,7 +116,7 @@ def test_each_bad_card_is_reported_with_its_line_and_the_others_are_read():
     assert [(card.line, card.error_line, card.error) for card in cards] == [
         (1, None, None),
         (6, None, "no END:VCARD before the next card at line 9"),
-        (9, None, "vCard version '5.0' is not supported (3.0 and 4.0 are)"),
+        (9, None, "vCard version '5.0' is not supported (2.1, 3.0 and 4.0 are)"),
         (13, None, "text outside a card (expected BEGIN:VCARD)"),
         (14, 17, "not a vCard property (NAME:value): 'this is not a property' (in the card from line 14)"),
         (19, 21, "unknown CHARSET 'nope' (in the card from line 19)"),
@@ -200,7 +200,7 @@ def _vcf(tmp_path, text: str, name: str = "cards.vcf", encoding: str = "utf-8"):
     return path
 
 
-def test_importing_vcards_links_contacts_to_their_company(crm, tmp_path, cli):
+def test_importing_vcards_links_contacts_to_their_company_and_makes_people_of_the_others(crm, tmp_path, cli):
     customers.add_customer(crm, CustomerCreate(name="Smith, Jones ; Partners", country="DE"))
     source = _vcf(
         tmp_path,
@@ -210,17 +210,20 @@ def test_importing_vcards_links_contacts_to_their_company(crm, tmp_path, cli):
     )
     result = cli("import", "contacts", str(source))
     assert result.exit_code == 9, result.stderr
-    assert "line 16: the card has no ORG (company)" in result.stderr
     assert "line 20: invalid email 'bad@'" in result.stderr
-    assert "imported 1 contacts from 3 cards" in result.stderr and "properties ignored: NOTE" in result.stderr
+    assert (
+        "imported 2 contacts (1 of them as person customers: no company named) from 3 cards" in result.stderr
+    )
+    assert "properties ignored: NOTE" in result.stderr
     [juergen] = contacts.list_contacts(crm, "C-1")
     assert (juergen.name, juergen.title, juergen.email, juergen.phone, juergen.mobile) == (
         "Jürgen Müller", "Head of Sales, EMEA", "juergen@sjp.example", "+49301234567", "+491701234567"
     )  # fmt: skip
+    [wolf] = customers.list_customers(crm, text="Lone Wolf").customers  # a card with no ORG: a person
+    assert (wolf.kind.value, wolf.name) == ("person", "Lone Wolf")
     rejected = list(csv.reader((tmp_path / "cards.rejected.csv").open(encoding="utf-8")))
     assert rejected[0] == ["line", "reason", "card"]
-    assert [row[0] for row in rejected[1:]] == ["16", "20"]
-    assert rejected[1][2].startswith("BEGIN:VCARD\nVERSION:4.0\nFN:Lone Wolf")
+    assert [row[0] for row in rejected[1:]] == ["20"]
 
 
 def test_vcards_are_recognised_by_their_content_and_from_stdin(crm, tmp_path, cli):
@@ -335,3 +338,24 @@ def test_an_import_reports_vcards_as_the_logic_reads_them(crm):
         crm, "contacts", io.StringIO("BEGIN:VCARD\nFN:A\nORG:Acme\nEND:VCARD\n", newline=""), "standard input"
     )
     assert (summary.format, summary.created, summary.mapping["ORG"]) == ("vcard", 1, "customer")
+
+
+def test_address_book_people_become_person_customers_once(crm, tmp_path, cli):
+    """Cards from a phone's address book name no company: each is a person customer
+    with the card's email and phone, and importing the file again adds nobody twice."""
+    cards = (
+        "begin:vcard\nversion:2.1\nn:Berg;Bo\nfn:Bo Berg\ntel;cell:+46 70 123 45 67\nemail;internet:bo@mail.example\nend:vcard\n"
+        "BEGIN:VCARD\nVERSION:3.0\nFN:Carla Diaz\nitem1.EMAIL;TYPE=INTERNET:carla@mail.example\nEND:VCARD\n"
+    )
+    source = _vcf(tmp_path, cards)
+    result = cli("import", "contacts", str(source))
+    assert result.exit_code == 0, result.stderr
+    assert "imported 2 contacts (2 of them as person customers" in result.stderr
+    people = {c.name: c for c in customers.list_customers(crm).customers}
+    assert (people["Bo Berg"].kind.value, people["Bo Berg"].email, people["Bo Berg"].phone) == (
+        "person", "bo@mail.example", "+46701234567"
+    )  # fmt: skip
+    assert people["Carla Diaz"].email == "carla@mail.example"
+    again = cli("import", "contacts", str(source))
+    assert again.exit_code == 0 and "2 duplicates skipped" in again.stderr
+    assert len(customers.list_customers(crm).customers) == 2

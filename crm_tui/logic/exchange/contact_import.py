@@ -12,8 +12,12 @@ from sqlalchemy import insert, select, tuple_
 from sqlmodel import col
 
 from crm_tui.logic.core.context import Work
-from crm_tui.logic.core.errors import CrmError
+from crm_tui.logic.core.errors import CrmError, Duplicate
 from crm_tui.logic.core.refs import ref
+from crm_tui.logic.core.schemas import validated
+from crm_tui.logic.core.vocabulary import CustomerKind
+from crm_tui.logic.customers import batches as customer_batches
+from crm_tui.logic.customers.schemas import CustomerCreate
 from crm_tui.logic.exchange.companies import Customers, RowCustomer, customer_finder
 from crm_tui.logic.exchange.options import ImportOptions
 from crm_tui.logic.exchange.runner import SKIPPED, Outcomes, Row, Tally
@@ -32,7 +36,11 @@ def import_contacts(
     work: Work, batch: list[Row], outcomes: Outcomes, tally: Tally, options: ImportOptions
 ) -> None:
     """Add a batch's contacts; a row whose customer crm does not know is refused, unless
-    --create-customers adds it."""
+    --create-customers adds it. A vCard naming no company is a person customer."""
+    people = [row for row in batch if row.values.get("person")]
+    if people:
+        _person_customers(work, people, outcomes, tally)
+        batch = [row for row in batch if not row.values.get("person")]
     customer = customer_finder(work, batch, options.create_customers)
     default_country = work.crm.settings.default_country
     cleaned: list[tuple[Row, RowCustomer, dict[str, Any]]] = []
@@ -64,6 +72,31 @@ def _at_made_customers(
             continue
         made.append((row, real, {**values, "customer_id": real.id}))
     return made
+
+
+def _person_customers(work: Work, rows: list[Row], outcomes: Outcomes, tally: Tally) -> None:
+    """The people of cards that name no company, as person customers with their email
+    and phone; one crm has already (the same email or phone, or name) is skipped."""
+    items = []
+    for row in rows:
+        values = row.values
+        given = {
+            "name": values.get("name"), "kind": CustomerKind.person, "email": values.get("email"),
+            "phone": values.get("phone") or values.get("mobile"), "custom": values.get("custom"),
+        }  # fmt: skip
+        try:
+            items.append((row.line, validated(CustomerCreate, {k: v for k, v in given.items() if v})))
+        except CrmError as exc:
+            outcomes[row.line] = str(exc)
+    for line, result in customer_batches.create_batch_in(work, items):
+        if isinstance(result, Duplicate):
+            tally.skipped += 1
+            outcomes[line] = f"{SKIPPED}{result}"
+        elif isinstance(result, CrmError):
+            outcomes[line] = str(result)
+        else:
+            tally.created += 1
+            tally.people += 1
 
 
 def clean_contact(

@@ -88,6 +88,7 @@ class ImportSummary(Output):
     updated: int
     skipped: int  # duplicates of records crm has (or of earlier rows), left as they are
     refused: int  # rows that broke a rule, each with its reason; not counted in skipped
+    people: int = 0  # of the created, person customers: vCards that name no company
     dry_run: bool
     mapping: dict[str, str]
     ignored_columns: list[str]
@@ -201,8 +202,8 @@ def _card_rows(source: Iterable[str], name: str, unused: set[str]) -> Iterator[R
         unused.update(vcard.unused_properties(card))
         try:
             values = vcard.contact_values(card)
-            if "customer" not in values:
-                raise Invalid("the card has no ORG (company); crm keeps every contact at a customer")
+            if "customer" not in values:  # a person of their own: a person customer
+                values["person"] = True
         except Invalid as exc:
             yield Row(card.line, [card.text], {}, str(exc))
         else:
@@ -219,7 +220,8 @@ def _summary(
 ) -> ImportSummary:  # fmt: skip
     return ImportSummary(
         entity=entity, format=fmt, rows=tally.rows, created=tally.created, updated=tally.updated,
-        skipped=tally.skipped, refused=tally.refused, dry_run=options.dry_run, mapping=mapping,
+        skipped=tally.skipped, refused=tally.refused, people=tally.people, dry_run=options.dry_run,
+        mapping=mapping,
         ignored_columns=ignored, created_users=tally.new_users, rejects_file=tally.rejects_file,
         encoding=_encoding_shown(encoding), delimiter=delimiter,
     )  # fmt: skip

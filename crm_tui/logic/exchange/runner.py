@@ -49,6 +49,7 @@ class Tally:
     updated: int = 0
     skipped: int = 0  # duplicates, left as they are
     refused: int = 0  # rows that broke a rule; only these make an import fail
+    people: int = 0  # of the created: person customers (vCards that name no company)
     new_users: list[str] = field(default_factory=list)
     rejects_file: str | None = None  # set once a row has been written to it
 

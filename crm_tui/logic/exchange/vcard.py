@@ -1,4 +1,4 @@
-"""vCard files: contacts read from vCard 3.0 and 4.0 (RFC 2426, RFC 6350), written as 4.0.
+"""vCard files: contacts read from vCard 2.1, 3.0 and 4.0 (RFC 2426, RFC 6350), written as 4.0.
 
 Reading is lenient where phones and address books differ, strict where data would be lost:
 
@@ -128,7 +128,7 @@ def _finished(card: Card) -> Card:
     versions = card.all("VERSION")
     version = versions[0].value.strip() if versions else "3.0"  # often left out by hand
     if card.error is None and version not in VERSIONS:
-        card.error = f"vCard version {quoted(version)} is not supported (3.0 and 4.0 are)"
+        card.error = f"vCard version {quoted(version)} is not supported (2.1, 3.0 and 4.0 are)"
     return card
 
 
