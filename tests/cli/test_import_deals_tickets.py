@@ -151,7 +151,7 @@ def test_a_deal_is_checked_like_one_typed_in(team, tmp_path, cli, counts):
         8: "invalid currency 'XYZ': use an ISO 4217 code such as EUR, USD or CHF",
         9: "amount 12.5 has more than 0 decimal places",
         10: "amount must not be negative",
-        11: "no customer: the row names no company or customer",
+        11: "no customer: the row names no company or customer; pass --default-customer NAME to keep such deals",
         12: "no active customer 'Nowhere Inc'; add it first or pass --create-customers",
         13: "title must not be empty",
         14: "a lost deal needs a reason: give a Lost Reason column or --lost-reason TEXT",
@@ -567,7 +567,10 @@ def test_helpdesk_tickets_bring_their_requesters(team, tmp_path, cli):
     source = _write(tmp_path, HELPDESK)
     without = cli("import", "tickets", str(source))
     assert without.exit_code == 9
-    assert "line 4: no customer: the row names no company or customer" in without.stderr
+    assert (
+        "line 4: no customer: the row names no company or customer; with a requester's email, --create-customers makes the requester a person customer"
+        in without.stderr
+    )
     assert "line 5: no active customer 'Gamma AG'; add it first or pass --create-customers" in without.stderr
     found = {t.subject: t for t in tickets.list_tickets(team, status="all").tickets}
     assert (found["Printer jams"].customer, found["Printer jams"].contact) == ("C-1", "P-1")

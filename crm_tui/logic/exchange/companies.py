@@ -44,11 +44,12 @@ class Customers:
     """
 
     def __init__(
-        self, work: Work, batch: list[Row], create: bool, templates: Templates | None = None
+        self, work: Work, batch: list[Row], create: bool, templates: Templates | None = None, hint: str = ""
     ) -> None:
         """``templates``: for cells naming a customer the import adds whatever
-        ``create`` says (a default customer, a requester), what to add."""
-        self.work = work
+        ``create`` says (a default customer, a requester), what to add. ``hint``: how a
+        row that names no customer can be taken in."""
+        self.work, self.hint = work, hint
         named = {row.values.get("customer") for row in batch}
         self.keys = {text: _customer_key(text) for text in named if text}
         self.found = _customers_for(work, self.keys)
@@ -64,7 +65,7 @@ class Customers:
     def planned(self, text: str | None) -> RowCustomer:
         """The customer a cell names, or the stand-in for a new one; the error if none."""
         if not text:
-            raise Invalid("no customer: the row names no company or customer")
+            raise Invalid("no customer: the row names no company or customer" + self.hint)
         key = self.keys[text]
         owner = self.found.get(key) or self.new.get(key)
         if owner is None:
@@ -87,10 +88,10 @@ class Customers:
 
 
 def customer_finder(
-    work: Work, batch: list[Row], create: bool, templates: Templates | None = None
+    work: Work, batch: list[Row], create: bool, templates: Templates | None = None, hint: str = ""
 ) -> Customers:
     """A lookup of the batch's customers (by name or reference) with one query."""
-    return Customers(work, batch, create, templates)
+    return Customers(work, batch, create, templates, hint)
 
 
 def contact_at(

@@ -36,7 +36,10 @@ def import_deals(
     work: Work, batch: list[Row], outcomes: Outcomes, tally: Tally, options: ImportOptions
 ) -> None:
     """Add a batch's deals, each in its own savepoint; one already in crm is skipped."""
-    add_row_by_row(work, batch, outcomes, tally, options, ("owner", "sales"), _deal, _default_customer)
+    add_row_by_row(
+        work, batch, outcomes, tally, options, ("owner", "sales"), _deal, _default_customer,
+        "; pass --default-customer NAME to keep such deals",
+    )  # fmt: skip
 
 
 def _default_customer(work: Work, batch: list[Row], options: ImportOptions) -> dict[str, CustomerCreate]:

@@ -39,14 +39,15 @@ FindCustomers = Callable[[Work, list[Row], ImportOptions], dict[str, CustomerCre
 
 def add_row_by_row(
     work: Work, batch: list[Row], outcomes: Outcomes, tally: Tally, options: ImportOptions,
-    person: tuple[str, str], add_row: AddRow, find_customers: FindCustomers | None = None,
+    person: tuple[str, str], add_row: AddRow, find_customers: FindCustomers | None = None, hint: str = "",
 ) -> None:  # fmt: skip
     """Add each row of the batch with ``add_row`` in its own savepoint. ``person`` is
-    the column naming a user and the role of users --create-users adds for it."""
+    the column naming a user and the role of users --create-users adds for it; ``hint``
+    says how a row naming no customer can be taken in."""
     column, role = person
     templates = find_customers(work, batch, options) if find_customers else None
     found = BatchLookups(
-        customer_finder(work, batch, options.create_customers, templates),
+        customer_finder(work, batch, options.create_customers, templates, hint),
         people_named(work, batch, column, role, options.create_users),
         time_zone(work),
     )

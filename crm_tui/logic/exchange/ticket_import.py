@@ -60,7 +60,10 @@ def import_tickets(
     work: Work, batch: list[Row], outcomes: Outcomes, tally: Tally, options: ImportOptions
 ) -> None:
     """Add a batch's tickets, each in its own savepoint; one already in crm is skipped."""
-    add_row_by_row(work, batch, outcomes, tally, options, ("assignee", "service"), _ticket, requesters)
+    add_row_by_row(
+        work, batch, outcomes, tally, options, ("assignee", "service"), _ticket, requesters,
+        "; with a requester's email, --create-customers makes the requester a person customer",
+    )  # fmt: skip
 
 
 def _ticket(work: Work, row: Row, customer: RowCustomer, found: BatchLookups, options: ImportOptions) -> None:
