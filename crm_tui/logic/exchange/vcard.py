@@ -14,6 +14,19 @@ Reading is lenient where phones and address books differ, strict where data woul
 
 Writing: vCard 4.0, CRLF line ends, lines folded at 75 octets (never inside a UTF-8
 character), text escaped; ORG is the contact's customer.
+
+What a card holds beyond a contact's fields is kept as the contact's custom fields and
+written back, so that an address book imported and exported again loses nothing:
+
+- A property the contact's fields do not take (N, NICKNAME, ROLE, ADR, BDAY,
+  ANNIVERSARY, NOTE, URL, CATEGORIES, a second EMAIL or TEL, any X- property...) is a
+  custom field named ``vCard `` and the property with its parameters, valued as the
+  card writes it (``vCard ADR;TYPE=home`` = ``;;Main St 1;Berlin;;10115;DE``); a second
+  one of the same name gets `` (2)``. The export writes each back as it came.
+- A custom field crm has that no vCard property holds (a column kept from a CSV import)
+  is written as ``X-CRM-FIELD;NAME="VAT ID":DE123`` and read back as that field.
+- Pictures, sounds and keys (PHOTO, LOGO, SOUND, KEY) are not kept: they can be
+  megabytes; the import's summary names them among the properties ignored.
 """
 
 from __future__ import annotations
@@ -32,8 +45,6 @@ from crm_tui.logic.core.errors import Invalid, quoted
 
 VERSIONS = ("2.1", "3.0", "4.0")
 LINE_OCTETS = 75
-# The card properties a contact is made of; anything else on a card is left out.
-USED = ("FN", "N", "ORG", "TITLE", "EMAIL", "TEL")
 _NOT_PHONES = {"fax", "pager", "textphone"}
 
 
@@ -279,40 +290,101 @@ def _phone_text(prop: Property) -> str:
 
 
 def contact_values(card: Card) -> dict[str, Any]:
-    """The contact a card describes, as the fields a contact import fills:
-    name (FN, else N), customer (ORG), title, email, phone and mobile."""
-    names = [unescape(prop.value).strip() for prop in card.all("FN")]
-    name = next((text for text in names if text), "")
+    """The contact a card describes, as the fields a contact import fills: name (FN,
+    else N), customer (ORG), title, email, phone and mobile; the rest of the card as
+    custom fields (see the module's rules)."""
+    used: list[Property] = []
+    name = _first(used, card.all("FN"), lambda prop: unescape(prop.value).strip())
     if not name:
-        for prop in card.all("N"):
-            family, given, additional = ([*components(prop.value), "", "", ""])[:3]
-            name = " ".join(" ".join(part.replace(",", " ").split()) for part in (given, additional, family))
-            name = " ".join(name.split())
-            if name:
-                break
+        name = _first(used, card.all("N"), _name_of_n)
     if not name:
         raise Invalid("the card has no name (FN or N)")
     values: dict[str, Any] = {"name": name}
-    for prop in card.all("ORG"):
-        company = components(prop.value)[0].strip()
-        if company:
-            values["customer"] = company
-            break
-    title = next((unescape(p.value).strip() for p in card.all("TITLE") if p.value.strip()), None)
-    email = next((unescape(p.value).strip() for p in _preferred(card.all("EMAIL")) if p.value.strip()), None)
     phones = [p for p in _preferred(card.all("TEL")) if not _NOT_PHONES & set(p.params.get("TYPE", []))]
-    mobile = next((_phone_text(p) for p in phones if "cell" in p.params.get("TYPE", [])), None)
-    phone = next((_phone_text(p) for p in phones if "cell" not in p.params.get("TYPE", [])), None)
-    for key, value in (("title", title), ("email", email), ("phone", phone), ("mobile", mobile)):
-        if value:
-            values[key] = value
+    found = {
+        "customer": _first(used, card.all("ORG"), lambda prop: components(prop.value)[0].strip()),
+        "title": _first(used, card.all("TITLE"), lambda prop: unescape(prop.value).strip()),
+        "email": _first(used, _preferred(card.all("EMAIL")), lambda prop: unescape(prop.value).strip()),
+        "mobile": _first(used, [p for p in phones if "cell" in p.params.get("TYPE", [])], _phone_text),
+        "phone": _first(used, [p for p in phones if "cell" not in p.params.get("TYPE", [])], _phone_text),
+    }
+    values.update({key: value for key, value in found.items() if value})
+    custom = kept_fields(card, used)
+    if custom:
+        values["custom"] = custom
     return values
 
 
+def _first(used: list[Property], props: list[Property], read: Any) -> str:
+    """The first non-empty value ``read`` gives of ``props``; the property is ``used``."""
+    for prop in props:
+        value = read(prop)
+        if value:
+            used.append(prop)
+            return value
+    return ""
+
+
+def _name_of_n(prop: Property) -> str:
+    family, given, additional = ([*components(prop.value), "", "", ""])[:3]
+    name = " ".join(" ".join(part.replace(",", " ").split()) for part in (given, additional, family))
+    return " ".join(name.split())
+
+
 def unused_properties(card: Card) -> set[str]:
-    """The properties of a card that no contact field takes (for the import summary)."""
-    skipped = {"BEGIN", "END", "VERSION", "PRODID", "UID", "REV", "KIND", *USED}
-    return {prop.name for prop in card.properties if prop.name not in skipped}
+    """The properties of a card that are not kept: pictures, sounds and keys."""
+    return {prop.name for prop in card.properties if prop.name in BINARY}
+
+
+# Kept as custom fields
+
+PREFIX = "vCard "
+CRM_FIELD = "X-CRM-FIELD"
+_ABOUT_THE_FILE = {"BEGIN", "END", "VERSION", "PRODID", "REV"}
+BINARY = {"PHOTO", "LOGO", "SOUND", "KEY"}
+_READ_ONLY_PARAMS = {"ENCODING", "CHARSET"}  # the value is kept decoded, in UTF-8
+_COPY = re.compile(r" \(\d+\)$")
+
+
+def kept_fields(card: Card, used: list[Property]) -> dict[str, str]:
+    """The custom fields of the card's properties the contact's fields did not take."""
+    taken = {id(prop) for prop in used}
+    kept: dict[str, str] = {}
+    for prop in card.properties:
+        if id(prop) in taken or prop.name in _ABOUT_THE_FILE or prop.name in BINARY:
+            continue
+        if prop.name == CRM_FIELD and prop.params.get("NAME"):
+            kept[prop.params["NAME"][0]] = unescape(prop.value)
+            continue
+        key, copy = PREFIX + prop.name + _params_text(prop.params), 1
+        while key in kept:
+            copy += 1
+            key = f"{PREFIX}{prop.name}{_params_text(prop.params)} ({copy})"
+        # Line breaks a quoted-printable value decoded to are written escaped, as 4.0 has them.
+        kept[key] = prop.value.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
+    return kept
+
+
+def _params_text(params: dict[str, list[str]]) -> str:
+    shown = []
+    for name, values in sorted(params.items()):
+        if name in _READ_ONLY_PARAMS or not values:
+            continue
+        quoted = [f'"{value}"' if re.search(r"[;:,\s]", value) else value for value in values]
+        shown.append(f";{name}={','.join(quoted)}")
+    return "".join(shown)
+
+
+def card_lines(custom: dict[str, Any]) -> list[str]:
+    """The content lines that write a contact's custom fields back into its card, in the
+    order of their names (so that the same contact is always the same card)."""
+    lines = []
+    for key, value in sorted(custom.items()):
+        if key.startswith(PREFIX):
+            lines.append(f"{_COPY.sub('', key.removeprefix(PREFIX))}:{value}")
+        elif '"' not in key and not any(ord(char) < 32 for char in key):
+            lines.append(f'{CRM_FIELD};NAME="{key}":{escape(str(value))}')
+    return lines
 
 
 # Writing
@@ -357,7 +429,7 @@ def _tel(number: str) -> str:
 
 def card_text(
     *, name: str, customer: str | None, title: str | None, email: str | None,
-    phone: str | None, mobile: str | None,
+    phone: str | None, mobile: str | None, custom: dict[str, Any] | None = None,
 ) -> str:  # fmt: skip
     """One contact as a vCard 4.0, CRLF line ends included."""
     lines = ["BEGIN:VCARD", "VERSION:4.0", f"FN:{escape(name)}"]
@@ -371,6 +443,7 @@ def card_text(
         lines.append(f"TEL;TYPE=voice;{_tel(phone)}")
     if mobile:
         lines.append(f"TEL;TYPE=cell;{_tel(mobile)}")
+    lines += card_lines(custom or {})
     lines.append("END:VCARD")
     return "".join(fold(line) + "\r\n" for line in lines)
 
@@ -393,17 +466,21 @@ def export_contacts(crm: Crm, out: IO[str]) -> int:
             col(Contact.email),
             col(Contact.phone),
             col(Contact.mobile),
+            col(Contact.custom),
         )
         .join(Customer, col(Customer.id) == col(Contact.customer_id))
         .order_by(col(Contact.id))
     )
     count = 0
     with snapshot(crm) as conn:
-        for name, customer, title, email, phone, mobile in conn.execution_options(yield_per=2_000).execute(
-            query
-        ):
+        for name, customer, title, email, phone, mobile, custom in conn.execution_options(
+            yield_per=2_000
+        ).execute(query):
             out.write(
-                card_text(name=name, customer=customer, title=title, email=email, phone=phone, mobile=mobile)
-            )
+                card_text(
+                    name=name, customer=customer, title=title, email=email, phone=phone, mobile=mobile,
+                    custom=custom,
+                )
+            )  # fmt: skip
             count += 1
     return count

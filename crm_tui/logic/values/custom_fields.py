@@ -12,7 +12,7 @@ from typing import Any
 from crm_tui.logic.core.errors import Invalid
 from crm_tui.logic.values.normalise import refuse_control_characters
 
-NAME_LIMIT = 100  # characters in a custom field's name
+NAME_LIMIT = 300  # characters in a custom field's name (a vCard property's, parameters included)
 
 
 def merged_custom(current: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
