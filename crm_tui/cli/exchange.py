@@ -88,8 +88,8 @@ def _export_vcards(ctx: typer.Context, entity: str | None, out: Path | None) -> 
         raise typer.BadParameter("vCards hold contacts: use `crm export contacts --format vcard`")
     opened = crm(ctx)
     with _whole_file(out / "contacts.vcf" if out else None) as target:
-        count = vcard.export_contacts(opened, target)
-    output.say(f"exported {count} contacts as vCards")
+        count, people = vcard.export_contacts(opened, target)
+    output.say(f"exported {count} contacts and {people} person customers as vCards")
 
 
 @contextmanager

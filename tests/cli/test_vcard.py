@@ -318,7 +318,7 @@ def test_contacts_exported_as_vcards_come_back_the_same_in_an_empty_database(crm
     out.mkdir()
     exported = cli("export", "contacts", "--format", "vcard", "--out", str(out))
     assert exported.exit_code == 0, exported.stderr
-    assert "exported 4 contacts as vCards" in exported.stderr
+    assert "exported 4 contacts and 0 person customers as vCards" in exported.stderr
     raw = (out / "contacts.vcf").read_bytes()
     assert raw.count(b"BEGIN:VCARD\r\nVERSION:4.0\r\n") == 4 and b"\n" not in raw.replace(b"\r\n", b"")
     assert all(len(line) <= 75 for line in raw.split(b"\r\n"))
@@ -381,6 +381,8 @@ ADDRESS_BOOK = (
     "END:VCARD\r\n"
     "BEGIN:VCARD\r\nVERSION:2.1\r\nFN;CHARSET=ISO-8859-1;ENCODING=QUOTED-PRINTABLE:J=FCrgen Wei=DF\r\nORG:Acme GmbH\r\n"
     "NOTE;ENCODING=QUOTED-PRINTABLE:First line=0D=0ASecond line\r\nEND:VCARD\r\n"
+    "BEGIN:VCARD\r\nVERSION:2.1\r\nFN:Carla Diaz\r\nTEL;CELL:+34 600 123 456\r\n"
+    "EMAIL;INTERNET:carla@mail.example\r\nBDAY:1990-01-01\r\nEND:VCARD\r\n"  # a phone's: no company
 )
 
 
@@ -392,7 +394,10 @@ def test_an_address_book_goes_in_and_out_and_in_again_without_loss(crm, db_url, 
     source = _vcf(tmp_path, ADDRESS_BOOK, "book.vcf")
     result = cli("import", "contacts", str(source), "--create-customers")
     assert result.exit_code == 0, result.stderr
-    assert "imported 3 contacts from 3 cards" in result.stderr and "ignored" not in result.stderr
+    assert (
+        "imported 4 contacts (1 of them as person customers: no company named) from 4 cards" in result.stderr
+    )
+    assert "ignored" not in result.stderr
     first = cli("export", "contacts", "--format", "vcard").stdout_bytes
     target = f"sqlite:///{tmp_path / 'target.sqlite3'}"
     (tmp_path / "first.vcf").write_bytes(first)
@@ -426,6 +431,9 @@ def test_an_address_book_goes_in_and_out_and_in_again_without_loss(crm, db_url, 
     assert bo.adr.value.city == "Malmö" and bo.adr.params["LABEL"] == ["Storgatan 2, Malmö"]
     juergen = cards["Jürgen Weiß"]
     assert juergen.note.value == "First line\nSecond line"
+    carla = cards["Carla Diaz"]  # a person customer: a card with no company, as it came
+    assert "org" not in carla.contents and carla.bday.value == "1990-01-01"
+    assert carla.email.value == "carla@mail.example" and carla.tel.value == "tel:+34600123456"
 
 
 def test_custom_fields_of_crm_travel_in_the_card(crm, db_url, tmp_path, cli):

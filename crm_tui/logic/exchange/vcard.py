@@ -448,8 +448,10 @@ def card_text(
     return "".join(fold(line) + "\r\n" for line in lines)
 
 
-def export_contacts(crm: Crm, out: IO[str]) -> int:
-    """Write every contact to ``out`` as vCard 4.0, oldest first; returns how many.
+def export_contacts(crm: Crm, out: IO[str]) -> tuple[int, int]:
+    """Write every contact to ``out`` as vCard 4.0, oldest first, then every active
+    person customer as a card naming no company (as a card that names none is read);
+    returns how many of each.
 
     Read in one consistent snapshot and streamed, like every export (admins only).
     """
@@ -471,7 +473,16 @@ def export_contacts(crm: Crm, out: IO[str]) -> int:
         .join(Customer, col(Customer.id) == col(Contact.customer_id))
         .order_by(col(Contact.id))
     )
-    count = 0
+    people = (
+        select(col(Customer.name), col(Customer.email), col(Customer.phone), col(Customer.custom))
+        .where(
+            col(Customer.kind) == "person",
+            col(Customer.archived_at).is_(None),
+            col(Customer.merged_into_id).is_(None),
+        )
+        .order_by(col(Customer.id))
+    )
+    count = persons = 0
     with snapshot(crm) as conn:
         for name, customer, title, email, phone, mobile, custom in conn.execution_options(
             yield_per=2_000
@@ -483,4 +494,11 @@ def export_contacts(crm: Crm, out: IO[str]) -> int:
                 )
             )  # fmt: skip
             count += 1
-    return count
+        for name, email, phone, custom in conn.execution_options(yield_per=2_000).execute(people):
+            out.write(
+                card_text(
+                    name=name, customer=None, title=None, email=email, phone=phone, mobile=None, custom=custom
+                )
+            )
+            persons += 1
+    return count, persons
