@@ -82,13 +82,13 @@ def export(
 
 def _export_vcards(ctx: typer.Context, entity: str | None, out: Path | None) -> None:
     """Contacts as vCard 4.0, to stdout or to contacts.vcf in the --out folder."""
-    from crm_tui.logic.exchange import vcard
+    from crm_tui.logic.exchange import vcard_export
 
     if entity != "contacts":
         raise typer.BadParameter("vCards hold contacts: use `crm export contacts --format vcard`")
     opened = crm(ctx)
     with _whole_file(out / "contacts.vcf" if out else None) as target:
-        count, people = vcard.export_contacts(opened, target)
+        count, people = vcard_export.export_contacts(opened, target)
     output.say(f"exported {count} contacts and {people} person customers as vCards")
 
 

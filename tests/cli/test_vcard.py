@@ -19,7 +19,7 @@ from crm_tui.logic.core.errors import Invalid
 from crm_tui.logic.core.schemas import UserCreate
 from crm_tui.logic.customers import contacts, customers
 from crm_tui.logic.customers.schemas import ContactCreate, CustomerCreate
-from crm_tui.logic.exchange import imports, vcard
+from crm_tui.logic.exchange import imports, vcard, vcard_export
 
 
 @pytest.fixture(autouse=True)
@@ -158,7 +158,7 @@ def test_a_card_without_a_name_is_refused():
 
 def test_a_written_card_is_vcard_40_with_crlf_escaping_and_folding():
     long_title = "Directrice générale adjointe, responsable des ventes; Europe du Nord " * 2
-    text = vcard.card_text(
+    text = vcard_export.card_text(
         name="Åsa Öberg", customer="Nord; Syd AB", title=long_title.strip(), email="asa@nord.example",
         phone="+4681234567 ext. 12", mobile="0701234567",
     )  # fmt: skip
@@ -178,7 +178,7 @@ def test_a_written_card_is_vcard_40_with_crlf_escaping_and_folding():
 
 def test_folding_never_cuts_a_character_in_two():
     line = "FN:" + "ü" * 100 + "😀" * 30
-    folded = vcard.fold(line)
+    folded = vcard_export.fold(line)
     pieces = folded.split("\r\n ")
     assert "".join(pieces) == line
     assert all(len(piece.encode("utf-8")) <= (75 if n == 0 else 74) for n, piece in enumerate(pieces))
@@ -192,7 +192,9 @@ _TEXT = st.text(
 @settings(max_examples=200, deadline=None)
 @given(name=_TEXT, customer=_TEXT, title=_TEXT | st.none())
 def test_any_text_comes_back_as_written(name, customer, title):
-    text = vcard.card_text(name=name, customer=customer, title=title, email=None, phone=None, mobile=None)
+    text = vcard_export.card_text(
+        name=name, customer=customer, title=title, email=None, phone=None, mobile=None
+    )
     assert all(len(line.encode("utf-8")) <= 75 for line in text.split("\r\n"))
     [card] = _cards(text)
     expected = {"name": name, "customer": customer} | ({"title": title} if title else {})
