@@ -40,7 +40,8 @@ def bars(quiet: bool = False) -> Iterator[None]:
         yield
         return
     shown = Progress(
-        TextColumn("{task.description}"), BarColumn(), _Amount(), _Time(),
+        # Narrow enough for 80 columns with a million rows: the bar gives way first.
+        TextColumn("{task.description}"), BarColumn(bar_width=20), _Amount(), _Time(),
         console=Console(file=sys.stderr), transient=True,
     )  # fmt: skip
     with shown, reporting_to(_Bars(shown)):
@@ -68,7 +69,7 @@ class _Bars:
 
 
 class _Amount(ProgressColumn):
-    """Done of total and the rate, in rows or bytes: 12,000/50,000 rows 9,800 rows/s."""
+    """Done of total and the rate, in rows or bytes: 12,000/50,000 rows 9,800/s."""
 
     def render(self, task: Task) -> Any:
         unit = task.fields.get("unit", "rows")
@@ -81,7 +82,7 @@ class _Amount(ProgressColumn):
             rate = f"{decimal(int(speed))}/s" if speed else ""
         else:
             done = f"{int(task.completed):,}" + (f"/{total:,}" if total else "") + f" {unit}"
-            rate = f"{speed:,.0f} {unit}/s" if speed else ""
+            rate = f"{speed:,.0f}/s" if speed else ""
         return Text(f"{done}  {rate}".rstrip())
 
 
