@@ -57,33 +57,15 @@ def add(
     from crm_tui.logic.customers import contacts
     from crm_tui.logic.customers.schemas import ContactCreate
 
+    typed = {"customer": customer, "name": name, "title": title, "email": email, "phone": phone,
+             "mobile": mobile}  # fmt: skip
     if from_file is not None:
-        refuse_mixed(
-            from_file,
-            customer=customer,
-            name=name,
-            title=title,
-            email=email,
-            phone=phone,
-            mobile=mobile,
-            field=field,
-        )
+        refuse_mixed(from_file, **typed, field=field)
         add_from(ctx, from_file, "contact", fmt, COLUMNS, force=force)
         return
     if customer is None or name is None:
         raise typer.BadParameter("give CUSTOMER and NAME, or --from FILE", param_hint="CUSTOMER NAME")
-    data = validated(
-        ContactCreate,
-        _given(
-            customer=customer,
-            name=name,
-            title=title,
-            email=email,
-            phone=phone,
-            mobile=mobile,
-            custom=output.custom_fields(field),
-        ),
-    )
+    data = validated(ContactCreate, _given(**typed, custom=output.custom_fields(field)))
     created = contacts.add_contact(crm(ctx), data, force=force)
     if fmt == Format.table:
         output.console().print(

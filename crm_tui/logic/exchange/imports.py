@@ -1,10 +1,14 @@
 """Importing customers, contacts, deals and tickets from files written by other tools.
 
+- A CSV file is read in the encoding and with the delimiter it has, and checked whole
+  before anything is stored (``csv_files.py``).
 - CSV columns are matched to fields by their header, ignoring case, spaces and
   punctuation, with the names other tools use ("Company Name", "E-mail Address",
   "Deal Stage", "Close Date", ...); ``--map COLUMN=FIELD`` overrides, and ``custom.KEY``
-  stores a column as a custom field of a customer (``headers.py``). Contacts may come
-  as vCards instead (``vcard.py``), recognised by the file's extension or its first line.
+  stores a column as a custom field. Every other column is kept as a custom field of
+  its header's name, unless ``--unknown-columns ignore`` (``headers.py``). Contacts may
+  come as vCards instead (``vcard.py``), recognised by the file's extension or its
+  first line.
 - Every row goes through the same rules as one typed in (cleaning, duplicates, audit):
   deals through ``deals.create_in`` and tickets through ``tickets.create_in``, so they
   are checked, owned, priced and given SLA due times as `crm deal add` and `crm ticket
@@ -183,7 +187,8 @@ def import_vcards(
     batch_size: int = BATCH_SIZE, encoding: str = "text",
 ) -> ImportSummary:  # fmt: skip
     """Import contacts from vCards: FN (or N) is the name, ORG the customer, TITLE, the
-    first EMAIL, TEL as the phone and TEL;TYPE=cell as the mobile (preferred ones first).
+    first EMAIL, TEL as the phone and TEL;TYPE=cell as the mobile (preferred ones first),
+    the rest of the card custom fields; a card naming no company is a person customer.
     A card that cannot be read is refused with its line; the others go in."""
     options = options or ImportOptions()
     unused: set[str] = set()
