@@ -4,7 +4,7 @@ name, contact name or email, looked up a batch at a time."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 from sqlmodel import col
 
 from crm_tui.logic.core.context import Work
-from crm_tui.logic.core.errors import CrmError, Invalid, quoted
+from crm_tui.logic.core.errors import CrmError, Invalid, NotFound, quoted
 from crm_tui.logic.core.records import LARGEST_ID
 from crm_tui.logic.core.refs import parse_ref, ref
 from crm_tui.logic.customers import batches as customer_batches
@@ -72,6 +72,25 @@ class Customers:
             raise Invalid(f"no active customer {quoted(text)}; add it first or pass --create-customers")
         return owner
 
+    def make_all(self, owners: Iterable[RowCustomer]) -> dict[int, RowCustomer | CrmError]:
+        """The stand-ins among ``owners`` added with one batch, for a batch whose rows are
+        all checked and go in together: by stand-in id, the customer added or why not."""
+        wanted = {owner.id: owner for owner in owners if owner.id < 0}
+        if not wanted:
+            return {}
+        items = [(number, self._template(owner)) for number, owner in wanted.items()]
+        made: dict[int, RowCustomer | CrmError] = {}
+        for number, result in customer_batches.create_batch_in(self.work, items):
+            if isinstance(result, CrmError):
+                made[number] = result
+            else:
+                made[number] = RowCustomer(result.id, result.name, result.country)
+        return made
+
+    def _template(self, owner: RowCustomer) -> CustomerCreate:
+        key = ("name", name_key(owner.name, company=True))
+        return self.templates.get(key) or CustomerCreate(name=owner.name)
+
     def made(self, owner: RowCustomer) -> RowCustomer:
         """``owner``, added first if it is a stand-in (unless a stored row added it)."""
         if owner.id > 0:
@@ -80,8 +99,7 @@ class Customers:
         found = _customers_for(self.work, {owner.name: key}).get(key)
         if found is not None:
             return found
-        data = self.templates.get(key) or CustomerCreate(name=owner.name)
-        [(_, result)] = customer_batches.create_batch_in(self.work, [(1, data)])
+        [(_, result)] = customer_batches.create_batch_in(self.work, [(1, self._template(owner))])
         if isinstance(result, CrmError):
             raise result
         return RowCustomer(result.id, result.name, result.country)
@@ -118,6 +136,64 @@ def contact_at(
     if len(ids) > 1:
         raise Invalid(f"{where} has several contacts {quoted(text)}; name one by its reference (P-12)")
     return ref("contact", ids[0])
+
+
+class ContactsNamed:
+    """The contacts a batch's rows name at their customers (see ``contact_at``), looked
+    up with one query: ``wanted`` holds (customer id, cell) pairs."""
+
+    def __init__(self, work: Work, wanted: Iterable[tuple[int, str]]) -> None:
+        wanted = {(customer_id, text.strip()) for customer_id, text in wanted if text and text.strip()}
+        references = {parse_ref("contact", text) for _, text in wanted if _REFERENCE.fullmatch(text)}
+        customers = {customer_id for customer_id, _ in wanted if customer_id > 0}
+        self.by_id: dict[int, int] = {}  # contact -> its customer
+        self.by_key: dict[tuple[int, str, str], list[int]] = {}  # (customer, "email"|"name", key) -> contacts
+        if not wanted:
+            return
+        query = (
+            select(col(Contact.id), col(Contact.customer_id), col(Contact.email), col(Contact.name_key))
+            .where(or_(
+                col(Contact.customer_id).in_(customers),
+                col(Contact.id).in_({n for n in references if n <= LARGEST_ID}),
+            ))
+            .order_by(col(Contact.id))
+        )  # fmt: skip
+        for contact_id, customer_id, email, key in work.session.execute(query):
+            self.by_id[contact_id] = customer_id
+            if email:
+                self.by_key.setdefault((customer_id, "email", email), []).append(contact_id)
+            self.by_key.setdefault((customer_id, "name", key), []).append(contact_id)
+
+    def at(self, customer: RowCustomer, text: str | None, *, missing_ok: bool = False) -> int | None:
+        """The id of the contact ``text`` names at ``customer``, as ``contact_at`` finds
+        it; a reference must be one of the customer's contacts."""
+        text = (text or "").strip()
+        if not text:
+            return None
+        if _REFERENCE.fullmatch(text):
+            contact_id = parse_ref("contact", text)
+            if contact_id not in self.by_id:
+                raise NotFound(f"no contact {ref('contact', contact_id)}")
+            if self.by_id[contact_id] != customer.id:
+                raise Invalid(
+                    f"{ref('contact', contact_id)} is not a contact of {ref('customer', customer.id)}"
+                )
+            return contact_id
+        if "@" in text:
+            ids = self.by_key.get((customer.id, "email", clean_email(text) or ""), [])
+        else:
+            ids = self.by_key.get((customer.id, "name", name_key(text, company=False)), [])
+        where = f"{ref('customer', customer.id)} {customer.name}"
+        if not ids:
+            if missing_ok:
+                return None
+            raise Invalid(f"{where} has no contact {quoted(text)}")
+        if len(ids) > 1:
+            raise Invalid(f"{where} has several contacts {quoted(text)}; name one by its reference (P-12)")
+        return ids[0]
+
+
+_REFERENCE = re.compile(r"[Pp]-?\d+")
 
 
 def _customer_key(text: str | None) -> tuple[str, Any]:

@@ -5,10 +5,9 @@ executemany calls (contacts and their audit entries)."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import select, tuple_
 from sqlmodel import col
 
 from crm_tui.logic.core.context import Work
@@ -18,13 +17,13 @@ from crm_tui.logic.core.schemas import validated
 from crm_tui.logic.core.vocabulary import CustomerKind
 from crm_tui.logic.customers import batches as customer_batches
 from crm_tui.logic.customers.schemas import CustomerCreate
+from crm_tui.logic.exchange import bulk
 from crm_tui.logic.exchange.companies import Customers, RowCustomer, customer_finder
 from crm_tui.logic.exchange.options import ImportOptions
 from crm_tui.logic.exchange.runner import SKIPPED, Outcomes, Row, Tally
 from crm_tui.logic.values.custom_fields import merged_custom
 from crm_tui.logic.values.normalise import clean_email, clean_phone, clean_text, name_key
-from crm_tui.storage import search as search_index
-from crm_tui.storage.models import AuditEntry, Contact, table_of
+from crm_tui.storage.models import Contact
 from crm_tui.storage.types import utcnow
 
 VALUES_PER_QUERY = 10_000  # bound values per statement: within SQLite's limit of 32,766
@@ -63,12 +62,12 @@ def _at_made_customers(
 ) -> list[tuple[Row, RowCustomer, dict[str, Any]]]:
     """The rows to store, at the customers --create-customers adds now that they are
     known to go in (a company only refused rows name is not added)."""
+    added = customer.make_all(owner for _, owner, _ in kept)
     made = []
     for row, owner, values in kept:
-        try:
-            real = customer.made(owner)
-        except CrmError as exc:
-            outcomes[row.line] = str(exc)
+        real = added.get(owner.id, owner)
+        if isinstance(real, CrmError):
+            outcomes[row.line] = str(real)
             continue
         made.append((row, real, {**values, "customer_id": real.id}))
     return made
@@ -160,7 +159,7 @@ def _existing_emails(work: Work, emails: set[str]) -> set[str]:
     """
     if not emails:
         return set()
-    if not _is_sqlite(work):
+    if not bulk.is_sqlite(work):
         query = select(col(Contact.email)).where(col(Contact.email).in_(emails))
         return set(work.session.execute(query).scalars())
     found: set[str] = set()
@@ -183,7 +182,7 @@ def _existing_pairs(work: Work, pairs: set[tuple[int, str]]) -> set[tuple[int, s
     """
     if not pairs:
         return set()
-    if not _is_sqlite(work):
+    if not bulk.is_sqlite(work):
         query = select(col(Contact.customer_id), col(Contact.name_key)).where(
             tuple_(col(Contact.customer_id), col(Contact.name_key)).in_(pairs)
         )
@@ -209,32 +208,10 @@ def _is_sqlite(work: Work) -> bool:
 
 
 def _insert_contacts(work: Work, cleaned: list[tuple[Row, RowCustomer, dict[str, Any]]]) -> None:
-    """Insert the batch's contacts and their audit entries with two executemany calls.
-
-    On SQLite the ids are given, not returned: the batch runs under BEGIN IMMEDIATE, so
-    no other connection can insert a contact until it commits, and SQLite (contacts have
-    no AUTOINCREMENT) would itself number new rows max(id) + 1, + 2, ... . Numbering them
-    here saves INSERT ... RETURNING, which SQLAlchemy runs one row at a time on SQLite
-    when the order of the ids must match the rows. Other databases use RETURNING, which
-    they run in bulk.
-    """
+    """Insert the batch's contacts and their audit entries with two executemany calls."""
     now = utcnow()
     rows = [{**values, "version": 1, "created_at": now, "updated_at": now} for _, _, values in cleaned]
-    table = table_of(Contact)
-    session = work.session
-    sqlite = _is_sqlite(work)
-    if sqlite:
-        with search_index.indexed_at_end(session.connection(), "contacts") as last:
-            assert last is not None  # on SQLite the block gets the largest id
-            ids = list(range(last + 1, last + 1 + len(rows)))
-            _sqlite_insert(session, table, [{"id": n, **values} for n, values in zip(ids, rows, strict=True)])
-    else:
-        ids = (
-            session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-            .scalars()
-            .all()
-        )
-    actor_id = work.actor.id
+    ids = bulk.insert_records(work, Contact, rows)
     entries = []
     for contact_id, (_, customer, values) in zip(ids, cleaned, strict=True):
         # What audit.diff({}, fields) gives for a new record: every field that has a value.
@@ -242,44 +219,5 @@ def _insert_contacts(work: Work, cleaned: list[tuple[Row, RowCustomer, dict[str,
         for key in _AUDITED:
             if values[key]:
                 changes[key] = [None, values[key]]
-        entries.append(
-            {"at": now, "actor_id": actor_id, "entity": "contact", "entity_id": contact_id,
-             "action": "create", "changes": changes}
-        )  # fmt: skip
-    if sqlite:
-        _sqlite_insert(session, table_of(AuditEntry), entries)
-    else:
-        session.execute(insert(table_of(AuditEntry)), entries)
-
-
-def _sqlite_insert(session: Any, table: Any, rows: list[dict[str, Any]]) -> None:
-    """One executemany on the driver: SQLAlchemy's own costs about 20 µs a row on
-    SQLite. Each value still goes through its column type's bind processor (timestamps
-    as UTC text, JSON as text), so the rows are stored exactly as a Core insert would."""
-    dialect = session.get_bind().dialect
-    names = list(rows[0])
-    columns = [
-        _bound([row[name] for row in rows], table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-        for name in names
-    ]
-    quoted = ", ".join(f'"{name}"' for name in names)
-    marks = ", ".join("?" for _ in names)
-    session.connection().exec_driver_sql(
-        f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})', list(zip(*columns, strict=True))
-    )
-
-
-def _bound(values: list[Any], process: Callable[[Any], Any] | None) -> list[Any]:
-    """One column's values as the driver takes them. A bind processor is a function of
-    its value alone, so a run of the same object (a batch's one timestamp) is processed
-    once."""
-    if process is None:
-        return values
-    bound: list[Any] = []
-    last: Any = bound  # a sentinel no value is
-    done: Any = None
-    for value in values:
-        if value is not last:
-            last, done = value, process(value)
-        bound.append(done)
-    return bound
+        entries.append(bulk.audit_entry(work, now, "contact", contact_id, "create", changes))
+    bulk.insert_audit(work, entries)

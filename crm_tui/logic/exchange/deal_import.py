@@ -1,45 +1,112 @@
-"""Importing deals through ``deals.create_in``, as `crm deal add` adds them: pipelines and
-stages by name (through ``--pipeline`` and ``--stage``), owners by login, name or email,
+"""Importing deals as `crm deal add` adds them, a batch at a time: pipelines and stages
+by name (through ``--pipeline`` and ``--stage``), owners by login, name or email,
 amounts as spreadsheets write them. A deal in a won or lost stage is then closed as
-`crm deal win` and `crm deal lose` close it, and given the file's dates."""
+`crm deal win` and `crm deal lose` close it, and given the file's dates.
+
+Every row is checked first, in Python, with what the batch names looked up once; the
+rows that pass go in with one statement a table (deals, stage history, timeline,
+audit), storing what `crm deal add` and `crm deal win` would have stored: the same
+fields, the same stage history with its conversion facts, the same timeline entry and
+the same audit entries, in the same order.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from crm_tui.logic.core import audit
+from crm_tui.logic.core import users
 from crm_tui.logic.core.context import Work
-from crm_tui.logic.core.errors import Invalid, NotFound, quoted
+from crm_tui.logic.core.errors import CrmError, Invalid, NotFound, quoted
 from crm_tui.logic.core.refs import ref
 from crm_tui.logic.core.schemas import validated
 from crm_tui.logic.customers.schemas import CustomerCreate
-from crm_tui.logic.exchange.cells import amount_and_currency, parse_moment, parse_sheet_date
-from crm_tui.logic.exchange.companies import RowCustomer, contact_at
+from crm_tui.logic.exchange import bulk
+from crm_tui.logic.exchange.cells import amount_and_currency, parse_moment, parse_sheet_date, time_zone
+from crm_tui.logic.exchange.companies import ContactsNamed, RowCustomer, customer_finder
 from crm_tui.logic.exchange.headers import fold_header
-from crm_tui.logic.exchange.lookups import BatchLookups, add_row_by_row
 from crm_tui.logic.exchange.options import ImportOptions
-from crm_tui.logic.exchange.runner import Outcomes, Row, Skipped, Tally
-from crm_tui.logic.exchange.timeline import date_timeline
-from crm_tui.logic.sales import deal_stages, deals, pipelines
+from crm_tui.logic.exchange.people import people_named
+from crm_tui.logic.exchange.runner import SKIPPED, Outcomes, Row, Skipped, Tally
+from crm_tui.logic.sales import pipelines
 from crm_tui.logic.sales.schemas import DealCreate
+from crm_tui.logic.values import money
+from crm_tui.logic.values.custom_fields import merged_custom
 from crm_tui.logic.values.normalise import clean_text
 from crm_tui.storage.models import Activity, Deal, DealStageChange, Pipeline, Stage
 from crm_tui.storage.types import utcnow
+
+_NO_COMPANY_HINT = "; pass --default-customer NAME to keep such deals"
+
+
+@dataclass
+class _Deal:
+    """A row checked and ready to store: the deal, and how it closed if it did."""
+
+    row: Row
+    customer: RowCustomer
+    values: dict[str, Any]  # the deal's columns but its ids of customer, contact and owner
+    contact: str | None  # as the row names it, found at the customer once it is known
+    owner: str | None  # the username; None: the importing user
+    pipeline: Pipeline
+    start: Stage  # the open stage it is created in
+    close: Stage | None  # the won or lost stage it closes in
+    opened: datetime | None  # the file's dates, checked
+    closed: datetime | None
 
 
 def import_deals(
     work: Work, batch: list[Row], outcomes: Outcomes, tally: Tally, options: ImportOptions
 ) -> None:
-    """Add a batch's deals, each in its own savepoint; one already in crm is skipped."""
-    add_row_by_row(
-        work, batch, outcomes, tally, options, ("owner", "sales"), _deal, _default_customer,
-        "; pass --default-customer NAME to keep such deals",
-    )  # fmt: skip
+    """Add a batch's deals; one already in crm, or on an earlier row, is skipped."""
+    templates = _default_customer(work, batch, options)
+    customers = customer_finder(work, batch, options.create_customers, templates, _NO_COMPANY_HINT)
+    people = people_named(work, batch, "owner", "sales", options.create_users)
+    stages = _Stages(work, options)
+    zone, now = time_zone(work), utcnow()
+    titles = {_title_of(row) for row in batch} - {""}
+    known = _titles_of(work, {customer.id for customer in customers.found.values()}, titles)
+    planned: list[_Deal] = []
+    for row in batch:
+        try:
+            owner = customers.planned(row.values.get("customer"))
+            _skip_known_deal(owner, row.values.get("title"), known)
+            deal = _planned_deal(work, row, owner, stages, zone, now, options)
+            deal.owner = people.planned(row.values.get("owner"))
+            planned.append(deal)
+        except Skipped as skip:
+            tally.skipped += 1
+            outcomes[row.line] = f"{SKIPPED}{skip}"
+        except CrmError as exc:
+            outcomes[row.line] = str(exc)
+    contacts = ContactsNamed(work, ((deal.customer.id, deal.contact or "") for deal in planned))
+    planned = _without_repeated_deals(_with_contacts(planned, contacts, outcomes), outcomes, tally)
+    added = customers.make_all(deal.customer for deal in planned)
+    owners = people.ids((deal.owner for deal in planned if deal.owner), _active_owner)
+    kept = []
+    for deal in planned:
+        made = added.get(deal.customer.id, deal.customer)
+        owner = owners.get(deal.owner) if deal.owner else work.actor.id
+        problem = made if isinstance(made, CrmError) else owner if isinstance(owner, CrmError) else None
+        if problem is not None:
+            outcomes[deal.row.line] = str(problem)
+            continue
+        assert isinstance(made, RowCustomer) and isinstance(owner, int)
+        deal.customer = made
+        deal.values.update(customer_id=made.id, owner_id=owner)
+        kept.append(deal)
+    _store(work, kept, now)
+    tally.created += len(kept)
+    people.count_new(tally)
+
+
+def _active_owner(work: Work, username: str) -> Any:
+    return users.find_active(work, username, "owner")
 
 
 def _default_customer(work: Work, batch: list[Row], options: ImportOptions) -> dict[str, CustomerCreate]:
@@ -54,56 +121,278 @@ def _default_customer(work: Work, batch: list[Row], options: ImportOptions) -> d
     return {name: CustomerCreate(name=name)}
 
 
-def _deal(work: Work, row: Row, customer: RowCustomer, found: BatchLookups, options: ImportOptions) -> None:
-    """One deal, added as `crm deal add` adds it, closed as `crm deal win` or `crm deal
-    lose` closes it when its stage is won or lost, and given the file's dates."""
+def _planned_deal(
+    work: Work, row: Row, customer: RowCustomer, stages: _Stages, zone: Any, now: datetime,
+    options: ImportOptions,
+) -> _Deal:  # fmt: skip
+    """A row's deal, checked as `crm deal add` checks one, with its stage and dates."""
     values = row.values
     title = clean_text(values.get("title"), "title", required=True)
-    _skip_known_deal(work, customer, title, found.seen)
-    pipeline = _pipeline_named(work, values.get("pipeline"), options.pipelines)
-    stage = _stage_named(work, pipeline, values.get("stage"), options.stages)
+    pipeline = stages.pipeline(values.get("pipeline"))
+    stage = stages.stage(pipeline, values.get("stage"))
     amount, code = amount_and_currency(values.get("amount"))
     currency = values.get("currency") or code
     if code and currency and code != currency.strip().upper():
         raise Invalid(f"the amount is in {code}, the currency column says {currency}")
     expected = parse_sheet_date(values.get("expected_close"), "close date", options.date_order)
-    created = deals.create_in(
-        work,
-        validated(
-            DealCreate,
-            {"customer": ref("customer", customer.id), "title": title, "amount": amount, "currency": currency,
-             "contact": contact_at(work, customer, values.get("contact")), "pipeline": pipeline.name,
-             "stage": stage.name if stage is not None and stage.kind == "open" else None,
-             "custom": values.get("custom"),
-             "owner": found.username(values.get("owner")), "expected_close": expected,
-             "source": values.get("source")},
-        ),
+    data = validated(
+        DealCreate,
+        {"customer": ref("customer", max(customer.id, 1)), "title": title, "amount": amount,
+         "currency": currency, "pipeline": pipeline.name, "custom": values.get("custom"),
+         "expected_close": expected, "source": values.get("source")},
     )  # fmt: skip
-    deal = work.session.get_one(Deal, created.id)
-    if stage is not None and stage.kind != "open":
-        deal_stages.close_deal(work, deal, stage.kind, _lost_reason(values, stage, options))
-    opened = parse_moment(values.get("created"), "created date", found.zone, options.date_order)
-    closed = parse_moment(values.get("closed"), "closed date", found.zone, options.date_order)
-    if closed is None and deal.status != "open" and expected is not None:
-        closed = parse_moment(expected.isoformat(), "close date", found.zone)
-    _date_deal(work, deal, opened, closed if deal.status != "open" else None)
-    found.seen[(customer.id, title.lower())] = row.line
+    code = money.currency(data.currency or work.crm.settings.default_currency)
+    start = stage if stage is not None and stage.kind == "open" else stages.first_open(pipeline)
+    close = stage if stage is not None and stage.kind != "open" else None
+    lost_reason = _lost_reason(values, close, options) if close is not None else None
+    opened = parse_moment(values.get("created"), "created date", zone, options.date_order)
+    closed = None
+    if close is not None:
+        closed = parse_moment(values.get("closed"), "closed date", zone, options.date_order)
+        if closed is None and expected is not None:
+            closed = parse_moment(expected.isoformat(), "close date", zone)
+    _check_dates(opened, closed, now)
+    return _Deal(
+        row=row, customer=customer, contact=values.get("contact"), owner=None, pipeline=pipeline,
+        start=start, close=close,
+        opened=opened, closed=closed,
+        values={"title": clean_text(data.title, "title", required=True),
+                "amount_minor": money.to_minor(data.amount if data.amount is not None else 0, code),
+                "currency": code, "pipeline_id": pipeline.id, "expected_close": data.expected_close,
+                "lost_reason": lost_reason, "source": clean_text(data.source, "source", limit=120),
+                "custom": merged_custom({}, data.custom or {})},
+    )  # fmt: skip
 
 
-def _skip_known_deal(work: Work, customer: RowCustomer, title: str, seen: dict[tuple[Any, ...], int]) -> None:
-    """A deal with the same title for the same customer is a duplicate (any case), in
-    the database or on an earlier line of the batch that went in."""
-    key = (customer.id, title.lower())
-    if key in seen:
-        raise Skipped(f"line {seen[key]} has the same deal for {ref('customer', customer.id)}")
-    existing = work.session.execute(
-        select(col(Deal.id))
-        .where(col(Deal.customer_id) == customer.id, func.lower(col(Deal.title)) == func.lower(title))
-        .where(col(Deal.archived_at).is_(None))
-        .limit(1)
-    ).scalar_one_or_none()
+def _check_dates(opened: datetime | None, closed: datetime | None, now: datetime) -> None:
+    for moment, what in ((opened, "created date"), (closed, "closed date")):
+        if moment is not None and moment > now:
+            raise Invalid(f"the {what} {moment:%Y-%m-%d} is in the future")
+    if opened is not None and closed is not None and closed < opened:
+        raise Invalid(f"the deal closed ({closed:%Y-%m-%d}) before it was created ({opened:%Y-%m-%d})")
+
+
+def _title_of(row: Row) -> str:
+    try:
+        return clean_text(row.values.get("title"), "title") or ""
+    except CrmError:
+        return ""
+
+
+def _skip_known_deal(customer: RowCustomer, title: str | None, known: dict[tuple[int, str], int]) -> None:
+    """A deal crm has, with the same title (any case) for the same customer, is a
+    duplicate: skipped, whatever else the row says."""
+    title = clean_text(title, "title", required=True)
+    existing = known.get((customer.id, title.lower()))
     if existing is not None:
         raise Skipped(f"{ref('deal', existing)} {quoted(title)} of {ref('customer', customer.id)} exists")
+
+
+def _without_repeated_deals(planned: list[_Deal], outcomes: Outcomes, tally: Tally) -> list[_Deal]:
+    """A deal an earlier row of the batch adds (the same title, any case, for the same
+    customer) is a duplicate too."""
+    seen: dict[tuple[int, str], int] = {}
+    kept = []
+    for deal in planned:
+        key = (deal.customer.id, deal.values["title"].lower())
+        if key in seen:
+            tally.skipped += 1
+            outcomes[deal.row.line] = (
+                f"{SKIPPED}line {seen[key]} has the same deal for {ref('customer', deal.customer.id)}"
+            )
+            continue
+        seen[key] = deal.row.line
+        kept.append(deal)
+    return kept
+
+
+def _titles_of(work: Work, customer_ids: set[int], titles: set[str]) -> dict[tuple[int, str], int]:
+    """The active deals of ``customer_ids`` with one of ``titles``, in any case, by
+    (customer, title in lower case): the first one's id.
+
+    SQLite's lower() folds only A to Z, PostgreSQL's every letter; the query asks for
+    both foldings of each title, and Python compares them folded alike.
+    """
+    if not customer_ids or not titles:
+        return {}
+    folded = {title.lower() for title in titles} | {_ascii_lower(title) for title in titles}
+    query = (
+        select(col(Deal.customer_id), col(Deal.title), col(Deal.id))
+        .where(col(Deal.customer_id).in_(customer_ids), col(Deal.archived_at).is_(None))
+        .where(func.lower(col(Deal.title)).in_(folded))
+        .order_by(col(Deal.id).desc())
+    )
+    return {
+        (customer_id, title.lower()): deal_id for customer_id, title, deal_id in work.session.execute(query)
+    }
+
+
+def _ascii_lower(text: str) -> str:
+    return text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _with_contacts(planned: list[_Deal], contacts: ContactsNamed, outcomes: Outcomes) -> list[_Deal]:
+    """The deals whose contact (if the row names one) is found at their customer."""
+    found = []
+    for deal in planned:
+        try:
+            deal.values["contact_id"] = contacts.at(deal.customer, deal.contact)
+        except CrmError as exc:
+            outcomes[deal.row.line] = str(exc)
+        else:
+            found.append(deal)
+    return found
+
+
+def _store(work: Work, deals: list[_Deal], now: datetime) -> None:
+    """The deals, their stage history, the timeline entries of those closed and their
+    audit entries (created, then won or lost, then dated), one statement a table."""
+    rows = [_deal_row(deal, now) for deal in deals]
+    ids = bulk.insert_records(work, Deal, rows)
+    moves, entries, notes = [], [], []
+    actor = work.actor.id
+    for deal_id, deal, row in zip(ids, deals, rows, strict=True):
+        opened_at = row["created_at"]
+        moves.append(_move(deal_id, None, deal.start, opened_at, actor, advanced=_advanced(deal)))
+        entries.append(bulk.audit_entry(work, now, "deal", deal_id, "create", _created(work, deal)))
+        if deal.close is not None:
+            moves.append(_move(deal_id, deal.start, deal.close, row["closed_at"], actor, advanced=False))
+            notes.append(_closing_note(deal_id, deal, row, actor, now))
+            action = "win" if deal.close.kind == "won" else "lose"
+            entries.append(bulk.audit_entry(work, now, "deal", deal_id, action, _closing(deal, now)))
+        dated = _dated(deal, row, now)
+        if dated:
+            entries.append(bulk.audit_entry(work, now, "deal", deal_id, "import", dated))
+    bulk.insert_plain(work, DealStageChange, moves)
+    bulk.insert_plain(work, Activity, notes)
+    bulk.insert_audit(work, entries)
+
+
+def _dated(deal: _Deal, row: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The "import" audit entry's changes: the file's dates where they are not now."""
+    changes = {}
+    if row["created_at"] != now:
+        changes["created_at"] = [now.isoformat(), row["created_at"].isoformat()]
+    if deal.close is not None and row["closed_at"] != now:
+        changes["closed_at"] = [now.isoformat(), row["closed_at"].isoformat()]
+    return changes
+
+
+def _deal_row(deal: _Deal, now: datetime) -> dict[str, Any]:
+    """The deal's columns as stored: in its closing stage if it closed, at the file's dates."""
+    opened, closed = deal.opened, deal.closed
+    if opened is None and closed is not None:
+        opened = min(now, closed)
+    if closed is None and deal.close is not None:
+        closed = now
+    return {
+        "version": 1, **deal.values, "stage_id": (deal.close or deal.start).id,
+        "status": deal.close.kind if deal.close is not None else "open", "closed_at": closed,
+        "created_at": opened or now, "updated_at": now, "archived_at": None,
+    }  # fmt: skip
+
+
+def _move(
+    deal_id: int, source: Stage | None, target: Stage, at: datetime, actor: int, *, advanced: bool
+) -> dict[str, Any]:
+    """A stage change of a new deal: its first entry into ``target`` (see ``deal_stages.record_move``)."""
+    return {"deal_id": deal_id, "from_stage_id": source.id if source else None, "to_stage_id": target.id,
+            "at": at, "actor_id": actor, "first_entry": True, "advanced": advanced}  # fmt: skip
+
+
+def _advanced(deal: _Deal) -> bool:
+    """Whether the deal advanced from its first stage: it closed in a stage that is not
+    a lost one and comes later (``pipelines.mark_advanced``)."""
+    close = deal.close
+    return close is not None and close.kind != "lost" and deal.start.position < close.position
+
+
+def _created(work: Work, deal: _Deal) -> dict[str, Any]:
+    """The "create" audit entry's changes, as `crm deal add` writes them (every field
+    with a value, old and new); built directly, as ``audit.diff({}, ...)`` would give
+    them, since that diff was a fifth of an import's time."""
+    values = deal.values
+    expected = values["expected_close"]
+    fields = {
+        "title": values["title"], "customer": ref("customer", deal.customer.id),
+        "contact": ref("contact", values["contact_id"]) if values["contact_id"] else None,
+        "amount": str(money.as_decimal(values["amount_minor"], values["currency"])),
+        "currency": values["currency"], "pipeline": deal.pipeline.name, "stage": deal.start.name,
+        "owner": deal.owner or work.actor.username,
+        "expected_close": expected.isoformat() if expected is not None else None,
+        "source": values["source"], "custom": values["custom"],
+    }  # fmt: skip
+    return {key: [None, value] for key, value in fields.items() if value is not None and value != {}}
+
+
+def _closing(deal: _Deal, now: datetime) -> dict[str, Any]:
+    """The "win" or "lose" audit entry's changes, as `crm deal win` and `lose` write them."""
+    assert deal.close is not None
+    reason = deal.values["lost_reason"]
+    changes = {
+        "stage": [deal.start.name, deal.close.name],
+        "status": ["open", deal.close.kind],
+        "closed_at": [None, now.isoformat()],
+    }
+    if reason:
+        changes["lost_reason"] = [None, reason]
+    return changes
+
+
+def _closing_note(
+    deal_id: int, deal: _Deal, row: dict[str, Any], actor: int, now: datetime
+) -> dict[str, Any]:
+    """The timeline entry of a won or lost deal, at the moment it closed."""
+    assert deal.close is not None
+    values = deal.values
+    amount = money.format_amount(values["amount_minor"], values["currency"])
+    reason = values["lost_reason"]
+    text = (
+        f"{'Won' if deal.close.kind == 'won' else 'Lost'} {ref('deal', deal_id)} {values['title']} ({amount})"
+    )
+    return {
+        "version": 1, "customer_id": values["customer_id"], "kind": "system", "subject": None,
+        "body": text + (f": {reason}" if reason else ""), "author_id": actor, "deal_id": deal_id,
+        "ticket_id": None, "occurred_at": row["closed_at"], "created_at": now,
+    }  # fmt: skip
+
+
+class _Stages:
+    """The pipelines and stages a batch's rows name, each looked up once."""
+
+    def __init__(self, work: Work, options: ImportOptions) -> None:
+        self.work, self.options = work, options
+        self.found: dict[tuple[Any, ...], Any] = {}
+
+    def pipeline(self, name: str | None) -> Pipeline:
+        return self._once(
+            ("pipeline", name), lambda: _pipeline_named(self.work, name, self.options.pipelines)
+        )
+
+    def stage(self, pipeline: Pipeline, name: str | None) -> Stage | None:
+        return self._once(
+            ("stage", pipeline.id, name), lambda: _stage_named(self.work, pipeline, name, self.options.stages)
+        )
+
+    def first_open(self, pipeline: Pipeline) -> Stage:
+        return self._once(
+            ("open", pipeline.id), lambda: pipelines.first_of_kind(self.work, pipeline.id, "open")
+        )
+
+    def _once(self, key: tuple[Any, ...], find: Any) -> Any:
+        """``find()``, or what it found (or raised) the first time for ``key``."""
+        if key not in self.found:
+            try:
+                self.found[key] = find()
+            except CrmError as exc:
+                self.found[key] = exc
+        found = self.found[key]
+        if isinstance(found, CrmError):
+            raise found
+        return found
 
 
 def _pipeline_named(work: Work, name: str | None, mapped: Mapping[str, str]) -> Pipeline:
@@ -145,6 +434,7 @@ def _stage_named(work: Work, pipeline: Pipeline, name: str | None, mapped: Mappi
 
 
 def _lost_reason(values: dict[str, Any], stage: Stage, options: ImportOptions) -> str | None:
+    """A lost deal's reason: its row's, else --lost-reason's; required."""
     if stage.kind != "lost":
         return None
     reason = clean_text(
@@ -153,38 +443,6 @@ def _lost_reason(values: dict[str, Any], stage: Stage, options: ImportOptions) -
     if not reason:
         raise Invalid("a lost deal needs a reason: give a Lost Reason column or --lost-reason TEXT")
     return reason
-
-
-def _date_deal(work: Work, deal: Deal, opened: datetime | None, closed: datetime | None) -> None:
-    """Give a deal the dates of the file: opened when it was created (else when it
-    closed), closed when it closed; its stage history and timeline move with them."""
-    if opened is None and closed is None:
-        return
-    now = utcnow()
-    for moment, what in ((opened, "created date"), (closed, "closed date")):
-        if moment is not None and moment > now:
-            raise Invalid(f"the {what} {moment:%Y-%m-%d} is in the future")
-    if opened is None:
-        assert closed is not None  # one of the two is given
-        opened = min(deal.created_at, closed)
-    if closed is not None and closed < opened:
-        raise Invalid(f"the deal closed ({closed:%Y-%m-%d}) before it was created ({opened:%Y-%m-%d})")
-    before = {"created_at": deal.created_at, "closed_at": deal.closed_at}
-    history = list(
-        work.session.execute(
-            select(DealStageChange)
-            .where(col(DealStageChange.deal_id) == deal.id)
-            .order_by(col(DealStageChange.id))
-        ).scalars()
-    )
-    deal.created_at = history[0].at = opened
-    if closed is not None:
-        deal.closed_at = history[-1].at = closed
-        date_timeline(work, col(Activity.deal_id) == deal.id, closed)
-    work.session.flush()
-    changes = audit.diff(before, {"created_at": deal.created_at, "closed_at": deal.closed_at})
-    if changes:
-        work.audit("deal", deal.id, "import", changes)
 
 
 def _renamed(name: str, renames: Mapping[str, str]) -> str:

@@ -8,6 +8,7 @@ and a file whose rows are all refused adds nobody.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from sqlmodel import col
 
 from crm_tui.logic.core import users
 from crm_tui.logic.core.context import Work
-from crm_tui.logic.core.errors import Invalid, NotFound, quoted
+from crm_tui.logic.core.errors import CrmError, Invalid, NotFound, quoted
 from crm_tui.logic.core.schemas import UserCreate
 from crm_tui.logic.core.vocabulary import Role
 from crm_tui.logic.exchange.runner import Row, Tally
@@ -58,6 +59,31 @@ class People:
         if isinstance(found, NewUser):
             return found.made_in(self.work)
         return found
+
+    def planned(self, text: str | None) -> str | None:
+        """The username a cell names, one --create-users is to add included (``ids``
+        adds it); the error when it names nobody."""
+        if not text:
+            return None
+        found = self.found[text]
+        if isinstance(found, Invalid):
+            raise found
+        return found.username if isinstance(found, NewUser) else found
+
+    def ids(self, usernames: Iterable[str], check: Callable[[Work, str], User]) -> dict[str, int | CrmError]:
+        """The ids of ``usernames`` (those a batch's checked rows name), once the users
+        --create-users is to add among them are added; ``check`` finds each user and
+        refuses one who may not be given the work (an inactive owner)."""
+        new = {found.username: found for found in self.found.values() if isinstance(found, NewUser)}
+        ids: dict[str, int | CrmError] = {}
+        for username in sorted(set(usernames)):
+            if username in new:
+                new[username].made_in(self.work)
+            try:
+                ids[username] = check(self.work, username).id
+            except CrmError as exc:
+                ids[username] = exc
+        return ids
 
     def count_new(self, tally: Tally) -> None:
         """Count the users the batch's stored rows added; a refused row's went with it."""

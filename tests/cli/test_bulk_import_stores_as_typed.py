@@ -1,0 +1,110 @@
+"""Deals and tickets imported a batch at a time store exactly what adding them one by
+one stores: at the same frozen moment, an imported record and one typed in have the
+same columns, stage history, timeline and audit trail, all but their ids and titles."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import time_machine
+from sqlmodel import col, select
+
+from crm_tui.cli import GROUPS
+from crm_tui.logic.core import users
+from crm_tui.logic.core.schemas import UserCreate
+from crm_tui.logic.customers import contacts, customers
+from crm_tui.logic.customers.schemas import ContactCreate, CustomerCreate
+from crm_tui.logic.sales import deals
+from crm_tui.logic.sales.schemas import DealCreate
+from crm_tui.storage.models import Activity, AuditEntry, Deal, DealStageChange
+
+MOMENT = datetime(2025, 6, 4, 10, 30, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def wired(monkeypatch):
+    monkeypatch.setitem(GROUPS, "import", ("crm_tui.cli.exchange:import_app", "Import."))
+
+
+@pytest.fixture
+def team(crm):
+    users.add_user(crm, UserCreate(username="jane.doe", display_name="Jane Doe", role="sales"))
+    users.add_user(crm, UserCreate(username="sam", display_name="Sam Agent", role="service"))
+    customers.add_customer(crm, CustomerCreate(name="Acme GmbH", country="DE"))
+    contacts.add_contact(crm, ContactCreate(customer="C-1", name="Ann Smith", email="ann@acme.example"))
+    return crm
+
+
+def _same_apart_from(text: Any, names: dict[str, str]) -> Any:
+    """``text`` (any JSON value) with each of ``names`` written as its stand-in."""
+    dumped = json.dumps(text, default=str, sort_keys=True)
+    for name, stand_in in names.items():
+        dumped = dumped.replace(name, stand_in)
+    return json.loads(dumped)
+
+
+def _stored(crm, model, entity: str, record_id: int, names: dict[str, str]) -> dict[str, Any]:
+    """What crm keeps of one deal or ticket, ids and ``names`` left out."""
+    link = col(Activity.deal_id) if model is Deal else col(Activity.ticket_id)
+    with crm.work() as work:
+        session = work.session
+        record = session.get_one(model, record_id).model_dump(exclude={"id", "version"})
+        moves = [
+            change.model_dump(exclude={"id", "deal_id"})
+            for change in session.exec(
+                select(DealStageChange)
+                .where(col(DealStageChange.deal_id) == record_id)
+                .order_by(col(DealStageChange.id))
+            )
+        ]
+        notes = [
+            note.model_dump(exclude={"id", "deal_id", "ticket_id"})
+            for note in session.exec(select(Activity).where(link == record_id).order_by(col(Activity.id)))
+        ]
+        trail = [
+            entry.model_dump(exclude={"id", "entity_id"})
+            for entry in session.exec(
+                select(AuditEntry)
+                .where(col(AuditEntry.entity) == entity, col(AuditEntry.entity_id) == record_id)
+                .order_by(col(AuditEntry.id))
+            )
+        ]
+    return _same_apart_from({"record": record, "moves": moves, "notes": notes, "trail": trail}, names)
+
+
+def _import(cli, tmp_path, kind: str, text: str) -> None:
+    source = tmp_path / f"{kind}.csv"
+    source.write_text(text, encoding="utf-8")
+    with time_machine.travel(MOMENT, tick=False):
+        result = cli("import", kind, str(source))
+    assert result.exit_code == 0, result.stderr
+
+
+def test_imported_deals_are_stored_as_deals_typed_in(team, tmp_path, cli):
+    _import(
+        cli, tmp_path, "deals",
+        "Deal Name,Company,Stage,Amount,Currency,Close Date,Owner,Contact,Source,Product,Lost Reason\n"
+        "Open one,Acme GmbH,Proposal,12500,EUR,2025-07-30,Jane Doe,ann@acme.example,Web,Seats,\n"
+        "Won one,Acme GmbH,Closed Won,4800,GBP,,jane.doe,,,,\n"
+        "Lost one,Acme GmbH,Closed Lost,99.5,EUR,,,,,,Went elsewhere\n",
+    )  # fmt: skip
+    with time_machine.travel(MOMENT, tick=False):
+        typed = [
+            deals.add_deal(team, DealCreate(
+                customer="C-1", title="Open two", amount="12500", currency="EUR", stage="Proposal",
+                expected_close="2025-07-30", owner="jane.doe", contact="P-1", source="Web",
+                custom={"Product": "Seats"},
+            )),
+            deals.add_deal(team, DealCreate(customer="C-1", title="Won two", amount="4800", currency="GBP",
+                                            owner="jane.doe")),
+            deals.add_deal(team, DealCreate(customer="C-1", title="Lost two", amount="99.5", currency="EUR")),
+        ]  # fmt: skip
+        deals.win_deal(team, typed[1].ref)
+        deals.lose_deal(team, typed[2].ref, "Went elsewhere")
+    for imported, by_hand in ((1, 4), (2, 5), (3, 6)):
+        got = _stored(team, Deal, "deal", imported, {f"D-{imported}": "D-n", " one": " N"})
+        want = _stored(team, Deal, "deal", by_hand, {f"D-{by_hand}": "D-n", " two": " N"})
+        assert got == want
