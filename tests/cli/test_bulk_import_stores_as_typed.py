@@ -19,7 +19,9 @@ from crm_tui.logic.customers import contacts, customers
 from crm_tui.logic.customers.schemas import ContactCreate, CustomerCreate
 from crm_tui.logic.sales import deals
 from crm_tui.logic.sales.schemas import DealCreate
-from crm_tui.storage.models import Activity, AuditEntry, Deal, DealStageChange
+from crm_tui.logic.service import tickets
+from crm_tui.logic.service.schemas import TicketCreate
+from crm_tui.storage.models import Activity, AuditEntry, Deal, DealStageChange, Ticket
 
 MOMENT = datetime(2025, 6, 4, 10, 30, tzinfo=UTC)
 
@@ -108,3 +110,59 @@ def test_imported_deals_are_stored_as_deals_typed_in(team, tmp_path, cli):
         got = _stored(team, Deal, "deal", imported, {f"D-{imported}": "D-n", " one": " N"})
         want = _stored(team, Deal, "deal", by_hand, {f"D-{by_hand}": "D-n", " two": " N"})
         assert got == want
+
+
+def test_imported_tickets_are_stored_as_tickets_typed_in(team, tmp_path, cli):
+    _import(
+        cli, tmp_path, "tickets",
+        "Subject,Company,Status,Priority,Type,Channel,Assignee,Requester,Resolution,Description,Plan\n"
+        "Imported new,Acme GmbH,new,high,incident,phone,sam,ann@acme.example,,It broke,Gold\n"
+        "Imported open,Acme GmbH,open,normal,question,email,,,,,\n"
+        "Imported pending,Acme GmbH,pending,low,question,email,Sam Agent,,,,\n"
+        "Imported resolved,Acme GmbH,resolved,urgent,complaint,email,sam,,Refunded,,\n"
+        "Imported closed,Acme GmbH,closed,normal,question,email,,,Answered,,\n",
+    )  # fmt: skip
+    with time_machine.travel(MOMENT, tick=False):
+        typed = [
+            tickets.add_ticket(team, TicketCreate(
+                customer="C-1", subject="Typed new", priority="high", type="incident", channel="phone",
+                assignee="sam", contact="P-1", description="It broke", custom={"Plan": "Gold"},
+            )),
+            tickets.add_ticket(team, TicketCreate(customer="C-1", subject="Typed open")),
+            tickets.add_ticket(team, TicketCreate(customer="C-1", subject="Typed pending", priority="low",
+                                                  assignee="sam")),
+            tickets.add_ticket(team, TicketCreate(customer="C-1", subject="Typed resolved", priority="urgent",
+                                                  type="complaint", assignee="sam")),
+            tickets.add_ticket(team, TicketCreate(customer="C-1", subject="Typed closed")),
+        ]  # fmt: skip
+        tickets.set_status(team, typed[1].ref, "open")
+        tickets.set_status(team, typed[2].ref, "pending")
+        tickets.resolve(team, typed[3].ref, "Refunded")
+        tickets.resolve(team, typed[4].ref, "Answered")
+        tickets.close(team, typed[4].ref)
+    for imported in range(1, 6):
+        by_hand = imported + 5
+        got = _stored(team, Ticket, "ticket", imported, {f"T-{imported}": "T-n", "Imported": "X"})
+        want = _stored(team, Ticket, "ticket", by_hand, {f"T-{by_hand}": "T-n", "Typed": "X"})
+        assert got == want
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        ("round_robin", ["sam", "zoe", "sam", "zoe"]),
+        # The fewest waiting tickets, by name on a tie: the resolved one leaves zoe free.
+        ("least_open", ["sam", "zoe", "zoe", "sam"]),
+    ],
+)
+def test_imported_tickets_find_agents_as_tickets_typed_in_one_after_another(
+    team, tmp_path, cli, monkeypatch, mode, expected
+):
+    users.add_user(team, UserCreate(username="zoe", display_name="Zoe Agent", role="service"))
+    monkeypatch.setenv("CRM_TICKET_ASSIGNMENT", mode)
+    _import(
+        cli, tmp_path, "tickets",
+        "Subject,Company,Status,Resolution\nFirst,Acme GmbH,new,\nSecond,Acme GmbH,resolved,Done\n"
+        "Third,Acme GmbH,new,\nFourth,Acme GmbH,open,\n",
+    )  # fmt: skip
+    assert [tickets.get_ticket(team, f"T-{n}").assignee for n in range(1, 5)] == expected

@@ -14,9 +14,13 @@ from sqlmodel import Session, col
 
 from crm_tui.storage.models import AuditEntry, User
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
 
 def plain(value: Any) -> Any:
     """A JSON-safe copy of a field value for the audit trail."""
+    if type(value) in _SCALARS:  # most values, answered first: imports call this millions of times
+        return value
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime | date):
@@ -30,11 +34,12 @@ def plain(value: Any) -> Any:
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     """Changed fields as ``{field: [old, new]}``; unchanged fields are left out."""
-    return {
-        field: [plain(before.get(field)), plain(value)]
-        for field, value in after.items()
-        if plain(before.get(field)) != plain(value)
-    }
+    changes = {}
+    for field, value in after.items():
+        old, new = plain(before.get(field)), plain(value)
+        if old != new:
+            changes[field] = [old, new]
+    return changes
 
 
 def record(

@@ -67,6 +67,17 @@ def insert_plain(work: Work, model: Any, rows: Sequence[dict[str, Any]]) -> None
         _sqlite_insert(work, table, rows)
 
 
+def case_foldings(texts: set[str]) -> set[str]:
+    """Each of ``texts`` in lower case both as SQLite's lower() writes it (it folds only
+    A to Z) and as PostgreSQL's and Python's do (every letter): a query comparing
+    lower(column) with these finds what the database's own folding would, and Python
+    then compares the rows found folded alike."""
+    return {text.lower() for text in texts} | {text.translate(_ASCII_LOWER) for text in texts}
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
 def audit_entry(
     work: Work, at: datetime, entity: str, entity_id: int, action: str, changes: dict[str, Any]
 ) -> dict[str, Any]:

@@ -37,10 +37,10 @@ class RowCustomer:
 class Customers:
     """The customers a batch's rows name, looked up with one query.
 
-    With --create-customers, a company crm does not know is added when the first row
-    naming it is stored: in that row's savepoint for deals and tickets, so that a
-    refused row takes its new customer with it, and after the checks for contacts. A
-    file whose rows are all refused adds no customer.
+    With --create-customers, a company crm does not know stands in for the checks as a
+    ``RowCustomer`` with an id below zero, and is added (``make_all``) once the batch's
+    rows are checked, for the rows that go in: a file whose rows are all refused adds
+    no customer.
     """
 
     def __init__(
@@ -57,10 +57,6 @@ class Customers:
         wanted = [row for row in batch if create or row.values.get("customer") in templates]
         self.new = _planned_customers(self.keys, self.found, wanted)
         self.templates = {self.keys[text]: data for text, data in templates.items() if text in self.keys}
-
-    def __call__(self, text: str | None) -> RowCustomer:
-        """The customer a cell names, added now if it is a new one."""
-        return self.made(self.planned(text))
 
     def planned(self, text: str | None) -> RowCustomer:
         """The customer a cell names, or the stand-in for a new one; the error if none."""
@@ -91,19 +87,6 @@ class Customers:
         key = ("name", name_key(owner.name, company=True))
         return self.templates.get(key) or CustomerCreate(name=owner.name)
 
-    def made(self, owner: RowCustomer) -> RowCustomer:
-        """``owner``, added first if it is a stand-in (unless a stored row added it)."""
-        if owner.id > 0:
-            return owner
-        key = ("name", name_key(owner.name, company=True))
-        found = _customers_for(self.work, {owner.name: key}).get(key)
-        if found is not None:
-            return found
-        [(_, result)] = customer_batches.create_batch_in(self.work, [(1, self._template(owner))])
-        if isinstance(result, CrmError):
-            raise result
-        return RowCustomer(result.id, result.name, result.country)
-
 
 def customer_finder(
     work: Work, batch: list[Row], create: bool, templates: Templates | None = None, hint: str = ""
@@ -112,34 +95,8 @@ def customer_finder(
     return Customers(work, batch, create, templates, hint)
 
 
-def contact_at(
-    work: Work, customer: RowCustomer, text: str | None, *, missing_ok: bool = False
-) -> str | None:
-    """The contact a row names at its customer: by reference (P-7), email or name; None
-    when it names none, or (``missing_ok``) one the customer does not have."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    if re.fullmatch(r"[Pp]-?\d+", text):
-        return text
-    query = select(col(Contact.id)).where(col(Contact.customer_id) == customer.id)
-    if "@" in text:
-        query = query.where(col(Contact.email) == clean_email(text))
-    else:
-        query = query.where(col(Contact.name_key) == name_key(text, company=False))
-    ids = list(work.session.execute(query.order_by(col(Contact.id)).limit(2)).scalars())
-    where = f"{ref('customer', customer.id)} {customer.name}"
-    if not ids:
-        if missing_ok:
-            return None
-        raise Invalid(f"{where} has no contact {quoted(text)}")
-    if len(ids) > 1:
-        raise Invalid(f"{where} has several contacts {quoted(text)}; name one by its reference (P-12)")
-    return ref("contact", ids[0])
-
-
 class ContactsNamed:
-    """The contacts a batch's rows name at their customers (see ``contact_at``), looked
+    """The contacts a batch's rows name at their customers (by reference, email or name), looked
     up with one query: ``wanted`` holds (customer id, cell) pairs."""
 
     def __init__(self, work: Work, wanted: Iterable[tuple[int, str]]) -> None:
@@ -165,8 +122,9 @@ class ContactsNamed:
             self.by_key.setdefault((customer_id, "name", key), []).append(contact_id)
 
     def at(self, customer: RowCustomer, text: str | None, *, missing_ok: bool = False) -> int | None:
-        """The id of the contact ``text`` names at ``customer``, as ``contact_at`` finds
-        it; a reference must be one of the customer's contacts."""
+        """The id of the contact ``text`` names at ``customer``: by reference (P-7, which
+        must be one of the customer's), email or name; None when it names none, or
+        (``missing_ok``) one the customer does not have."""
         text = (text or "").strip()
         if not text:
             return None

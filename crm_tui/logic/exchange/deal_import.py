@@ -210,12 +210,11 @@ def _titles_of(work: Work, customer_ids: set[int], titles: set[str]) -> dict[tup
     """The active deals of ``customer_ids`` with one of ``titles``, in any case, by
     (customer, title in lower case): the first one's id.
 
-    SQLite's lower() folds only A to Z, PostgreSQL's every letter; the query asks for
-    both foldings of each title, and Python compares them folded alike.
+    Found through ``bulk.case_foldings``.
     """
     if not customer_ids or not titles:
         return {}
-    folded = {title.lower() for title in titles} | {_ascii_lower(title) for title in titles}
+    folded = bulk.case_foldings(titles)
     query = (
         select(col(Deal.customer_id), col(Deal.title), col(Deal.id))
         .where(col(Deal.customer_id).in_(customer_ids), col(Deal.archived_at).is_(None))
@@ -225,13 +224,6 @@ def _titles_of(work: Work, customer_ids: set[int], titles: set[str]) -> dict[tup
     return {
         (customer_id, title.lower()): deal_id for customer_id, title, deal_id in work.session.execute(query)
     }
-
-
-def _ascii_lower(text: str) -> str:
-    return text.translate(_ASCII_LOWER)
-
-
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def _with_contacts(planned: list[_Deal], contacts: ContactsNamed, outcomes: Outcomes) -> list[_Deal]:

@@ -1,8 +1,7 @@
 """Owners and assignees, named in a file as other tools name them: by username, name or email.
 
-With --create-users, a name that matches nobody becomes a user when the first row
-naming it is stored, in that row's savepoint: a refused row takes its new user with it,
-and a file whose rows are all refused adds nobody.
+With --create-users, a name that matches nobody becomes a user once the batch's rows
+are checked, if a row naming it goes in: a file whose rows are all refused adds nobody.
 """
 
 from __future__ import annotations
@@ -47,18 +46,6 @@ class People:
 
     def __init__(self, work: Work, found: dict[str, str | Invalid | NewUser]) -> None:
         self.work, self.found = work, found
-
-    def username(self, text: str | None) -> str | None:
-        """The username a cell names; its error when it names nobody. A user to be
-        created is added here, in the savepoint of the row being stored."""
-        if not text:
-            return None
-        found = self.found[text]
-        if isinstance(found, Invalid):
-            raise found
-        if isinstance(found, NewUser):
-            return found.made_in(self.work)
-        return found
 
     def planned(self, text: str | None) -> str | None:
         """The username a cell names, one --create-users is to add included (``ids``

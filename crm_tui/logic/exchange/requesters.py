@@ -18,12 +18,12 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from crm_tui.logic.core.context import Work
-from crm_tui.logic.core.errors import Invalid
+from crm_tui.logic.core.errors import CrmError, Invalid
 from crm_tui.logic.core.refs import ref
 from crm_tui.logic.core.vocabulary import CustomerKind
 from crm_tui.logic.customers import contacts
 from crm_tui.logic.customers.schemas import ContactCreate, CustomerCreate
-from crm_tui.logic.exchange.companies import RowCustomer, contact_at
+from crm_tui.logic.exchange.companies import RowCustomer
 from crm_tui.logic.exchange.options import ImportOptions
 from crm_tui.logic.exchange.runner import Row
 from crm_tui.logic.values.normalise import clean_email
@@ -102,17 +102,30 @@ def _name_of(email: str) -> str:
     return " ".join(word.capitalize() for word in words if word) or email
 
 
-def requester(work: Work, customer: RowCustomer, values: dict[str, Any]) -> str | None:
-    """The ticket's contact: the one the row names at its customer, added as a new contact
-    (named by the row, or after the email) when the customer has none by that email or
-    name, as a helpdesk's requesters come."""
-    text = (values.get("contact") or values.get("contact_name") or "").strip()
-    if not text:
-        return None
-    known = contact_at(work, customer, text, missing_ok=True)
-    if known is not None:
-        return known
-    email, name = _who(values)
-    name = name or (_name_of(email) if email else text)
-    data = ContactCreate(customer=ref("customer", customer.id), name=name, email=email)
-    return contacts.create_in(work, data).ref
+class Requesters:
+    """The requesters a batch's stored tickets name that their customer has no contact
+    for: each added as a contact once (named by the row, or after the email)."""
+
+    def __init__(self, work: Work) -> None:
+        self.work = work
+        self.added: dict[tuple[int, str], int] = {}
+
+    def contact(self, customer: RowCustomer, values: dict[str, Any]) -> int:
+        """The id of the contact added for the row's requester at ``customer``."""
+        text = (values.get("contact") or values.get("contact_name") or "").strip()
+        email, name = _who(values)
+        key = (customer.id, email or text.lower())
+        if key not in self.added:
+            data = ContactCreate(
+                customer=ref("customer", customer.id),
+                name=name or (_name_of(email) if email else text),
+                email=email,
+            )
+            savepoint = self.work.session.begin_nested()
+            try:
+                self.added[key] = contacts.create_in(self.work, data).id
+            except CrmError:
+                savepoint.rollback()
+                raise
+            savepoint.commit()
+        return self.added[key]

@@ -9,15 +9,13 @@ from __future__ import annotations
 import csv
 import gc
 import os
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from crm_tui.logic.core import progress
 from crm_tui.logic.core.context import Crm, Work
-from crm_tui.logic.core.errors import CrmError, Forbidden
 from crm_tui.logic.exchange.options import ImportOptions
 
 BATCH_SIZE = 2_000
@@ -168,25 +166,3 @@ def _private_text(path: Path) -> IO[str]:
     path.unlink(missing_ok=True)
     fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     return open(fd, "w", encoding="utf-8", newline="")
-
-
-@contextmanager
-def each_row(work: Work, row: Row, outcomes: Outcomes, tally: Tally) -> Iterator[None]:
-    """One row in its own savepoint: a refused row leaves nothing behind, and the rows
-    around it are kept. Forbidden stops the run: no row would fare better."""
-    savepoint = work.session.begin_nested()
-    try:
-        yield
-    except Forbidden:
-        savepoint.rollback()
-        raise
-    except Skipped as skip:
-        savepoint.rollback()
-        tally.skipped += 1
-        outcomes[row.line] = f"{SKIPPED}{skip}"
-    except CrmError as exc:
-        savepoint.rollback()
-        outcomes[row.line] = str(exc)
-    else:
-        savepoint.commit()
-        tally.created += 1

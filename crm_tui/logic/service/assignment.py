@@ -33,27 +33,54 @@ def _agents(work: Work) -> list[User]:
 def automatic_agent(work: Work, mode: Assignment) -> User | None:
     """round_robin: the agent after the one given the latest ticket; least_open: the
     agent with the fewest waiting tickets (by name on a tie)."""
-    if mode == Assignment.none:
-        return None
-    agents = _agents(work)
-    if not agents:
-        return None
-    if mode == Assignment.round_robin:
-        last = work.session.execute(
-            select(col(Ticket.assignee_id))
-            .where(col(Ticket.assignee_id).in_([agent.id for agent in agents]))
-            .order_by(col(Ticket.id).desc())
-            .limit(1)
-        ).scalar_one_or_none()
-        ids = [agent.id for agent in agents]
-        return agents[(ids.index(last) + 1) % len(agents)] if last in ids else agents[0]
-    load = dict(
-        work.session.execute(
-            select(col(Ticket.assignee_id), func.count())
-            .where(
-                col(Ticket.status).in_(WAITING), col(Ticket.assignee_id).in_([agent.id for agent in agents])
+    return Assigner(work, mode).choose()
+
+
+class Assigner:
+    """The agents ``automatic_agent`` chooses for new tickets added one after another
+    (an import's batch), looked up once: ``note`` tells it of each ticket added."""
+
+    def __init__(self, work: Work, mode: Assignment) -> None:
+        self.mode = mode
+        self.agents = _agents(work) if mode != Assignment.none else []
+        self.ids = [agent.id for agent in self.agents]
+        self.last: int | None = None  # round robin: the agent given the latest ticket
+        self.load: dict[int, int] = {}  # least open: waiting tickets by agent
+        if not self.agents:
+            return
+        if mode == Assignment.round_robin:
+            self.last = work.session.execute(
+                select(col(Ticket.assignee_id))
+                .where(col(Ticket.assignee_id).in_(self.ids))
+                .order_by(col(Ticket.id).desc())
+                .limit(1)
+            ).scalar_one_or_none()
+        else:
+            self.load = dict(
+                work.session.execute(
+                    select(col(Ticket.assignee_id), func.count())
+                    .where(col(Ticket.status).in_(WAITING), col(Ticket.assignee_id).in_(self.ids))
+                    .group_by(col(Ticket.assignee_id))
+                ).all()
+            )  # fmt: skip
+
+    def choose(self) -> User | None:
+        """The agent the next new ticket goes to; None when nobody is chosen automatically."""
+        if not self.agents:
+            return None
+        if self.mode == Assignment.round_robin:
+            last = self.last
+            return (
+                self.agents[(self.ids.index(last) + 1) % len(self.agents)]
+                if last in self.ids
+                else self.agents[0]
             )
-            .group_by(col(Ticket.assignee_id))
-        ).all()
-    )
-    return min(agents, key=lambda agent: (load.get(agent.id, 0), agent.username))
+        return min(self.agents, key=lambda agent: (self.load.get(agent.id, 0), agent.username))
+
+    def note(self, assignee_id: int | None, status: str) -> None:
+        """A ticket was added, given to ``assignee_id`` and left in ``status``."""
+        if assignee_id is None or assignee_id not in self.ids:
+            return
+        self.last = assignee_id
+        if status in WAITING:
+            self.load[assignee_id] = self.load.get(assignee_id, 0) + 1

@@ -159,12 +159,12 @@ def next_due_column() -> ColumnElement:
 # The clock stops while a ticket is pending
 
 
-def pause(ticket: Ticket, now: datetime) -> None:
+def pause(ticket: TicketState, now: datetime) -> None:
     """Enter pending: the clock stops from ``now``."""
     ticket.pending_since = now
 
 
-def resume(work: Work, ticket: Ticket, now: datetime) -> None:
+def resume(work: Work, ticket: TicketState, now: datetime) -> None:
     """Leave pending: the due times move on by the working time spent waiting."""
     if ticket.pending_since is None:
         return
@@ -189,6 +189,20 @@ class TicketTimes(Protocol):
     first_response_at: datetime | None
     resolved_at: datetime | None
     paused_seconds: int
+
+
+class TicketState(TicketTimes, Protocol):
+    """What the workflow reads and moves: a stored ticket, or a new one an import takes
+    through the workflow before it is written."""
+
+    id: int
+    status: str
+    updated_at: datetime
+    pending_since: datetime | None
+    closed_at: datetime | None
+    resolution: str | None
+    resolution_seconds: int | None
+    met_sla: bool | None
 
 
 class Spans(NamedTuple):

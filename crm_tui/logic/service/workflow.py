@@ -16,7 +16,7 @@ from crm_tui.logic.core import audit
 from crm_tui.logic.core.context import Work
 from crm_tui.logic.core.errors import Invalid
 from crm_tui.logic.core.refs import ref
-from crm_tui.logic.service.sla import met_sla, pause, resolution_seconds, resume, working_time
+from crm_tui.logic.service.sla import TicketState, met_sla, pause, resolution_seconds, resume, working_time
 from crm_tui.storage.models import Ticket
 
 MOVES = {
@@ -44,7 +44,7 @@ def open_steps(status: str) -> frozenset[str]:
     return frozenset(steps)
 
 
-def move_status(work: Work, ticket: Ticket, status: str, now: datetime) -> None:
+def move_status(work: Work, ticket: TicketState, status: str, now: datetime) -> None:
     """Apply one allowed move of the workflow, starting or stopping the clock."""
     name = ref("ticket", ticket.id)
     if status == ticket.status:
@@ -61,7 +61,7 @@ def move_status(work: Work, ticket: Ticket, status: str, now: datetime) -> None:
     ticket.updated_at = now
 
 
-def status_fields(ticket: Ticket) -> dict:
+def status_fields(ticket: TicketState) -> dict:
     """What a move of the workflow may change, as the audit trail compares it: every
     column, the clock's pause and the kept spans included, so that an undo can put back
     exactly what a move changed."""
@@ -80,7 +80,7 @@ def status_fields(ticket: Ticket) -> dict:
     }
 
 
-def record_resolution(work: Work, ticket: Ticket, moment: datetime, text: str) -> None:
+def record_resolution(work: Work, ticket: TicketState, moment: datetime, text: str) -> None:
     """The resolution of a ticket just moved to resolved (which ended any pause), with
     the spans it completes."""
     ticket.resolved_at, ticket.resolution = moment, text
