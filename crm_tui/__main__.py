@@ -2,4 +2,6 @@
 
 from crm_tui.cli import main
 
-main()
+# Guarded: an import's cleaning process (a fresh interpreter) imports this module again.
+if __name__ == "__main__":
+    main()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
@@ -83,6 +83,21 @@ def _tune_sqlite(engine: Engine) -> None:
     def on_begin(connection: Any) -> None:
         writing = connection.get_execution_options().get(_WRITE, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+# WAL pages written between automatic checkpoints while an import commits batch after
+# batch. At SQLite's default (1,000 pages) nearly every batch's commit ran a checkpoint
+# with its fsync: a seventh of a contact import's time.
+BULK_CHECKPOINT_PAGES = 16_384
+_DEFAULT_CHECKPOINT_PAGES = 1_000
+
+
+def checkpoint_less_often(connection: Connection, bulk: bool = True) -> None:
+    """SQLite: checkpoint the write-ahead log every ``BULK_CHECKPOINT_PAGES`` pages on
+    this connection (``bulk``), or as usual again; nothing on other databases."""
+    if connection.dialect.name == "sqlite":
+        pages = BULK_CHECKPOINT_PAGES if bulk else _DEFAULT_CHECKPOINT_PAGES
+        connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {pages}")
 
 
 def make_engine(url: URL) -> Engine:

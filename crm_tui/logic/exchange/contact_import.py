@@ -11,7 +11,7 @@ from sqlalchemy import select, tuple_
 from sqlmodel import col
 
 from crm_tui.logic.core.context import Work
-from crm_tui.logic.core.errors import CrmError, Duplicate
+from crm_tui.logic.core.errors import CrmError, Duplicate, Invalid
 from crm_tui.logic.core.refs import ref
 from crm_tui.logic.core.schemas import validated
 from crm_tui.logic.core.vocabulary import CustomerKind
@@ -46,7 +46,7 @@ def import_contacts(
     for row in batch:
         try:
             owner = customer.planned(row.values.get("customer"))
-            cleaned.append((row, owner, clean_contact(row.values, owner, default_country)))
+            cleaned.append((row, owner, _cleaned(row, owner, default_country)))
         except CrmError as exc:
             outcomes[row.line] = str(exc)
     cleaned = _at_made_customers(
@@ -96,6 +96,17 @@ def _person_customers(work: Work, rows: list[Row], outcomes: Outcomes, tally: Ta
         else:
             tally.created += 1
             tally.people += 1
+
+
+def _cleaned(row: Row, customer: RowCustomer, default_country: str | None) -> dict[str, Any]:
+    """The row's contact fields cleaned, by the cleaning process (``cleaning.py``) when
+    it read the phones in the customer's country, else here."""
+    prepared = row.prepared
+    if prepared is None or prepared[0] != (customer.country or default_country):
+        return clean_contact(row.values, customer, default_country)
+    if isinstance(prepared[1], str):
+        raise Invalid(prepared[1])
+    return {**prepared[1], "customer_id": customer.id, "custom": prepared[1]["custom"] or _NO_CUSTOM}
 
 
 def clean_contact(

@@ -47,6 +47,7 @@ from crm_tui.logic.core.context import Crm
 from crm_tui.logic.core.errors import Invalid, quoted
 from crm_tui.logic.core.schemas import Output
 from crm_tui.logic.exchange import vcard
+from crm_tui.logic.exchange.cleaning import ContactCleaning
 from crm_tui.logic.exchange.contact_import import import_contacts
 from crm_tui.logic.exchange.csv_files import (
     SourceFile,
@@ -216,7 +217,8 @@ def _card_rows(source: Iterable[str], name: str, unused: set[str]) -> Iterator[R
 
 
 def _job(entity: str, header: list[str], options: ImportOptions) -> Job:
-    return Job(entity, header, PERMISSIONS[entity], IMPORTERS[entity], options)
+    preparer = ContactCleaning if entity == "contacts" else None
+    return Job(entity, header, PERMISSIONS[entity], IMPORTERS[entity], options, preparer)
 
 
 def _summary(

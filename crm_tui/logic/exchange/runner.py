@@ -12,11 +12,12 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from crm_tui.logic.core import progress
 from crm_tui.logic.core.context import Crm, Work
 from crm_tui.logic.exchange.options import ImportOptions
+from crm_tui.storage.database import checkpoint_less_often
 
 BATCH_SIZE = 2_000
 
@@ -36,6 +37,7 @@ class Row:
     cells: list[str]
     values: dict[str, Any]
     error: str | None = None  # refused before it reached the database (a broken vCard)
+    prepared: Any = None  # what a Preparer made of it in another process, if one did
 
 
 @dataclass
@@ -59,6 +61,18 @@ class Skipped(Exception):
 AddRows = Callable[[Work, list[Row], Outcomes, Tally, ImportOptions], None]
 
 
+class Preparer(Protocol):
+    """Work on a batch's rows that needs no write (cleaning), done in another process
+    while the batch before it is written: the second core does it while the first
+    writes, since SQLite takes one writer at a time."""
+
+    def submit(self, crm: Crm, batch: list[Row], options: ImportOptions) -> Callable[[], list[Any]]:
+        """Start on ``batch``; the function returned waits for what each row became."""
+        ...
+
+    def close(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class Job:
     """One import run: the rows' kind, the file's header (for the rejects file), the
@@ -69,6 +83,7 @@ class Job:
     permission: str
     add_rows: AddRows
     options: ImportOptions
+    preparer: Callable[[], Preparer] | None = None  # made once a file has a second batch
 
 
 def run_rows(
@@ -84,6 +99,7 @@ def run_rows(
 def _run(crm: Crm, job: Job, rows: Iterable[Row], batch_size: int, advance: progress.Advance) -> Tally:
     tally = Tally()
     rejects = _RejectsFile(job, tally)
+    batches = _Batches(crm, job, tally, rejects, advance)
     batch: list[Row] = []
     # Everything alive before the run (SQLAlchemy's, pydantic's and phonenumbers' tables,
     # some 80,000 objects) is left out of the garbage collector's full passes while it
@@ -95,16 +111,53 @@ def _run(crm: Crm, job: Job, rows: Iterable[Row], batch_size: int, advance: prog
             tally.rows += 1
             batch.append(row)
             if len(batch) >= batch_size:
-                _batch(crm, job, batch, tally, rejects)
-                advance(len(batch))
+                batches.read(batch)
                 batch = []
         if batch:
-            _batch(crm, job, batch, tally, rejects)
-            advance(len(batch))
+            batches.read(batch)
+        batches.finish()
     finally:
         gc.unfreeze()
+        batches.close()
         rejects.close()
+        with crm.work() as work:
+            checkpoint_less_often(work.session.connection(), bulk=False)
     return tally
+
+
+class _Batches:
+    """The batches of a run, each stored once the next is read: with a preparer, the
+    next one's rows are prepared in another process while this one is stored. A file
+    of one batch is not worth starting that process for."""
+
+    def __init__(self, crm: Crm, job: Job, tally: Tally, rejects: _RejectsFile, advance: progress.Advance):
+        self.crm, self.job, self.tally, self.rejects, self.advance = crm, job, tally, rejects, advance
+        self.waiting: tuple[list[Row], Callable[[], list[Any]] | None] | None = None
+        self.preparer: Preparer | None = None
+
+    def read(self, batch: list[Row]) -> None:
+        prepared = None
+        if self.waiting is not None and self.job.preparer is not None:
+            self.preparer = self.preparer or self.job.preparer()
+            prepared = self.preparer.submit(self.crm, batch, self.job.options)
+        self.finish()
+        self.waiting = (batch, prepared)
+
+    def finish(self) -> None:
+        """Store the batch read last, once what its rows were prepared into is back."""
+        if self.waiting is None:
+            return
+        batch, prepared = self.waiting
+        self.waiting = None
+        if prepared is not None:
+            for row, made in zip(batch, prepared(), strict=True):
+                row.prepared = made
+        _batch(self.crm, self.job, batch, self.tally, self.rejects)
+        self.advance(len(batch))
+
+    def close(self) -> None:
+        if self.preparer is not None:
+            self.preparer.close()
 
 
 def _batch(crm: Crm, job: Job, batch: list[Row], tally: Tally, rejects: _RejectsFile) -> None:
@@ -112,6 +165,7 @@ def _batch(crm: Crm, job: Job, batch: list[Row], tally: Tally, rejects: _Rejects
     outcomes: Outcomes = {row.line: error for row in batch if (error := _unreadable(row)) is not None}
     ready = [row for row in batch if row.line not in outcomes]
     with crm.work(job.permission) as work:
+        checkpoint_less_often(work.session.connection())
         savepoint = work.session.begin_nested() if job.options.dry_run else None
         if ready:
             job.add_rows(work, ready, outcomes, tally, job.options)
