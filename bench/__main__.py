@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import ModuleType
 
-from bench import backup_bench, benchmarks, import_bench, search_bench, tui_bench
+from bench import backup_bench, benchmarks, import_bench, records_import_bench, search_bench, tui_bench
 from bench.generate import cached_database
 from bench.report import Result, table, write_json
 
@@ -32,7 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent  # where `python -m bench.NAME` fi
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 SMALL_CUSTOMERS = 1_000  # the database the import benchmark adds to, and the export's baseline
 # The parts of a run, in the order they run; --skip leaves any of them out.
-PARTS = ("start-up", "list", "search", "tui", "sales", "tickets", "add", "csv", "export", "backup")
+PARTS = (
+    "start-up", "list", "search", "tui", "sales", "tickets", "add", "csv", "records", "export", "backup",
+)  # fmt: skip
 Measure = Callable[[], list[Result]]
 
 
@@ -56,6 +58,7 @@ class Plan:
     tui_moves: int = 6
     tui_opens: int = 10
     csv_rows: int = 100_000
+    record_rows: int = 100_000  # deals, and tickets, imported from CSV
 
 
 QUICK = Plan(
@@ -74,6 +77,7 @@ QUICK = Plan(
     tui_moves=3,
     tui_opens=3,
     csv_rows=2_000,
+    record_rows=2_000,
 )
 
 
@@ -214,6 +218,27 @@ def parts(plan: Plan, setup: benchmarks.Setup, db: Databases) -> dict[str, tuple
             lambda: apart(
                 setup, import_bench, import_bench.ImportFigures, rows=plan.csv_rows, scratch=setup.scratch
             ),
+        ),
+        "records": (
+            f"CSV import of {plan.record_rows:,} deals and of {plan.record_rows:,} tickets",
+            lambda: [
+                *apart(
+                    setup,
+                    records_import_bench,
+                    records_import_bench.RecordImportFigures,
+                    kind="deals",
+                    rows=plan.record_rows,
+                    scratch=setup.scratch,
+                ),
+                *apart(
+                    setup,
+                    records_import_bench,
+                    records_import_bench.RecordImportFigures,
+                    kind="tickets",
+                    rows=plan.record_rows,
+                    scratch=setup.scratch,
+                ),
+            ],
         ),
         "export": (
             "crm export customers",

@@ -110,11 +110,15 @@ def _written(db: Path, kind: str, entity: str) -> list[tuple[str, list[str], lis
 def _floor(db: Path, written: list[tuple[str, list[str], list[tuple], str]], records: int) -> float:
     """Insert ``written`` into ``db`` (the database before the import) batch by batch,
     as the import commits, with the search index filled at each batch's end as the
-    import fills it; crm's connection settings."""
+    import fills it; crm's connection settings, an import's checkpoints included."""
     from crm_tui.storage import search
+    from crm_tui.storage.database import BULK_CHECKPOINT_PAGES
 
     conn = sqlite3.connect(db, isolation_level=None)
-    for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "foreign_keys = ON"):
+    for pragma in (
+        "journal_mode = WAL", "synchronous = NORMAL", "foreign_keys = ON",
+        f"wal_autocheckpoint = {BULK_CHECKPOINT_PAGES}",
+    ):  # fmt: skip
         conn.execute(f"PRAGMA {pragma}")
     start = time.perf_counter()
     for first in range(1, records + 1, BATCH):

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, Table, inspect
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, Table, inspect, text
 from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
@@ -220,6 +220,8 @@ class Deal(Versioned, table=True):
             "expected_close",
         ),
         Index("ix_deals_customer", "customer_id", "id"),
+        # An import's duplicate check: the same title for the same customer, in any case.
+        Index("ix_deals_customer_title", "customer_id", text("lower(title)")),
     )
 
     id: int = Field(default=None, primary_key=True)
@@ -360,6 +362,8 @@ class Ticket(Versioned, table=True):
         Index("ix_tickets_status_response_due", "status", "first_response_due", "id"),
         Index("ix_tickets_assignee_status", "assignee_id", "status", "id"),
         Index("ix_tickets_customer", "customer_id", "id"),
+        # An import's duplicate check: the same subject for the same customer, in any case.
+        Index("ix_tickets_customer_subject", "customer_id", text("lower(subject)")),
         Index("ix_tickets_created", "created_at", "id"),
         Index("ix_tickets_resolved", "resolved_at"),
         # The service report's: each covers every column its query reads, so the report

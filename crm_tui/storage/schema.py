@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from crm_tui.storage.database import Database
 
 # The newest migration's revision id; tests check it against the migration scripts.
-HEAD = "0012"
+HEAD = "0013"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert
+from sqlalchemy import text as sql_text
 
 from crm_tui.logic.core.context import Work
 from crm_tui.storage import search as search_index
@@ -78,6 +79,38 @@ def case_foldings(texts: set[str]) -> set[str]:
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
+def matching_pairs(
+    work: Work, model: Any, text_column: str, pairs: set[tuple[int, str]], columns: list[str], where: str = ""
+) -> list[Any]:
+    """``columns`` of the rows of ``model`` whose (customer_id, lower(``text_column``))
+    is one of ``pairs``, the text in both foldings (``case_foldings``); pairs of
+    customers the import is yet to add (below zero) have none. One seek a pair in the
+    table's index on (customer_id, lower(text)), the pairs the outer loop.
+
+    SQL by hand: SQLite names a VALUES list's columns column1, column2 and takes no
+    names for them, which SQLAlchemy's ``values()`` writes.
+    """
+    wanted = sorted(
+        {(owner, folded) for owner, text in pairs if owner > 0 for folded in case_foldings({text})}
+    )
+    if not wanted:
+        return []
+    table = table_of(model)
+    params: dict[str, Any] = {}
+    for n, (owner, text) in enumerate(wanted):
+        params[f"o{n}"], params[f"t{n}"] = owner, text
+    listed = ", ".join(f"(:o{n}, :t{n})" for n in range(len(wanted)))
+    if is_sqlite(work):  # CROSS JOIN: SQLite keeps the pairs as the outer loop
+        source = f"(SELECT column1 AS owner, column2 AS text FROM (VALUES {listed})) AS wanted CROSS JOIN"
+    else:
+        source = f"(VALUES {listed}) AS wanted (owner, text) JOIN"
+    query = sql_text(
+        f"SELECT {', '.join(f'r.{name}' for name in columns)} FROM {source} {table.name} AS r "
+        f"ON r.customer_id = wanted.owner AND lower(r.{text_column}) = wanted.text {where}"
+    ).columns(*[table.c[name] for name in columns])
+    return list(work.session.execute(query, params))
+
+
 def audit_entry(
     work: Work, at: datetime, entity: str, entity_id: int, action: str, changes: dict[str, Any]
 ) -> dict[str, Any]:
@@ -115,15 +148,23 @@ def _sqlite_insert(work: Work, table: Any, rows: Sequence[dict[str, Any]]) -> No
 
 def _bound(values: list[Any], process: Callable[[Any], Any] | None) -> list[Any]:
     """One column's values as the driver takes them. A bind processor is a function of
-    its value alone, so a run of the same object (a batch's one timestamp) is processed
-    once."""
+    its value alone, so each distinct moment (a batch's one timestamp, a file's dates)
+    is processed once, and a run of the same object (a shared empty object) too."""
     if process is None:
         return values
     bound: list[Any] = []
     last: Any = bound  # a sentinel no value is
     done: Any = None
+    seen: dict[Any, Any] = {}
     for value in values:
-        if value is not last:
+        if value is last:
+            pass
+        elif isinstance(value, datetime):
+            last = value
+            done = seen.get(value, bound)
+            if done is bound:
+                done = seen[value] = process(value)
+        else:
             last, done = value, process(value)
         bound.append(done)
     return bound

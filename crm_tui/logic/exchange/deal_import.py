@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import col
 
 from crm_tui.logic.core import users
@@ -28,7 +28,7 @@ from crm_tui.logic.core.schemas import validated
 from crm_tui.logic.customers.schemas import CustomerCreate
 from crm_tui.logic.exchange import bulk
 from crm_tui.logic.exchange.cells import amount_and_currency, parse_moment, parse_sheet_date, time_zone
-from crm_tui.logic.exchange.companies import ContactsNamed, RowCustomer, customer_finder
+from crm_tui.logic.exchange.companies import ContactsNamed, Customers, RowCustomer, customer_finder
 from crm_tui.logic.exchange.headers import fold_header
 from crm_tui.logic.exchange.options import ImportOptions
 from crm_tui.logic.exchange.people import people_named
@@ -69,8 +69,7 @@ def import_deals(
     people = people_named(work, batch, "owner", "sales", options.create_users)
     stages = _Stages(work, options)
     zone, now = time_zone(work), utcnow()
-    titles = {_title_of(row) for row in batch} - {""}
-    known = _titles_of(work, {customer.id for customer in customers.found.values()}, titles)
+    known = _titles_of(work, {pair for row in batch if (pair := _customer_and_title(customers, row))})
     planned: list[_Deal] = []
     for row in batch:
         try:
@@ -172,11 +171,14 @@ def _check_dates(opened: datetime | None, closed: datetime | None, now: datetime
         raise Invalid(f"the deal closed ({closed:%Y-%m-%d}) before it was created ({opened:%Y-%m-%d})")
 
 
-def _title_of(row: Row) -> str:
+def _customer_and_title(customers: Customers, row: Row) -> tuple[int, str] | None:
+    """The customer a row names and its deal's title, if both are there to be checked."""
     try:
-        return clean_text(row.values.get("title"), "title") or ""
+        return customers.planned(row.values.get("customer")).id, clean_text(
+            row.values.get("title"), "title"
+        ) or ""
     except CrmError:
-        return ""
+        return None
 
 
 def _skip_known_deal(customer: RowCustomer, title: str | None, known: dict[tuple[int, str], int]) -> None:
@@ -206,24 +208,19 @@ def _without_repeated_deals(planned: list[_Deal], outcomes: Outcomes, tally: Tal
     return kept
 
 
-def _titles_of(work: Work, customer_ids: set[int], titles: set[str]) -> dict[tuple[int, str], int]:
-    """The active deals of ``customer_ids`` with one of ``titles``, in any case, by
-    (customer, title in lower case): the first one's id.
-
-    Found through ``bulk.case_foldings``.
-    """
-    if not customer_ids or not titles:
-        return {}
-    folded = bulk.case_foldings(titles)
-    query = (
-        select(col(Deal.customer_id), col(Deal.title), col(Deal.id))
-        .where(col(Deal.customer_id).in_(customer_ids), col(Deal.archived_at).is_(None))
-        .where(func.lower(col(Deal.title)).in_(folded))
-        .order_by(col(Deal.id).desc())
+def _titles_of(work: Work, pairs: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    """The active deals with one of the (customer, title) ``pairs``, the title in any
+    case, by (customer, title in lower case): the first one's id. One seek a pair in
+    ``ix_deals_customer_title``, found through ``bulk.case_foldings``."""
+    found = bulk.matching_pairs(
+        work,
+        Deal,
+        "title",
+        pairs,
+        ["customer_id", "title", "id"],
+        "WHERE r.archived_at IS NULL ORDER BY r.id DESC",
     )
-    return {
-        (customer_id, title.lower()): deal_id for customer_id, title, deal_id in work.session.execute(query)
-    }
+    return {(customer_id, title.lower()): deal_id for customer_id, title, deal_id in found}
 
 
 def _with_contacts(planned: list[_Deal], contacts: ContactsNamed, outcomes: Outcomes) -> list[_Deal]:

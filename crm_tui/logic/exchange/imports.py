@@ -9,10 +9,12 @@
   its header's name, unless ``--unknown-columns ignore`` (``headers.py``). Contacts may
   come as vCards instead (``vcard.py``), recognised by the file's extension or its
   first line.
-- Every row goes through the same rules as one typed in (cleaning, duplicates, audit):
-  deals through ``deals.create_in`` and tickets through ``tickets.create_in``, so they
-  are checked, owned, priced and given SLA due times as `crm deal add` and `crm ticket
-  add` do it.
+- Every row goes through the same rules as one typed in (cleaning, duplicates, audit),
+  and is stored as `crm deal add` or `crm ticket add` would store it: checked, owned,
+  priced and given SLA due times. The rows of a batch are checked first, with what they
+  name looked up once; those that pass go in with one statement a table (``bulk.py``).
+  Contacts are cleaned in a second process while the batch before them is written
+  (``cleaning.py``).
 - Good rows go in one transaction per batch, so a run stopped halfway leaves whole
   batches only; each refused row is reported with its line and reason.
 - Duplicates are skipped (the default), updated (the file wins) or merged (only empty
@@ -23,8 +25,8 @@ Deals and tickets carry their history along:
 
 - A deal's pipeline and stage are named as in crm (any case or spacing), or mapped
   with ``--pipeline FROM=TO`` and ``--stage FROM=TO``; "Closed Won" and "Closed Lost"
-  mean the pipeline's won and lost stages. A deal in a won or lost stage is opened and then closed the way
-  `crm deal win` and `crm deal lose` close it (a lost deal needs a reason: its row's
+  mean the pipeline's won and lost stages. A deal in a won or lost stage is opened and
+  then closed the way `crm deal win` and `crm deal lose` close it (a lost deal needs a reason: its row's
   or ``--lost-reason``), at its closed date (else its close date, else now).
 - A ticket opened at its file's created date gets the due times its priority's SLA
   policy gives from that moment; a resolved or closed one needs a resolution (its

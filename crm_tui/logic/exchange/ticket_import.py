@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlmodel import col
+from sqlalchemy import select
 
 from crm_tui.logic.core import audit
 from crm_tui.logic.core.context import Work
@@ -27,7 +26,7 @@ from crm_tui.logic.core.schemas import validated
 from crm_tui.logic.core.vocabulary import Assignment
 from crm_tui.logic.exchange import bulk
 from crm_tui.logic.exchange.cells import crm_word, parse_moment, spellings_of, time_zone
-from crm_tui.logic.exchange.companies import ContactsNamed, RowCustomer, customer_finder
+from crm_tui.logic.exchange.companies import ContactsNamed, Customers, RowCustomer, customer_finder
 from crm_tui.logic.exchange.options import ImportOptions
 from crm_tui.logic.exchange.people import people_named
 from crm_tui.logic.exchange.requesters import Requesters, requesters
@@ -97,7 +96,7 @@ def import_tickets(
     customers = customer_finder(work, batch, options.create_customers, templates, _NO_COMPANY_HINT)
     people = people_named(work, batch, "assignee", "service", options.create_users)
     zone, now = time_zone(work), utcnow()
-    known = _subjects_of(work, {customer.id for customer in customers.found.values()}, batch)
+    known = _subjects_of(work, {pair for row in batch if (pair := _customer_and_subject(customers, row))})
     policies = {policy.priority: policy for policy in work.session.execute(select(SlaPolicy)).scalars()}
     planned: list[_Ticket] = []
     for row in batch:
@@ -188,23 +187,26 @@ def _planned_ticket(
     )
 
 
+def _customer_and_subject(customers: Customers, row: Row) -> tuple[int, str] | None:
+    """The customer a row names and its ticket's subject, if both are there to be checked."""
+    try:
+        subject = clean_text(row.values.get("subject"), "subject", limit=300) or ""
+        return customers.planned(row.values.get("customer")).id, subject
+    except CrmError:
+        return None
+
+
 def _subjects_of(
-    work: Work, customer_ids: set[int], batch: list[Row]
+    work: Work, pairs: set[tuple[int, str]]
 ) -> dict[tuple[int, str], list[tuple[datetime, int]]]:
-    """The tickets of ``customer_ids`` with a subject of the batch (any case), by
-    (customer, subject in lower case): when each was opened, and its id; found through
-    ``bulk.case_foldings``."""
-    subjects = {subject for row in batch if (subject := (row.values.get("subject") or "").strip())}
-    if not customer_ids or not subjects:
-        return {}
-    folded = bulk.case_foldings(subjects)
-    query = (
-        select(col(Ticket.customer_id), col(Ticket.subject), col(Ticket.created_at), col(Ticket.id))
-        .where(col(Ticket.customer_id).in_(customer_ids), func.lower(col(Ticket.subject)).in_(folded))
-        .order_by(col(Ticket.id))
-    )
+    """The tickets with one of the (customer, subject) ``pairs``, the subject in any
+    case, by (customer, subject in lower case): when each was opened, and its id. One
+    seek a pair in ``ix_tickets_customer_subject``, found through ``bulk.case_foldings``."""
+    columns = ["customer_id", "subject", "created_at", "id"]
     found: dict[tuple[int, str], list[tuple[datetime, int]]] = {}
-    for customer_id, subject, created_at, ticket_id in work.session.execute(query):
+    for customer_id, subject, created_at, ticket_id in bulk.matching_pairs(
+        work, Ticket, "subject", pairs, columns, "ORDER BY r.id"
+    ):
         found.setdefault((customer_id, subject.lower()), []).append((created_at, ticket_id))
     return found
 

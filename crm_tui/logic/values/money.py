@@ -7,6 +7,7 @@ amount, then its tax; an order's totals are the sums of its lines' rounded amoun
 
 from __future__ import annotations
 
+import functools
 from decimal import Context, Decimal, Inexact, InvalidOperation
 
 from crm_tui.logic.core.errors import Invalid, quoted, shortened
@@ -30,14 +31,22 @@ _EXACT = Context(prec=40, traps=[Inexact])
 
 def currency(code: str | None) -> str:
     """An ISO 4217 currency code, upper case; Invalid if no such currency exists."""
-    from babel.numbers import is_currency
-
     text = (code or "").strip().upper()
-    if len(text) != 3 or not is_currency(text):
+    if len(text) != 3 or not _is_currency(text):
         raise Invalid(f"invalid currency {quoted(code)}: use an ISO 4217 code such as EUR, USD or CHF")
     return text
 
 
+# Babel's answers never change while crm runs; an import asks them for every amount,
+# and they were a tenth of a deal import's time.
+@functools.cache
+def _is_currency(code: str) -> bool:
+    from babel.numbers import is_currency
+
+    return is_currency(code)
+
+
+@functools.cache
 def digits(code: str) -> int:
     """How many decimal places the currency's minor unit has (EUR 2, JPY 0, BHD 3)."""
     from babel.numbers import get_currency_precision
