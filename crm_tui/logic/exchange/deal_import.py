@@ -31,7 +31,7 @@ from crm_tui.logic.exchange.cells import amount_and_currency, parse_moment, pars
 from crm_tui.logic.exchange.companies import ContactsNamed, Customers, RowCustomer, customer_finder
 from crm_tui.logic.exchange.headers import fold_header
 from crm_tui.logic.exchange.options import ImportOptions
-from crm_tui.logic.exchange.people import people_named
+from crm_tui.logic.exchange.people import People, people_named
 from crm_tui.logic.exchange.runner import SKIPPED, Outcomes, Row, Skipped, Tally
 from crm_tui.logic.sales import pipelines
 from crm_tui.logic.sales.schemas import DealCreate
@@ -85,6 +85,17 @@ def import_deals(
             outcomes[row.line] = str(exc)
     contacts = ContactsNamed(work, ((deal.customer.id, deal.contact or "") for deal in planned))
     planned = _without_repeated_deals(_with_contacts(planned, contacts, outcomes), outcomes, tally)
+    kept = _owned(work, planned, customers, people, outcomes)
+    _store(work, kept, now)
+    tally.created += len(kept)
+    people.count_new(tally)
+
+
+def _owned(
+    work: Work, planned: list[_Deal], customers: Customers, people: People, outcomes: Outcomes
+) -> list[_Deal]:
+    """The checked deals with their customer and owner: the companies and users the
+    import adds for them are added now, once, for the rows that go in."""
     added = customers.make_all(deal.customer for deal in planned)
     owners = people.ids((deal.owner for deal in planned if deal.owner), _active_owner)
     kept = []
@@ -99,9 +110,7 @@ def import_deals(
         deal.customer = made
         deal.values.update(customer_id=made.id, owner_id=owner)
         kept.append(deal)
-    _store(work, kept, now)
-    tally.created += len(kept)
-    people.count_new(tally)
+    return kept
 
 
 def _active_owner(work: Work, username: str) -> Any:
@@ -164,6 +173,7 @@ def _planned_deal(
 
 
 def _check_dates(opened: datetime | None, closed: datetime | None, now: datetime) -> None:
+    """A deal's dates are past, and it closed after it was created."""
     for moment, what in ((opened, "created date"), (closed, "closed date")):
         if moment is not None and moment > now:
             raise Invalid(f"the {what} {moment:%Y-%m-%d} is in the future")

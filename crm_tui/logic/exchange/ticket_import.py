@@ -28,7 +28,7 @@ from crm_tui.logic.exchange import bulk
 from crm_tui.logic.exchange.cells import crm_word, parse_moment, spellings_of, time_zone
 from crm_tui.logic.exchange.companies import ContactsNamed, Customers, RowCustomer, customer_finder
 from crm_tui.logic.exchange.options import ImportOptions
-from crm_tui.logic.exchange.people import people_named
+from crm_tui.logic.exchange.people import People, people_named
 from crm_tui.logic.exchange.requesters import Requesters, requesters
 from crm_tui.logic.exchange.runner import SKIPPED, Outcomes, Row, Skipped, Tally
 from crm_tui.logic.service import sla, tickets, workflow
@@ -112,6 +112,17 @@ def import_tickets(
             outcomes[row.line] = str(exc)
     contacts = ContactsNamed(work, ((ticket.customer.id, ticket.requester or "") for ticket in planned))
     planned = _without_repeated_tickets(_with_requesters(planned, contacts, outcomes), outcomes, tally)
+    kept = _owned(work, planned, customers, people, outcomes)
+    _store(work, kept, now)
+    tally.created += len(kept)
+    people.count_new(tally)
+
+
+def _owned(
+    work: Work, planned: list[_Ticket], customers: Customers, people: People, outcomes: Outcomes
+) -> list[_Ticket]:
+    """The checked tickets with their customer, agent and requester: the companies,
+    users and contacts the import adds for them are added now, for the rows that go in."""
     added = customers.make_all(ticket.customer for ticket in planned)
     agents = people.ids((ticket.assignee for ticket in planned if ticket.assignee), service_agent)
     new_contacts = Requesters(work)
@@ -131,9 +142,7 @@ def import_tickets(
             outcomes[ticket.row.line] = str(exc)
             continue
         kept.append(ticket)
-    _store(work, kept, now)
-    tally.created += len(kept)
-    people.count_new(tally)
+    return kept
 
 
 def _planned_ticket(
