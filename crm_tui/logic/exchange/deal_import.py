@@ -32,7 +32,7 @@ from crm_tui.logic.exchange.companies import ContactsNamed, Customers, RowCustom
 from crm_tui.logic.exchange.headers import fold_header
 from crm_tui.logic.exchange.options import ImportOptions
 from crm_tui.logic.exchange.people import People, people_named
-from crm_tui.logic.exchange.runner import SKIPPED, Outcomes, Row, Skipped, Tally
+from crm_tui.logic.exchange.runner import SKIPPED, Outcomes, Row, Skipped, Tally, checked
 from crm_tui.logic.sales import pipelines
 from crm_tui.logic.sales.schemas import DealCreate
 from crm_tui.logic.values import money
@@ -70,19 +70,15 @@ def import_deals(
     stages = _Stages(work, options)
     zone, now = time_zone(work), utcnow()
     known = _titles_of(work, {pair for row in batch if (pair := _customer_and_title(customers, row))})
-    planned: list[_Deal] = []
-    for row in batch:
-        try:
-            owner = customers.planned(row.values.get("customer"))
-            _skip_known_deal(owner, row.values.get("title"), known)
-            deal = _planned_deal(work, row, owner, stages, zone, now, options)
-            deal.owner = people.planned(row.values.get("owner"))
-            planned.append(deal)
-        except Skipped as skip:
-            tally.skipped += 1
-            outcomes[row.line] = f"{SKIPPED}{skip}"
-        except CrmError as exc:
-            outcomes[row.line] = str(exc)
+
+    def check(row: Row) -> _Deal:
+        owner = customers.planned(row.values.get("customer"))
+        _skip_known_deal(owner, row.values.get("title"), known)
+        deal = _planned_deal(work, row, owner, stages, zone, now, options)
+        deal.owner = people.planned(row.values.get("owner"))
+        return deal
+
+    planned: list[_Deal] = checked(batch, check, outcomes, tally)
     contacts = ContactsNamed(work, ((deal.customer.id, deal.contact or "") for deal in planned))
     planned = _without_repeated_deals(_with_contacts(planned, contacts, outcomes), outcomes, tally)
     kept = _owned(work, planned, customers, people, outcomes)

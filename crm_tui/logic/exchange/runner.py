@@ -16,6 +16,7 @@ from typing import IO, Any, Protocol
 
 from crm_tui.logic.core import progress
 from crm_tui.logic.core.context import Crm, Work
+from crm_tui.logic.core.errors import CrmError
 from crm_tui.logic.exchange.options import ImportOptions
 from crm_tui.storage.database import checkpoint_less_often
 
@@ -220,3 +221,18 @@ def _private_text(path: Path) -> IO[str]:
     path.unlink(missing_ok=True)
     fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     return open(fd, "w", encoding="utf-8", newline="")
+
+
+def checked(batch: list[Row], check: Callable[[Row], Any], outcomes: Outcomes, tally: Tally) -> list[Any]:
+    """What ``check`` makes of each row of the batch; a row it finds a duplicate of a
+    record (Skipped) is skipped, one it refuses (CrmError) refused, each with its reason."""
+    made = []
+    for row in batch:
+        try:
+            made.append(check(row))
+        except Skipped as skip:
+            tally.skipped += 1
+            outcomes[row.line] = f"{SKIPPED}{skip}"
+        except CrmError as exc:
+            outcomes[row.line] = str(exc)
+    return made

@@ -30,7 +30,7 @@ from crm_tui.logic.exchange.companies import ContactsNamed, Customers, RowCustom
 from crm_tui.logic.exchange.options import ImportOptions
 from crm_tui.logic.exchange.people import People, people_named
 from crm_tui.logic.exchange.requesters import Requesters, requesters
-from crm_tui.logic.exchange.runner import SKIPPED, Outcomes, Row, Skipped, Tally
+from crm_tui.logic.exchange.runner import SKIPPED, Outcomes, Row, Skipped, Tally, checked
 from crm_tui.logic.service import sla, tickets, workflow
 from crm_tui.logic.service.assignment import Assigner, service_agent
 from crm_tui.logic.service.schemas import TicketCreate
@@ -98,18 +98,15 @@ def import_tickets(
     zone, now = time_zone(work), utcnow()
     known = _subjects_of(work, {pair for row in batch if (pair := _customer_and_subject(customers, row))})
     policies = {policy.priority: policy for policy in work.session.execute(select(SlaPolicy)).scalars()}
-    planned: list[_Ticket] = []
-    for row in batch:
-        try:
-            owner = customers.planned(row.values.get("customer"))
-            ticket = _planned_ticket(row, owner, known, zone, now, options, policies)
-            ticket.assignee = people.planned(row.values.get("assignee"))
-            planned.append(ticket)
-        except Skipped as skip:
-            tally.skipped += 1
-            outcomes[row.line] = f"{SKIPPED}{skip}"
-        except CrmError as exc:
-            outcomes[row.line] = str(exc)
+
+    def check(row: Row) -> _Ticket:
+        ticket = _planned_ticket(
+            row, customers.planned(row.values.get("customer")), known, zone, now, options, policies
+        )
+        ticket.assignee = people.planned(row.values.get("assignee"))
+        return ticket
+
+    planned: list[_Ticket] = checked(batch, check, outcomes, tally)
     contacts = ContactsNamed(work, ((ticket.customer.id, ticket.requester or "") for ticket in planned))
     planned = _without_repeated_tickets(_with_requesters(planned, contacts, outcomes), outcomes, tally)
     kept = _owned(work, planned, customers, people, outcomes)
