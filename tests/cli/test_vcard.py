@@ -68,6 +68,9 @@ def test_a_vcard_30_as_phones_write_it():
             "vCard EMAIL;TYPE=internet": "other@sjp.example",
             "vCard TEL;TYPE=fax": "+49 30 999",
             "vCard NOTE": "A long note that a phone folded across two lines",
+            # How the card wrote the email and phone crm's fields took: their TYPEs.
+            "vCard email": "EMAIL;TYPE=internet,pref",
+            "vCard phone": "TEL;TYPE=work,voice",
         },
     }
     assert vcard.unused_properties(card) == set()
@@ -87,7 +90,10 @@ def test_a_vcard_40_with_uris_quoted_types_and_pref():
         "name": "Ann Lee", "customer": "Acme", "email": "first@acme.example",
         "phone": "+1-555-555-0000 ext. 42", "mobile": "+1-555-555-0199",
         "custom": {"vCard TEL;PREF=2;TYPE=voice,cell;VALUE=uri": "tel:+1-555-555-0100",
-                   "vCard EMAIL;PREF=2": "second@acme.example"},
+                   "vCard EMAIL;PREF=2": "second@acme.example",
+                   # How the card wrote those crm's fields took: their TYPEs and PREFs.
+                   "vCard email": "EMAIL;PREF=1", "vCard phone": "TEL;TYPE=work",
+                   "vCard mobile": "TEL;PREF=1;TYPE=cell"},
     }  # fmt: skip
 
 
@@ -98,7 +104,7 @@ def test_a_card_named_only_by_n_and_vcard_21_bare_parameters():
     )
     assert vcard.contact_values(card) == {
         "name": "Anna Maria van der Berg", "customer": "Berg BV", "title": "Geschäftsführerin",
-        "mobile": "0612345678",
+        "mobile": "0612345678", "custom": {"vCard mobile": "TEL;TYPE=cell,voice"},  # a bare VOICE kept
     }  # fmt: skip
 
 
@@ -410,6 +416,13 @@ def test_an_address_book_goes_in_and_out_and_in_again_without_loss(crm, db_url, 
     second = CliRunner().invoke(app, ["--db", target, "export", "contacts", "--format", "vcard"]).stdout_bytes
     assert second == first
 
+    # The email and phones crm's fields took go back out with the TYPEs they came with.
+    for line in (
+        "EMAIL;TYPE=internet,work:ann@acme.example", "TEL;TYPE=work,voice;VALUE=uri:tel:+49301234567",
+        "EMAIL;PREF=1;TYPE=work:bo@acme.example", "TEL;TYPE=cell;VALUE=uri:tel:+46701234567",
+        "EMAIL;TYPE=internet:carla@mail.example", "TEL;TYPE=cell;VALUE=uri:tel:+34600123456",
+    ):  # fmt: skip
+        assert f"\r\n{line}\r\n".encode() in first, line
     cards = {card.fn.value: card for card in vobject.readComponents(first.decode("utf-8"))}
     ann = cards["Ann Lee"]
     assert ann.org.value == ["Acme GmbH"] and ann.title.value == "Head of Sales"

@@ -22,6 +22,11 @@ written back, so that an address book imported and exported again loses nothing:
   custom field named ``vCard `` and the property with its parameters, valued as the
   card writes it (``vCard ADR;TYPE=home`` = ``;;Main St 1;Berlin;;10115;DE``); a second
   one of the same name gets `` (2)``. The export writes each back as it came.
+- The properties the contact's email, phone and mobile came from keep their TYPEs
+  (and other parameters): where the card wrote them otherwise than the export would
+  (``EMAIL;TYPE=work``, ``TEL;TYPE=voice``, ``TEL;TYPE=cell``), a custom field
+  ``vCard email`` (``phone``, ``mobile``) says how (``EMAIL;TYPE=internet,home``), and
+  the export writes them so.
 - A custom field crm has that no vCard property holds (a column kept from a CSV import)
   is written as ``X-CRM-FIELD;NAME="VAT ID":DE123`` and read back as that field.
 - Pictures, sounds and keys (PHOTO, LOGO, SOUND, KEY) are not kept: they can be
@@ -304,7 +309,7 @@ def contact_values(card: Card) -> dict[str, Any]:
         "phone": _first(used, [p for p in phones if "cell" not in p.params.get("TYPE", [])], _phone_text),
     }
     values.update({key: value for key, value in found.items() if value})
-    custom = kept_fields(card, used)
+    custom = kept_fields(card, used) | _shapes(used, found)
     if custom:
         values["custom"] = custom
     return values
@@ -367,3 +372,35 @@ def _params_text(params: dict[str, list[str]]) -> str:
         quoted = [f'"{value}"' if re.search(r"[;:,\s]", value) else value for value in values]
         shown.append(f";{name}={','.join(quoted)}")
     return "".join(shown)
+
+
+# The contact's email, phone and mobile as the export writes them when the card did not
+# say otherwise; otherwise how the card wrote them is kept as ``vCard email`` (and so on).
+WRITTEN_AS = {"email": "EMAIL;TYPE=work", "phone": "TEL;TYPE=voice", "mobile": "TEL;TYPE=cell"}
+SHAPES = {f"{PREFIX}{target}": target for target in WRITTEN_AS}
+
+
+def _shapes(used: list[Property], found: dict[str, str]) -> dict[str, str]:
+    """How the card wrote the properties the contact's email, phone and mobile came
+    from (``EMAIL;TYPE=internet,work``), where the export would write them otherwise:
+    their TYPEs go back out with them. A card naming no company is a person customer,
+    whose one phone is the mobile when the card has no other."""
+    if not found["customer"] and not found["phone"]:
+        found = {**found, "phone": found["mobile"], "mobile": ""}
+    shapes = {}
+    for target, written_as in WRITTEN_AS.items():
+        name = written_as.split(";")[0]
+        value = found[target]
+        if not value:
+            continue
+        prop = next((prop for prop in used if prop.name == name and _phone_or_email(prop) == value), None)
+        if prop is None:
+            continue
+        written = name + _params_text({key: values for key, values in prop.params.items() if key != "VALUE"})
+        if written != written_as:
+            shapes[f"{PREFIX}{target}"] = written
+    return shapes
+
+
+def _phone_or_email(prop: Property) -> str:
+    return _phone_text(prop) if prop.name == "TEL" else unescape(prop.value).strip()

@@ -2,8 +2,8 @@
 
 CRLF line ends, lines folded at 75 octets (never inside a UTF-8 character), text
 escaped; ORG is the contact's customer, and a person customer is a card naming no
-company. The custom fields a card brought are written back as it had them (see
-``vcard``, which reads them).
+company. The custom fields a card brought are written back as it had them, and the
+email and phones with the TYPEs the card gave them (see ``vcard``, which reads them).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import IO, Any
 from sqlmodel import col
 
 from crm_tui.logic.core.context import Crm
-from crm_tui.logic.exchange.vcard import CRM_FIELD, PREFIX
+from crm_tui.logic.exchange.vcard import CRM_FIELD, PREFIX, SHAPES, WRITTEN_AS
 
 LINE_OCTETS = 75
 _COPY = re.compile(r" \(\d+\)$")  # the mark of a second property of one name
@@ -25,6 +25,8 @@ def card_lines(custom: dict[str, Any]) -> list[str]:
     order of their names (so that the same contact is always the same card)."""
     lines = []
     for key, value in sorted(custom.items()):
+        if key in SHAPES:
+            continue  # how the card wrote the email or a phone: written with it
         if key.startswith(PREFIX):
             lines.append(f"{_COPY.sub('', key.removeprefix(PREFIX))}:{value}")
         elif '"' not in key and not any(ord(char) < 32 for char in key):
@@ -79,13 +81,15 @@ def card_text(
         lines.append(f"ORG:{escape(customer)}")
     if title:
         lines.append(f"TITLE:{escape(title)}")
+    custom = custom or {}
+    shape = {target: custom.get(key) or WRITTEN_AS[target] for key, target in SHAPES.items()}
     if email:
-        lines.append(f"EMAIL;TYPE=work:{escape(email)}")
+        lines.append(f"{shape['email']}:{escape(email)}")
     if phone:
-        lines.append(f"TEL;TYPE=voice;{_tel(phone)}")
+        lines.append(f"{shape['phone']};{_tel(phone)}")
     if mobile:
-        lines.append(f"TEL;TYPE=cell;{_tel(mobile)}")
-    lines += card_lines(custom or {})
+        lines.append(f"{shape['mobile']};{_tel(mobile)}")
+    lines += card_lines(custom)
     lines.append("END:VCARD")
     return "".join(fold(line) + "\r\n" for line in lines)
 
