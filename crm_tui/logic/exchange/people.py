@@ -15,7 +15,7 @@ from sqlmodel import col
 
 from crm_tui.logic.core import users
 from crm_tui.logic.core.context import Work
-from crm_tui.logic.core.errors import CrmError, Invalid, NotFound, quoted
+from crm_tui.logic.core.errors import CrmError, Forbidden, Invalid, NotFound, quoted
 from crm_tui.logic.core.schemas import UserCreate
 from crm_tui.logic.core.vocabulary import Role
 from crm_tui.logic.exchange.runner import Row, Tally
@@ -68,6 +68,8 @@ class People:
                 new[username].made_in(self.work)
             try:
                 ids[username] = check(self.work, username).id
+            except Forbidden:
+                raise  # stops the run: no row would fare better
             except CrmError as exc:
                 ids[username] = exc
         return ids

@@ -16,7 +16,7 @@ from typing import IO, Any, Protocol
 
 from crm_tui.logic.core import progress
 from crm_tui.logic.core.context import Crm, Work
-from crm_tui.logic.core.errors import CrmError
+from crm_tui.logic.core.errors import CrmError, Forbidden
 from crm_tui.logic.exchange.options import ImportOptions
 from crm_tui.storage.database import checkpoint_less_often
 
@@ -121,8 +121,8 @@ def _run(crm: Crm, job: Job, rows: Iterable[Row], batch_size: int, advance: prog
         gc.unfreeze()
         batches.close()
         rejects.close()
-        with crm.work() as work:
-            checkpoint_less_often(work.session.connection(), bulk=False)
+    with crm.work() as work:
+        checkpoint_less_often(work.session.connection(), bulk=False)
     return tally
 
 
@@ -230,6 +230,8 @@ def checked(batch: list[Row], check: Callable[[Row], Any], outcomes: Outcomes, t
     for row in batch:
         try:
             made.append(check(row))
+        except Forbidden:
+            raise  # stops the run: no row would fare better
         except Skipped as skip:
             tally.skipped += 1
             outcomes[row.line] = f"{SKIPPED}{skip}"

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from crm_tui.logic.core import audit
 from crm_tui.logic.core.context import Work
-from crm_tui.logic.core.errors import CrmError, Invalid, quoted
+from crm_tui.logic.core.errors import CrmError, Forbidden, Invalid, quoted
 from crm_tui.logic.core.refs import ref
 from crm_tui.logic.core.schemas import validated
 from crm_tui.logic.core.vocabulary import Assignment
@@ -135,6 +135,8 @@ def _owned(
             ticket.customer, ticket.assignee_id = made, agent
             if ticket.contact_id is None and ticket.requester:
                 ticket.contact_id = new_contacts.contact(made, ticket.row.values)
+        except Forbidden:
+            raise  # stops the run: no row would fare better
         except CrmError as exc:
             outcomes[ticket.row.line] = str(exc)
             continue
