@@ -1,6 +1,6 @@
-"""Deals and tickets imported a batch at a time store exactly what adding them one by
-one stores: at the same frozen moment, an imported record and one typed in have the
-same columns, stage history, timeline and audit trail, all but their ids and titles."""
+"""Contacts, deals and tickets imported a batch at a time store exactly what adding them
+one by one stores: at the same frozen moment, an imported record and one typed in have
+the same columns, stage history, timeline and audit trail, all but their ids and titles."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from sqlalchemy import text
 from sqlmodel import col, select
 
 from crm_tui.cli import GROUPS
@@ -21,7 +22,7 @@ from crm_tui.logic.sales import deals
 from crm_tui.logic.sales.schemas import DealCreate
 from crm_tui.logic.service import tickets
 from crm_tui.logic.service.schemas import TicketCreate
-from crm_tui.storage.models import Activity, AuditEntry, Deal, DealStageChange, Ticket
+from crm_tui.storage.models import Activity, AuditEntry, Contact, Deal, DealStageChange, Ticket
 
 MOMENT = datetime(2025, 6, 4, 10, 30, tzinfo=UTC)
 
@@ -83,6 +84,51 @@ def _import(cli, tmp_path, kind: str, text: str) -> None:
     with time_machine.travel(MOMENT, tick=False):
         result = cli("import", kind, str(source))
     assert result.exit_code == 0, result.stderr
+
+
+def test_imported_contacts_are_stored_as_contacts_typed_in_to_the_audit_entry_s_text(team, tmp_path, cli):
+    _import(
+        cli, tmp_path, "contacts",
+        "Name,Company,Job Title,Email,Phone,Mobile,Plan\n"
+        "Jörg Müller,Acme GmbH,Einkäufer,jorg@acme.example,030 1234567,0170 3000001,Gold\n"
+        "Bare Imported,Acme GmbH,,,,,\n",
+    )  # fmt: skip
+    with time_machine.travel(MOMENT, tick=False):
+        contacts.add_contact(team, ContactCreate(
+            customer="C-1", name="Jörg Möller", title="Einkäufer", email="jorg2@acme.example",
+            phone="030 1234567", mobile="0170 3000001", custom={"Plan": "Gold"},
+        ))  # fmt: skip
+        contacts.add_contact(team, ContactCreate(customer="C-1", name="Bare Typed"))
+    with team.work() as work:
+        ids = {c.name + (c.email or ""): c.id for c in work.session.exec(select(Contact))}
+        connection = work.session.connection()
+
+        def kept(contact_id: int) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
+            record = work.session.get_one(Contact, contact_id).model_dump(
+                exclude={"id", "name", "name_key", "email"}
+            )
+            trail = connection.execute(
+                text(
+                    "SELECT at, actor_id, action, CAST(changes AS TEXT) FROM audit_entries "
+                    "WHERE entity = 'contact' AND entity_id = :id ORDER BY id"
+                ),
+                {"id": contact_id},
+            ).all()  # fmt: skip
+            return record, [tuple(entry) for entry in trail]
+
+        imported, typed = (
+            kept(ids["Jörg Müllerjorg@acme.example"]),
+            kept(ids["Jörg Möllerjorg2@acme.example"]),
+        )
+        assert imported[0] == typed[0]
+        assert [entry[:3] for entry in imported[1]] == [entry[:3] for entry in typed[1]]
+        # The changes as stored, character for character: the escaped umlauts included.
+        as_typed = imported[1][0][3].replace("jorg@", "jorg2@").replace("M\\u00fcller", "M\\u00f6ller")
+        assert as_typed == typed[1][0][3]
+        assert "\\u00e4" in typed[1][0][3] and '"Plan": "Gold"' in typed[1][0][3]
+        bare, bare_typed = kept(ids["Bare Imported"]), kept(ids["Bare Typed"])
+        assert bare[0] == bare_typed[0]
+        assert bare[1][0][3].replace("Imported", "Typed") == bare_typed[1][0][3]
 
 
 def test_imported_deals_are_stored_as_deals_typed_in(team, tmp_path, cli):

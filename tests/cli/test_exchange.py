@@ -17,7 +17,7 @@ from crm_tui.logic.core.errors import Conflict, Invalid
 from crm_tui.logic.core.schemas import UserCreate
 from crm_tui.logic.customers import contacts, customers, duplicates
 from crm_tui.logic.customers.schemas import ContactCreate, CustomerCreate
-from crm_tui.logic.exchange import contact_import, exports, imports
+from crm_tui.logic.exchange import bulk, exports, imports
 from crm_tui.logic.reports import audit_trail
 from tests.conftest import table_counts
 
@@ -356,7 +356,7 @@ def test_imported_contacts_are_stored_like_contacts_added_one_by_one(crm):
 def test_contact_duplicates_are_found_however_many_lookups_a_batch_takes(crm, monkeypatch):
     """A batch's existing emails and names are looked up a few thousand at a time; a
     duplicate is skipped whichever of those lookups holds it, and the rest go in."""
-    monkeypatch.setattr(contact_import, "VALUES_PER_QUERY", 4)
+    monkeypatch.setattr(bulk, "VALUES_PER_QUERY", 4)
     customers.add_customer(crm, CustomerCreate(name="Acme GmbH"))
     for n in (1, 5, 9):
         contacts.add_contact(

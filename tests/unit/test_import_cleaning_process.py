@@ -4,6 +4,7 @@ exactly as contacts cleaned in the importing process, refusals and all."""
 from __future__ import annotations
 
 import io
+from concurrent.futures import Future
 
 from sqlmodel import col, select
 
@@ -11,7 +12,7 @@ from crm_tui.config import load_settings
 from crm_tui.logic.core.context import open_crm
 from crm_tui.logic.customers import customers
 from crm_tui.logic.customers.schemas import CustomerCreate
-from crm_tui.logic.exchange import cleaning, contact_import, imports
+from crm_tui.logic.exchange import contact_import, imports
 from crm_tui.storage.models import Contact
 
 ROWS = [
@@ -45,11 +46,13 @@ def _imported(crm, tmp_path, name: str):
 
 def test_contacts_cleaned_apart_are_stored_as_contacts_cleaned_here(crm, tmp_path, monkeypatch):
     submitted = []
-    submit = cleaning.ContactCleaning.submit
+    submit = contact_import.ContactCleaning.submit
 
     def counted(self, crm, batch, options):
         submitted.append(len(batch))
-        return submit(self, crm, batch, options)
+        future = submit(self, crm, batch, options)
+        future.result()  # ready when its batch is stored: the importer does not wait while the process starts
+        return future
 
     inline = []
     clean_here = contact_import.clean_contact
@@ -58,7 +61,7 @@ def test_contacts_cleaned_apart_are_stored_as_contacts_cleaned_here(crm, tmp_pat
         inline.append(args[0].get("name"))
         return clean_here(*args, **kwargs)
 
-    monkeypatch.setattr(cleaning.ContactCleaning, "submit", counted)
+    monkeypatch.setattr(contact_import.ContactCleaning, "submit", counted)
     monkeypatch.setattr(contact_import, "clean_contact", cleaned_here)
     apart = _imported(crm, tmp_path, "apart")
     assert submitted == [5, 5, 5, 5]  # every batch but the first
@@ -77,3 +80,34 @@ def test_contacts_cleaned_apart_are_stored_as_contacts_cleaned_here(crm, tmp_pat
     ].items()
     assert stored[12]["phone"] == "+442079460000"
     assert "not-an-email" in rejected and "Bad Phone" in rejected
+
+
+def test_a_batch_the_process_has_not_finished_while_starting_is_cleaned_here(crm, tmp_path, monkeypatch):
+    submit = contact_import.ContactCleaning.submit
+    calls = []
+
+    def slow_start(self, crm, batch, options):
+        calls.append(len(batch))
+        future = submit(self, crm, batch, options)
+        if len(calls) == 1:
+            return Future()  # the process is still starting: nothing back yet
+        future.result()
+        return future
+
+    inline = []
+    clean_here = contact_import.clean_contact
+
+    def cleaned_here(*args, **kwargs):
+        inline.append(args[0].get("name"))
+        return clean_here(*args, **kwargs)
+
+    monkeypatch.setattr(contact_import.ContactCleaning, "submit", slow_start)
+    monkeypatch.setattr(contact_import, "clean_contact", cleaned_here)
+    apart = _imported(crm, tmp_path, "apart")
+    assert inline == [f"Person {n}" for n in range(10)]  # the first two batches
+    here_crm = open_crm(load_settings(db=tmp_path / "here.sqlite3"))
+    try:
+        monkeypatch.setattr(imports, "ContactCleaning", None)
+        assert _imported(here_crm, tmp_path, "here") == apart
+    finally:
+        here_crm.close()

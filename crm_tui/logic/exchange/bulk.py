@@ -8,6 +8,7 @@ those the single-record path would store.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from datetime import datetime
@@ -20,9 +21,15 @@ from crm_tui.logic.core.context import Work
 from crm_tui.storage import search as search_index
 from crm_tui.storage.models import AuditEntry, table_of
 
+VALUES_PER_QUERY = 10_000  # bound values per statement: within SQLite's limit of 32,766
 # Tables whose rows the search index holds: their rows are indexed in one statement
 # after the batch (see ``storage/search.py`` ``indexed_at_end``).
 _INDEXED = frozenset({"contacts", "deals", "tickets", "activities"})
+
+
+class JsonText(str):
+    """A JSON column's value already written as the column writes it (``json.dumps``),
+    by a process that had the time to: bound as it is."""
 
 
 def is_sqlite(work: Work) -> bool:
@@ -46,13 +53,13 @@ def insert_records(work: Work, model: Any, rows: Sequence[dict[str, Any]]) -> li
     session = work.session
     if not is_sqlite(work):
         returning = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        return list(session.execute(returning, list(rows)).scalars())
+        return list(session.execute(returning, _decoded(rows)).scalars())
     connection = session.connection()
     with _indexed_at_end(work, table.name) as last:
         if last is None:
             last = connection.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table.name}").scalar_one()
         ids = list(range(last + 1, last + 1 + len(rows)))
-        _sqlite_insert(work, table, [{"id": n, **row} for n, row in zip(ids, rows, strict=True)])
+        _sqlite_insert(work, table, rows, ids)
     return ids
 
 
@@ -62,10 +69,28 @@ def insert_plain(work: Work, model: Any, rows: Sequence[dict[str, Any]]) -> None
         return
     table = table_of(model)
     if not is_sqlite(work):
-        work.session.execute(insert(table), list(rows))
+        work.session.execute(insert(table), _decoded(rows))
         return
     with _indexed_at_end(work, table.name):
         _sqlite_insert(work, table, rows)
+
+
+def rows_in(work: Work, query: str, values: set[Any]) -> list[Any]:
+    """The rows ``query`` gives for ``values``: it holds one ``IN ({})``, which gets a
+    mark for each value, a chunk of values at a time.
+
+    The statement goes straight to the driver: building and compiling an IN of
+    thousands of bound values took SQLAlchemy a few microseconds a value, more than
+    the database's own lookups.
+    """
+    connection = work.session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    listed = sorted(values)
+    found: list[Any] = []
+    for start in range(0, len(listed), VALUES_PER_QUERY):
+        chunk = tuple(listed[start : start + VALUES_PER_QUERY])
+        found.extend(connection.exec_driver_sql(query.format(", ".join([mark] * len(chunk))), chunk))
+    return found
 
 
 def case_foldings(texts: set[str]) -> set[str]:
@@ -112,7 +137,7 @@ def matching_pairs(
 
 
 def audit_entry(
-    work: Work, at: datetime, entity: str, entity_id: int, action: str, changes: dict[str, Any]
+    work: Work, at: datetime, entity: str, entity_id: int, action: str, changes: dict[str, Any] | JsonText
 ) -> dict[str, Any]:
     """An audit entry's row, as ``Work.audit`` writes it (``changes`` already plain)."""
     return {"at": at, "actor_id": work.actor.id, "entity": entity, "entity_id": entity_id,
@@ -129,16 +154,29 @@ def _indexed_at_end(work: Work, table: str) -> Any:
     return nullcontext(None)
 
 
-def _sqlite_insert(work: Work, table: Any, rows: Sequence[dict[str, Any]]) -> None:
-    """One executemany on the driver: SQLAlchemy's own costs about 20 µs a row on
-    SQLite. Each value still goes through its column type's bind processor (timestamps
-    as UTC text, JSON as text), so the rows are stored exactly as a Core insert would."""
+def _decoded(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows as SQLAlchemy's own insert takes them: it writes JSON columns itself."""
+    return [
+        {name: json.loads(value) if isinstance(value, JsonText) else value for name, value in row.items()}
+        for row in rows
+    ]
+
+
+def _sqlite_insert(
+    work: Work, table: Any, rows: Sequence[dict[str, Any]], ids: list[int] | None = None
+) -> None:
+    """One executemany on the driver (``ids``, if given, the first column): SQLAlchemy's
+    own costs about 20 µs a row on SQLite. Each value still goes through its column
+    type's bind processor (timestamps as UTC text, JSON as text), so the rows are stored
+    exactly as a Core insert would."""
     dialect = work.session.get_bind().dialect
     names = list(rows[0])
     columns = [
         _bound([row[name] for row in rows], table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
         for name in names
     ]
+    if ids is not None:
+        names, columns = ["id", *names], [ids, *columns]
     quoted = ", ".join(f'"{name}"' for name in names)
     marks = ", ".join("?" for _ in names)
     work.session.connection().exec_driver_sql(
@@ -149,7 +187,8 @@ def _sqlite_insert(work: Work, table: Any, rows: Sequence[dict[str, Any]]) -> No
 def _bound(values: list[Any], process: Callable[[Any], Any] | None) -> list[Any]:
     """One column's values as the driver takes them. A bind processor is a function of
     its value alone, so each distinct moment (a batch's one timestamp, a file's dates)
-    is processed once, and a run of the same object (a shared empty object) too."""
+    is processed once, and a run of the same object (a shared empty object) too; JSON
+    already written (``JsonText``) is taken as it is."""
     if process is None:
         return values
     bound: list[Any] = []
@@ -165,6 +204,6 @@ def _bound(values: list[Any], process: Callable[[Any], Any] | None) -> list[Any]
             if done is bound:
                 done = seen[value] = process(value)
         else:
-            last, done = value, process(value)
+            last, done = value, value if value.__class__ is JsonText else process(value)
         bound.append(done)
     return bound

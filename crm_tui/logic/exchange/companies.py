@@ -3,6 +3,7 @@ name, contact name or email, looked up a batch at a time."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -17,9 +18,10 @@ from crm_tui.logic.core.records import LARGEST_ID
 from crm_tui.logic.core.refs import parse_ref, ref
 from crm_tui.logic.customers import batches as customer_batches
 from crm_tui.logic.customers.schemas import CustomerCreate
+from crm_tui.logic.exchange import bulk
 from crm_tui.logic.exchange.runner import Row
 from crm_tui.logic.values.normalise import clean_email, name_key
-from crm_tui.storage.models import Contact, Customer
+from crm_tui.storage.models import Contact
 
 Templates = Mapping[str, CustomerCreate]  # a cell naming a customer -> what to add for it
 
@@ -154,6 +156,7 @@ class ContactsNamed:
 _REFERENCE = re.compile(r"[Pp]-?\d+")
 
 
+@functools.lru_cache(maxsize=4096)  # a file names the same companies batch after batch
 def _customer_key(text: str | None) -> tuple[str, Any]:
     text = (text or "").strip()
     # Only a prefixed reference (C-12) names a customer by id: "3M" or "1&1" are names.
@@ -163,20 +166,16 @@ def _customer_key(text: str | None) -> tuple[str, Any]:
 
 
 def _customers_for(work: Work, keys: dict[str, tuple[str, Any]]) -> dict[tuple[str, Any], RowCustomer]:
-    """The active customers the rows name (by reference or by company name), one query."""
+    """The active customers the rows name (by reference or by company name)."""
     # A larger id names no customer, and is no id at all to PostgreSQL's integer column.
     ids = {value for kind, value in keys.values() if kind == "id" and value <= LARGEST_ID}
     names = {value for kind, value in keys.values() if kind == "name" and value}
+    active = "SELECT id, name, name_key, country FROM customers WHERE archived_at IS NULL AND"
+    rows = bulk.rows_in(work, f"{active} name_key IN ({{}})", names)
+    if ids:
+        rows += bulk.rows_in(work, f"{active} id IN ({{}})", ids)
     found: dict[tuple[str, Any], RowCustomer] = {}
-    query = (
-        select(col(Customer.id), col(Customer.name), col(Customer.name_key), col(Customer.country))
-        .where(
-            col(Customer.archived_at).is_(None),
-            or_(col(Customer.id).in_(ids), col(Customer.name_key).in_(names)),
-        )
-        .order_by(col(Customer.id))
-    )
-    for customer_id, name, key, country in work.session.execute(query):
+    for customer_id, name, key, country in sorted(rows, key=lambda row: row[0]):  # namesakes: the oldest
         owner = RowCustomer(customer_id, name, country)
         found.setdefault(("id", customer_id), owner)
         found.setdefault(("name", key), owner)

@@ -5,29 +5,28 @@ executemany calls (contacts and their audit entries)."""
 from __future__ import annotations
 
 import itertools
+import multiprocessing
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 from sqlalchemy import select, tuple_
 from sqlmodel import col
 
-from crm_tui.logic.core.context import Work
+from crm_tui.logic.core.context import Crm, Work
 from crm_tui.logic.core.errors import CrmError, Duplicate, Invalid
 from crm_tui.logic.core.refs import ref
 from crm_tui.logic.core.schemas import validated
 from crm_tui.logic.core.vocabulary import CustomerKind
 from crm_tui.logic.customers import batches as customer_batches
 from crm_tui.logic.customers.schemas import CustomerCreate
-from crm_tui.logic.exchange import bulk
+from crm_tui.logic.exchange import bulk, cleaning
+from crm_tui.logic.exchange.cleaning import clean_contact
 from crm_tui.logic.exchange.companies import Customers, RowCustomer, customer_finder
 from crm_tui.logic.exchange.options import ImportOptions
 from crm_tui.logic.exchange.runner import SKIPPED, Outcomes, Row, Tally
-from crm_tui.logic.values.custom_fields import merged_custom
-from crm_tui.logic.values.normalise import clean_email, clean_phone, clean_text, name_key
 from crm_tui.storage.models import Contact
 from crm_tui.storage.types import utcnow
 
-VALUES_PER_QUERY = 10_000  # bound values per statement: within SQLite's limit of 32,766
-_AUDITED = ("name", "title", "email", "phone", "mobile", "custom")
 _NO_CUSTOM: dict[str, Any] = {}  # never changed: shared by the rows it stands for
 
 
@@ -42,11 +41,11 @@ def import_contacts(
         batch = [row for row in batch if not row.values.get("person")]
     customer = customer_finder(work, batch, options.create_customers)
     default_country = work.crm.settings.default_country
-    cleaned: list[tuple[Row, RowCustomer, dict[str, Any]]] = []
+    cleaned: list[Cleaned] = []
     for row in batch:
         try:
             owner = customer.planned(row.values.get("customer"))
-            cleaned.append((row, owner, _cleaned(row, owner, default_country)))
+            cleaned.append((row, owner, *_cleaned(row, owner.country or default_country)))
         except CrmError as exc:
             outcomes[row.line] = str(exc)
     cleaned = _at_made_customers(
@@ -57,19 +56,24 @@ def import_contacts(
         tally.created += len(cleaned)
 
 
-def _at_made_customers(
-    customer: Customers, kept: list[tuple[Row, RowCustomer, dict[str, Any]]], outcomes: Outcomes
-) -> list[tuple[Row, RowCustomer, dict[str, Any]]]:
+# A row that is to go in: its customer (or the stand-in for one the import adds), its
+# contact's fields cleaned and those fields' audit changes as JSON text (``clean_contact``).
+Cleaned = tuple[Row, RowCustomer, dict[str, Any], str]
+
+
+def _at_made_customers(customer: Customers, kept: list[Cleaned], outcomes: Outcomes) -> list[Cleaned]:
     """The rows to store, at the customers --create-customers adds now that they are
     known to go in (a company only refused rows name is not added)."""
-    added = customer.make_all(owner for _, owner, _ in kept)
+    added = customer.make_all(owner for _, owner, _, _ in kept)
+    if not added:
+        return kept
     made = []
-    for row, owner, values in kept:
+    for row, owner, fields, audited in kept:
         real = added.get(owner.id, owner)
         if isinstance(real, CrmError):
             outcomes[row.line] = str(real)
             continue
-        made.append((row, real, {**values, "customer_id": real.id}))
+        made.append((row, real, fields, audited))
     return made
 
 
@@ -98,63 +102,96 @@ def _person_customers(work: Work, rows: list[Row], outcomes: Outcomes, tally: Ta
             tally.people += 1
 
 
-def _cleaned(row: Row, customer: RowCustomer, default_country: str | None) -> dict[str, Any]:
-    """The row's contact fields cleaned, by the cleaning process (``cleaning.py``) when
-    it read the phones in the customer's country, else here."""
+class ContactCleaning:
+    """A ``runner.Preparer``: one process that cleans contacts' rows (``cleaning.py``).
+
+    The cleaning needs the customer's country, which a row's customer keeps for the
+    whole import (customers the import adds have none), so it is looked up before the
+    batch before is written; the importer checks it again, and cleans the row itself
+    in the rare case it differs.
+    """
+
+    def __init__(self) -> None:
+        # "spawn": a fresh interpreter, not a fork of this one with its open database.
+        context = multiprocessing.get_context("spawn")
+        self.pool = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=cleaning.start)
+        self.countries: dict[str | None, str | None] = {}  # by the cell naming the customer
+
+    def submit(self, crm: Crm, batch: list[Row], options: ImportOptions) -> Future[list[cleaning.Cleaned]]:
+        default = crm.settings.default_country
+        self._learn_countries(crm, batch)
+        items = [
+            None
+            if row.error or row.values.get("person")
+            else (row.values, self.countries[row.values.get("customer")] or default)
+            for row in batch
+        ]
+        return self.pool.submit(cleaning.clean_rows, items)
+
+    def _learn_countries(self, crm: Crm, batch: list[Row]) -> None:
+        """The country of each customer the batch's rows name that earlier batches did
+        not; None for one crm does not have (yet: the import adds it with none)."""
+        new = [row for row in batch if row.values.get("customer") not in self.countries]
+        if not new:
+            return
+        with crm.work() as work:
+            customers = customer_finder(work, new, create=False)
+        found = customers.found
+        for row in new:
+            text = row.values.get("customer")
+            key = customers.keys.get(text) if text else None
+            self.countries[text] = found[key].country if key in found else None
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _cleaned(row: Row, country: str | None) -> tuple[dict[str, Any], str]:
+    """The row's contact fields cleaned, by the cleaning process when it read the
+    phones in ``country``, the customer's, else here."""
     prepared = row.prepared
-    if prepared is None or prepared[0] != (customer.country or default_country):
-        return clean_contact(row.values, customer, default_country)
+    if prepared is None or prepared[0] != country:
+        return clean_contact(row.values, country)
     if isinstance(prepared[1], str):
         raise Invalid(prepared[1])
-    return {**prepared[1], "customer_id": customer.id, "custom": prepared[1]["custom"] or _NO_CUSTOM}
+    return prepared[1]
 
 
-def clean_contact(
-    values: dict[str, Any], customer: RowCustomer, default_country: str | None
-) -> dict[str, Any]:
-    """A row's contact fields cleaned as one typed in; phone numbers read in the customer's country."""
-    country = customer.country or default_country
-    name = clean_text(values.get("name"), "name", required=True)
-    return {
-        "customer_id": customer.id,
-        "name": name,
-        "name_key": name_key(name, company=False),
-        "title": clean_text(values.get("title"), "title"),
-        "email": clean_email(values.get("email")),
-        "phone": clean_phone(values.get("phone"), country),
-        "mobile": clean_phone(values.get("mobile"), country, "mobile"),
-        # One empty object for all rows without custom fields: stored as '{}' once a run.
-        "custom": merged_custom({}, values["custom"]) if values.get("custom") else _NO_CUSTOM,
-    }
+def _audit_changes(customer_id: int, audited: str) -> bulk.JsonText:
+    """A new contact's audit changes, exactly as ``json.dumps`` writes them (the JSON
+    column's own way): its customer first, then ``audited`` (``clean_contact``)."""
+    head = f'{{"customer": [null, "{ref("customer", customer_id)}"]'
+    return bulk.JsonText(f"{head}}}" if audited == "{}" else f"{head}, {audited[1:]}")
 
 
 def _without_duplicate_contacts(
-    work: Work, cleaned: list[tuple[Row, RowCustomer, dict[str, Any]]], outcomes: Outcomes, tally: Tally
-) -> list[tuple[Row, RowCustomer, dict[str, Any]]]:
+    work: Work, cleaned: list[Cleaned], outcomes: Outcomes, tally: Tally
+) -> list[Cleaned]:
     """Contacts with the same email anywhere, or the same name at the same customer,
     are skipped (contacts are not updated by an import in this version).
 
     One query for the emails and one for the (customer, name) pairs of the whole batch.
     """
-    emails = {values["email"] for _, _, values in cleaned if values["email"]}
-    pairs = {(values["customer_id"], values["name_key"]) for _, _, values in cleaned}
+    emails = {fields["email"] for _, _, fields, _ in cleaned if fields["email"]}
+    pairs = {(owner.id, fields["name_key"]) for _, owner, fields, _ in cleaned}
     seen_emails = _existing_emails(work, emails)
     seen_pairs = _existing_pairs(work, pairs)
     kept = []
-    for row, customer, values in cleaned:
-        pair = (values["customer_id"], values["name_key"])
-        if values["email"] and values["email"] in seen_emails:
-            reason = f"{SKIPPED}a contact with the email {values['email']} exists"
+    for item in cleaned:
+        row, customer, fields, _ = item
+        pair = (customer.id, fields["name_key"])
+        if fields["email"] and fields["email"] in seen_emails:
+            reason = f"{SKIPPED}a contact with the email {fields['email']} exists"
         elif pair in seen_pairs:
             reason = (
                 f"{SKIPPED}{ref('customer', customer.id)} {customer.name} "
-                f"has a contact named {values['name']}"
+                f"has a contact named {fields['name']}"
             )
         else:
-            kept.append((row, customer, values))
+            kept.append(item)
             seen_pairs.add(pair)
-            if values["email"]:
-                seen_emails.add(values["email"])
+            if fields["email"]:
+                seen_emails.add(fields["email"])
             continue
         tally.skipped += 1
         outcomes[row.line] = reason
@@ -162,26 +199,9 @@ def _without_duplicate_contacts(
 
 
 def _existing_emails(work: Work, emails: set[str]) -> set[str]:
-    """The addresses among ``emails`` that contacts already have.
-
-    On SQLite the statement goes straight to the driver: building and compiling an IN
-    of thousands of bound values took SQLAlchemy a few microseconds per value, more than
-    the index lookups themselves.
-    """
-    if not emails:
-        return set()
-    if not bulk.is_sqlite(work):
-        query = select(col(Contact.email)).where(col(Contact.email).in_(emails))
-        return set(work.session.execute(query).scalars())
-    found: set[str] = set()
-    connection = work.session.connection()
-    listed = sorted(emails)
-    for start in range(0, len(listed), VALUES_PER_QUERY):
-        chunk = listed[start : start + VALUES_PER_QUERY]
-        marks = ", ".join("?" * len(chunk))
-        query = f"SELECT email FROM contacts WHERE email IN ({marks})"
-        found.update(email for (email,) in connection.exec_driver_sql(query, tuple(chunk)))
-    return found
+    """The addresses among ``emails`` that contacts already have."""
+    query = "SELECT email FROM contacts WHERE email IN ({})"
+    return {email for (email,) in bulk.rows_in(work, query, emails)}
 
 
 def _existing_pairs(work: Work, pairs: set[tuple[int, str]]) -> set[tuple[int, str]]:
@@ -201,7 +221,7 @@ def _existing_pairs(work: Work, pairs: set[tuple[int, str]]) -> set[tuple[int, s
     found: set[tuple[int, str]] = set()
     connection = work.session.connection()
     listed = sorted(pairs)
-    per_query = VALUES_PER_QUERY // 2
+    per_query = bulk.VALUES_PER_QUERY // 2
     for start in range(0, len(listed), per_query):
         chunk = listed[start : start + per_query]
         rows = ", ".join("(?, ?)" for _ in chunk)
@@ -214,21 +234,20 @@ def _existing_pairs(work: Work, pairs: set[tuple[int, str]]) -> set[tuple[int, s
     return found
 
 
-def _is_sqlite(work: Work) -> bool:
-    return work.session.get_bind().dialect.name == "sqlite"
-
-
-def _insert_contacts(work: Work, cleaned: list[tuple[Row, RowCustomer, dict[str, Any]]]) -> None:
+def _insert_contacts(work: Work, cleaned: list[Cleaned]) -> None:
     """Insert the batch's contacts and their audit entries with two executemany calls."""
     now = utcnow()
-    rows = [{**values, "version": 1, "created_at": now, "updated_at": now} for _, _, values in cleaned]
+    rows = [
+        # One empty object for all rows without custom fields: serialized once a batch.
+        {**fields, "customer_id": owner.id, "custom": fields["custom"] or _NO_CUSTOM,
+         "version": 1, "created_at": now, "updated_at": now}
+        for _, owner, fields, _ in cleaned
+    ]  # fmt: skip
     ids = bulk.insert_records(work, Contact, rows)
-    entries = []
-    for contact_id, (_, customer, values) in zip(ids, cleaned, strict=True):
-        # What audit.diff({}, fields) gives for a new record: every field that has a value.
-        changes = {"customer": [None, ref("customer", customer.id)]}
-        for key in _AUDITED:
-            if values[key]:
-                changes[key] = [None, values[key]]
-        entries.append(bulk.audit_entry(work, now, "contact", contact_id, "create", changes))
-    bulk.insert_audit(work, entries)
+    bulk.insert_audit(
+        work,
+        [
+            bulk.audit_entry(work, now, "contact", contact_id, "create", _audit_changes(owner.id, audited))
+            for contact_id, (_, owner, _, audited) in zip(ids, cleaned, strict=True)
+        ],
+    )

@@ -49,8 +49,7 @@ from crm_tui.logic.core.context import Crm
 from crm_tui.logic.core.errors import Invalid, quoted
 from crm_tui.logic.core.schemas import Output
 from crm_tui.logic.exchange import vcard
-from crm_tui.logic.exchange.cleaning import ContactCleaning
-from crm_tui.logic.exchange.contact_import import import_contacts
+from crm_tui.logic.exchange.contact_import import ContactCleaning, import_contacts
 from crm_tui.logic.exchange.csv_files import (
     SourceFile,
     check_shape,

@@ -10,6 +10,7 @@ import csv
 import gc
 import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -18,7 +19,7 @@ from crm_tui.logic.core import progress
 from crm_tui.logic.core.context import Crm, Work
 from crm_tui.logic.core.errors import CrmError, Forbidden
 from crm_tui.logic.exchange.options import ImportOptions
-from crm_tui.storage.database import checkpoint_less_often
+from crm_tui.storage.database import tune_for_imports
 
 BATCH_SIZE = 2_000
 
@@ -65,10 +66,11 @@ AddRows = Callable[[Work, list[Row], Outcomes, Tally, ImportOptions], None]
 class Preparer(Protocol):
     """Work on a batch's rows that needs no write (cleaning), done in another process
     while the batch before it is written: the second core does it while the first
-    writes, since SQLite takes one writer at a time."""
+    writes, since SQLite takes one writer at a time. A row left unprepared (its
+    ``prepared`` None) is prepared by the importer itself."""
 
-    def submit(self, crm: Crm, batch: list[Row], options: ImportOptions) -> Callable[[], list[Any]]:
-        """Start on ``batch``; the function returned waits for what each row became."""
+    def submit(self, crm: Crm, batch: list[Row], options: ImportOptions) -> Future[list[Any]]:
+        """Start on ``batch``: the future holds what each row became."""
         ...
 
     def close(self) -> None: ...
@@ -122,19 +124,27 @@ def _run(crm: Crm, job: Job, rows: Iterable[Row], batch_size: int, advance: prog
         batches.close()
         rejects.close()
     with crm.work() as work:
-        checkpoint_less_often(work.session.connection(), bulk=False)
+        tune_for_imports(work.session.connection(), importing=False)
     return tally
 
 
 class _Batches:
     """The batches of a run, each stored once the next is read: with a preparer, the
     next one's rows are prepared in another process while this one is stored. A file
-    of one batch is not worth starting that process for."""
+    of one batch is not worth starting that process for.
+
+    While that process starts, which takes longer than storing a batch or two, the
+    importer does not wait for it: a batch the process has not finished is prepared
+    by the importer itself (and taken back from the process if it has not started on
+    it). Once the process has finished a batch in time, it is waited for: it then
+    prepares a batch faster than the importer stores one.
+    """
 
     def __init__(self, crm: Crm, job: Job, tally: Tally, rejects: _RejectsFile, advance: progress.Advance):
         self.crm, self.job, self.tally, self.rejects, self.advance = crm, job, tally, rejects, advance
-        self.waiting: tuple[list[Row], Callable[[], list[Any]] | None] | None = None
+        self.waiting: tuple[list[Row], Future[list[Any]] | None] | None = None
         self.preparer: Preparer | None = None
+        self.started = False  # whether the preparer has finished a batch in time
 
     def read(self, batch: list[Row]) -> None:
         prepared = None
@@ -145,16 +155,25 @@ class _Batches:
         self.waiting = (batch, prepared)
 
     def finish(self) -> None:
-        """Store the batch read last, once what its rows were prepared into is back."""
+        """Store the batch read last, with what its rows were prepared into if that is back."""
         if self.waiting is None:
             return
         batch, prepared = self.waiting
         self.waiting = None
-        if prepared is not None:
-            for row, made in zip(batch, prepared(), strict=True):
-                row.prepared = made
+        made = self._prepared(prepared) if prepared is not None else None
+        if made is not None:
+            for row, item in zip(batch, made, strict=True):
+                row.prepared = item
         _batch(self.crm, self.job, batch, self.tally, self.rejects)
         self.advance(len(batch))
+
+    def _prepared(self, future: Future[list[Any]]) -> list[Any] | None:
+        """What the preparer made of a batch's rows; None while it is starting."""
+        self.started = self.started or future.done()
+        if not self.started:
+            future.cancel()
+            return None
+        return future.result()
 
     def close(self) -> None:
         if self.preparer is not None:
@@ -166,7 +185,7 @@ def _batch(crm: Crm, job: Job, batch: list[Row], tally: Tally, rejects: _Rejects
     outcomes: Outcomes = {row.line: error for row in batch if (error := _unreadable(row)) is not None}
     ready = [row for row in batch if row.line not in outcomes]
     with crm.work(job.permission) as work:
-        checkpoint_less_often(work.session.connection())
+        tune_for_imports(work.session.connection())
         savepoint = work.session.begin_nested() if job.options.dry_run else None
         if ready:
             job.add_rows(work, ready, outcomes, tally, job.options)
