@@ -104,6 +104,21 @@ def tune_for_imports(connection: Connection, importing: bool = True) -> None:
             connection.exec_driver_sql(pragma)
 
 
+# PostgreSQL's advisory lock key for setting a database up (its schema, its first
+# admin): a number of crm's own, which no other program is likely to choose.
+_SETUP_LOCK = 0x63726D_5345  # "crm", "SE"
+
+
+def hold_setup_lock(connection: Connection) -> None:
+    """Keep other crm processes from setting up this database until this transaction
+    ends, so that of several opening a new database at once exactly one creates its
+    schema and its first admin, and the others wait and then find them made. SQLite
+    needs nothing more: a write transaction (BEGIN IMMEDIATE) holds the database's one
+    write lock already."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SETUP_LOCK})")
+
+
 def make_engine(url: URL) -> Engine:
     """An engine for ``url`` with crm's connection settings; nothing is opened yet."""
     if url.get_backend_name() == "sqlite":

@@ -15,6 +15,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import DatabaseError, OperationalError, ProgrammingError
 
 from crm_tui.storage import progress
+from crm_tui.storage.database import hold_setup_lock
 from crm_tui.storage.errors import DatabaseUnavailable, SchemaTooNew, SchemaTooOld
 
 if TYPE_CHECKING:
@@ -113,6 +114,7 @@ def upgrade(
     from alembic import command
 
     with database.connection(write=True) as conn:
+        hold_setup_lock(conn)  # several processes opening a new database at once: one migrates
         to_apply = _migrations_between(_revision_of(conn), revision) if progress.reported() else None
         with progress.step("upgrading the schema", to_apply, "migrations") as advance:
             config = _alembic_config(

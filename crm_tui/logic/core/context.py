@@ -22,7 +22,7 @@ from crm_tui.logic.core.access import allowed, roles_with
 from crm_tui.logic.core.errors import Conflict, DatabaseProblem, Forbidden
 from crm_tui.logic.core.vocabulary import Role
 from crm_tui.storage import schema
-from crm_tui.storage.database import Database
+from crm_tui.storage.database import Database, hold_setup_lock
 from crm_tui.storage.errors import StaleRecord, StorageError
 from crm_tui.storage.folders import private_folder
 from crm_tui.storage.models import User
@@ -95,9 +95,16 @@ class Crm:
             raise Forbidden(f"{self.username!r} has been deactivated")
         return user
 
+    def has_users(self) -> bool:
+        """Whether the database has a user yet: a new one has none until its first admin."""
+        with self.database.unit_of_work(write=False) as session:
+            return session.execute(select(col(User.id)).limit(1)).first() is not None
+
     def ensure_first_user(self) -> bool:
-        """On a database with no users, make the acting user its first admin."""
+        """On a database with no users, make the acting user its first admin; of several
+        processes opening a new database at once, the first to get here."""
         with self.database.unit_of_work(write=True) as session:
+            hold_setup_lock(session.connection())
             if session.execute(select(func.count()).select_from(User)).scalar_one():
                 return False
             user = User(username=self.username, display_name=self.username, role=Role.admin)
@@ -141,6 +148,8 @@ def open_crm(settings: Settings | None = None, *, check_schema: bool = True, cre
     except OperationalError as exc:
         raise DatabaseProblem(f"cannot open {url}: {exc.orig}") from exc
     crm = Crm(database, settings, settings.acting_username())
-    if created:
+    # Not only when this process created the schema: another may have created it and
+    # not yet added its first admin (or been stopped before it did).
+    if check_schema and (created or not crm.has_users()):
         crm.ensure_first_user()
     return crm
