@@ -29,5 +29,9 @@ stop_postgres() {
   rm -rf "$pg_root"
 }
 trap stop_postgres EXIT
-export CRM_TEST_POSTGRES_URL="postgresql+psycopg://crm@127.0.0.1:$pg_port/postgres"
+# The tests log in as what the README asks a team to make: a role that may create
+# databases and nothing more (no superuser, no roles of its own).
+"$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U crm -d postgres -qAt \
+  -c "CREATE ROLE crm_tests LOGIN CREATEDB NOSUPERUSER NOCREATEROLE" >/dev/null
+export CRM_TEST_POSTGRES_URL="postgresql+psycopg://crm_tests@127.0.0.1:$pg_port/postgres"
 echo "PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$pg_port"

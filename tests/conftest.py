@@ -11,6 +11,7 @@ upgrades, foreign tables) is marked ``never_opened`` and gets an empty one inste
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
 from crm_tui.config import load_settings
@@ -103,6 +105,9 @@ def _write_private(path: Path, content: bytes) -> None:
         file.write(content)
 
 
+OBJECT_IN_USE = "55006"  # PostgreSQL: the database is being accessed by other users
+
+
 def _postgres_admin():
     return make_url(POSTGRES).set(drivername="postgresql+psycopg")
 
@@ -127,7 +132,17 @@ def _create_postgres_database(template: str | None = None) -> str:
 
 
 def _drop_postgres_database(name: str) -> None:
-    _postgres_command(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """Drop a test's database once its connections are closed. Not WITH (FORCE): a role
+    that may only create databases (CI's) may not end the server's autovacuum workers,
+    which a plain DROP stops itself; a connection still closing is waited for a while."""
+    for attempt in range(50):
+        try:
+            _postgres_command(f'DROP DATABASE IF EXISTS "{name}"')
+            return
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) != OBJECT_IN_USE or attempt == 49:
+                raise
+            time.sleep(0.1)
 
 
 def _postgres_database(template: str | None = None) -> Iterator[str]:

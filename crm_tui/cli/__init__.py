@@ -120,7 +120,10 @@ class CrmGroup(TyperGroup):
         except Exception as exc:
             if _debugging(ctx):
                 raise
-            output.fail(f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)")
+            # A database driver's error in its own words (``orig``): SQLAlchemy's text adds
+            # the SQL statement and its parameters, which may hold customers' data.
+            detail = getattr(exc, "orig", None) or exc
+            output.fail(f"unexpected {type(exc).__name__}: {detail} (run with --debug for details)")
             raise typer.Exit(output.INTERNAL) from None
         finally:
             if isinstance(ctx.obj, CliState):

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError, ProgrammingError
 
 from crm_tui.storage import progress
 from crm_tui.storage.database import hold_setup_lock
-from crm_tui.storage.errors import DatabaseUnavailable, SchemaTooNew, SchemaTooOld
+from crm_tui.storage.errors import DatabaseUnavailable, SchemaTooNew, SchemaTooOld, driver_message
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -75,7 +75,7 @@ def read_status(database: Database) -> SchemaStatus:
             with database.connection() as conn:
                 tables = set(inspect(conn).get_table_names())
     except (OperationalError, DatabaseError) as exc:
-        raise DatabaseUnavailable(f"cannot read {database.describe()}: {exc.orig or exc}") from exc
+        raise DatabaseUnavailable(f"cannot read {database.describe()}: {driver_message(exc)}") from exc
     if current is None:
         state = "empty" if not (tables - {"alembic_version"}) else "foreign"
     elif current == HEAD:

@@ -34,7 +34,7 @@ from crm_tui.logic.core.schemas import Output
 from crm_tui.storage import backup as files
 from crm_tui.storage import dump, schema
 from crm_tui.storage.database import Database, normalise_url, sqlite_file
-from crm_tui.storage.errors import StorageError
+from crm_tui.storage.errors import StorageError, driver_message
 from crm_tui.storage.folders import private_folder
 
 if TYPE_CHECKING:
@@ -174,7 +174,7 @@ def _replace_rows(database: Database, copy: Path, is_dump: bool) -> None:
                 f"{dump.LOCK_TIMEOUT}; the data is as it was, try again"
             ) from None
         raise DatabaseProblem(
-            f"cannot restore into {database.describe()}: {exc.orig}; the data is as it was"
+            f"cannot restore into {database.describe()}: {driver_message(exc)}; the data is as it was"
         ) from None
     finally:
         if source is not None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, col
 
 from crm_tui.config import Settings, data_dir, load_settings
@@ -23,7 +23,7 @@ from crm_tui.logic.core.errors import Conflict, DatabaseProblem, Forbidden
 from crm_tui.logic.core.vocabulary import Role
 from crm_tui.storage import schema
 from crm_tui.storage.database import Database, hold_setup_lock
-from crm_tui.storage.errors import StaleRecord, StorageError
+from crm_tui.storage.errors import StaleRecord, StorageError, driver_message, is_access_problem
 from crm_tui.storage.folders import private_folder
 from crm_tui.storage.models import User
 
@@ -81,8 +81,10 @@ class Crm:
                     raise _conflict(current.subject) from exc
         except StaleRecord as exc:
             raise _conflict(None) from exc
-        except OperationalError as exc:
-            raise DatabaseProblem(f"database error on {self.describe()}: {exc.orig}") from exc
+        except DBAPIError as exc:
+            if not is_access_problem(exc):
+                raise  # crm asked something wrong of the database: a bug
+            raise DatabaseProblem(f"database error on {self.describe()}: {driver_message(exc)}") from exc
 
     def _actor(self, session: Session) -> User:
         user = session.execute(select(User).where(col(User.username) == self.username)).scalar_one_or_none()
@@ -146,7 +148,7 @@ def open_crm(settings: Settings | None = None, *, check_schema: bool = True, cre
     except StorageError as exc:
         raise DatabaseProblem(str(exc)) from exc
     except OperationalError as exc:
-        raise DatabaseProblem(f"cannot open {url}: {exc.orig}") from exc
+        raise DatabaseProblem(f"cannot open {url}: {driver_message(exc)}") from exc
     crm = Crm(database, settings, settings.acting_username())
     # Not only when this process created the schema: another may have created it and
     # not yet added its first admin (or been stopped before it did).

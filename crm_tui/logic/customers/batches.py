@@ -30,6 +30,7 @@ from crm_tui.logic.customers.customers import (
 from crm_tui.logic.customers.schemas import CustomerCreate, CustomerRead
 from crm_tui.logic.customers.tags import tag_ids
 from crm_tui.storage import search as search_index
+from crm_tui.storage.errors import driver_message
 from crm_tui.storage.models import AuditEntry, Customer, CustomerTag, table_of
 from crm_tui.storage.types import utcnow
 
@@ -180,11 +181,12 @@ def _one_by_one(work: Work, items: list[tuple[int, CustomerCreate]], force: bool
         savepoint = work.session.begin_nested()
         try:
             outcomes[line] = create_in(work, data, force=force)
-        except (CrmError, DBAPIError) as exc:
+        except CrmError as exc:
             savepoint.rollback()
-            outcomes[line] = (
-                exc if isinstance(exc, CrmError) else CrmError(f"refused by the database: {exc.orig}")
-            )
+            outcomes[line] = exc
+        except DBAPIError as exc:
+            savepoint.rollback()
+            outcomes[line] = CrmError(f"refused by the database: {driver_message(exc)}")
         else:
             savepoint.commit()
     return outcomes
