@@ -26,7 +26,9 @@ from typer.testing import CliRunner
 
 from crm_tui.config import load_settings
 from crm_tui.logic.core.context import Crm, open_crm
+from crm_tui.storage import database
 from crm_tui.storage.derived import is_derived_table
+from crm_tui.storage.types import SERVER_CLOCK
 
 POSTGRES = os.environ.get("CRM_TEST_POSTGRES_URL")
 # The acting user of every test unless it says otherwise, and so the template's first admin.
@@ -76,8 +78,12 @@ def _isolate(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """No test sees the developer's own database, settings or login."""
+    """No test sees the developer's own database, settings or login. The clock crm
+    stamps times with is this machine's, which tests stop and move, and not a
+    PostgreSQL server's (but in tests/unit/test_server_clock.py)."""
     _isolate(monkeypatch, tmp_path_factory.mktemp("home"))
+    monkeypatch.setattr(database, "FOLLOW_SERVER_CLOCK", False)
+    monkeypatch.setattr(SERVER_CLOCK, "ahead", timedelta(0))
 
 
 def _make_template(url: str, home: Path) -> None:
@@ -132,15 +138,20 @@ def _create_postgres_database(template: str | None = None) -> str:
 
 
 def _drop_postgres_database(name: str) -> None:
-    """Drop a test's database once its connections are closed. Not WITH (FORCE): a role
-    that may only create databases (CI's) may not end the server's autovacuum workers,
-    which a plain DROP stops itself; a connection still closing is waited for a while."""
-    for attempt in range(50):
+    """Drop a test's database. Connections a test left open (its own role's) are ended
+    first, and the database is dropped without FORCE: a role that may only create
+    databases (CI's) may not end the server's autovacuum workers, which FORCE tries to
+    and a plain DROP stops itself."""
+    for attempt in range(20):
+        _postgres_command(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{name}' AND usename = current_user AND pid <> pg_backend_pid()"
+        )
         try:
             _postgres_command(f'DROP DATABASE IF EXISTS "{name}"')
             return
         except DBAPIError as exc:
-            if getattr(exc.orig, "sqlstate", None) != OBJECT_IN_USE or attempt == 49:
+            if getattr(exc.orig, "sqlstate", None) != OBJECT_IN_USE or attempt == 19:
                 raise
             time.sleep(0.1)
 

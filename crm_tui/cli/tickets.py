@@ -29,16 +29,16 @@ class ListedStatus(StrEnum):
 
 
 def _due(ticket) -> str:
-    """How long until the running clock's due time, or how far past it."""
-    from datetime import UTC, datetime
-
+    """How long until the running clock's due time, or how far past it (by the clock
+    crm stamps times with: the server's on PostgreSQL)."""
+    from crm_tui.logic.service import tickets
     from crm_tui.logic.values.dates import duration_text
 
     if ticket.next_due is None:
         return ""
     if ticket.status == "pending":
         return "paused"
-    left = (ticket.next_due - datetime.now(UTC)).total_seconds()
+    left = (ticket.next_due - tickets.utcnow()).total_seconds()
     return f"{duration_text(left)} left" if left >= 0 else f"{duration_text(-left)} late"
 
 

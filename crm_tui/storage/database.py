@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
 from crm_tui.storage.errors import DatabaseUnavailable, StaleRecord
+from crm_tui.storage.types import SERVER_CLOCK
 
 BUSY_TIMEOUT_MS = 15_000
 _WRITE = "crm_write"
@@ -125,7 +127,36 @@ def make_engine(url: URL) -> Engine:
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         _tune_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True)
+    _follow_server_clock(engine)
+    return engine
+
+
+# Clocks that differ by less than this are taken for one: the measure is no better than
+# a round trip to the server, and correcting by its error would make times step back
+# and forth from one connection to the next.
+CLOCK_TOLERANCE = timedelta(seconds=1)
+# Whether crm stamps times by the server's clock on PostgreSQL; tests that stop this
+# machine's clock to know the times crm writes turn it off.
+FOLLOW_SERVER_CLOCK = True
+
+
+def _follow_server_clock(engine: Engine) -> None:
+    """Measure the server's clock against this machine's as each connection opens,
+    and have ``types.utcnow`` follow it when they differ."""
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        if not FOLLOW_SERVER_CLOCK:
+            return
+        before = datetime.now(UTC)
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT clock_timestamp()")
+            (server,) = cursor.fetchone()
+        after = datetime.now(UTC)
+        dbapi_connection.rollback()  # the transaction the query began
+        ahead = server - (before + (after - before) / 2)
+        SERVER_CLOCK.ahead = ahead if abs(ahead) >= CLOCK_TOLERANCE else timedelta(0)
 
 
 class Database:

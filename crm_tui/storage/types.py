@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
@@ -35,6 +36,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+@dataclass
+class ServerClock:
+    """How far ahead of this machine's clock the database server's runs: measured on
+    PostgreSQL as each connection opens (``database._follow_server_clock``), zero on
+    SQLite, whose clock is this machine's."""
+
+    ahead: timedelta = timedelta(0)
+
+
+SERVER_CLOCK = ServerClock()
+
+
 def utcnow() -> datetime:
-    """The current time, aware, in UTC."""
-    return datetime.now(UTC)
+    """The current time, aware, in UTC, by the database server's clock: a team whose
+    machines' clocks differ stamps its records, timelines and SLA clocks with one."""
+    return datetime.now(UTC) + SERVER_CLOCK.ahead
