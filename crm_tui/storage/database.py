@@ -127,7 +127,10 @@ def make_engine(url: URL) -> Engine:
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         _tune_sqlite(engine)
         return engine
-    engine = create_engine(url, pool_pre_ping=True)
+    # No statements prepared on the server (psycopg prepares one run five times on a
+    # connection): behind a pooler in transaction mode (PgBouncer) the next transaction
+    # may get another server connection, where the name is unknown or taken.
+    engine = create_engine(url, pool_pre_ping=True, connect_args={"prepare_threshold": None})
     _follow_server_clock(engine)
     return engine
 

@@ -82,3 +82,15 @@ def test_an_error_of_crm_s_own_shows_no_sql_either(cli, monkeypatch):
     result = cli("customer", "list")
     assert result.exit_code == 1
     assert result.stderr == "crm: error: unexpected IntegrityError: NOT NULL (run with --debug for details)\n"
+
+
+@pytest.mark.postgres_only
+def test_no_statement_is_prepared_on_the_server_so_that_a_pooler_in_transaction_mode_serves_crm(crm):
+    """PgBouncer in transaction mode gives each transaction any server connection: a
+    statement psycopg prepared on one (after five runs) is unknown, or its name taken,
+    on the next. An import through it failed so."""
+    with crm.work() as work:
+        for n in range(10):
+            work.session.execute(text("SELECT count(*) FROM customers WHERE id > :n"), {"n": n})
+        prepared = work.session.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar_one()
+    assert prepared == 0
