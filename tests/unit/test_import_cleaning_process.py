@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from concurrent.futures import Future
 
+import pytest
 from sqlmodel import col, select
 
 from crm_tui.config import load_settings
@@ -44,7 +45,21 @@ def _imported(crm, tmp_path, name: str):
     return summary.created, summary.skipped, summary.refused, stored, rejected
 
 
-def test_contacts_cleaned_apart_are_stored_as_contacts_cleaned_here(crm, tmp_path, monkeypatch):
+@pytest.fixture
+def inline(monkeypatch) -> list[str]:
+    """The names of the rows the importing process cleans itself, in order."""
+    names: list[str] = []
+    clean_here = contact_import.clean_contact
+
+    def cleaned_here(*args, **kwargs):
+        names.append(args[0].get("name"))
+        return clean_here(*args, **kwargs)
+
+    monkeypatch.setattr(contact_import, "clean_contact", cleaned_here)
+    return names
+
+
+def test_contacts_cleaned_apart_are_stored_as_contacts_cleaned_here(crm, tmp_path, monkeypatch, inline):
     submitted = []
     submit = contact_import.ContactCleaning.submit
 
@@ -54,15 +69,7 @@ def test_contacts_cleaned_apart_are_stored_as_contacts_cleaned_here(crm, tmp_pat
         future.result()  # ready when its batch is stored: the importer does not wait while the process starts
         return future
 
-    inline = []
-    clean_here = contact_import.clean_contact
-
-    def cleaned_here(*args, **kwargs):
-        inline.append(args[0].get("name"))
-        return clean_here(*args, **kwargs)
-
     monkeypatch.setattr(contact_import.ContactCleaning, "submit", counted)
-    monkeypatch.setattr(contact_import, "clean_contact", cleaned_here)
     apart = _imported(crm, tmp_path, "apart")
     assert submitted == [5, 5, 5, 5]  # every batch but the first
     assert inline == [f"Person {n}" for n in range(5)]  # the first batch's rows, cleaned here
@@ -82,7 +89,9 @@ def test_contacts_cleaned_apart_are_stored_as_contacts_cleaned_here(crm, tmp_pat
     assert "not-an-email" in rejected and "Bad Phone" in rejected
 
 
-def test_a_batch_the_process_has_not_finished_while_starting_is_cleaned_here(crm, tmp_path, monkeypatch):
+def test_a_batch_the_process_has_not_finished_while_starting_is_cleaned_here(
+    crm, tmp_path, monkeypatch, inline
+):
     submit = contact_import.ContactCleaning.submit
     calls = []
 
@@ -94,15 +103,7 @@ def test_a_batch_the_process_has_not_finished_while_starting_is_cleaned_here(crm
         future.result()
         return future
 
-    inline = []
-    clean_here = contact_import.clean_contact
-
-    def cleaned_here(*args, **kwargs):
-        inline.append(args[0].get("name"))
-        return clean_here(*args, **kwargs)
-
     monkeypatch.setattr(contact_import.ContactCleaning, "submit", slow_start)
-    monkeypatch.setattr(contact_import, "clean_contact", cleaned_here)
     apart = _imported(crm, tmp_path, "apart")
     assert inline == [f"Person {n}" for n in range(10)]  # the first two batches
     here_crm = open_crm(load_settings(db=tmp_path / "here.sqlite3"))
