@@ -19,7 +19,7 @@ from crm_tui.storage.errors import StorageError
 from crm_tui.storage.models import User
 
 PERMISSION = "database.manage"
-_MESSAGES = {
+STATE_MESSAGES = {
     "current": "up to date",
     "empty": "empty: crm creates the schema on first use",
     "older": "older than this crm: run `crm db upgrade` (after a backup)",
@@ -43,7 +43,7 @@ def database_status(settings: Settings) -> DatabaseStatus:
         schema_version=status.current,
         code_schema_version=status.head,
         state=status.state,
-        message=_MESSAGES[status.state],
+        message=STATE_MESSAGES[status.state],
     )
 
 
@@ -54,9 +54,9 @@ def upgrade_database(settings: Settings) -> DatabaseStatus:
     try:
         status = schema.read_status(crm.database)
         if status.state == "newer":
-            raise DatabaseProblem(f"{crm.describe()}: {_MESSAGES['newer']}")
+            raise DatabaseProblem(f"{crm.describe()}: {STATE_MESSAGES['newer']}")
         if status.state == "foreign":
-            raise DatabaseProblem(f"{crm.describe()}: {_MESSAGES['foreign']}")
+            raise DatabaseProblem(f"{crm.describe()}: {STATE_MESSAGES['foreign']}")
         if status.state == "older":
             _upgrade_older(crm, status.current)
         elif status.state == "empty":
