@@ -28,10 +28,27 @@ def test_migrations_build_exactly_the_models(crm):
     from crm_tui.storage.derived import is_derived_table
 
     # Derived tables (search index, stage totals) are storage's own, not table models.
-    opts = {"include_name": lambda name, type_, parent: not (type_ == "table" and is_derived_table(name))}
+    # So are the indexes PostgreSQL alone needs.
+    def include_name(name, type_, parent):
+        if type_ == "index":
+            return name not in schema.POSTGRESQL_ONLY_INDEXES
+        return not (type_ == "table" and is_derived_table(name))
+
+    opts = {"include_name": include_name}
     with crm.database.connection() as conn:
         differences = compare_metadata(MigrationContext.configure(conn, opts=opts), metadata)
     assert differences == []
+
+
+def test_postgresql_has_its_own_indexes_and_sqlite_none(crm):
+    from sqlalchemy import inspect
+
+    with crm.database.connection() as conn:
+        found = {
+            index["name"] for table in ("customers", "deals") for index in inspect(conn).get_indexes(table)
+        }
+    expected = schema.POSTGRESQL_ONLY_INDEXES if conn.dialect.name == "postgresql" else set()
+    assert found & schema.POSTGRESQL_ONLY_INDEXES == expected
 
 
 def test_the_lower_case_title_indexes_exist(crm):
