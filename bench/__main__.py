@@ -1,7 +1,7 @@
 """`python -m bench`: measure crm against its performance budgets and print one table.
 
     python -m bench [--customers N] [--deals N] [--open-deals N] [--tickets N] [--json PATH] [--quick]
-                    [--skip PART]
+                    [--skip PART] [--database-url postgresql://USER@HOST/DB]
 
 Databases are generated once per size and kept under bench/data/; the rows of the
 table are also written as JSON (bench/results/latest.json by default). Search, the TUI,
@@ -24,7 +24,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import ModuleType
 
-from bench import backup_bench, benchmarks, import_bench, records_import_bench, search_bench, tui_bench
+from bench import (
+    backup_bench,
+    benchmarks,
+    import_bench,
+    records_import_bench,
+    search_bench,
+    server,
+    tui_bench,
+)
 from bench.generate import cached_database
 from bench.report import Result, table, write_json
 
@@ -35,6 +43,8 @@ SMALL_CUSTOMERS = 1_000  # the database the import benchmark adds to, and the ex
 PARTS = (
     "start-up", "list", "search", "tui", "sales", "tickets", "add", "csv", "records", "export", "backup",
 )  # fmt: skip
+# The parts that also run on PostgreSQL with --database-url, after all of SQLite's.
+SERVER_PARTS = ("list", "search", "tui", "sales", "tickets")
 Measure = Callable[[], list[Result]]
 
 
@@ -99,6 +109,11 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"default: {RESULTS}")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL server (postgresql://USER@HOST/DB, a role that may create databases): "
+        f"{', '.join(SERVER_PARTS)} run there too, on the same data copied with `crm db copy`",
+    )
     parser.add_argument(
         "--skip",
         action="append",
@@ -255,7 +270,71 @@ def parts(plan: Plan, setup: benchmarks.Setup, db: Databases) -> dict[str, tuple
     }
 
 
-def run(plan: Plan, scratch: Path, skip: set[str]) -> list[Result]:
+def server_parts(
+    plan: Plan, setup: benchmarks.Setup, db: Databases, server_url: str
+) -> dict[str, tuple[str, Measure]]:
+    """The parts that run on PostgreSQL too, on copies of the same databases there."""
+    copies: dict[Path, str] = {}
+    made: list[Result] = []
+
+    def on_server(database: Path) -> str:
+        if database not in copies:
+            step(f"{database.name} on PostgreSQL (copied with `crm db copy` on first use)")
+            copies[database], rows = server.server_copy(setup, server_url, database)
+            made.extend(rows)
+        return copies[database]
+
+    def copied_then(measure: Measure) -> Measure:
+        def run() -> list[Result]:
+            measured = measure()
+            done = made[:]
+            made.clear()
+            return done + measured
+
+        return run
+
+    fullest = db.tickets or db.customers
+
+    def ticket_rows() -> list[Result]:
+        if db.tickets is None:
+            raise RuntimeError("the ticket benchmarks need the database with tickets")
+        return server.ticket_rows(setup, on_server(db.tickets), db.tickets, plan.tickets)
+
+    return {
+        name: (f"{message} on PostgreSQL", copied_then(measure))
+        for name, (message, measure) in {
+            "list": (
+                "crm customer list",
+                lambda: server.customer_list(setup, on_server(db.customers), db.customers, plan.customers),
+            ),
+            "search": (
+                f"full-text search, {plan.search_queries} queries",
+                lambda: apart(
+                    setup, search_bench, search_bench.SearchFigures, on_server(fullest),
+                    queries=plan.search_queries,
+                ),
+            ),
+            "tui": (
+                "TUI",
+                lambda: apart(
+                    setup, tui_bench, tui_bench.TuiFigures, on_server(fullest), runs=plan.tui_launches,
+                    words=plan.tui_words, pages=plan.tui_pages, moves=plan.tui_moves, opens=plan.tui_opens,
+                    scratch=setup.scratch,
+                ),
+            ),
+            "sales": (
+                f"crm report sales ({plan.report_runs} runs)",
+                lambda: server.sales_report(setup, on_server(db.customers), db.customers, plan.deals),
+            ),
+            "tickets": (
+                "crm ticket list --breached and crm report service",
+                ticket_rows,
+            ),
+        }.items()
+    }  # fmt: skip
+
+
+def run(plan: Plan, scratch: Path, skip: set[str], server_url: str | None = None) -> list[Result]:
     setup = benchmarks.Setup(
         crm=crm_script(),
         python=sys.executable,
@@ -281,6 +360,11 @@ def run(plan: Plan, scratch: Path, skip: set[str]) -> list[Result]:
         if name not in skip:
             step(message)
             results += measure()
+    if server_url:
+        for name, (message, measure) in server_parts(plan, setup, databases, server_url).items():
+            if name not in skip:
+                step(message)
+                results += measure()
     return results
 
 
@@ -301,9 +385,14 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit("bench: --open-deals cannot be more than --deals")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="crm-bench-") as scratch:
-        results = run(plan, Path(scratch), set(args.skip))
+        results = run(plan, Path(scratch), set(args.skip), args.database_url)
     print(table(results))
-    write_json(args.json, results, asdict(plan) | {"quick": args.quick, "skipped": sorted(set(args.skip))})
+    write_json(
+        args.json,
+        results,
+        asdict(plan)
+        | {"quick": args.quick, "skipped": sorted(set(args.skip)), "postgresql": bool(args.database_url)},
+    )
     step(f"done in {time.perf_counter() - started:.0f} s; rows written to {args.json}")
 
 

@@ -42,19 +42,19 @@ import pty
 import re
 import select
 import shutil
-import sqlite3
 import statistics
 import struct
 import sys
 import tempfile
 import termios
 import time
-from collections.abc import Callable
-from contextlib import closing
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from bench.engines import Plain
 from bench.generate import LONG_TIMELINE_NAME, remove_database
 from bench.report import Result, hand_over, peak_memory, peak_rss_mb, percentile
 
@@ -113,6 +113,7 @@ class TuiFigures:
     open_query_max: float
     rss_before: float  # MB, the app made, not yet running
     rss_peak: float  # MB, after everything in-process
+    engine: str = "SQLite"
 
 
 def crm_script() -> str:
@@ -164,7 +165,7 @@ def launch_until(argv: list[str], marker: bytes | None, timeout: float = 20.0) -
     return elapsed, usage.ru_maxrss / 1024
 
 
-def first_paint(database: Path, runs: int) -> tuple[float, float, float]:
+def first_paint(database: str, runs: int) -> tuple[float, float, float]:
     """Median ms to the desk's data, and to `crm --version`'s output, taking turns; and
     the desk's largest peak RSS in MB."""
     crm = crm_script()
@@ -279,7 +280,7 @@ async def settled(pilot) -> None:
     await pilot.pause()
 
 
-async def in_process(database: Path, words: list[str], pages: int, runs: int, moves: int, opens: int) -> dict:
+async def in_process(database: str, words: list[str], pages: int, runs: int, moves: int, opens: int) -> dict:
     """Everything timed under Textual's test driver, on one open crm: the filter, page
     turns and customer opens in one app, then the board in ``runs`` new apps, the last
     of which goes on to the stage changes; and this process's RSS before and after."""
@@ -531,6 +532,27 @@ async def stage_changes(crm, pilot, painted: Painted, moves: int) -> dict[str, f
     }
 
 
+@contextmanager
+def written_copy(database: str, scratch: Path | None) -> Iterator[str]:
+    """A copy of the database for the stage changes to write to, removed afterwards:
+    a file in ``scratch``, or on PostgreSQL a database made from it as a template."""
+    if "://" in database:
+        from bench import server
+
+        copy = server.copy_for_writing(database, "crm_bench_tui_scratch")
+        try:
+            yield copy
+        finally:
+            server.drop(copy)
+        return
+    with tempfile.TemporaryDirectory(prefix="crm-tui-bench-", dir=scratch) as folder:
+        path = copy_database(Path(database), Path(folder))
+        try:
+            yield str(path)
+        finally:
+            remove_database(path)
+
+
 def copy_database(database: Path, scratch: Path) -> Path:
     """A copy of ``database`` (and its write-ahead log, if a program left one) in ``scratch``."""
     target = scratch / f"tui-{database.name}"
@@ -543,7 +565,7 @@ def copy_database(database: Path, scratch: Path) -> Path:
 
 
 def measure(
-    database: Path,
+    database: str,
     runs: int = 5,
     words: int = len(WORDS),
     pages: int = 10,
@@ -555,16 +577,18 @@ def measure(
     database, the first ``words`` filter words typed letter by letter, ``pages`` page
     turns, ``opens`` customer opens, the board in ``runs`` new apps and ``moves`` stage
     changes."""
-    with closing(sqlite3.connect(database)) as db:
-        customers = db.execute("SELECT count(*) FROM customers").fetchone()[0]
-        open_deals = db.execute(OPEN_DEALS_SQL).fetchone()[0]
-        entries = db.execute(TIMELINE_SQL, (LONG_TIMELINE_NAME,)).fetchone()[0]
+    counts = Plain(database)
+    try:
+        customers = counts.execute("SELECT count(*) FROM customers").fetchone()[0]
+        open_deals = counts.execute(OPEN_DEALS_SQL).fetchone()[0]
+        entries = counts.execute(TIMELINE_SQL, (LONG_TIMELINE_NAME,)).fetchone()[0]
+    finally:
+        counts.close()
     paint, version, desk_rss = first_paint(database, runs)
-    with tempfile.TemporaryDirectory(prefix="crm-tui-bench-", dir=scratch) as folder:
-        copy = copy_database(database, Path(folder))
+    with written_copy(database, scratch) as copy:
         figures = asyncio.run(in_process(copy, WORDS[:words], pages, runs, moves, opens))
-        remove_database(copy)
     return TuiFigures(
+        engine="PostgreSQL" if "://" in database else "SQLite",
         customers=customers,
         launches=runs,
         paint=paint,
@@ -579,7 +603,15 @@ def measure(
 
 
 def results(figures: TuiFigures) -> list[Result]:
-    """First paint, keystrokes, page turns and memory, each beside its baseline."""
+    """First paint, keystrokes, page turns and memory, each beside its baseline; on
+    PostgreSQL, each row says so."""
+    rows = _results(figures)
+    if figures.engine == "SQLite":
+        return rows
+    return [replace(row, metric=f"{row.metric}, {figures.engine}") for row in rows]
+
+
+def _results(figures: TuiFigures) -> list[Result]:
     size = f"{figures.customers:,} customers"
     typed = f"{figures.keystrokes} keystrokes over {figures.words} words"
 
@@ -710,7 +742,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m bench.tui_bench", description=(__doc__ or "").splitlines()[0]
     )
-    parser.add_argument("database", type=Path)
+    parser.add_argument("database", help="a SQLite file, or a PostgreSQL URL")
     parser.add_argument(
         "--runs", type=int, default=5, help="launches for the first paint, and apps for the board (5)"
     )
