@@ -44,7 +44,7 @@ PARTS = (
     "start-up", "list", "search", "tui", "sales", "tickets", "add", "csv", "records", "export", "backup",
 )  # fmt: skip
 # The parts that also run on PostgreSQL with --database-url, after all of SQLite's.
-SERVER_PARTS = ("list", "search", "tui", "sales", "tickets")
+SERVER_PARTS = ("list", "search", "tui", "sales", "tickets", "csv", "records")
 Measure = Callable[[], list[Result]]
 
 
@@ -157,7 +157,7 @@ def apart(
     handed = setup.scratch / f"{script.__name__}.json"
     command = [setup.python, "-m", script.__name__, *map(str, arguments)]
     for option, value in options.items():
-        command += [f"--{option}", str(value)]
+        command += [f"--{option.replace('_', '-')}", str(value)]
     subprocess.run([*command, "--figures", str(handed)], env=setup.env, cwd=ROOT, check=True)
     return script.results(figures(**json.loads(handed.read_text(encoding="utf-8"))))
 
@@ -329,6 +329,24 @@ def server_parts(
             "tickets": (
                 "crm ticket list --breached and crm report service",
                 ticket_rows,
+            ),
+            "csv": (
+                f"CSV import of {plan.csv_rows:,} contacts",
+                lambda: apart(
+                    setup, import_bench, import_bench.ImportFigures, rows=plan.csv_rows,
+                    scratch=setup.scratch, database_url=server_url,
+                ),
+            ),
+            "records": (
+                f"CSV import of {plan.record_rows:,} deals and of {plan.record_rows:,} tickets",
+                lambda: [
+                    row
+                    for kind in ("deals", "tickets")
+                    for row in apart(
+                        setup, records_import_bench, records_import_bench.RecordImportFigures, kind=kind,
+                        rows=plan.record_rows, scratch=setup.scratch, database_url=server_url,
+                    )
+                ],
             ),
         }.items()
     }  # fmt: skip

@@ -94,12 +94,14 @@ class ImportFigures:
     refused: int
     crm_seconds: float
     crm_cpu_seconds: float  # this process's CPU time during the import
-    executemany_seconds: float
-    dot_import_seconds: float | None  # None: no sqlite3 shell installed
-    floor_seconds: float  # raw into crm's contacts table
+    executemany_seconds: float | None  # None on PostgreSQL
+    dot_import_seconds: float | None  # None: no sqlite3 shell installed, or on PostgreSQL
+    floor_seconds: float | None  # raw into crm's contacts table; None on PostgreSQL
     cleaning_seconds: float  # crm's reading and checking of the rows alone, no database
     rss_before: float  # MB, all set up, before the import
     rss_peak: float  # MB, after it
+    copy_seconds: float | None = None  # PostgreSQL's COPY into a bare table
+    engine: str = "SQLite"
 
 
 def _raw_baseline(path: Path, scratch: Path) -> float:
@@ -203,8 +205,8 @@ def _cleaning_alone(path: Path) -> float:
     return time.perf_counter() - start
 
 
-def _crm_with_companies(path: Path, companies: list[str]) -> None:
-    """A new crm database at ``path`` with one company customer per name."""
+def _crm_with_companies(path: Path | str, companies: list[str]) -> None:
+    """A new crm database at ``path`` (a file, or a URL) with one company customer per name."""
     from crm_tui.config import load_settings
     from crm_tui.logic.core.context import open_crm
     from crm_tui.logic.customers import batches as customer_batches
@@ -216,48 +218,61 @@ def _crm_with_companies(path: Path, companies: list[str]) -> None:
     crm.close()
 
 
-def measure(rows: int = 100_000, customers: int = 1_000, scratch: Path | None = None) -> ImportFigures:
+def measure(
+    rows: int = 100_000, customers: int = 1_000, scratch: Path | None = None, database_url: str | None = None
+) -> ImportFigures:
     """Import ``rows`` contacts of ``customers`` companies from a CSV file with crm, in a new
-    database in ``scratch`` (default: a folder in bench/), after the baselines."""
+    database in ``scratch`` (default: a folder in bench/), after the baselines; with
+    ``database_url``, in a new database on that PostgreSQL server."""
+    with tempfile.TemporaryDirectory(dir=scratch or BENCH_DIR) as name:
+        folder = Path(name)
+        companies = [f"Company {n} GmbH" for n in range(customers)]
+        source = folder / "contacts.csv"
+        _write_csv(source, rows, companies)
+        if database_url:
+            from bench import server
+
+            with server.scratch_database(database_url, "crm_bench_import_scratch") as url:
+                _crm_with_companies(url, companies)
+                copied = server.copy_csv_seconds(url, source)
+                figures = _imported(url, source, folder) | {"copy_seconds": copied, "engine": server.ENGINE}
+            baselines = {"executemany_seconds": None, "dot_import_seconds": None, "floor_seconds": None}
+        else:
+            _crm_with_companies(folder / "crm.sqlite3", companies)
+            _crm_with_companies(folder / "floor.sqlite3", companies)
+            baselines = {
+                "executemany_seconds": _raw_baseline(source, folder),
+                "dot_import_seconds": _dot_import(source, folder),
+                "floor_seconds": _schema_floor(source, folder / "floor.sqlite3", customers),
+            }
+            figures = _imported(str(folder / "crm.sqlite3"), source, folder)
+        cleaning_seconds = _cleaning_alone(source)
+    return ImportFigures(
+        rows=rows, customers=customers, cleaning_seconds=cleaning_seconds, rss_peak=peak_rss_mb(),
+        **baselines, **figures,
+    )  # fmt: skip
+
+
+def _imported(database: str, source: Path, folder: Path) -> dict:
+    """crm's import of ``source`` into ``database``, timed: its figures."""
     from crm_tui.config import load_settings
     from crm_tui.logic.core.context import open_crm
     from crm_tui.logic.exchange import imports
     from crm_tui.logic.exchange.csv_files import open_source
 
-    with tempfile.TemporaryDirectory(dir=scratch or BENCH_DIR) as name:
-        folder = Path(name)
-        companies = [f"Company {n} GmbH" for n in range(customers)]
-        _crm_with_companies(folder / "crm.sqlite3", companies)
-        _crm_with_companies(folder / "floor.sqlite3", companies)
-        source = folder / "contacts.csv"
-        _write_csv(source, rows, companies)
-        executemany_seconds = _raw_baseline(source, folder)
-        dot_import_seconds = _dot_import(source, folder)
-        floor_seconds = _schema_floor(source, folder / "floor.sqlite3", customers)
-        crm = open_crm(load_settings(db=folder / "crm.sqlite3", user="admin"))
-        rss_before = peak_rss_mb()
-        start, cpu = time.perf_counter(), time.process_time()
-        summary = imports.import_csv(
-            crm, "contacts", open_source(str(source)), str(source),
-            imports.ImportOptions(rejects_path=folder / "rej.csv"),
-        )  # fmt: skip
-        crm_seconds, crm_cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
-        crm.close()
-        cleaning_seconds = _cleaning_alone(source)
-    return ImportFigures(
-        rows=rows,
-        customers=customers,
-        created=summary.created,
-        refused=summary.refused,
-        crm_seconds=crm_seconds,
-        crm_cpu_seconds=crm_cpu_seconds,
-        executemany_seconds=executemany_seconds,
-        dot_import_seconds=dot_import_seconds,
-        floor_seconds=floor_seconds,
-        cleaning_seconds=cleaning_seconds,
-        rss_before=rss_before,
-        rss_peak=peak_rss_mb(),
-    )
+    crm = open_crm(load_settings(db=database, user="admin"))
+    rss_before = peak_rss_mb()
+    start, cpu = time.perf_counter(), time.process_time()
+    summary = imports.import_csv(
+        crm, "contacts", open_source(str(source)), str(source),
+        imports.ImportOptions(rejects_path=folder / "rej.csv"),
+    )  # fmt: skip
+    crm_seconds, crm_cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
+    crm.close()
+    return {
+        "created": summary.created, "refused": summary.refused, "crm_seconds": crm_seconds,
+        "crm_cpu_seconds": crm_cpu_seconds, "rss_before": rss_before,
+    }  # fmt: skip
 
 
 def results(figures: ImportFigures) -> list[Result]:
@@ -266,14 +281,22 @@ def results(figures: ImportFigures) -> list[Result]:
     rows = figures.rows
     rate = rows / figures.crm_seconds
     size = f"{rows:,} contacts"
-    both = figures.floor_seconds + figures.cleaning_seconds
-    slower = max(figures.floor_seconds, figures.cleaning_seconds)
-    bound = (
-        f"; the database's part and this, one after the other: {rows / both:,.0f} rows/s; "
-        f"each on a core of its own at once, nothing else done: {rows / slower:,.0f} rows/s, "
-        "the slower of the two"
-    )
+    bound = ""
+    if figures.floor_seconds is not None:
+        both = figures.floor_seconds + figures.cleaning_seconds
+        slower = max(figures.floor_seconds, figures.cleaning_seconds)
+        bound = (
+            f"; the database's part and this, one after the other: {rows / both:,.0f} rows/s; "
+            f"each on a core of its own at once, nothing else done: {rows / slower:,.0f} rows/s, "
+            "the slower of the two"
+        )
     baselines = [
+        (
+            figures.copy_seconds,
+            "PostgreSQL COPY",
+            "psycopg's COPY of the file into a bare table of text columns, one transaction",
+            "",
+        ),
         (
             figures.dot_import_seconds,
             "sqlite3 .import",
@@ -324,7 +347,7 @@ def results(figures: ImportFigures) -> list[Result]:
     made[0] = replace(
         made[0], metric=f"CSV import, {size}", budget=BUDGET_ROWS_PER_S, note=f"{crm}; {made[0].note}"
     )
-    return [
+    rows_made = [
         *made,
         peak_memory(
             f"CSV import peak RSS, {size}",
@@ -334,6 +357,9 @@ def results(figures: ImportFigures) -> list[Result]:
             "the peak resident set of the process after the import, baselines included",
         ),
     ]
+    if figures.engine == "SQLite":
+        return rows_made
+    return [replace(row, metric=f"{row.metric}, {figures.engine}") for row in rows_made]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -341,9 +367,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--customers", type=int, default=1_000)
     parser.add_argument("--scratch", type=Path, help="where the files go (a new folder in bench/)")
+    parser.add_argument("--database-url", help="import into a new database on this PostgreSQL server")
     parser.add_argument("--figures", type=Path, help="write the figures as JSON here instead of a table")
     args = parser.parse_args(argv)
-    figures = measure(args.rows, args.customers, args.scratch)
+    figures = measure(args.rows, args.customers, args.scratch, args.database_url)
     hand_over(figures, results(figures), args.figures)
 
 

@@ -20,6 +20,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,9 +91,10 @@ class RecordImportFigures:
     stored: int  # rows crm stored in all tables, the search index left out
     crm_seconds: float
     crm_cpu_seconds: float
-    floor_seconds: float
+    floor_seconds: float  # on PostgreSQL: its COPY of the file into a bare table
     rss_before: float
     rss_peak: float
+    engine: str = "SQLite"
 
 
 def _written(db: Path, kind: str, entity: str) -> list[tuple[str, list[str], list[tuple], str]]:
@@ -144,43 +146,84 @@ def _floor(db: Path, written: list[tuple[str, list[str], list[tuple], str]], rec
 
 
 def measure(
-    kind: str, rows: int = 100_000, customers: int = 1_000, scratch: Path | None = None
+    kind: str,
+    rows: int = 100_000,
+    customers: int = 1_000,
+    scratch: Path | None = None,
+    database_url: str | None = None,
 ) -> RecordImportFigures:
     """Import ``rows`` deals or tickets of ``customers`` companies from a CSV file with
-    crm in a new database in ``scratch`` (default: a folder in bench/), then the floor."""
+    crm in a new database in ``scratch`` (default: a folder in bench/), then the floor.
+    With ``database_url``, into a new database on that PostgreSQL server, beside its
+    COPY of the file into a bare table."""
+    with tempfile.TemporaryDirectory(dir=scratch or BENCH_DIR) as name:
+        folder = Path(name)
+        companies = [f"Company {n} GmbH" for n in range(customers)]
+        source = folder / f"{kind}.csv"
+        (_write_deals if kind == "deals" else _write_tickets)(source, rows, companies)
+        if database_url:
+            from bench import server
+
+            with server.scratch_database(database_url, "crm_bench_records_scratch") as url:
+                _crm_with_companies(url, companies)
+                floor_seconds = server.copy_csv_seconds(url, source)
+                before = _rows_on_server(url)
+                figures = _imported(url, kind, source, folder)
+                stored = _rows_on_server(url) - before
+            return RecordImportFigures(
+                kind=kind, rows=rows, customers=customers, stored=stored, floor_seconds=floor_seconds,
+                engine=server.ENGINE, **figures,
+            )  # fmt: skip
+        _crm_with_companies(folder / "crm.sqlite3", companies)
+        shutil.copy(folder / "crm.sqlite3", folder / "floor.sqlite3")
+        figures = _imported(str(folder / "crm.sqlite3"), kind, source, folder)
+        written = _written(folder / "crm.sqlite3", kind, kind[:-1])
+        floor_seconds = _floor(folder / "floor.sqlite3", written, figures["created"])
+    stored = sum(len(table_rows) for _, _, table_rows, _ in written)
+    return RecordImportFigures(
+        kind=kind, rows=rows, customers=customers, stored=stored, floor_seconds=floor_seconds, **figures
+    )
+
+
+def _imported(database: str, kind: str, source: Path, folder: Path) -> dict:
+    """crm's import of ``source`` into ``database``, timed: its figures."""
     from crm_tui.config import load_settings
     from crm_tui.logic.core.context import open_crm
     from crm_tui.logic.exchange import imports
     from crm_tui.logic.exchange.csv_files import open_source
 
-    with tempfile.TemporaryDirectory(dir=scratch or BENCH_DIR) as name:
-        folder = Path(name)
-        companies = [f"Company {n} GmbH" for n in range(customers)]
-        _crm_with_companies(folder / "crm.sqlite3", companies)
-        shutil.copy(folder / "crm.sqlite3", folder / "floor.sqlite3")
-        source = folder / f"{kind}.csv"
-        (_write_deals if kind == "deals" else _write_tickets)(source, rows, companies)
-        crm = open_crm(load_settings(db=folder / "crm.sqlite3", user="admin"))
-        rss_before = peak_rss_mb()
-        start, cpu = time.perf_counter(), time.process_time()
-        summary = imports.import_csv(
-            crm,
-            kind,
-            open_source(str(source)),
-            str(source),
-            imports.ImportOptions(rejects_path=folder / "rej.csv"),
-        )
-        crm_seconds, crm_cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
-        rss_peak = peak_rss_mb()
-        crm.close()
-        written = _written(folder / "crm.sqlite3", kind, kind[:-1])
-        floor_seconds = _floor(folder / "floor.sqlite3", written, summary.created)
-    return RecordImportFigures(
-        kind=kind, rows=rows, customers=customers, created=summary.created, refused=summary.refused,
-        stored=sum(len(table_rows) for _, _, table_rows, _ in written), crm_seconds=crm_seconds,
-        crm_cpu_seconds=crm_cpu_seconds, floor_seconds=floor_seconds, rss_before=rss_before,
-        rss_peak=rss_peak,
-    )  # fmt: skip
+    crm = open_crm(load_settings(db=database, user="admin"))
+    rss_before = peak_rss_mb()
+    start, cpu = time.perf_counter(), time.process_time()
+    summary = imports.import_csv(
+        crm,
+        kind,
+        open_source(str(source)),
+        str(source),
+        imports.ImportOptions(rejects_path=folder / "rej.csv"),
+    )
+    crm_seconds, crm_cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
+    rss_peak = peak_rss_mb()
+    crm.close()
+    return {
+        "created": summary.created, "refused": summary.refused, "crm_seconds": crm_seconds,
+        "crm_cpu_seconds": crm_cpu_seconds, "rss_before": rss_before, "rss_peak": rss_peak,
+    }  # fmt: skip
+
+
+def _rows_on_server(url: str) -> int:
+    """Rows in crm's tables on the server, the derived ones (search index, stage totals) left out."""
+    from bench import server
+
+    with closing(server.connect(url)) as db:
+        tables = [
+            name
+            for (name,) in db.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+            )
+            if not name.startswith("search_index") and name not in ("deal_totals", "alembic_version")
+        ]
+        return sum(db.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in tables)
 
 
 def results(figures: RecordImportFigures) -> list[Result]:
@@ -194,8 +237,12 @@ def results(figures: RecordImportFigures) -> list[Result]:
         f"{figures.crm_cpu_seconds:.2f} s"
     )
     floor_rate = rows / figures.floor_seconds
+    postgres = figures.engine != "SQLite"
     floor = (
-        f"baseline: the same {figures.stored:,} rows crm stored, inserted again with executemany in "
+        f"baseline: psycopg's COPY of the file into a bare table of text columns, one transaction: "
+        f"{figures.floor_seconds:.2f} s"
+        if postgres
+        else f"baseline: the same {figures.stored:,} rows crm stored, inserted again with executemany in "
         f"batches of {BATCH:,} records with the search index filled as crm fills it, nothing checked: "
         f"{figures.floor_seconds:.2f} s"
     )
@@ -203,18 +250,19 @@ def results(figures: RecordImportFigures) -> list[Result]:
         floor += (
             f"; on this machine the database alone stores fewer than {BUDGET_ROWS_PER_S:,} {kind} a second"
         )
+    suffix = f", {figures.engine}" if postgres else ""
     return [
         Result(
-            f"CSV import, {size}",
+            f"CSV import, {size}{suffix}",
             rows / figures.crm_seconds,
             "rows/s",
             floor_rate,
-            "raw into crm",
+            "PostgreSQL COPY" if postgres else "raw into crm",
             budget=BUDGET_ROWS_PER_S,
             note=f"{crm}; {floor}",
         ),
         peak_memory(
-            f"CSV import peak RSS, {size}",
+            f"CSV import peak RSS, {size}{suffix}",
             figures.rss_peak,
             figures.rss_before,
             "before the import",
@@ -231,9 +279,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--customers", type=int, default=1_000)
     parser.add_argument("--scratch", type=Path, help="where the files go (a new folder in bench/)")
+    parser.add_argument("--database-url", help="import into a new database on this PostgreSQL server")
     parser.add_argument("--figures", type=Path, help="write the figures as JSON here instead of a table")
     args = parser.parse_args(argv)
-    figures = measure(args.kind, args.rows, args.customers, args.scratch)
+    figures = measure(args.kind, args.rows, args.customers, args.scratch, args.database_url)
     hand_over(figures, results(figures), args.figures)
 
 

@@ -20,7 +20,8 @@ import json
 import re
 import subprocess
 import time
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -243,3 +244,41 @@ def drop(url: str) -> None:
                 return
             except Exception:
                 time.sleep(0.2)
+
+
+@contextmanager
+def scratch_database(server: str, name: str) -> Iterator[str]:
+    """A new, empty database on the server for a benchmark that writes, dropped after."""
+    with closing(connect(server, autocommit=True)) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = _url(server, name)
+    try:
+        yield url
+    finally:
+        drop(url)
+
+
+def copy_csv_seconds(url: str, path: Path) -> float:
+    """PostgreSQL's COPY of a CSV file into a bare table of its header's columns (text,
+    no index, nothing checked), in one transaction: the server's raw load of the rows."""
+    import csv
+
+    with path.open(encoding="utf-8", newline="") as source:
+        header = next(csv.reader(source))
+    columns = ", ".join(f"c{n} text" for n in range(len(header)))
+    with closing(connect(url)) as db:
+        db.execute(f"CREATE TABLE bench_bare_rows ({columns})")
+        db.commit()
+        started = time.perf_counter()
+        with (
+            path.open("rb") as source,
+            db.cursor().copy("COPY bench_bare_rows FROM STDIN (FORMAT csv, HEADER)") as copy,
+        ):
+            while block := source.read(1 << 20):
+                copy.write(block)
+        db.commit()
+        elapsed = time.perf_counter() - started
+        db.execute("DROP TABLE bench_bare_rows")
+        db.commit()
+    return elapsed
