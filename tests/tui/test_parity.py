@@ -49,6 +49,7 @@ COMMAND_LINE_ONLY = {
     "demo load": "offered once, on the welcome screen of a new database",
     "db upgrade": "the desk opens a database at its current schema; upgrading is done before",
     "db reindex": "maintenance of the search index and stage totals, for the shell or cron",
+    "db copy": "moves a team to another database once, by its admin, with the URL typed in a shell",
     "restore": "replaces the database file the desk holds open",
     "export": "writes files for other programs",
     "import customers": "reads a file from the shell",
