@@ -16,8 +16,11 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from crm_tui.config import load_settings
 from crm_tui.logic.admin import demo
+from crm_tui.logic.core.context import open_crm
 from crm_tui.logic.customers import search
+from tests.conftest import TEMPLATE_USER, _postgres_database
 from tests.unit.test_query_plans import BIG_TABLES, LISTS
 
 pytestmark = pytest.mark.postgres_only
@@ -38,10 +41,19 @@ KNOWN_SORTS = {
 }
 
 
-@pytest.fixture
-def crm_with_data(crm):
-    demo.load_demo(crm)
-    return crm
+@pytest.fixture(scope="module")
+def crm_with_data():
+    """One database holding the demo for the whole module (the plans only read it):
+    loading the demo for each of its tests took most of the module's time."""
+    databases = _postgres_database()
+    url = next(databases)
+    crm = open_crm(load_settings(db=url, user=TEMPLATE_USER))
+    try:
+        demo.load_demo(crm)
+        yield crm
+    finally:
+        crm.close()
+        next(databases, None)  # drops the database
 
 
 def plans(crm, call) -> list[tuple[str, dict[str, Any]]]:
