@@ -16,6 +16,7 @@ over the same data.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -54,8 +55,13 @@ def _database_of(url: str) -> str:
 
 
 def database_name(sqlite_file: Path) -> str:
-    """The server database for a generated file: its name, as PostgreSQL allows (63 bytes)."""
-    return ("crm_" + re.sub(r"[^a-z0-9]+", "_", sqlite_file.stem.lower()).removeprefix("crm_"))[:63]
+    """The server database for a generated file: its name, as PostgreSQL allows. A name
+    longer than PostgreSQL's 63 bytes ends in a hash of the whole, so that files that
+    differ only at the end (schema, generator) never share a database."""
+    name = "crm_" + re.sub(r"[^a-z0-9]+", "_", sqlite_file.stem.lower()).removeprefix("crm_")
+    if len(name) <= 63:
+        return name
+    return f"{name[:50]}_{hashlib.sha256(name.encode()).hexdigest()[:12]}"
 
 
 def server_copy(setup: Setup, server: str, sqlite_file: Path) -> tuple[str, list[Result]]:
