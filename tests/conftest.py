@@ -291,6 +291,19 @@ def table_counts(url: str) -> dict[str, int]:
         engine.dispose()
 
 
+def all_rows(url: str) -> dict[str, list[dict]]:
+    """Every row of every crm table, as an export reads them: two equal results mean
+    the same data, value for value."""
+    from crm_tui.logic.exchange import exports
+
+    crm = open_crm(load_settings(db=url))
+    try:
+        with exports.snapshot(crm) as conn:
+            return {t.name: [exports.plain_row(r) for r in exports.rows(conn, t)] for t in exports.tables()}
+    finally:
+        crm.close()
+
+
 @pytest.fixture
 def counts(db_url):
     return lambda: table_counts(db_url)

@@ -25,14 +25,13 @@ from crm_tui.logic.core.errors import Conflict, DatabaseProblem
 from crm_tui.logic.core.schemas import UserCreate
 from crm_tui.logic.customers import customers, tasks, timeline
 from crm_tui.logic.customers.schemas import ActivityCreate, CustomerCreate, TaskCreate
-from crm_tui.logic.exchange import exports
 from crm_tui.logic.sales import deals
 from crm_tui.logic.sales.schemas import DealCreate
 from crm_tui.logic.service import tickets
 from crm_tui.logic.service.schemas import TicketCreate
 from crm_tui.storage import backup as files
 from crm_tui.storage import dump, schema
-from tests.conftest import _postgres_database, table_counts
+from tests.conftest import _postgres_database, all_rows, table_counts
 from tests.unit.test_backup import WRITER
 
 pytestmark = pytest.mark.postgres_only
@@ -49,16 +48,6 @@ def folder(tmp_path) -> Path:
 def other_url():
     """A second empty PostgreSQL database, to restore into."""
     yield from _postgres_database()
-
-
-def _all_rows(url: str) -> dict[str, list[dict]]:
-    """Every row of every crm table, as JSON would show it."""
-    crm = open_crm(load_settings(db=url))
-    try:
-        with exports.snapshot(crm) as conn:
-            return {t.name: [exports.plain_row(r) for r in exports.rows(conn, t)] for t in exports.tables()}
-    finally:
-        crm.close()
 
 
 def _names(crm) -> list[str]:
@@ -119,7 +108,7 @@ def test_create_list_verify(crm, db_url, folder, cli):
 
 def test_restore_brings_everything_back(crm, db_url, folder, cli):
     demo.load_demo(crm)
-    before = _all_rows(db_url)
+    before = all_rows(db_url)
     path = backups.create_backup(crm, folder=folder).file
     found = json.loads(cli("search", "Acme", "-f", "json").stdout)
     assert found
@@ -128,12 +117,12 @@ def test_restore_brings_everything_back(crm, db_url, folder, cli):
     customers.archive_customer(crm, found[0]["ref"])
     deals.add_deal(crm, DealCreate(customer="C-2", title="Late deal"))
     tickets.add_ticket(crm, TicketCreate(customer="C-3", subject="Late ticket"))
-    assert _all_rows(db_url) != before
+    assert all_rows(db_url) != before
 
     result = cli("restore", path, "--yes", "--dir", str(folder))
     assert result.exit_code == 0, result.stderr
     assert "restored" in result.stderr and "pre-restore" in result.stderr
-    assert _all_rows(db_url) == before  # customers, deals, tickets, audit trail: row for row
+    assert all_rows(db_url) == before  # customers, deals, tickets, audit trail: row for row
     assert json.loads(cli("search", "Acme", "-f", "json").stdout) == found
     assert json.loads(cli("search", "Zebra", "-f", "json").stdout) == []
     # The safety backup holds the data as it was just before.
@@ -163,10 +152,10 @@ def test_awkward_values_come_back_exactly(crm, db_url, folder, other_url):
         conn.exec_driver_sql(
             """UPDATE customers SET custom = '{\n  "x":\t[1,\n2]}' WHERE name = 'Edited by hand'"""
         )
-    before = _all_rows(db_url)
+    before = all_rows(db_url)
     path = backups.create_backup(crm, folder=folder).file
     restores.restore_backup(load_settings(db=other_url), path, folder=folder)
-    assert _all_rows(other_url) == before
+    assert all_rows(other_url) == before
     restored = next(row for row in before["customers"] if row["name"] == "Edited by hand")
     assert restored["custom"] == {"x": [1, 2]}
 
@@ -174,7 +163,7 @@ def test_awkward_values_come_back_exactly(crm, db_url, folder, other_url):
 def test_new_records_after_a_restore_get_fresh_ids(crm, db_url, folder, other_url):
     demo.load_demo(crm)
     path = backups.create_backup(crm, folder=folder).file
-    highest = {name: max(row["id"] for row in rows) for name, rows in _all_rows(db_url).items()
+    highest = {name: max(row["id"] for row in rows) for name, rows in all_rows(db_url).items()
                if name in ("customers", "deals", "tickets", "audit_entries")}  # fmt: skip
     # A new database whose id sequences start at 1: each would collide without the reset.
     report = restores.restore_backup(load_settings(db=other_url), path, folder=folder)
@@ -189,7 +178,7 @@ def test_new_records_after_a_restore_get_fresh_ids(crm, db_url, folder, other_ur
     assert (customer.id, deal.id, ticket.id) == (
         highest["customers"] + 1, highest["deals"] + 1, highest["tickets"] + 1,
     )  # fmt: skip
-    assert max(row["id"] for row in _all_rows(other_url)["audit_entries"]) > highest["audit_entries"]
+    assert max(row["id"] for row in all_rows(other_url)["audit_entries"]) > highest["audit_entries"]
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate"])
@@ -201,7 +190,7 @@ def test_damaged_copies_are_refused_by_verify_and_restore(crm, db_url, folder, c
     else:
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     _add(crm, "Later")
-    before = _all_rows(db_url)
+    before = all_rows(db_url)
     expected = "SHA-256 does not match" if damage == "flip" else "cut short?"
     report = verification.verify_backup(path)
     assert not report.ok and expected in report.problem
@@ -209,7 +198,7 @@ def test_damaged_copies_are_refused_by_verify_and_restore(crm, db_url, folder, c
     assert result.exit_code == 3 and expected in result.stderr
     result = cli("restore", str(path), "--yes", "--dir", str(folder))
     assert result.exit_code == 3 and result.stderr.startswith("crm: error: ") and expected in result.stderr
-    assert _all_rows(db_url) == before
+    assert all_rows(db_url) == before
     assert [info.kind for info in backups.list_backups(folder)] == ["backup"]  # no safety copy either
 
 
@@ -229,12 +218,12 @@ def test_damage_inside_a_dump_with_a_matching_checksum_is_found(crm, db_url, fol
     _add(crm, "Acme", "Beta")
     path = Path(backups.create_backup(crm, folder=folder).file)
     _repack(path, change)
-    before = _all_rows(db_url)
+    before = all_rows(db_url)
     report = verification.verify_backup(path)
     assert not report.ok and expected in report.problem and report.checked == ["checksum", "decompression"]
     with pytest.raises(Exception, match="damaged"):
         restores.restore_backup(load_settings(db=db_url), path, folder=folder)
-    assert _all_rows(db_url) == before
+    assert all_rows(db_url) == before
 
 
 def test_row_counts_must_match_the_manifest(crm, folder):
@@ -265,10 +254,10 @@ def test_a_failing_load_leaves_the_old_data(crm, db_url, folder, cli):
     _repack(path, merged_into_nobody)
     assert verification.verify_backup(path).ok
     _add(crm, "Later")
-    before = _all_rows(db_url)
+    before = all_rows(db_url)
     result = cli("restore", str(path), "--yes", "--dir", str(folder))
     assert result.exit_code == 8 and "the data is as it was" in result.stderr, result.stderr
-    assert _all_rows(db_url) == before
+    assert all_rows(db_url) == before
 
 
 def test_a_session_holding_the_tables_makes_restore_wait_then_give_up(crm, db_url, folder, monkeypatch):
@@ -353,10 +342,10 @@ def test_a_newer_dump_is_refused_and_an_older_one_upgraded(crm, db_url, folder, 
     schema.stamp(crm.database, "9999")
     newer = backups.create_backup(crm, folder=folder).file
     schema.stamp(crm.database, schema.HEAD)
-    before = _all_rows(db_url)
+    before = all_rows(db_url)
     with pytest.raises(DatabaseProblem, match="newer than this crm"):
         restores.restore_backup(load_settings(db=db_url), newer, folder=folder)
-    assert _all_rows(db_url) == before
+    assert all_rows(db_url) == before
 
     from alembic import command
 
@@ -416,19 +405,19 @@ def test_sqlite_backups_restore_into_postgresql_and_back(crm, db_url, folder, tm
         from_sqlite = backups.create_backup(local, folder=folder).file
     finally:
         local.close()
-    expected = _all_rows(str(sqlite_db))
+    expected = all_rows(str(sqlite_db))
 
     report = restores.restore_backup(load_settings(db=db_url), from_sqlite, folder=folder)
     assert report.safety_backup and report.upgraded_from is None
-    assert _all_rows(db_url) == expected
+    assert all_rows(db_url) == expected
     _add(crm, "New On The Server")  # fresh ids on PostgreSQL too
 
     from_postgres = backups.create_backup(crm, folder=folder).file
-    expected = _all_rows(db_url)
+    expected = all_rows(db_url)
     back = tmp_path / "back.sqlite3"
     report = restores.restore_backup(load_settings(db=str(back)), from_postgres, folder=folder)
     assert report.database == str(back) and stat.S_IMODE(back.stat().st_mode) == 0o600
-    assert _all_rows(str(back)) == expected
+    assert all_rows(str(back)) == expected
     assert files.check_sqlite(back) is None
 
 

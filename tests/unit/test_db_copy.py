@@ -11,22 +11,10 @@ import pytest
 
 from crm_tui.config import load_settings
 from crm_tui.logic.core.context import open_crm
-from crm_tui.logic.exchange import exports
 from crm_tui.storage import dump
-from tests.conftest import POSTGRES, _postgres_database, table_counts
+from tests.conftest import POSTGRES, _postgres_database, all_rows, table_counts
 
 STATES = ("pipelines", "users", "customers", "contacts", "deals", "tickets", "audit_entries")
-
-
-def _all_rows(url: str) -> dict[str, list[dict]]:
-    """Every row of every crm table, as an export reads them: a check independent of
-    the checksums the copy prints."""
-    crm = open_crm(load_settings(db=url))
-    try:
-        with exports.snapshot(crm) as conn:
-            return {t.name: [exports.plain_row(r) for r in exports.rows(conn, t)] for t in exports.tables()}
-    finally:
-        crm.close()
 
 
 def _copy(cli, to: str, *more: str, user: str | None = None):
@@ -55,7 +43,7 @@ def test_a_copy_holds_every_row_and_says_so_table_by_table(cli, demo_crm, db_url
     result = _copy(cli, other_target, "--format", "json")
     report = _report(result)
     copied = _as_url(other_target)
-    assert _all_rows(copied) == _all_rows(db_url)
+    assert all_rows(copied) == all_rows(db_url)
     counts = table_counts(db_url)
     assert {t["table"]: t["rows"] for t in report["tables"]} == {
         t.name: counts[t.name] for t in dump.tables()
@@ -77,7 +65,7 @@ def test_a_new_sqlite_file_is_private(cli, demo_crm, tmp_path):
 
 def test_new_records_in_the_copy_get_fresh_ids(cli, demo_crm, db_url, other_target):
     _report(_copy(cli, other_target, "-f", "json"))
-    highest = max(row["id"] for row in _all_rows(db_url)["customers"])
+    highest = max(row["id"] for row in all_rows(db_url)["customers"])
     added = cli("--db", _as_url(other_target), "customer", "add", "After The Copy", "-f", "json")
     assert added.exit_code == 0, added.stderr
     assert json.loads(added.stdout)["id"] == highest + 1
@@ -89,19 +77,19 @@ def test_postgresql_to_a_file_and_back_to_postgresql(cli, demo_crm, db_url, tmp_
     file = str(tmp_path / "moved.sqlite3")
     there = _report(_copy(cli, file, "-f", "json"))
     back = _report(cli("--db", _as_url(file), "db", "copy", "--to", other_target, "-f", "json"))
-    assert _all_rows(other_target) == _all_rows(_as_url(file)) == _all_rows(db_url)
+    assert all_rows(other_target) == all_rows(_as_url(file)) == all_rows(db_url)
     assert [t["target_checksum"] for t in there["tables"]] == [t["target_checksum"] for t in back["tables"]]
 
 
 def test_a_target_holding_data_is_refused_and_left_as_it_is(cli, demo_crm, other_target):
     _report(_copy(cli, other_target, "-f", "json"))
     cli("--db", _as_url(other_target), "customer", "add", "Only In The Target")
-    before = _all_rows(_as_url(other_target))
+    before = all_rows(_as_url(other_target))
     result = _copy(cli, other_target)
     assert result.exit_code == 5
     assert result.stderr.count("\n") == 1
     assert "already holds crm data (6 users, 21 customers): give --replace" in result.stderr
-    assert _all_rows(_as_url(other_target)) == before
+    assert all_rows(_as_url(other_target)) == before
 
 
 def test_replace_takes_a_safety_backup_first(cli, demo_crm, db_url, other_target, tmp_path):
@@ -109,7 +97,7 @@ def test_replace_takes_a_safety_backup_first(cli, demo_crm, db_url, other_target
     cli("--db", _as_url(other_target), "customer", "add", "Only In The Target")
     report = _report(_copy(cli, other_target, "--replace", "--dir", str(tmp_path / "kept"), "-f", "json"))
     assert report["replaced"] is True
-    assert _all_rows(_as_url(other_target)) == _all_rows(db_url)
+    assert all_rows(_as_url(other_target)) == all_rows(db_url)
     kept = Path(report["safety_backup"])
     assert kept.parent == tmp_path / "kept" and kept.is_file()
     verified = cli("backup", "verify", str(kept))
@@ -180,7 +168,7 @@ def test_a_copy_that_does_not_match_is_rolled_back(cli, demo_crm, other_target, 
 def test_a_failed_replace_leaves_the_target_as_it_was(cli, demo_crm, other_target, monkeypatch, tmp_path):
     _report(_copy(cli, other_target, "-f", "json"))
     cli("--db", _as_url(other_target), "customer", "add", "Only In The Target")
-    before = _all_rows(_as_url(other_target))
+    before = all_rows(_as_url(other_target))
 
     def failing(connection, table, rows):
         raise dump.DumpDamaged("a row could not be read")
@@ -188,4 +176,4 @@ def test_a_failed_replace_leaves_the_target_as_it_was(cli, demo_crm, other_targe
     monkeypatch.setattr(dump, "insert_rows", failing)
     result = _copy(cli, other_target, "--replace", "--dir", str(tmp_path / "kept"))
     assert result.exit_code == 8
-    assert _all_rows(_as_url(other_target)) == before
+    assert all_rows(_as_url(other_target)) == before

@@ -5,7 +5,8 @@ The same list functions as ``test_query_plans`` run for real; each SELECT they s
 then explained with the planner told to avoid sequential scans and sorts
 (``enable_seqscan`` and ``enable_sort`` off). On the small tables of a test the planner
 would rightly scan; told to avoid it, it still scans or sorts only where no index can
-serve, which is what would happen at a million rows.
+serve, which is what would happen at a million rows. The sorts no index serves are the
+same as on SQLite (``KNOWN_SORTS``).
 """
 
 from __future__ import annotations
@@ -21,24 +22,10 @@ from crm_tui.logic.admin import demo
 from crm_tui.logic.core.context import open_crm
 from crm_tui.logic.customers import search
 from tests.conftest import TEMPLATE_USER, _postgres_database
-from tests.unit.test_query_plans import BIG_TABLES, LISTS
+from tests.unit.test_query_plans import BIG_TABLES, KNOWN_SORTS, LISTS
 
 pytestmark = pytest.mark.postgres_only
 INDEXED = BIG_TABLES | {"search_index"}
-
-# Sorts no index serves, each with its reason; strict, so fixing one shows here.
-KNOWN_SORTS = {
-    "the ticket queue": "sorted by the running clock's due time, an expression",
-    "my tickets": "sorted by the running clock's due time, an expression",
-    "unassigned tickets": "sorted by the running clock's due time, an expression",
-    "breached tickets": "sorted by the running clock's due time, an expression",
-    "tickets due soon": "sorted by the running clock's due time, an expression",
-    "tickets of a customer": "sorted by the running clock's due time, an expression",
-    "my open tasks": "undated tasks sort last: an expression",
-    "overdue tasks of everyone": "undated tasks sort last: an expression",
-    "a customer's detail": "one customer's contacts and tasks: small sorts",
-    "archived customers": "archived customers by name: a range on the archive mark, then a sort",
-}
 
 
 @pytest.fixture(scope="module")
