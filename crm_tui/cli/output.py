@@ -183,7 +183,7 @@ class Printer:
         if self.fmt == Format.table:
             self._rows.append(record)
         elif self.fmt == Format.ids:
-            sys.stdout.write(f"{getattr(record, 'ref', None) or as_dict(record).get('id')}\n")
+            sys.stdout.write(f"{_identity(record)}\n")
         elif self.fmt == Format.jsonl:
             sys.stdout.write(json_line(as_dict(record)) + "\n")
         elif self.fmt == Format.json:
@@ -229,6 +229,19 @@ def json_line(data: Any) -> str:
 
 def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.splitlines())
+
+
+def _identity(record: Any) -> str | int:
+    """What ``--format ids`` prints of a record: its reference, else its id, else its
+    first field when that names it (a copied table, a database's location). Output with
+    nothing that names its records is a usage error, not a line of "None"."""
+    data = as_dict(record)
+    for value in (getattr(record, "ref", None), data.get("id"), next(iter(data.values()), None)):
+        if isinstance(value, str | int) and not isinstance(value, bool) and value != "":
+            return value
+    raise typer.BadParameter(
+        "this output has no references to list: use json, jsonl or csv", param_hint="--format"
+    )
 
 
 def print_records(

@@ -155,3 +155,14 @@ def test_list_csv_cells_that_a_spreadsheet_would_run_are_inert(cli, crm):
     # JSON is for programs and keeps the values as they are.
     names = [r["name"] for r in json.loads(cli("customer", "list", "-f", "json").stdout)]
     assert '=HYPERLINK("http://x.example","y")' in names
+
+
+def test_ids_prints_what_names_each_record_and_refuses_output_without_one(cli, three, db_url):
+    assert cli("customer", "list", "-f", "ids").stdout.split() == ["C-2", "C-1", "C-3"]
+    # A record with no reference or id is named by its first field: here, the database.
+    assert cli("db", "status", "-f", "ids").stdout.strip() in (db_url, db_url.removeprefix("sqlite:///"))
+    refused = cli("report", "sales", "-f", "ids")
+    assert refused.exit_code == 2 and refused.stdout == ""
+    assert (
+        refused.stderr.count("\n") == 1 and "no references to list: use json, jsonl or csv" in refused.stderr
+    )
