@@ -1,5 +1,6 @@
-"""On PostgreSQL too, every list and search is served by an index: no sequential scan
-of a table that grows with the business, and no sort of all the rows a filter found.
+"""On PostgreSQL too, every list, search, board page and stage change is served by an
+index: no sequential scan of a table that grows with the business, and no sort of all
+the rows a filter found.
 
 The same list functions as ``test_query_plans`` run for real; each SELECT they send is
 then explained with the planner told to avoid sequential scans and sorts
@@ -21,7 +22,9 @@ from crm_tui.config import load_settings
 from crm_tui.logic.admin import demo
 from crm_tui.logic.core.context import open_crm
 from crm_tui.logic.customers import search
+from crm_tui.logic.sales import board, deals
 from tests.conftest import TEMPLATE_USER, _postgres_database
+from tests.unit.test_board_paging import lead
 from tests.unit.test_query_plans import BIG_TABLES, KNOWN_SORTS, LISTS
 
 pytestmark = pytest.mark.postgres_only
@@ -43,13 +46,18 @@ def crm_with_data():
         next(databases, None)  # drops the database
 
 
-def plans(crm, call) -> list[tuple[str, dict[str, Any]]]:
-    """Run ``call``; each SELECT it sent, with PostgreSQL's plan for it (as JSON) when
+def _is_select(statement: str, executemany: bool) -> bool:
+    return statement.lstrip().upper().startswith("SELECT") and not executemany
+
+
+def plans(crm, call, sends=_is_select) -> list[tuple[str, dict[str, Any]]]:
+    """Run ``call``; each statement it sent that ``sends(statement, executemany)``
+    picks (every SELECT by default), with PostgreSQL's plan for it (as JSON) when
     sequential scans and sorts are the planner's last resort."""
     sent: list[tuple[str, Any]] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT") and not executemany:
+        if sends(statement, executemany):
             sent.append((statement, parameters))
 
     engine = crm.database.engine
@@ -121,3 +129,30 @@ def test_no_sort_of_the_rows_found(crm_with_data, name):
 @pytest.mark.parametrize("text", ["acme", "ac", "anna schmidt", "+49 30 1234", "soren", "quote"])
 def test_search_reads_the_index(crm_with_data, text):
     assert seq_scans(plans(crm_with_data, lambda: search.search(crm_with_data, text))) == []
+
+
+@pytest.mark.parametrize("owner", [None, "sara"])
+def test_a_board_page_enters_an_index_at_the_card_and_sorts_nothing(crm_with_data, owner):
+    first = lead(board.board(crm_with_data, cards=2)).cards
+    sent = plans(
+        crm_with_data,
+        lambda: board.stage_cards(crm_with_data, "Lead", owner=owner, after=first[-1], cards=10),
+    )
+    assert seq_scans(sent) == [] and sorts(sent) == []
+
+
+def test_a_stage_change_marks_advanced_entries_through_the_deals_own_index(demo_crm):
+    """As on SQLite (test_stage_change_plan.py): the UPDATE of a move reads the moved
+    deal's entries by its own index, never every deal's first entries."""
+    lead_deal = deals.list_deals(demo_crm, stage="Lead").deals[0]
+    sent = plans(
+        demo_crm,
+        lambda: deals.move_deal(demo_crm, lead_deal.ref, "Proposal"),
+        lambda statement, _: statement.lstrip().upper().startswith("UPDATE DEAL_STAGE_CHANGES"),
+    )
+    assert len(sent) == 1  # mark_advanced's
+    (statement, plan) = sent[0]
+    # The stages it reads too are a small table of their own.
+    indexes = {node.get("Index Name") for node in _nodes(plan)} - {None, "ix_stages_pipeline_position"}
+    assert indexes == {"ix_stage_changes_deal"}, (statement, plan)
+    assert seq_scans(sent) == []
