@@ -212,18 +212,12 @@ def _imported(database: str, kind: str, source: Path, folder: Path) -> dict:
 
 
 def _rows_on_server(url: str) -> int:
-    """Rows in crm's tables on the server, the derived ones (search index, stage totals) left out."""
+    """Rows in crm's table models on the server (the derived tables left out)."""
     from bench import server
+    from crm_tui.storage.dump import tables
 
     with closing(server.connect(url)) as db:
-        tables = [
-            name
-            for (name,) in db.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
-            )
-            if not name.startswith("search_index") and name not in ("deal_totals", "alembic_version")
-        ]
-        return sum(db.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in tables)
+        return sum(db.execute(f'SELECT count(*) FROM "{table.name}"').fetchone()[0] for table in tables())
 
 
 def results(figures: RecordImportFigures) -> list[Result]:

@@ -97,18 +97,14 @@ def server_copy(setup: Setup, server: str, sqlite_file: Path) -> tuple[str, list
 
 
 def _rows_copied(sqlite_file: Path) -> int:
-    """The rows `crm db copy` copies: every table's but the schema version's and the
-    derived ones (search index, stage totals), which the target makes itself."""
+    """The rows `crm db copy` copies: those of crm's table models (the derived tables,
+    search index and stage totals, the target makes itself)."""
     import sqlite3
 
+    from crm_tui.storage.dump import tables
+
     with closing(sqlite3.connect(f"file:{sqlite_file}?mode=ro", uri=True)) as db:
-        names = [
-            name
-            for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            if not name.startswith(("sqlite_", "search_index"))
-            and name not in ("alembic_version", "deal_totals")
-        ]
-        return sum(db.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in names)
+        return sum(db.execute(f'SELECT count(*) FROM "{table.name}"').fetchone()[0] for table in tables())
 
 
 def vacuumed(url: str) -> None:
